@@ -1,0 +1,219 @@
+//! Authentication of API callers by JWT (SPEC §3): HS256 tokens signed with `JWT_SECRET`
+//! (development, `fleet token`) and EdDSA/RS256/ES256 tokens whose keys come from a JWKS URL
+//! (Better Auth's `/api/auth/jwks`), looked up by `kid` and refreshed on an unknown `kid`.
+//! There is no other way in: no `user_id` parameter, no bypass flag.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, RwLock};
+
+use crate::error::ApiError;
+
+/// The longest user id accepted from a token (the `tasks.user_id` column's bound).
+const MAX_SUBJECT_LEN: usize = 255;
+/// Clock skew tolerated on `exp`/`nbf`.
+const LEEWAY_SECS: u64 = 5;
+/// An unknown `kid` triggers a JWKS refresh at most this often, so forged tokens cannot make
+/// us hammer the key server.
+const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Why a token was refused. Callers only ever see "invalid token"; the reason is logged.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization: Bearer` header (or `?token=`).
+    #[error("missing bearer token")]
+    Missing,
+    /// The token is malformed, unsigned, badly signed, expired, or lacks `sub`.
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    /// The JWKS could not be fetched.
+    #[error("key set unavailable: {0}")]
+    KeysUnavailable(String),
+}
+
+/// The claims taskfleet reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    /// Expiry (seconds since the epoch); required.
+    pub exp: u64,
+    /// Issued-at, if present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+    /// Not-before, if present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+}
+
+/// Where keys come from.
+#[derive(Debug, Clone, Default)]
+pub struct AuthSettings {
+    /// HS256 secret; accepted only when set.
+    pub jwt_secret: Option<String>,
+    /// JWKS URL for asymmetric keys; accepted only when set.
+    pub jwks_url: Option<String>,
+}
+
+struct JwksCache {
+    url: String,
+    http: reqwest::Client,
+    keys: RwLock<HashMap<String, (DecodingKey, Algorithm)>>,
+    last_refresh: Mutex<Option<Instant>>,
+}
+
+/// Verifies bearer tokens. Cheap to clone behind an `Arc`; shared by every request.
+pub struct JwtVerifier {
+    hs256: Option<DecodingKey>,
+    jwks: Option<JwksCache>,
+}
+
+impl std::fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtVerifier")
+            .field("hs256", &self.hs256.is_some())
+            .field("jwks", &self.jwks.as_ref().map(|j| j.url.as_str()))
+            .finish()
+    }
+}
+
+impl JwtVerifier {
+    /// A verifier accepting exactly the key sources configured in `settings`.
+    pub fn new(settings: &AuthSettings) -> Self {
+        let hs256 = settings.jwt_secret.as_deref().map(|s| DecodingKey::from_secret(s.as_bytes()));
+        let jwks = settings.jwks_url.clone().map(|url| JwksCache {
+            url,
+            http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default(),
+            keys: RwLock::new(HashMap::new()),
+            last_refresh: Mutex::new(None),
+        });
+        Self { hs256, jwks }
+    }
+
+    /// Verifies `token` and returns its claims.
+    pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let (key, alg) = match header.alg {
+            Algorithm::HS256 => {
+                let key = self.hs256.clone().ok_or_else(|| AuthError::Invalid("HS256 tokens are not accepted".into()))?;
+                (key, Algorithm::HS256)
+            }
+            Algorithm::EdDSA | Algorithm::RS256 | Algorithm::ES256 => {
+                let jwks = self.jwks.as_ref().ok_or_else(|| AuthError::Invalid("asymmetric tokens are not accepted".into()))?;
+                let kid = header.kid.ok_or_else(|| AuthError::Invalid("token has no kid".into()))?;
+                let (key, alg) = jwks.key(&kid).await?;
+                if alg != header.alg {
+                    return Err(AuthError::Invalid("algorithm does not match the key".into()));
+                }
+                (key, alg)
+            }
+            other => return Err(AuthError::Invalid(format!("algorithm {other:?} is not accepted"))),
+        };
+        let mut validation = Validation::new(alg);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let sub = data.claims.sub.trim();
+        if sub.is_empty() || sub.len() > MAX_SUBJECT_LEN || sub != data.claims.sub {
+            return Err(AuthError::Invalid("unusable sub claim".into()));
+        }
+        Ok(data.claims)
+    }
+}
+
+impl JwksCache {
+    async fn key(&self, kid: &str) -> Result<(DecodingKey, Algorithm), AuthError> {
+        if let Some(found) = self.keys.read().await.get(kid) {
+            return Ok(found.clone());
+        }
+        self.refresh().await?;
+        self.keys
+            .read()
+            .await
+            .get(kid)
+            .cloned()
+            .ok_or_else(|| AuthError::Invalid(format!("unknown kid {kid}")))
+    }
+
+    async fn refresh(&self) -> Result<(), AuthError> {
+        let mut last = self.last_refresh.lock().await;
+        if last.is_some_and(|at| at.elapsed() < MIN_REFRESH_INTERVAL) {
+            return Ok(());
+        }
+        *last = Some(Instant::now());
+        let set: JwkSet = self
+            .http
+            .get(&self.url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| AuthError::KeysUnavailable(e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| AuthError::KeysUnavailable(e.to_string()))?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let Some(kid) = jwk.common.key_id.clone() else { continue };
+            let alg = match &jwk.algorithm {
+                jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(_) => Algorithm::EdDSA,
+                jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+                jsonwebtoken::jwk::AlgorithmParameters::OctetKey(_) => continue,
+            };
+            match DecodingKey::from_jwk(jwk) {
+                Ok(key) => {
+                    keys.insert(kid, (key, alg));
+                }
+                Err(error) => tracing::warn!(%kid, %error, "skipping unusable jwk"),
+            }
+        }
+        *self.keys.write().await = keys;
+        Ok(())
+    }
+}
+
+/// Mints an HS256 token for `sub` valid for `ttl`: the dev command (`fleet token`) and tests.
+pub fn mint_hs256(secret: &str, sub: &str, ttl: Duration) -> Result<String, jsonwebtoken::errors::Error> {
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = Claims { sub: sub.to_owned(), exp: now + ttl.as_secs(), iat: Some(now), nbf: None };
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
+}
+
+/// The authenticated caller. Extracting it from a request verifies the bearer token; handlers
+/// that take it can only be reached with a valid token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    /// The `sub` claim.
+    pub user_id: String,
+}
+
+/// Pulls the bearer token out of `Authorization`.
+pub fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+impl<S> FromRequestParts<S> for AuthUser
+where
+    Arc<JwtVerifier>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = Arc::<JwtVerifier>::from_ref(state);
+        let token = bearer_token(parts).ok_or(AuthError::Missing)?;
+        let claims = verifier.verify(token).await?;
+        Ok(Self { user_id: claims.sub })
+    }
+}

@@ -1,0 +1,54 @@
+//! Database plumbing: the one migrator over `migrations/`, pool construction, and creating
+//! the database when it is missing (for `fleet` and tests).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+/// Every migration of the project, embedded at compile time.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+
+/// A pool for `url` with `max_connections`; fails fast when the database is unreachable.
+pub async fn connect(url: &str, max_connections: u32) -> sqlx::Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Trace);
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+}
+
+/// A pool that connects on first use, so a service can start (and answer `/healthz`) while the
+/// database is still coming up; `/readyz` reports it.
+pub fn connect_lazy(url: &str, max_connections: u32) -> sqlx::Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Trace);
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options))
+}
+
+/// Creates the database named in `url` if it does not exist (connecting to the `postgres`
+/// maintenance database to do so).
+pub async fn ensure_database(url: &str) -> sqlx::Result<()> {
+    let options = PgConnectOptions::from_str(url)?;
+    let name = options.get_database().unwrap_or("postgres").to_owned();
+    let mut admin = options.clone().database("postgres").connect().await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await?;
+    if !exists {
+        let quoted = name.replace('"', "\"\"");
+        // Two starters racing: the loser's "already exists" is success.
+        match sqlx::query(&format!("CREATE DATABASE \"{quoted}\"")).execute(&mut admin).await {
+            Ok(_) => tracing::info!(database = %name, "created database"),
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    admin.close().await
+}

@@ -1,0 +1,26 @@
+//! Contracts and plumbing shared by the taskfleet services.
+//!
+//! Everything here is used by two or more services: the event contracts that travel through
+//! Dapr pub/sub ([`events`]), the Dapr HTTP client ([`dapr`]), JWT authentication ([`auth`]),
+//! the one API error type ([`error`]), typed settings ([`config`]), telemetry, the database
+//! migrator and the task repository that backend-api and recurring both write through
+//! ([`db`], [`tasks`]), the transactional outbox and its relay ([`outbox`]), the consumer-side
+//! idempotency record ([`idempotency`]) and the HTTP plumbing every service mounts ([`server`]).
+
+pub mod auth;
+pub mod config;
+pub mod dapr;
+pub mod db;
+pub mod delivery;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod idempotency;
+pub mod outbox;
+pub mod recurrence;
+pub mod server;
+pub mod tasks;
+pub mod telemetry;
+
+/// The shutdown signal shared by every task of a service (re-exported for the services).
+pub use tokio_util::sync::CancellationToken;

@@ -1,0 +1,198 @@
+//! HTTP plumbing every service mounts: the standard middleware stack, `/healthz`, `/readyz`,
+//! `/metrics`, JSON fallbacks, the internal-route guard, and serving with graceful shutdown.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::dapr::DaprClient;
+use crate::error::ApiError;
+
+/// Largest request body accepted anywhere (SPEC §4: 413 above 1 MiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How long in-flight requests get to finish after shutdown starts (SPEC §2: exit within 10 s).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The process-wide Prometheus recorder (one per process, also when `fleet` runs every service).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Only fails if another recorder was installed first; ours still renders nothing then.
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed");
+            }
+            handle
+        })
+        .clone()
+}
+
+/// What `/readyz` checks.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    /// Must answer `SELECT 1`.
+    pub pool: PgPool,
+    /// Must answer `/v1.0/healthz/outbound`.
+    pub dapr: DaprClient,
+}
+
+/// `/healthz` (liveness, no I/O), `/readyz` (database and sidecar reachable), `/metrics`.
+pub fn ops_routes(readiness: Readiness) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { StatusCode::OK }))
+        .route("/readyz", get(readyz).with_state(readiness))
+        .route("/metrics", get(|| async { metrics_handle().render() }))
+}
+
+async fn readyz(State(readiness): State<Readiness>) -> Response {
+    let (db, sidecar) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&readiness.pool)),
+        tokio::time::timeout(Duration::from_secs(2), readiness.dapr.outbound_ready()),
+    );
+    let db_ok = matches!(db, Ok(Ok(_)));
+    let sidecar_ok = matches!(sidecar, Ok(true));
+    let status = if db_ok && sidecar_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(serde_json::json!({ "database": db_ok, "sidecar": sidecar_ok }))).into_response()
+}
+
+/// Wraps `router` in the standard stack: request id (set and echoed), a request span with the
+/// matched route, request metrics, panic → JSON 500, body limit, JSON 404/405 fallbacks.
+pub fn standard_layers(router: Router, service: &'static str) -> Router {
+    let trace = TraceLayer::new_for_http().make_span_with(move |request: &Request| {
+        let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("");
+        tracing::info_span!("request", service, method = %request.method(), route, request_id)
+    });
+    router
+        .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(service, record_metrics))
+        .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
+async fn record_metrics(State(service): State<&'static str>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let labels = [
+        ("service", service.to_owned()),
+        ("method", method),
+        ("route", route),
+        ("status", response.status().as_u16().to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Guards internal routes (Dapr deliveries, cron): when an app token is configured, the
+/// `dapr-api-token` header must match it. A user JWT never opens these routes.
+pub fn require_app_token(router: Router, token: Option<String>) -> Router {
+    match token {
+        Some(token) => router.layer(middleware::from_fn_with_state(Arc::<str>::from(token), check_app_token)),
+        None => router,
+    }
+}
+
+async fn check_app_token(State(expected): State<Arc<str>>, request: Request, next: Next) -> Response {
+    let given = request.headers().get("dapr-api-token").map(|v| v.as_bytes()).unwrap_or_default();
+    if constant_time_eq(given, expected.as_bytes()) {
+        next.run(request).await
+    } else {
+        ApiError::Forbidden.into_response()
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A bound, not yet serving, HTTP server: binding first lets the caller learn the port (port 0
+/// in tests) and lets the sidecar find the app before the app waits on the sidecar (§8.2).
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Server {
+    /// Binds `addr` and prepares `router` with [`standard_layers`].
+    pub async fn bind(addr: SocketAddr, router: Router, service: &'static str) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self { listener, router: standard_layers(router, service) })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until `shutdown` is cancelled, then stops accepting and gives in-flight requests
+    /// up to [`DRAIN_TIMEOUT`] to finish.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let graceful = shutdown.clone();
+        let serve = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move { graceful.cancelled().await })
+            .into_future();
+        tokio::pin!(serve);
+        tokio::select! {
+            result = &mut serve => result,
+            () = async { shutdown.cancelled().await; tokio::time::sleep(DRAIN_TIMEOUT).await } => {
+                tracing::warn!("drain timeout: closing remaining connections");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,9 @@
+//! The task model and the repository that every writer of tasks goes through (backend-api for
+//! users, recurring for next occurrences). Every function filters by owner: a task id alone
+//! never reaches a row.
+
+mod model;
+mod repo;
+
+pub use model::{NewTask, Priority, RecurringMode, Task, TaskStatus};
+pub use repo::{delete_task, get_task, insert_task, lock_task, update_task};

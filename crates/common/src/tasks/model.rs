@@ -1,0 +1,115 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// How urgent a task is; sorts by meaning (high > medium > low).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum Priority {
+    /// Can wait.
+    Low,
+    /// The default.
+    #[default]
+    Medium,
+    /// Do first.
+    High,
+}
+
+/// Whether a task is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum TaskStatus {
+    /// Not done yet.
+    #[default]
+    Pending,
+    /// Done; `completed_at` is set.
+    Completed,
+}
+
+/// How the next occurrence of a recurring task is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum RecurringMode {
+    /// The next occurrence follows the rule from the series start.
+    #[default]
+    Schedule,
+    /// The next occurrence is counted from the moment the task is completed.
+    Completion,
+}
+
+/// A task as stored and as returned by the API. Times are UTC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct Task {
+    /// The task's id.
+    pub id: Uuid,
+    /// The owner (JWT `sub`). Not serialized: the caller always is the owner.
+    #[serde(skip)]
+    pub user_id: String,
+    /// 1–200 characters, trimmed.
+    pub title: String,
+    /// Up to 10 000 characters.
+    pub description: String,
+    /// `pending` or `completed`.
+    pub status: TaskStatus,
+    /// `low`, `medium` or `high`.
+    pub priority: Priority,
+    /// Up to 20 lower-case tags.
+    pub tags: Vec<String>,
+    /// When the task is due.
+    pub due_date: Option<DateTime<Utc>>,
+    /// When to remind the owner.
+    pub reminder_at: Option<DateTime<Utc>>,
+    /// A preset (`daily`, `weekdays`, `weekly`, `monthly`, `yearly`) or an RFC 5545 RRULE.
+    pub recurring_rule: Option<String>,
+    /// `schedule` or `completion`.
+    pub recurring_mode: RecurringMode,
+    /// The series ends after this time.
+    pub recurring_end_date: Option<DateTime<Utc>>,
+    /// IANA time zone in which recurrences are computed.
+    pub timezone: String,
+    /// The first occurrence of the series this task continues.
+    pub parent_task_id: Option<Uuid>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Completion time, when completed.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Incremented on every change; the `ETag`.
+    pub version: i64,
+}
+
+/// The fields of a task that a writer chooses; everything else is set by the repository.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTask {
+    /// The id to create the task under.
+    pub id: Uuid,
+    /// The owner.
+    pub user_id: String,
+    /// Validated title.
+    pub title: String,
+    /// Validated description.
+    pub description: String,
+    /// Priority.
+    pub priority: Priority,
+    /// Normalised tags.
+    pub tags: Vec<String>,
+    /// Due date.
+    pub due_date: Option<DateTime<Utc>>,
+    /// Reminder time.
+    pub reminder_at: Option<DateTime<Utc>>,
+    /// Validated recurrence rule.
+    pub recurring_rule: Option<String>,
+    /// Recurrence mode.
+    pub recurring_mode: RecurringMode,
+    /// End of the series.
+    pub recurring_end_date: Option<DateTime<Utc>>,
+    /// Validated IANA time zone.
+    pub timezone: String,
+    /// First occurrence of the series, for next occurrences.
+    pub parent_task_id: Option<Uuid>,
+}

@@ -1,0 +1,86 @@
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{NewTask, Task};
+
+const TASK_COLUMNS: &str = "id, user_id, title, description, status, priority, tags, due_date, \
+     reminder_at, recurring_rule, recurring_mode, recurring_end_date, timezone, parent_task_id, \
+     created_at, updated_at, completed_at, version";
+
+/// Inserts a new pending task at version 1 and returns it as stored.
+#[tracing::instrument(skip_all, fields(task_id = %new.id))]
+pub async fn insert_task(conn: &mut PgConnection, new: &NewTask) -> sqlx::Result<Task> {
+    let sql = format!(
+        "INSERT INTO tasks (id, user_id, title, description, priority, tags, due_date, reminder_at, \
+         recurring_rule, recurring_mode, recurring_end_date, timezone, parent_task_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {TASK_COLUMNS}"
+    );
+    sqlx::query_as::<_, Task>(&sql)
+        .bind(new.id)
+        .bind(&new.user_id)
+        .bind(&new.title)
+        .bind(&new.description)
+        .bind(new.priority)
+        .bind(&new.tags)
+        .bind(new.due_date)
+        .bind(new.reminder_at)
+        .bind(&new.recurring_rule)
+        .bind(new.recurring_mode)
+        .bind(new.recurring_end_date)
+        .bind(&new.timezone)
+        .bind(new.parent_task_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// The caller's task, or `None` if it does not exist or belongs to someone else.
+#[tracing::instrument(skip_all, fields(task_id = %id))]
+pub async fn get_task(conn: &mut PgConnection, user_id: &str, id: Uuid) -> sqlx::Result<Option<Task>> {
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2");
+    sqlx::query_as::<_, Task>(&sql).bind(id).bind(user_id).fetch_optional(conn).await
+}
+
+/// Like [`get_task`], but locks the row until the transaction ends, so that a read-modify-write
+/// (update, complete, reopen) cannot interleave with another one on the same task.
+#[tracing::instrument(skip_all, fields(task_id = %id))]
+pub async fn lock_task(conn: &mut PgConnection, user_id: &str, id: Uuid) -> sqlx::Result<Option<Task>> {
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2 FOR UPDATE");
+    sqlx::query_as::<_, Task>(&sql).bind(id).bind(user_id).fetch_optional(conn).await
+}
+
+/// Writes every mutable field of `task`, bumps its version and `updated_at`, and returns the
+/// stored row. The caller holds the row lock from [`lock_task`].
+#[tracing::instrument(skip_all, fields(task_id = %task.id))]
+pub async fn update_task(conn: &mut PgConnection, task: &Task) -> sqlx::Result<Task> {
+    let sql = format!(
+        "UPDATE tasks SET title = $3, description = $4, status = $5, priority = $6, tags = $7, \
+         due_date = $8, reminder_at = $9, recurring_rule = $10, recurring_mode = $11, \
+         recurring_end_date = $12, timezone = $13, completed_at = $14, \
+         version = version + 1, updated_at = greatest(now(), updated_at) \
+         WHERE id = $1 AND user_id = $2 RETURNING {TASK_COLUMNS}"
+    );
+    sqlx::query_as::<_, Task>(&sql)
+        .bind(task.id)
+        .bind(&task.user_id)
+        .bind(&task.title)
+        .bind(&task.description)
+        .bind(task.status)
+        .bind(task.priority)
+        .bind(&task.tags)
+        .bind(task.due_date)
+        .bind(task.reminder_at)
+        .bind(&task.recurring_rule)
+        .bind(task.recurring_mode)
+        .bind(task.recurring_end_date)
+        .bind(&task.timezone)
+        .bind(task.completed_at)
+        .fetch_one(conn)
+        .await
+}
+
+/// Deletes the caller's task and returns its last state, or `None` if there was none.
+#[tracing::instrument(skip_all, fields(task_id = %id))]
+pub async fn delete_task(conn: &mut PgConnection, user_id: &str, id: Uuid) -> sqlx::Result<Option<Task>> {
+    let sql = format!("DELETE FROM tasks WHERE id = $1 AND user_id = $2 RETURNING {TASK_COLUMNS}");
+    sqlx::query_as::<_, Task>(&sql).bind(id).bind(user_id).fetch_optional(conn).await
+}
