@@ -142,6 +142,8 @@ pub struct Server {
 impl Server {
     /// Binds `addr` and prepares `router` with [`standard_layers`].
     pub async fn bind(addr: SocketAddr, router: Router, service: &'static str) -> std::io::Result<Self> {
+        // Install the recorder before the first request so no request goes uncounted.
+        metrics_handle();
         let listener = TcpListener::bind(addr).await?;
         Ok(Self { listener, router: standard_layers(router, service) })
     }

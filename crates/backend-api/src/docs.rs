@@ -1,0 +1,36 @@
+//! OpenAPI: the spec at `/openapi.json` and interactive Swagger UI at `/docs` (served from the
+//! binary: no CDN, works offline).
+
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::routes::{tags, tasks};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "taskfleet backend-api", description = "Tasks of the signed-in user. Every error is `{\"error\":{\"code\",\"message\",\"details\"}}`."),
+    paths(tasks::create_task, tasks::list_tasks, tasks::get_task, tasks::update_task, tasks::delete_task,
+          tasks::complete_task, tasks::reopen_task, tags::list_tags),
+    components(schemas(common::tasks::Task, tasks::CreateTaskRequest, tasks::UpdateTaskRequest, tasks::TaskPage, tags::TagCount)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// `/docs` and `/openapi.json`.
+pub fn router() -> Router {
+    Router::new().merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+}

@@ -1,0 +1,4 @@
+//! One module per resource.
+
+pub mod tags;
+pub mod tasks;

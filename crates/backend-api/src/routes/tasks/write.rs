@@ -1,0 +1,116 @@
+//! The write path every change shares: request context for events, `If-Match`, the diff of an
+//! update, writing the event to the outbox in the caller's transaction, and the `ETag`.
+
+use axum::Json;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use common::error::ApiError;
+use common::events::{Actor, Changes, EventType, FieldChange, TaskEvent};
+use common::tasks::Task;
+use sqlx::PgConnection;
+
+use crate::startup::SERVICE;
+
+/// Per-request data carried into events: the request id as correlation id and the W3C trace
+/// context (the caller's, or a new one) so Dapr's traces join the request's.
+#[derive(Debug, Clone)]
+pub struct WriteContext {
+    pub correlation_id: Option<String>,
+    pub traceparent: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for WriteContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let traceparent = header("traceparent").filter(|t| valid_traceparent(t)).unwrap_or_else(new_traceparent);
+        Ok(Self { correlation_id: header("x-request-id"), traceparent })
+    }
+}
+
+fn valid_traceparent(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('-').collect();
+    parts.len() == 4
+        && [2, 32, 16, 2].iter().zip(&parts).all(|(len, part)| part.len() == *len && part.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn new_traceparent() -> String {
+    let trace: [u8; 16] = rand::random();
+    let span: [u8; 8] = rand::random();
+    format!("00-{}-{}-01", hex::encode(trace), hex::encode(span))
+}
+
+/// Writes the event for a change of `task` to the outbox, in the caller's transaction.
+pub async fn emit(
+    conn: &mut PgConnection,
+    event_type: EventType,
+    task: &Task,
+    changes: Option<Changes>,
+    context: &WriteContext,
+) -> Result<(), ApiError> {
+    let event = TaskEvent::new(event_type, Actor::User, task, changes, context.correlation_id.clone());
+    common::outbox::enqueue(conn, SERVICE, event, Some(context.traceparent.clone())).await?;
+    Ok(())
+}
+
+/// The fields that differ between `before` and `after`, as JSON before/after pairs. Bookkeeping
+/// fields (version, timestamps) are not changes a user made.
+pub fn diff(before: &Task, after: &Task) -> Changes {
+    let (Ok(serde_json::Value::Object(old)), Ok(serde_json::Value::Object(new))) =
+        (serde_json::to_value(before), serde_json::to_value(after))
+    else {
+        return Changes::new();
+    };
+    const BOOKKEEPING: [&str; 4] = ["version", "updated_at", "created_at", "id"];
+    new.into_iter()
+        .filter(|(field, _)| !BOOKKEEPING.contains(&field.as_str()))
+        .filter_map(|(field, after)| {
+            let before = old.get(&field).cloned().unwrap_or_default();
+            (before != after).then_some((field, FieldChange { before, after }))
+        })
+        .collect()
+}
+
+/// What an `If-Match` header asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMatch {
+    /// `*`: any current version.
+    Any,
+    /// `"<version>"`.
+    Version(i64),
+}
+
+/// Reads `If-Match` (`"3"`, `W/"3"`, `3` or `*`); an unreadable value is a 400, not a silent
+/// unconditional write.
+pub fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    let raw = value.to_str().map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match is not text"))?.trim();
+    if raw == "*" {
+        return Ok(Some(IfMatch::Any));
+    }
+    let unquoted = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
+    unquoted
+        .parse::<i64>()
+        .map(|v| Some(IfMatch::Version(v)))
+        .map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match must be a task ETag such as \"3\""))
+}
+
+/// 412 unless `condition` accepts the task's current version.
+pub fn check_if_match(condition: Option<IfMatch>, task: &Task) -> Result<(), ApiError> {
+    match condition {
+        Some(IfMatch::Version(v)) if v != task.version => Err(ApiError::PreconditionFailed { current: task.version }),
+        _ => Ok(()),
+    }
+}
+
+/// The task as JSON with its `ETag`.
+pub fn task_response(status: StatusCode, task: &Task) -> Response {
+    let mut response = (status, Json(task)).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", task.version)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}

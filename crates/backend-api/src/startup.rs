@@ -1,0 +1,101 @@
+//! Wiring: state, router, server and the outbox relay.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::FromRef;
+use common::CancellationToken;
+use common::auth::JwtVerifier;
+use common::config::ServiceSettings;
+use common::dapr::DaprClient;
+use common::outbox::{OutboxRelay, RelaySettings};
+use common::server::{Readiness, Server, ops_routes};
+use sqlx::PgPool;
+
+/// The service name: app-id, binary, CloudEvent `source`.
+pub const SERVICE: &str = "backend-api";
+/// The app port of SPEC §2.
+pub const PORT: u16 = 8000;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Postgres.
+    pub pool: PgPool,
+    /// Token verification.
+    pub verifier: Arc<JwtVerifier>,
+}
+
+impl FromRef<AppState> for Arc<JwtVerifier> {
+    fn from_ref(state: &AppState) -> Self {
+        state.verifier.clone()
+    }
+}
+
+/// The whole API (without the standard layers, which [`Server::bind`] adds).
+pub fn router(state: AppState, readiness: Readiness) -> Router {
+    Router::new()
+        .merge(crate::routes::tasks::router())
+        .merge(crate::routes::tags::router())
+        .with_state(state)
+        .merge(crate::docs::router())
+        .merge(ops_routes(readiness))
+        .route("/dapr/subscribe", axum::routing::get(|| async { axum::Json(Vec::<()>::new()) }))
+}
+
+/// A built, bound backend-api.
+pub struct Application {
+    server: Server,
+    relay: OutboxRelay,
+    dapr: DaprClient,
+}
+
+impl Application {
+    /// Connects (lazily) to Postgres, binds the port and prepares the relay.
+    pub async fn build(settings: ServiceSettings) -> anyhow::Result<Self> {
+        let pool = common::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
+        Self::build_with_pool(settings, pool, RelaySettings::default()).await
+    }
+
+    /// Like [`Self::build`] with an existing pool and relay pacing (tests, `fleet`).
+    pub async fn build_with_pool(settings: ServiceSettings, pool: PgPool, relay: RelaySettings) -> anyhow::Result<Self> {
+        let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
+        let state = AppState { pool: pool.clone(), verifier: Arc::new(JwtVerifier::new(&settings.auth)) };
+        let readiness = Readiness { pool: pool.clone(), dapr: dapr.clone() };
+        let addr = SocketAddr::new(settings.host, settings.port);
+        let server = Server::bind(addr, router(state, readiness), SERVICE).await?;
+        tracing::info!(port = server.port(), "backend-api listening");
+        let relay = OutboxRelay::new(pool, dapr.clone(), relay);
+        Ok(Self { server, relay, dapr })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.server.port()
+    }
+
+    /// Serves and relays until `shutdown`; the relay starts once the sidecar's outbound side
+    /// answers (it only waits: requests are served meanwhile and their events queue up).
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let relay_shutdown = shutdown.clone();
+        let dapr = self.dapr;
+        let relay = self.relay;
+        let relay_task = tokio::spawn(async move {
+            tokio::select! {
+                () = wait_for_sidecar(&dapr) => relay.run(relay_shutdown).await,
+                () = relay_shutdown.cancelled() => {}
+            }
+        });
+        self.server.run_until_stopped(shutdown).await?;
+        relay_task.await?;
+        Ok(())
+    }
+}
+
+async fn wait_for_sidecar(dapr: &DaprClient) {
+    while let Err(error) = dapr.wait_for_outbound(Duration::from_secs(30)).await {
+        tracing::warn!(%error, "sidecar not ready yet; events stay in the outbox");
+    }
+}
