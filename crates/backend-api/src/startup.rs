@@ -11,7 +11,7 @@ use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
 use common::dapr::DaprClient;
 use common::outbox::{OutboxRelay, RelaySettings};
-use common::server::{Readiness, Server, ops_routes};
+use common::server::{Readiness, Server, ops_routes, subscribe_route};
 use sqlx::PgPool;
 
 /// The service name: app-id, binary, CloudEvent `source`.
@@ -42,7 +42,7 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .with_state(state)
         .merge(crate::docs::router())
         .merge(ops_routes(readiness))
-        .route("/dapr/subscribe", axum::routing::get(|| async { axum::Json(Vec::<()>::new()) }))
+        .merge(subscribe_route(Vec::new()))
 }
 
 /// A built, bound backend-api.

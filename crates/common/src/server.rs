@@ -198,3 +198,34 @@ pub async fn shutdown_signal() {
         () = terminate => {}
     }
 }
+
+/// A shutdown token cancelled on ctrl-c or SIGTERM, for a service's `main`.
+pub fn signal_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        cancel.cancel();
+    });
+    token
+}
+
+/// The programmatic subscription list served on `GET /dapr/subscribe`.
+pub fn subscribe_route(subscriptions: Vec<crate::delivery::DaprSubscription>) -> Router {
+    Router::new().route("/dapr/subscribe", get(move || async move { axum::Json(subscriptions.clone()) }))
+}
+
+/// A service with only the standard routes (`/healthz`, `/readyz`, `/metrics`) and the given
+/// subscriptions, bound per `settings`: the shape every event consumer starts from.
+pub async fn bind_basic_service(
+    service: &'static str,
+    settings: &crate::config::ServiceSettings,
+    subscriptions: Vec<crate::delivery::DaprSubscription>,
+) -> anyhow::Result<Server> {
+    let pool = crate::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
+    let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
+    let router = ops_routes(Readiness { pool, dapr }).merge(subscribe_route(subscriptions));
+    let server = Server::bind(SocketAddr::new(settings.host, settings.port), router, service).await?;
+    tracing::info!(service, port = server.port(), "listening");
+    Ok(server)
+}

@@ -1,0 +1,17 @@
+//! audit: the append-only, hash-chained audit trail of every task event and the audit API.
+//!
+//! This build serves the process contract of SPEC §2 (`/healthz`, `/readyz`, `/metrics`)
+//! and an empty `GET /dapr/subscribe`; its event handling is built in the next issue.
+
+use common::config::ServiceSettings;
+use common::server::{Server, bind_basic_service};
+
+/// The service name: app-id, binary, image.
+pub const SERVICE: &str = "audit";
+/// The app port of SPEC §2.
+pub const PORT: u16 = 8004;
+
+/// Binds the service per `settings`; call `run_until_stopped` on the result.
+pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Server> {
+    bind_basic_service(SERVICE, settings, Vec::new()).await
+}

@@ -1,0 +1,12 @@
+//! The audit binary: telemetry → settings → build → serve until SIGTERM/ctrl-c.
+
+use common::config::ServiceSettings;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    common::telemetry::init("info,sqlx=warn");
+    let settings = ServiceSettings::from_env(audit::PORT)?;
+    let server = audit::build(&settings).await?;
+    server.run_until_stopped(common::server::signal_token()).await?;
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! fleet: the embedded default. One process runs the dev sidecar (one sidecar port per app, one
+//! shared in-memory broker) and all five services against one Postgres, on the ports of SPEC §2,
+//! so a newcomer needs no Dapr, Docker or Kubernetes. Production runs each service next to its
+//! own `daprd`; nothing in the services knows the difference.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use common::CancellationToken;
+use common::auth::AuthSettings;
+use common::config::ServiceSettings;
+use dev_sidecar::{AppSpec, DeliveryPolicy, DevSidecar, SidecarConfig};
+use futures::future::BoxFuture;
+
+/// The development JWT secret used when `JWT_SECRET` is not set. Never use it outside a laptop.
+pub const DEV_JWT_SECRET: &str = "taskfleet-dev-secret-do-not-use-in-production";
+
+/// The Dapr component folder shipped with the repository (also used by `dapr run -f .`).
+pub fn default_resources_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../dapr/components"))
+}
+
+/// One service of the fleet and its two ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServicePorts {
+    /// The app-id.
+    pub name: &'static str,
+    /// Where the service listens (0 = any free port).
+    pub app_port: u16,
+    /// Its dev sidecar's HTTP port (0 = any free port).
+    pub sidecar_port: u16,
+}
+
+/// The ports of SPEC §2.
+pub const DEFAULT_PORTS: [ServicePorts; 5] = [
+    ServicePorts { name: backend_api::startup::SERVICE, app_port: 8000, sidecar_port: 3500 },
+    ServicePorts { name: websocket::SERVICE, app_port: 8001, sidecar_port: 3501 },
+    ServicePorts { name: recurring::SERVICE, app_port: 8002, sidecar_port: 3502 },
+    ServicePorts { name: notification::SERVICE, app_port: 8003, sidecar_port: 3503 },
+    ServicePorts { name: audit::SERVICE, app_port: 8004, sidecar_port: 3504 },
+];
+
+/// What the fleet runs against.
+#[derive(Debug, Clone)]
+pub struct FleetConfig {
+    /// Postgres; created if missing, then migrated.
+    pub database_url: String,
+    /// Token verification for every service.
+    pub auth: AuthSettings,
+    /// Dapr component YAML for the dev sidecar.
+    pub resources_dir: PathBuf,
+    /// Ports per service; 0 picks free ones (tests).
+    pub ports: Vec<ServicePorts>,
+    /// Interface the services bind.
+    pub host: IpAddr,
+    /// Pub/sub delivery retries of the dev sidecar.
+    pub delivery: DeliveryPolicy,
+}
+
+impl FleetConfig {
+    /// The configuration from the environment: `DATABASE_URL`, `JWT_SECRET`, `AUTH_JWKS_URL`,
+    /// `FLEET_RESOURCES`, with the defaults a laptop needs.
+    pub fn from_env() -> anyhow::Result<Self> {
+        use common::config::{env_opt, env_or};
+        let jwt_secret: Option<String> = env_opt("JWT_SECRET")?;
+        let jwks_url: Option<String> = env_opt("AUTH_JWKS_URL")?;
+        Ok(Self {
+            database_url: env_or("DATABASE_URL", common::config::DEFAULT_DATABASE_URL.to_owned())?,
+            auth: AuthSettings { jwt_secret: jwt_secret.or_else(|| Some(DEV_JWT_SECRET.to_owned())), jwks_url },
+            resources_dir: env_opt::<PathBuf>("FLEET_RESOURCES")?.unwrap_or_else(default_resources_dir),
+            ports: DEFAULT_PORTS.to_vec(),
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            delivery: DeliveryPolicy::default(),
+        })
+    }
+}
+
+/// A running fleet.
+pub struct Fleet {
+    /// The ports actually bound, per service.
+    pub ports: Vec<ServicePorts>,
+    sidecar: DevSidecar,
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+fn pick_port(port: u16) -> anyhow::Result<u16> {
+    if port != 0 {
+        return Ok(port);
+    }
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl Fleet {
+    /// Prepares the database, binds every service, then starts the sidecars (which find the
+    /// already-open app ports, read subscriptions and start delivering).
+    pub async fn start(config: FleetConfig) -> anyhow::Result<Self> {
+        common::db::ensure_database(&config.database_url).await.context("cannot reach or create the database")?;
+        let pool = common::db::connect(&config.database_url, 30).await.context("cannot connect to the database")?;
+        common::db::MIGRATOR.run(&pool).await.context("migrations failed")?;
+        let shutdown = CancellationToken::new();
+        let mut ports = Vec::new();
+        let mut tasks = Vec::new();
+        for wanted in &config.ports {
+            let sidecar_port = pick_port(wanted.sidecar_port)?;
+            let settings = ServiceSettings {
+                host: config.host,
+                port: wanted.app_port,
+                dapr_http_port: sidecar_port,
+                dapr_api_token: None,
+                app_api_token: None,
+                database_url: config.database_url.clone(),
+                database_max_connections: 10,
+                auth: config.auth.clone(),
+            };
+            settings.validate()?;
+            let (app_port, run) = build_service(wanted.name, settings, &pool)
+                .await
+                .with_context(|| format!("cannot start {} on port {}", wanted.name, wanted.app_port))?;
+            ports.push(ServicePorts { name: wanted.name, app_port, sidecar_port });
+            tasks.push(tokio::spawn(run(shutdown.clone())));
+        }
+        let sidecar = dev_sidecar::start(SidecarConfig {
+            resources_dir: config.resources_dir.clone(),
+            apps: ports
+                .iter()
+                .map(|p| AppSpec {
+                    app_id: p.name.to_owned(),
+                    instance: format!("{}-0", p.name),
+                    app_port: p.app_port,
+                    sidecar_port: p.sidecar_port,
+                    app_api_token: None,
+                })
+                .collect(),
+            delivery: config.delivery.clone(),
+        })
+        .await
+        .context("cannot start the dev sidecar")?;
+        Ok(Self { ports, sidecar, shutdown, tasks })
+    }
+
+    /// The port of `service`'s app.
+    pub fn app_port(&self, service: &str) -> Option<u16> {
+        self.ports.iter().find(|p| p.name == service).map(|p| p.app_port)
+    }
+
+    /// The dev sidecar (to inspect published messages).
+    pub fn sidecar(&self) -> &DevSidecar {
+        &self.sidecar
+    }
+
+    /// Stops every service (draining in-flight work) and the sidecar, within 10 s.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let all = futures::future::join_all(self.tasks);
+        match tokio::time::timeout(Duration::from_secs(9), all).await {
+            Ok(results) => {
+                for result in results {
+                    match result {
+                        Ok(Err(error)) => tracing::error!(error = ?error, "service stopped with an error"),
+                        Err(error) => tracing::error!(%error, "service task failed"),
+                        Ok(Ok(())) => {}
+                    }
+                }
+            }
+            Err(_) => tracing::warn!("services did not stop in time"),
+        }
+        self.sidecar.shutdown().await;
+    }
+}
+
+type Run = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, anyhow::Result<()>> + Send>;
+
+async fn build_service(name: &str, settings: ServiceSettings, pool: &sqlx::PgPool) -> anyhow::Result<(u16, Run)> {
+    if name == backend_api::startup::SERVICE {
+        let app = backend_api::startup::Application::build_with_pool(settings, pool.clone(), Default::default()).await?;
+        let port = app.port();
+        return Ok((port, Box::new(move |stop| Box::pin(app.run_until_stopped(stop)))));
+    }
+    let server = match name {
+        websocket::SERVICE => websocket::build(&settings).await?,
+        notification::SERVICE => notification::build(&settings).await?,
+        audit::SERVICE => audit::build(&settings).await?,
+        recurring::SERVICE => recurring::build(&settings).await?,
+        other => anyhow::bail!("unknown service {other}"),
+    };
+    let port = server.port();
+    Ok((port, Box::new(move |stop| Box::pin(async move { Ok(server.run_until_stopped(stop).await?) }))))
+}

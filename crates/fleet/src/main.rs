@@ -1,0 +1,54 @@
+//! `fleet` — run everything: `fleet` (or `fleet run`) starts the dev sidecar and the five
+//! services; `fleet token <user> [hours]` prints a dev JWT for `curl`.
+
+use std::time::Duration;
+
+use fleet::{Fleet, FleetConfig};
+
+const USAGE: &str = "usage: fleet [run] | fleet token <user-id> [hours]";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None | Some("run") => run().await,
+        Some("token") => token(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => anyhow::bail!("unknown command {other:?}\n{USAGE}"),
+    }
+}
+
+fn token(args: &[String]) -> anyhow::Result<()> {
+    let user = args.first().ok_or_else(|| anyhow::anyhow!(USAGE))?;
+    let hours: u64 = args.get(1).map(|h| h.parse()).transpose()?.unwrap_or(24);
+    let config = FleetConfig::from_env()?;
+    let secret = config.auth.jwt_secret.ok_or_else(|| anyhow::anyhow!("JWT_SECRET is not set"))?;
+    println!("{}", common::auth::mint_hs256(&secret, user, Duration::from_secs(hours * 3600))?);
+    Ok(())
+}
+
+async fn run() -> anyhow::Result<()> {
+    common::telemetry::init("info,sqlx=warn,tower_http=warn");
+    let config = FleetConfig::from_env()?;
+    if config.auth.jwt_secret.as_deref() == Some(fleet::DEV_JWT_SECRET) {
+        tracing::warn!("using the built-in development JWT secret; set JWT_SECRET for anything shared");
+    }
+    let fleet = Fleet::start(config).await?;
+    println!("\ntaskfleet is running (dev sidecar, no Dapr needed):");
+    for ports in &fleet.ports {
+        println!("  {:<13} http://127.0.0.1:{:<5}  sidecar http://127.0.0.1:{}", ports.name, ports.app_port, ports.sidecar_port);
+    }
+    if let Some(api) = fleet.app_port(backend_api::startup::SERVICE) {
+        println!("\n  API docs      http://127.0.0.1:{api}/docs");
+        println!("  a token       cargo run -q -p fleet -- token alice");
+        println!("  events        curl http://127.0.0.1:{}/dev/messages", fleet.ports[0].sidecar_port);
+    }
+    println!("\nctrl-c stops everything.");
+    common::server::shutdown_signal().await;
+    tracing::info!("stopping");
+    fleet.stop().await;
+    Ok(())
+}
