@@ -64,6 +64,7 @@ pub struct AuthSettings {
 
 struct JwksCache {
     url: String,
+    min_refresh_interval: Duration,
     http: reqwest::Client,
     keys: RwLock<HashMap<String, (DecodingKey, Algorithm)>>,
     last_refresh: Mutex<Option<Instant>>,
@@ -90,11 +91,20 @@ impl JwtVerifier {
         let hs256 = settings.jwt_secret.as_deref().map(|s| DecodingKey::from_secret(s.as_bytes()));
         let jwks = settings.jwks_url.clone().map(|url| JwksCache {
             url,
+            min_refresh_interval: MIN_REFRESH_INTERVAL,
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default(),
             keys: RwLock::new(HashMap::new()),
             last_refresh: Mutex::new(None),
         });
         Self { hs256, jwks }
+    }
+
+    /// Changes how often an unknown `kid` may trigger a JWKS refresh (default 10 s).
+    pub fn with_min_refresh_interval(mut self, interval: Duration) -> Self {
+        if let Some(jwks) = &mut self.jwks {
+            jwks.min_refresh_interval = interval;
+        }
+        self
     }
 
     /// Verifies `token` and returns its claims.
@@ -146,7 +156,7 @@ impl JwksCache {
 
     async fn refresh(&self) -> Result<(), AuthError> {
         let mut last = self.last_refresh.lock().await;
-        if last.is_some_and(|at| at.elapsed() < MIN_REFRESH_INTERVAL) {
+        if last.is_some_and(|at| at.elapsed() < self.min_refresh_interval) {
             return Ok(());
         }
         *last = Some(Instant::now());

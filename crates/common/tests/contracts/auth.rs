@@ -1,0 +1,91 @@
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::auth::{AuthError, AuthSettings, Claims, JwtVerifier};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use serde_json::{Value, json};
+
+struct SigningKey {
+    kid: String,
+    encoding: EncodingKey,
+    jwk: Value,
+}
+
+fn ed25519(kid: &str) -> SigningKey {
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+    let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+    SigningKey {
+        kid: kid.to_owned(),
+        encoding: EncodingKey::from_ed_der(pkcs8.as_ref()),
+        jwk: json!({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"}),
+    }
+}
+
+fn now() -> u64 {
+    jsonwebtoken::get_current_timestamp()
+}
+
+fn sign(key: &SigningKey, sub: &str, exp: u64) -> String {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(&header, &Claims { sub: sub.to_owned(), exp, iat: None, nbf: None }, &key.encoding).unwrap()
+}
+
+/// A JWKS endpoint whose key set the test can rotate.
+async fn jwks_server(keys: Arc<Mutex<Vec<Value>>>) -> String {
+    let app = Router::new().route(
+        "/api/auth/jwks",
+        get(move || {
+            let keys = keys.clone();
+            async move { Json(json!({ "keys": *keys.lock().unwrap() })) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/auth/jwks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn jwks_tokens_are_verified_by_kid_and_a_rotated_key_is_fetched_on_first_sight() {
+    let first = ed25519("k1");
+    let second = ed25519("k2");
+    let keys = Arc::new(Mutex::new(vec![first.jwk.clone()]));
+    let url = jwks_server(keys.clone()).await;
+    let verifier = JwtVerifier::new(&AuthSettings { jwt_secret: None, jwks_url: Some(url) }).with_min_refresh_interval(Duration::ZERO);
+
+    assert_eq!(verifier.verify(&sign(&first, "alice", now() + 60)).await.unwrap().sub, "alice");
+    // Rotation: the provider now publishes k2; the first k2 token triggers a refresh.
+    *keys.lock().unwrap() = vec![second.jwk.clone()];
+    assert_eq!(verifier.verify(&sign(&second, "bob", now() + 60)).await.unwrap().sub, "bob");
+    // A key the provider does not publish is refused.
+    let stranger = ed25519("k3");
+    assert!(matches!(verifier.verify(&sign(&stranger, "eve", now() + 60)).await, Err(AuthError::Invalid(_))));
+    // A known kid with someone else's signature is refused.
+    let forged = ed25519("k2");
+    assert!(verifier.verify(&sign(&forged, "eve", now() + 60)).await.is_err());
+    // Expired is expired, whatever the key.
+    assert!(verifier.verify(&sign(&second, "bob", now() - 120)).await.is_err());
+}
+
+#[tokio::test]
+async fn hs256_tokens_are_refused_when_only_jwks_is_configured() {
+    let keys = Arc::new(Mutex::new(vec![ed25519("k1").jwk]));
+    let url = jwks_server(keys).await;
+    let verifier = JwtVerifier::new(&AuthSettings { jwt_secret: None, jwks_url: Some(url) });
+    let hs = common::auth::mint_hs256("a-secret-that-is-long-enough-for-hs256!", "alice", Duration::from_secs(60)).unwrap();
+    assert!(matches!(verifier.verify(&hs).await, Err(AuthError::Invalid(_))));
+}
+
+#[tokio::test]
+async fn an_unreachable_jwks_refuses_tokens_instead_of_accepting_them() {
+    let verifier = JwtVerifier::new(&AuthSettings { jwt_secret: None, jwks_url: Some("http://127.0.0.1:9/jwks".to_owned()) });
+    let token = sign(&ed25519("k1"), "alice", now() + 60);
+    assert!(matches!(verifier.verify(&token).await, Err(AuthError::KeysUnavailable(_))));
+}
