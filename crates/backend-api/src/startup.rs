@@ -55,20 +55,35 @@ pub struct Application {
 impl Application {
     /// Connects (lazily) to Postgres, binds the port and prepares the relay.
     pub async fn build(settings: ServiceSettings) -> anyhow::Result<Self> {
-        let pool = common::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
+        let pool =
+            common::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
         Self::build_with_pool(settings, pool, RelaySettings::default()).await
     }
 
     /// Like [`Self::build`] with an existing pool and relay pacing (tests, `fleet`).
-    pub async fn build_with_pool(settings: ServiceSettings, pool: PgPool, relay: RelaySettings) -> anyhow::Result<Self> {
+    pub async fn build_with_pool(
+        settings: ServiceSettings,
+        pool: PgPool,
+        relay: RelaySettings,
+    ) -> anyhow::Result<Self> {
         let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
-        let state = AppState { pool: pool.clone(), verifier: Arc::new(JwtVerifier::new(&settings.auth)) };
-        let readiness = Readiness { pool: pool.clone(), dapr: dapr.clone() };
+        let state = AppState {
+            pool: pool.clone(),
+            verifier: Arc::new(JwtVerifier::new(&settings.auth)),
+        };
+        let readiness = Readiness {
+            pool: pool.clone(),
+            dapr: dapr.clone(),
+        };
         let addr = SocketAddr::new(settings.host, settings.port);
         let server = Server::bind(addr, router(state, readiness), SERVICE).await?;
         tracing::info!(port = server.port(), "backend-api listening");
         let relay = OutboxRelay::new(pool, dapr.clone(), relay);
-        Ok(Self { server, relay, dapr })
+        Ok(Self {
+            server,
+            relay,
+            dapr,
+        })
     }
 
     /// The bound port.

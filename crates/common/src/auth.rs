@@ -88,11 +88,17 @@ impl std::fmt::Debug for JwtVerifier {
 impl JwtVerifier {
     /// A verifier accepting exactly the key sources configured in `settings`.
     pub fn new(settings: &AuthSettings) -> Self {
-        let hs256 = settings.jwt_secret.as_deref().map(|s| DecodingKey::from_secret(s.as_bytes()));
+        let hs256 = settings
+            .jwt_secret
+            .as_deref()
+            .map(|s| DecodingKey::from_secret(s.as_bytes()));
         let jwks = settings.jwks_url.clone().map(|url| JwksCache {
             url,
             min_refresh_interval: MIN_REFRESH_INTERVAL,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap_or_default(),
             keys: RwLock::new(HashMap::new()),
             last_refresh: Mutex::new(None),
         });
@@ -109,29 +115,44 @@ impl JwtVerifier {
 
     /// Verifies `token` and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
         let (key, alg) = match header.alg {
             Algorithm::HS256 => {
-                let key = self.hs256.clone().ok_or_else(|| AuthError::Invalid("HS256 tokens are not accepted".into()))?;
+                let key = self
+                    .hs256
+                    .clone()
+                    .ok_or_else(|| AuthError::Invalid("HS256 tokens are not accepted".into()))?;
                 (key, Algorithm::HS256)
             }
             Algorithm::EdDSA | Algorithm::RS256 | Algorithm::ES256 => {
-                let jwks = self.jwks.as_ref().ok_or_else(|| AuthError::Invalid("asymmetric tokens are not accepted".into()))?;
-                let kid = header.kid.ok_or_else(|| AuthError::Invalid("token has no kid".into()))?;
+                let jwks = self.jwks.as_ref().ok_or_else(|| {
+                    AuthError::Invalid("asymmetric tokens are not accepted".into())
+                })?;
+                let kid = header
+                    .kid
+                    .ok_or_else(|| AuthError::Invalid("token has no kid".into()))?;
                 let (key, alg) = jwks.key(&kid).await?;
                 if alg != header.alg {
-                    return Err(AuthError::Invalid("algorithm does not match the key".into()));
+                    return Err(AuthError::Invalid(
+                        "algorithm does not match the key".into(),
+                    ));
                 }
                 (key, alg)
             }
-            other => return Err(AuthError::Invalid(format!("algorithm {other:?} is not accepted"))),
+            other => {
+                return Err(AuthError::Invalid(format!(
+                    "algorithm {other:?} is not accepted"
+                )));
+            }
         };
         let mut validation = Validation::new(alg);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map_err(|e| AuthError::Invalid(e.to_string()))?;
         let sub = data.claims.sub.trim();
         if sub.is_empty() || sub.len() > MAX_SUBJECT_LEN || sub != data.claims.sub {
             return Err(AuthError::Invalid("unusable sub claim".into()));
@@ -172,7 +193,9 @@ impl JwksCache {
             .map_err(|e| AuthError::KeysUnavailable(e.to_string()))?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
-            let Some(kid) = jwk.common.key_id.clone() else { continue };
+            let Some(kid) = jwk.common.key_id.clone() else {
+                continue;
+            };
             let alg = match &jwk.algorithm {
                 jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(_) => Algorithm::EdDSA,
                 jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
@@ -192,10 +215,23 @@ impl JwksCache {
 }
 
 /// Mints an HS256 token for `sub` valid for `ttl`: the dev command (`fleet token`) and tests.
-pub fn mint_hs256(secret: &str, sub: &str, ttl: Duration) -> Result<String, jsonwebtoken::errors::Error> {
+pub fn mint_hs256(
+    secret: &str,
+    sub: &str,
+    ttl: Duration,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let now = jsonwebtoken::get_current_timestamp();
-    let claims = Claims { sub: sub.to_owned(), exp: now + ttl.as_secs(), iat: Some(now), nbf: None };
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
+    let claims = Claims {
+        sub: sub.to_owned(),
+        exp: now + ttl.as_secs(),
+        iat: Some(now),
+        nbf: None,
+    };
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
 }
 
 /// The authenticated caller. Extracting it from a request verifies the bearer token; handlers
@@ -208,9 +244,16 @@ pub struct AuthUser {
 
 /// Pulls the bearer token out of `Authorization`.
 pub fn bearer_token(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 impl<S> FromRequestParts<S> for AuthUser
@@ -224,6 +267,8 @@ where
         let verifier = Arc::<JwtVerifier>::from_ref(state);
         let token = bearer_token(parts).ok_or(AuthError::Missing)?;
         let claims = verifier.verify(token).await?;
-        Ok(Self { user_id: claims.sub })
+        Ok(Self {
+            user_id: claims.sub,
+        })
     }
 }

@@ -34,11 +34,15 @@ where
     T::Err: std::fmt::Display,
 {
     match std::env::var(name) {
-        Ok(raw) if !raw.trim().is_empty() => raw
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|e: T::Err| ConfigError { name: name.to_owned(), problem: e.to_string() }),
+        Ok(raw) if !raw.trim().is_empty() => {
+            raw.trim()
+                .parse()
+                .map(Some)
+                .map_err(|e: T::Err| ConfigError {
+                    name: name.to_owned(),
+                    problem: e.to_string(),
+                })
+        }
         _ => Ok(None),
     }
 }
@@ -82,7 +86,10 @@ impl ServiceSettings {
             app_api_token: env_opt("APP_API_TOKEN")?,
             database_url: env_or("DATABASE_URL", DEFAULT_DATABASE_URL.to_owned())?,
             database_max_connections: env_or("DATABASE_MAX_CONNECTIONS", 10)?,
-            auth: AuthSettings { jwt_secret: env_opt("JWT_SECRET")?, jwks_url: env_opt("AUTH_JWKS_URL")? },
+            auth: AuthSettings {
+                jwt_secret: env_opt("JWT_SECRET")?,
+                jwks_url: env_opt("AUTH_JWKS_URL")?,
+            },
         };
         settings.validate()?;
         Ok(settings)
@@ -105,7 +112,10 @@ impl ServiceSettings {
             });
         }
         if self.database_max_connections == 0 {
-            return Err(ConfigError { name: "DATABASE_MAX_CONNECTIONS".to_owned(), problem: "must be at least 1".to_owned() });
+            return Err(ConfigError {
+                name: "DATABASE_MAX_CONNECTIONS".to_owned(),
+                problem: "must be at least 1".to_owned(),
+            });
         }
         Ok(())
     }

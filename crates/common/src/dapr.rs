@@ -40,7 +40,9 @@ impl DaprError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Unavailable(_) | Self::Decode(_) => true,
-            Self::Rejected { status, .. } => status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS,
+            Self::Rejected { status, .. } => {
+                status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
+            }
             Self::EtagMismatch | Self::AlreadyExists => false,
         }
     }
@@ -108,11 +110,17 @@ impl DaprClient {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_default();
-        Self { http, base_url: format!("http://127.0.0.1:{port}"), api_token }
+        Self {
+            http,
+            base_url: format!("http://127.0.0.1:{port}"),
+            api_token,
+        }
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let builder = self.http.request(method, format!("{}{path}", self.base_url));
+        let builder = self
+            .http
+            .request(method, format!("{}{path}", self.base_url));
         match &self.api_token {
             Some(token) => builder.header("dapr-api-token", token),
             None => builder,
@@ -160,18 +168,32 @@ impl DaprClient {
     ) -> Result<(), DaprError> {
         let body = serde_json::to_vec(envelope).map_err(|e| DaprError::Decode(e.into()))?;
         let mut request = self
-            .request(reqwest::Method::POST, &format!("/v1.0/publish/{pubsub}/{topic}"))
+            .request(
+                reqwest::Method::POST,
+                &format!("/v1.0/publish/{pubsub}/{topic}"),
+            )
             .query(&[("metadata.partitionKey", partition_key)])
-            .header(reqwest::header::CONTENT_TYPE, "application/cloudevents+json");
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/cloudevents+json",
+            );
         if let Some(traceparent) = envelope.get("traceparent").and_then(Value::as_str) {
             request = request.header("traceparent", traceparent);
         }
-        let response = request.body(body).send().await.map_err(DaprError::Unavailable)?;
+        let response = request
+            .body(body)
+            .send()
+            .await
+            .map_err(DaprError::Unavailable)?;
         expect_success(response).await.map(drop)
     }
 
     /// Reads a state value; `None` when the key is missing or expired (Dapr answers 204).
-    pub async fn get_state<T: DeserializeOwned>(&self, store: &str, key: &str) -> Result<Option<StateEntry<T>>, DaprError> {
+    pub async fn get_state<T: DeserializeOwned>(
+        &self,
+        store: &str,
+        key: &str,
+    ) -> Result<Option<StateEntry<T>>, DaprError> {
         let response = self
             .request(reqwest::Method::GET, &format!("/v1.0/state/{store}/{key}"))
             .send()
@@ -186,7 +208,10 @@ impl DaprClient {
             .get(reqwest::header::ETAG)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let value = response.json::<T>().await.map_err(|e| DaprError::Decode(e.into()))?;
+        let value = response
+            .json::<T>()
+            .await
+            .map_err(|e| DaprError::Decode(e.into()))?;
         Ok(Some(StateEntry { value, etag }))
     }
 
@@ -196,7 +221,10 @@ impl DaprClient {
     pub async fn save_state(&self, store: &str, item: &StateItem) -> Result<(), DaprError> {
         let metadata = item.ttl.map(|ttl| {
             let mut map = serde_json::Map::new();
-            map.insert("ttlInSeconds".to_owned(), Value::String(ttl.as_secs().max(1).to_string()));
+            map.insert(
+                "ttlInSeconds".to_owned(),
+                Value::String(ttl.as_secs().max(1).to_string()),
+            );
             map
         });
         let body = [StateItemBody {
@@ -204,7 +232,9 @@ impl DaprClient {
             value: &item.value,
             etag: item.etag.as_deref(),
             metadata,
-            options: item.first_write.then(|| serde_json::json!({"concurrency": "first-write"})),
+            options: item
+                .first_write
+                .then(|| serde_json::json!({"concurrency": "first-write"})),
         }];
         let response = self
             .request(reqwest::Method::POST, &format!("/v1.0/state/{store}"))
@@ -213,13 +243,22 @@ impl DaprClient {
             .await
             .map_err(DaprError::Unavailable)?;
         match expect_success(response).await {
-            Err(DaprError::Rejected { status: StatusCode::CONFLICT, .. }) => Err(DaprError::EtagMismatch),
-            Err(DaprError::Rejected { status: StatusCode::INTERNAL_SERVER_ERROR, code, message })
-                if item.first_write && item.etag.is_none() =>
-            {
+            Err(DaprError::Rejected {
+                status: StatusCode::CONFLICT,
+                ..
+            }) => Err(DaprError::EtagMismatch),
+            Err(DaprError::Rejected {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code,
+                message,
+            }) if item.first_write && item.etag.is_none() => {
                 match self.get_state::<Value>(store, &item.key).await {
                     Ok(Some(_)) => Err(DaprError::AlreadyExists),
-                    _ => Err(DaprError::Rejected { status: StatusCode::INTERNAL_SERVER_ERROR, code, message }),
+                    _ => Err(DaprError::Rejected {
+                        status: StatusCode::INTERNAL_SERVER_ERROR,
+                        code,
+                        message,
+                    }),
                 }
             }
             other => other.map(drop),
@@ -227,14 +266,25 @@ impl DaprClient {
     }
 
     /// Deletes a key (optionally only if its ETag matches). Deleting a missing key succeeds.
-    pub async fn delete_state(&self, store: &str, key: &str, etag: Option<&str>) -> Result<(), DaprError> {
-        let mut request = self.request(reqwest::Method::DELETE, &format!("/v1.0/state/{store}/{key}"));
+    pub async fn delete_state(
+        &self,
+        store: &str,
+        key: &str,
+        etag: Option<&str>,
+    ) -> Result<(), DaprError> {
+        let mut request = self.request(
+            reqwest::Method::DELETE,
+            &format!("/v1.0/state/{store}/{key}"),
+        );
         if let Some(etag) = etag {
             request = request.header(reqwest::header::IF_MATCH, etag);
         }
         let response = request.send().await.map_err(DaprError::Unavailable)?;
         match expect_success(response).await {
-            Err(DaprError::Rejected { status: StatusCode::CONFLICT, .. }) => Err(DaprError::EtagMismatch),
+            Err(DaprError::Rejected {
+                status: StatusCode::CONFLICT,
+                ..
+            }) => Err(DaprError::EtagMismatch),
             other => other.map(drop),
         }
     }
@@ -246,5 +296,9 @@ async fn expect_success(response: reqwest::Response) -> Result<reqwest::Response
         return Ok(response);
     }
     let body: DaprErrorBody = response.json().await.unwrap_or_default();
-    Err(DaprError::Rejected { status, code: body.error_code, message: body.message })
+    Err(DaprError::Rejected {
+        status,
+        code: body.error_code,
+        message: body.message,
+    })
 }

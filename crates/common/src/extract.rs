@@ -28,7 +28,9 @@ impl From<JsonRejection> for ApiError {
         match rejection.status() {
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
-            StatusCode::UNPROCESSABLE_ENTITY => Self::Validation(serde_json::json!({ "body": rejection.body_text() })),
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                Self::Validation(serde_json::json!({ "body": rejection.body_text() }))
+            }
             _ => Self::bad_request("malformed_json", rejection.body_text()),
         }
     }

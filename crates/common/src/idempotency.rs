@@ -10,7 +10,11 @@ use uuid::Uuid;
 /// roll back, either is fine). A concurrent delivery of the same event blocks on the unique key
 /// until the first transaction ends, then sees `false`.
 #[tracing::instrument(skip(conn))]
-pub async fn record_processed(conn: &mut PgConnection, consumer: &str, event_id: Uuid) -> sqlx::Result<bool> {
+pub async fn record_processed(
+    conn: &mut PgConnection,
+    consumer: &str,
+    event_id: Uuid,
+) -> sqlx::Result<bool> {
     let inserted = sqlx::query(
         "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )

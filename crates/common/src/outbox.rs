@@ -63,7 +63,10 @@ pub async fn enqueue_envelope(
         .bind(envelope)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("SELECT pg_notify($1, '')").bind(CHANNEL).execute(&mut *conn).await?;
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(CHANNEL)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -123,7 +126,11 @@ pub struct OutboxRelay {
 impl OutboxRelay {
     /// A relay over `pool` publishing through `dapr`.
     pub fn new(pool: PgPool, dapr: DaprClient, settings: RelaySettings) -> Self {
-        Self { pool, dapr, settings }
+        Self {
+            pool,
+            dapr,
+            settings,
+        }
     }
 
     /// Runs until `shutdown` is cancelled.
@@ -227,9 +234,17 @@ impl OutboxRelay {
         let claimed = rows.len();
         let mut by_key: BTreeMap<&str, Vec<&OutboxRow>> = BTreeMap::new();
         for row in &rows {
-            by_key.entry(row.partition_key.as_str()).or_default().push(row);
+            by_key
+                .entry(row.partition_key.as_str())
+                .or_default()
+                .push(row);
         }
-        let results = join_all(by_key.into_values().map(|key_rows| self.publish_in_order(key_rows))).await;
+        let results = join_all(
+            by_key
+                .into_values()
+                .map(|key_rows| self.publish_in_order(key_rows)),
+        )
+        .await;
         let mut published = Vec::with_capacity(claimed);
         let mut failed: Option<(i64, String)> = None;
         for (ok_ids, failure) in results {
@@ -238,10 +253,12 @@ impl OutboxRelay {
                 failed = failure;
             }
         }
-        sqlx::query("UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1)")
-            .bind(&published)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1)",
+        )
+        .bind(&published)
+        .execute(&mut *tx)
+        .await?;
         if let Some((id, error)) = &failed {
             sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1")
                 .bind(id)
@@ -254,7 +271,10 @@ impl OutboxRelay {
         let span = tracing::Span::current();
         span.record("claimed", claimed);
         span.record("published", published.len());
-        Ok(BatchOutcome { claimed, published: published.len() })
+        Ok(BatchOutcome {
+            claimed,
+            published: published.len(),
+        })
     }
 
     /// Publishes one key's rows in id order, stopping at the first failure so a later event of
@@ -262,7 +282,11 @@ impl OutboxRelay {
     async fn publish_in_order(&self, rows: Vec<&OutboxRow>) -> (Vec<i64>, Option<(i64, String)>) {
         let mut ok = Vec::with_capacity(rows.len());
         for row in rows {
-            match self.dapr.publish_cloudevent(&row.pubsub, &row.topic, &row.envelope, &row.partition_key).await {
+            match self
+                .dapr
+                .publish_cloudevent(&row.pubsub, &row.topic, &row.envelope, &row.partition_key)
+                .await
+            {
                 Ok(()) => ok.push(row.id),
                 Err(error) => {
                     log_publish_failure(&error, row.id);

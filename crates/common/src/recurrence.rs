@@ -29,7 +29,10 @@ pub fn normalize(rule: &str) -> String {
     if preset_rrule(&lower).is_some() {
         return lower;
     }
-    let body = trimmed.strip_prefix("RRULE:").or_else(|| trimmed.strip_prefix("rrule:")).unwrap_or(trimmed);
+    let body = trimmed
+        .strip_prefix("RRULE:")
+        .or_else(|| trimmed.strip_prefix("rrule:"))
+        .unwrap_or(trimmed);
     body.to_ascii_uppercase()
 }
 
@@ -43,7 +46,8 @@ pub fn rrule_set(rule: &str, start: DateTime<Utc>, tz: Tz) -> Result<rrule::RRul
     if body.contains(['\n', '\r', ':']) || body.contains("DTSTART") {
         return Err("expected a preset or an RRULE such as FREQ=WEEKLY;BYDAY=MO".to_owned());
     }
-    let parsed: rrule::RRule<rrule::Unvalidated> = body.parse().map_err(|e: rrule::RRuleError| e.to_string())?;
+    let parsed: rrule::RRule<rrule::Unvalidated> =
+        body.parse().map_err(|e: rrule::RRuleError| e.to_string())?;
     let dtstart = start.with_timezone(&rrule::Tz::Tz(tz));
     let validated = parsed.validate(dtstart).map_err(|e| e.to_string())?;
     Ok(rrule::RRuleSet::new(dtstart).rrule(validated))
@@ -63,7 +67,10 @@ mod tests {
     #[test]
     fn presets_and_rrules_are_accepted_and_normalised() {
         assert_eq!(validate("Daily").as_deref(), Ok("daily"));
-        assert_eq!(validate("RRULE:freq=weekly;interval=2;byday=MO,FR").as_deref(), Ok("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR"));
+        assert_eq!(
+            validate("RRULE:freq=weekly;interval=2;byday=MO,FR").as_deref(),
+            Ok("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR")
+        );
         assert!(validate("FREQ=MONTHLY;BYMONTHDAY=-1").is_ok());
         assert!(validate("FREQ=DAILY;COUNT=3").is_ok());
         assert!(validate("FREQ=DAILY;UNTIL=20301231T000000Z").is_ok());

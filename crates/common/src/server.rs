@@ -65,21 +65,40 @@ pub fn ops_routes(readiness: Readiness) -> Router {
 
 async fn readyz(State(readiness): State<Readiness>) -> Response {
     let (db, sidecar) = tokio::join!(
-        tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&readiness.pool)),
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query("SELECT 1").execute(&readiness.pool)
+        ),
         tokio::time::timeout(Duration::from_secs(2), readiness.dapr.outbound_ready()),
     );
     let db_ok = matches!(db, Ok(Ok(_)));
     let sidecar_ok = matches!(sidecar, Ok(true));
-    let status = if db_ok && sidecar_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, axum::Json(serde_json::json!({ "database": db_ok, "sidecar": sidecar_ok }))).into_response()
+    let status = if db_ok && sidecar_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({ "database": db_ok, "sidecar": sidecar_ok })),
+    )
+        .into_response()
 }
 
 /// Wraps `router` in the standard stack: request id (set and echoed), a request span with the
 /// matched route, request metrics, panic → JSON 500, body limit, JSON 404/405 fallbacks.
 pub fn standard_layers(router: Router, service: &'static str) -> Router {
     let trace = TraceLayer::new_for_http().make_span_with(move |request: &Request| {
-        let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("");
+        let request_id = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str)
+            .unwrap_or("");
         tracing::info_span!("request", service, method = %request.method(), route, request_id)
     });
     router
@@ -87,15 +106,25 @@ pub fn standard_layers(router: Router, service: &'static str) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(service, record_metrics))
-        .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
 }
 
-async fn record_metrics(State(service): State<&'static str>, request: Request, next: Next) -> Response {
+async fn record_metrics(
+    State(service): State<&'static str>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
     let method = request.method().to_string();
     let response = next.run(request).await;
     let labels = [
@@ -105,7 +134,8 @@ async fn record_metrics(State(service): State<&'static str>, request: Request, n
         ("status", response.status().as_u16().to_string()),
     ];
     metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
     response
 }
 
@@ -113,13 +143,24 @@ async fn record_metrics(State(service): State<&'static str>, request: Request, n
 /// `dapr-api-token` header must match it. A user JWT never opens these routes.
 pub fn require_app_token(router: Router, token: Option<String>) -> Router {
     match token {
-        Some(token) => router.layer(middleware::from_fn_with_state(Arc::<str>::from(token), check_app_token)),
+        Some(token) => router.layer(middleware::from_fn_with_state(
+            Arc::<str>::from(token),
+            check_app_token,
+        )),
         None => router,
     }
 }
 
-async fn check_app_token(State(expected): State<Arc<str>>, request: Request, next: Next) -> Response {
-    let given = request.headers().get("dapr-api-token").map(|v| v.as_bytes()).unwrap_or_default();
+async fn check_app_token(
+    State(expected): State<Arc<str>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let given = request
+        .headers()
+        .get("dapr-api-token")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
     if constant_time_eq(given, expected.as_bytes()) {
         next.run(request).await
     } else {
@@ -141,11 +182,18 @@ pub struct Server {
 
 impl Server {
     /// Binds `addr` and prepares `router` with [`standard_layers`].
-    pub async fn bind(addr: SocketAddr, router: Router, service: &'static str) -> std::io::Result<Self> {
+    pub async fn bind(
+        addr: SocketAddr,
+        router: Router,
+        service: &'static str,
+    ) -> std::io::Result<Self> {
         // Install the recorder before the first request so no request goes uncounted.
         metrics_handle();
         let listener = TcpListener::bind(addr).await?;
-        Ok(Self { listener, router: standard_layers(router, service) })
+        Ok(Self {
+            listener,
+            router: standard_layers(router, service),
+        })
     }
 
     /// The port actually bound.
@@ -212,7 +260,10 @@ pub fn signal_token() -> CancellationToken {
 
 /// The programmatic subscription list served on `GET /dapr/subscribe`.
 pub fn subscribe_route(subscriptions: Vec<crate::delivery::DaprSubscription>) -> Router {
-    Router::new().route("/dapr/subscribe", get(move || async move { axum::Json(subscriptions.clone()) }))
+    Router::new().route(
+        "/dapr/subscribe",
+        get(move || async move { axum::Json(subscriptions.clone()) }),
+    )
 }
 
 /// A service with only the standard routes (`/healthz`, `/readyz`, `/metrics`) and the given
@@ -225,7 +276,12 @@ pub async fn bind_basic_service(
     let pool = crate::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
     let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
     let router = ops_routes(Readiness { pool, dapr }).merge(subscribe_route(subscriptions));
-    let server = Server::bind(SocketAddr::new(settings.host, settings.port), router, service).await?;
+    let server = Server::bind(
+        SocketAddr::new(settings.host, settings.port),
+        router,
+        service,
+    )
+    .await?;
     tracing::info!(service, port = server.port(), "listening");
     Ok(server)
 }

@@ -19,7 +19,10 @@ pub const DEV_JWT_SECRET: &str = "taskfleet-dev-secret-do-not-use-in-production"
 
 /// The Dapr component folder shipped with the repository (also used by `dapr run -f .`).
 pub fn default_resources_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../dapr/components"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../dapr/components"
+    ))
 }
 
 /// One service of the fleet and its two ports.
@@ -35,11 +38,31 @@ pub struct ServicePorts {
 
 /// The ports of SPEC §2.
 pub const DEFAULT_PORTS: [ServicePorts; 5] = [
-    ServicePorts { name: backend_api::startup::SERVICE, app_port: 8000, sidecar_port: 3500 },
-    ServicePorts { name: websocket::SERVICE, app_port: 8001, sidecar_port: 3501 },
-    ServicePorts { name: recurring::SERVICE, app_port: 8002, sidecar_port: 3502 },
-    ServicePorts { name: notification::SERVICE, app_port: 8003, sidecar_port: 3503 },
-    ServicePorts { name: audit::SERVICE, app_port: 8004, sidecar_port: 3504 },
+    ServicePorts {
+        name: backend_api::startup::SERVICE,
+        app_port: 8000,
+        sidecar_port: 3500,
+    },
+    ServicePorts {
+        name: websocket::SERVICE,
+        app_port: 8001,
+        sidecar_port: 3501,
+    },
+    ServicePorts {
+        name: recurring::SERVICE,
+        app_port: 8002,
+        sidecar_port: 3502,
+    },
+    ServicePorts {
+        name: notification::SERVICE,
+        app_port: 8003,
+        sidecar_port: 3503,
+    },
+    ServicePorts {
+        name: audit::SERVICE,
+        app_port: 8004,
+        sidecar_port: 3504,
+    },
 ];
 
 /// What the fleet runs against.
@@ -67,9 +90,16 @@ impl FleetConfig {
         let jwt_secret: Option<String> = env_opt("JWT_SECRET")?;
         let jwks_url: Option<String> = env_opt("AUTH_JWKS_URL")?;
         Ok(Self {
-            database_url: env_or("DATABASE_URL", common::config::DEFAULT_DATABASE_URL.to_owned())?,
-            auth: AuthSettings { jwt_secret: jwt_secret.or_else(|| Some(DEV_JWT_SECRET.to_owned())), jwks_url },
-            resources_dir: env_opt::<PathBuf>("FLEET_RESOURCES")?.unwrap_or_else(default_resources_dir),
+            database_url: env_or(
+                "DATABASE_URL",
+                common::config::DEFAULT_DATABASE_URL.to_owned(),
+            )?,
+            auth: AuthSettings {
+                jwt_secret: jwt_secret.or_else(|| Some(DEV_JWT_SECRET.to_owned())),
+                jwks_url,
+            },
+            resources_dir: env_opt::<PathBuf>("FLEET_RESOURCES")?
+                .unwrap_or_else(default_resources_dir),
             ports: DEFAULT_PORTS.to_vec(),
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             delivery: DeliveryPolicy::default(),
@@ -90,16 +120,25 @@ fn pick_port(port: u16) -> anyhow::Result<u16> {
     if port != 0 {
         return Ok(port);
     }
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 impl Fleet {
     /// Prepares the database, binds every service, then starts the sidecars (which find the
     /// already-open app ports, read subscriptions and start delivering).
     pub async fn start(config: FleetConfig) -> anyhow::Result<Self> {
-        common::db::ensure_database(&config.database_url).await.context("cannot reach or create the database")?;
-        let pool = common::db::connect(&config.database_url, 30).await.context("cannot connect to the database")?;
-        common::db::MIGRATOR.run(&pool).await.context("migrations failed")?;
+        common::db::ensure_database(&config.database_url)
+            .await
+            .context("cannot reach or create the database")?;
+        let pool = common::db::connect(&config.database_url, 30)
+            .await
+            .context("cannot connect to the database")?;
+        common::db::MIGRATOR
+            .run(&pool)
+            .await
+            .context("migrations failed")?;
         let shutdown = CancellationToken::new();
         let mut ports = Vec::new();
         let mut tasks = Vec::new();
@@ -118,8 +157,14 @@ impl Fleet {
             settings.validate()?;
             let (app_port, run) = build_service(wanted.name, settings, &pool)
                 .await
-                .with_context(|| format!("cannot start {} on port {}", wanted.name, wanted.app_port))?;
-            ports.push(ServicePorts { name: wanted.name, app_port, sidecar_port });
+                .with_context(|| {
+                    format!("cannot start {} on port {}", wanted.name, wanted.app_port)
+                })?;
+            ports.push(ServicePorts {
+                name: wanted.name,
+                app_port,
+                sidecar_port,
+            });
             tasks.push(tokio::spawn(run(shutdown.clone())));
         }
         let sidecar = dev_sidecar::start(SidecarConfig {
@@ -138,12 +183,20 @@ impl Fleet {
         })
         .await
         .context("cannot start the dev sidecar")?;
-        Ok(Self { ports, sidecar, shutdown, tasks })
+        Ok(Self {
+            ports,
+            sidecar,
+            shutdown,
+            tasks,
+        })
     }
 
     /// The port of `service`'s app.
     pub fn app_port(&self, service: &str) -> Option<u16> {
-        self.ports.iter().find(|p| p.name == service).map(|p| p.app_port)
+        self.ports
+            .iter()
+            .find(|p| p.name == service)
+            .map(|p| p.app_port)
     }
 
     /// The dev sidecar (to inspect published messages).
@@ -159,7 +212,9 @@ impl Fleet {
             Ok(results) => {
                 for result in results {
                     match result {
-                        Ok(Err(error)) => tracing::error!(error = ?error, "service stopped with an error"),
+                        Ok(Err(error)) => {
+                            tracing::error!(error = ?error, "service stopped with an error")
+                        }
                         Err(error) => tracing::error!(%error, "service task failed"),
                         Ok(Ok(())) => {}
                     }
@@ -173,11 +228,23 @@ impl Fleet {
 
 type Run = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, anyhow::Result<()>> + Send>;
 
-async fn build_service(name: &str, settings: ServiceSettings, pool: &sqlx::PgPool) -> anyhow::Result<(u16, Run)> {
+async fn build_service(
+    name: &str,
+    settings: ServiceSettings,
+    pool: &sqlx::PgPool,
+) -> anyhow::Result<(u16, Run)> {
     if name == backend_api::startup::SERVICE {
-        let app = backend_api::startup::Application::build_with_pool(settings, pool.clone(), Default::default()).await?;
+        let app = backend_api::startup::Application::build_with_pool(
+            settings,
+            pool.clone(),
+            Default::default(),
+        )
+        .await?;
         let port = app.port();
-        return Ok((port, Box::new(move |stop| Box::pin(app.run_until_stopped(stop)))));
+        return Ok((
+            port,
+            Box::new(move |stop| Box::pin(app.run_until_stopped(stop))),
+        ));
     }
     let server = match name {
         websocket::SERVICE => websocket::build(&settings).await?,
@@ -187,5 +254,8 @@ async fn build_service(name: &str, settings: ServiceSettings, pool: &sqlx::PgPoo
         other => anyhow::bail!("unknown service {other}"),
     };
     let port = server.port();
-    Ok((port, Box::new(move |stop| Box::pin(async move { Ok(server.run_until_stopped(stop).await?) }))))
+    Ok((
+        port,
+        Box::new(move |stop| Box::pin(async move { Ok(server.run_until_stopped(stop).await?) })),
+    ))
 }

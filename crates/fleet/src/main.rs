@@ -25,8 +25,14 @@ fn token(args: &[String]) -> anyhow::Result<()> {
     let user = args.first().ok_or_else(|| anyhow::anyhow!(USAGE))?;
     let hours: u64 = args.get(1).map(|h| h.parse()).transpose()?.unwrap_or(24);
     let config = FleetConfig::from_env()?;
-    let secret = config.auth.jwt_secret.ok_or_else(|| anyhow::anyhow!("JWT_SECRET is not set"))?;
-    println!("{}", common::auth::mint_hs256(&secret, user, Duration::from_secs(hours * 3600))?);
+    let secret = config
+        .auth
+        .jwt_secret
+        .ok_or_else(|| anyhow::anyhow!("JWT_SECRET is not set"))?;
+    println!(
+        "{}",
+        common::auth::mint_hs256(&secret, user, Duration::from_secs(hours * 3600))?
+    );
     Ok(())
 }
 
@@ -34,17 +40,25 @@ async fn run() -> anyhow::Result<()> {
     common::telemetry::init("info,sqlx=warn,tower_http=warn");
     let config = FleetConfig::from_env()?;
     if config.auth.jwt_secret.as_deref() == Some(fleet::DEV_JWT_SECRET) {
-        tracing::warn!("using the built-in development JWT secret; set JWT_SECRET for anything shared");
+        tracing::warn!(
+            "using the built-in development JWT secret; set JWT_SECRET for anything shared"
+        );
     }
     let fleet = Fleet::start(config).await?;
     println!("\ntaskfleet is running (dev sidecar, no Dapr needed):");
     for ports in &fleet.ports {
-        println!("  {:<13} http://127.0.0.1:{:<5}  sidecar http://127.0.0.1:{}", ports.name, ports.app_port, ports.sidecar_port);
+        println!(
+            "  {:<13} http://127.0.0.1:{:<5}  sidecar http://127.0.0.1:{}",
+            ports.name, ports.app_port, ports.sidecar_port
+        );
     }
     if let Some(api) = fleet.app_port(backend_api::startup::SERVICE) {
         println!("\n  API docs      http://127.0.0.1:{api}/docs");
         println!("  a token       cargo run -q -p fleet -- token alice");
-        println!("  events        curl http://127.0.0.1:{}/dev/messages", fleet.ports[0].sidecar_port);
+        println!(
+            "  events        curl http://127.0.0.1:{}/dev/messages",
+            fleet.ports[0].sidecar_port
+        );
     }
     println!("\nctrl-c stops everything.");
     common::server::shutdown_signal().await;

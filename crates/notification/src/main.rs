@@ -7,6 +7,8 @@ async fn main() -> anyhow::Result<()> {
     common::telemetry::init("info,sqlx=warn");
     let settings = ServiceSettings::from_env(notification::PORT)?;
     let server = notification::build(&settings).await?;
-    server.run_until_stopped(common::server::signal_token()).await?;
+    server
+        .run_until_stopped(common::server::signal_token())
+        .await?;
     Ok(())
 }

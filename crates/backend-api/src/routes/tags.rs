@@ -26,7 +26,10 @@ pub struct TagCount {
 /// The caller's tags, most used first.
 #[utoipa::path(get, path = "/api/tags", tag = "tags", security(("bearer" = [])),
     responses((status = 200, body = [TagCount]), (status = 401, description = "no valid token")))]
-pub async fn list_tags(State(state): State<AppState>, user: AuthUser) -> Result<Json<Vec<TagCount>>, ApiError> {
+pub async fn list_tags(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<TagCount>>, ApiError> {
     let tags = sqlx::query_as::<_, TagCount>(
         "SELECT tag, count(*) AS count FROM tasks, unnest(tags) AS tag WHERE user_id = $1 \
          GROUP BY tag ORDER BY count DESC, tag",

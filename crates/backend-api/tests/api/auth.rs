@@ -10,11 +10,17 @@ use crate::helpers::{SECRET, error_code, spawn_app};
 #[tokio::test]
 async fn another_users_task_answers_404_everywhere_and_never_appears_in_lists() {
     let app = spawn_app().await;
-    let task = app.create_ok("alice", json!({"title": "private", "tags": ["secret"]})).await;
+    let task = app
+        .create_ok("alice", json!({"title": "private", "tags": ["secret"]}))
+        .await;
     let id = task["id"].as_str().unwrap();
     let attempts = [
         (Method::GET, format!("/api/tasks/{id}"), None),
-        (Method::PATCH, format!("/api/tasks/{id}"), Some(json!({"title": "mine now"}))),
+        (
+            Method::PATCH,
+            format!("/api/tasks/{id}"),
+            Some(json!({"title": "mine now"})),
+        ),
         (Method::DELETE, format!("/api/tasks/{id}"), None),
         (Method::POST, format!("/api/tasks/{id}/complete"), None),
         (Method::POST, format!("/api/tasks/{id}/reopen"), None),
@@ -33,7 +39,10 @@ async fn another_users_task_answers_404_everywhere_and_never_appears_in_lists() 
     let (_, tags) = app.get_json("mallory", "/api/tags").await;
     assert_eq!(tags, json!([]));
     let (status, still) = app.get_json("alice", &format!("/api/tasks/{id}")).await;
-    assert_eq!((status, still["title"].as_str(), still["version"].as_i64()), (200, Some("private"), Some(1)));
+    assert_eq!(
+        (status, still["title"].as_str(), still["version"].as_i64()),
+        (200, Some("private"), Some(1))
+    );
     assert_eq!(app.outbox_topics().await, vec!["task-created"]);
 }
 
@@ -51,16 +60,27 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     use sha2::{Digest, Sha256};
     let mut block = [0u8; 64];
     block[..key.len()].copy_from_slice(key);
-    let inner: Vec<u8> = block.iter().map(|b| b ^ 0x36).chain(message.iter().copied()).collect();
+    let inner: Vec<u8> = block
+        .iter()
+        .map(|b| b ^ 0x36)
+        .chain(message.iter().copied())
+        .collect();
     let inner_hash = Sha256::digest(&inner);
-    let outer: Vec<u8> = block.iter().map(|b| b ^ 0x5c).chain(inner_hash.iter().copied()).collect();
+    let outer: Vec<u8> = block
+        .iter()
+        .map(|b| b ^ 0x5c)
+        .chain(inner_hash.iter().copied())
+        .collect();
     Sha256::digest(&outer).to_vec()
 }
 
 #[tokio::test]
 async fn unsigned_forged_expired_and_subjectless_tokens_get_401_with_a_json_error() {
     let app = spawn_app().await;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let hs = json!({"alg": "HS256", "typ": "JWT"});
     let unsigned = format!(
         "{}.{}.",
@@ -69,26 +89,80 @@ async fn unsigned_forged_expired_and_subjectless_tokens_get_401_with_a_json_erro
     );
     let cases = [
         ("alg none", unsigned),
-        ("wrong key", sign(hs.clone(), json!({"sub": "alice", "exp": now + 600}), "another-secret-another-secret-012345")),
-        ("expired", sign(hs.clone(), json!({"sub": "alice", "exp": now - 600}), SECRET)),
-        ("not yet valid", sign(hs.clone(), json!({"sub": "alice", "exp": now + 600, "nbf": now + 300}), SECRET)),
-        ("no sub", sign(hs.clone(), json!({"exp": now + 600}), SECRET)),
-        ("empty sub", sign(hs.clone(), json!({"sub": "", "exp": now + 600}), SECRET)),
+        (
+            "wrong key",
+            sign(
+                hs.clone(),
+                json!({"sub": "alice", "exp": now + 600}),
+                "another-secret-another-secret-012345",
+            ),
+        ),
+        (
+            "expired",
+            sign(
+                hs.clone(),
+                json!({"sub": "alice", "exp": now - 600}),
+                SECRET,
+            ),
+        ),
+        (
+            "not yet valid",
+            sign(
+                hs.clone(),
+                json!({"sub": "alice", "exp": now + 600, "nbf": now + 300}),
+                SECRET,
+            ),
+        ),
+        (
+            "no sub",
+            sign(hs.clone(), json!({"exp": now + 600}), SECRET),
+        ),
+        (
+            "empty sub",
+            sign(hs.clone(), json!({"sub": "", "exp": now + 600}), SECRET),
+        ),
         ("no exp", sign(hs.clone(), json!({"sub": "alice"}), SECRET)),
         ("garbage", "not.a.token".to_owned()),
     ];
     for (name, token) in cases {
-        let response = app.client.get(format!("{}/api/tasks", app.address)).bearer_auth(&token).send().await.unwrap();
+        let response = app
+            .client
+            .get(format!("{}/api/tasks", app.address))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 401, "{name}");
-        assert_eq!(error_code(&response.json().await.unwrap()), "unauthorized", "{name}");
+        assert_eq!(
+            error_code(&response.json().await.unwrap()),
+            "unauthorized",
+            "{name}"
+        );
     }
-    let response = app.client.get(format!("{}/api/tasks", app.address)).send().await.unwrap();
+    let response = app
+        .client
+        .get(format!("{}/api/tasks", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401, "no token");
     // The forger's helper is right: a well-signed token passes.
     let good = sign(hs, json!({"sub": "alice", "exp": now + 600}), SECRET);
-    let response = app.client.get(format!("{}/api/tasks", app.address)).bearer_auth(&good).send().await.unwrap();
+    let response = app
+        .client
+        .get(format!("{}/api/tasks", app.address))
+        .bearer_auth(&good)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let minted = common::auth::mint_hs256(SECRET, "alice", Duration::from_secs(60)).unwrap();
-    let response = app.client.get(format!("{}/api/tasks", app.address)).bearer_auth(&minted).send().await.unwrap();
+    let response = app
+        .client
+        .get(format!("{}/api/tasks", app.address))
+        .bearer_auth(&minted)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
 }

@@ -8,7 +8,10 @@ use crate::helpers::spawn_app;
 async fn a_retried_post_with_the_same_idempotency_key_returns_the_first_task_and_creates_one() {
     let app = spawn_app().await;
     let post = |key: &'static str, title: &'static str| {
-        app.request(Method::POST, "/api/tasks", "alice").header("idempotency-key", key).json(&json!({"title": title})).send()
+        app.request(Method::POST, "/api/tasks", "alice")
+            .header("idempotency-key", key)
+            .json(&json!({"title": title}))
+            .send()
     };
     let first = post("k-1", "pay rent").await.unwrap();
     assert_eq!(first.status(), 201);
@@ -20,10 +23,19 @@ async fn a_retried_post_with_the_same_idempotency_key_returns_the_first_task_and
     let reused = post("k-1", "something else").await.unwrap();
     assert_eq!(reused.status(), 422);
     // The same key of another user is another key.
-    let bob = app.request(Method::POST, "/api/tasks", "bob").header("idempotency-key", "k-1").json(&json!({"title": "pay rent"})).send().await.unwrap();
+    let bob = app
+        .request(Method::POST, "/api/tasks", "bob")
+        .header("idempotency-key", "k-1")
+        .json(&json!({"title": "pay rent"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bob.status(), 201);
     assert_ne!(bob.json::<Value>().await.unwrap()["id"], first["id"]);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks").fetch_one(&app.pool).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(count, 2);
     assert_eq!(app.outbox_topics().await.len(), 2);
 }
@@ -32,17 +44,28 @@ async fn a_retried_post_with_the_same_idempotency_key_returns_the_first_task_and
 async fn concurrent_posts_with_one_idempotency_key_create_one_task() {
     let app = spawn_app().await;
     let responses = join_all((0..8).map(|_| {
-        app.request(Method::POST, "/api/tasks", "alice").header("idempotency-key", "same").json(&json!({"title": "once"})).send()
+        app.request(Method::POST, "/api/tasks", "alice")
+            .header("idempotency-key", "same")
+            .json(&json!({"title": "once"}))
+            .send()
     }))
     .await;
     let mut ids = std::collections::HashSet::new();
     for response in responses {
         let response = response.unwrap();
         assert_eq!(response.status(), 201);
-        ids.insert(response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+        ids.insert(
+            response.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     assert_eq!(ids.len(), 1);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks").fetch_one(&app.pool).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(count, 1);
 }
 
@@ -55,7 +78,10 @@ async fn two_concurrent_patches_with_the_same_if_match_give_one_200_and_one_412(
         let (_, current) = app.get_json("alice", &format!("/api/tasks/{id}")).await;
         let etag = format!("\"{}\"", current["version"]);
         let patch = |title: String| {
-            app.request(Method::PATCH, &format!("/api/tasks/{id}"), "alice").header("if-match", etag.clone()).json(&json!({"title": title})).send()
+            app.request(Method::PATCH, &format!("/api/tasks/{id}"), "alice")
+                .header("if-match", etag.clone())
+                .json(&json!({"title": title}))
+                .send()
         };
         let (a, b) = tokio::join!(patch(format!("a{round}")), patch(format!("b{round}")));
         let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];

@@ -14,7 +14,8 @@ use uuid::Uuid;
 pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
 pub fn base_database_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 /// A fresh, migrated database for one test.
@@ -30,7 +31,11 @@ pub async fn fresh_database() -> (PgPool, String) {
 
 /// A port nothing listens on (yet): the sidecar is "down" until a test starts one there.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub struct TestApp {
@@ -58,7 +63,10 @@ pub fn settings(database_url: &str, dapr_port: u16) -> ServiceSettings {
         app_api_token: None,
         database_url: database_url.to_owned(),
         database_max_connections: 20,
-        auth: AuthSettings { jwt_secret: Some(SECRET.to_owned()), jwks_url: None },
+        auth: AuthSettings {
+            jwt_secret: Some(SECRET.to_owned()),
+            jwks_url: None,
+        },
     }
 }
 
@@ -69,12 +77,20 @@ pub async fn spawn_app_on(pool: PgPool, database_url: String, dapr_port: u16) ->
         max_backoff: Duration::from_millis(200),
         ..RelaySettings::default()
     };
-    let application = Application::build_with_pool(settings(&database_url, dapr_port), pool.clone(), relay).await.unwrap();
+    let application =
+        Application::build_with_pool(settings(&database_url, dapr_port), pool.clone(), relay)
+            .await
+            .unwrap();
     let address = format!("http://127.0.0.1:{}", application.port());
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     tokio::spawn(async move { application.run_until_stopped(stop).await });
-    TestApp { address, pool, client: reqwest::Client::new(), shutdown }
+    TestApp {
+        address,
+        pool,
+        client: reqwest::Client::new(),
+        shutdown,
+    }
 }
 
 pub fn token(user: &str) -> String {
@@ -89,11 +105,17 @@ impl Drop for TestApp {
 
 impl TestApp {
     pub fn request(&self, method: Method, path: &str, user: &str) -> RequestBuilder {
-        self.client.request(method, format!("{}{path}", self.address)).bearer_auth(token(user))
+        self.client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(token(user))
     }
 
     pub async fn create(&self, user: &str, body: Value) -> Response {
-        self.request(Method::POST, "/api/tasks", user).json(&body).send().await.unwrap()
+        self.request(Method::POST, "/api/tasks", user)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn create_ok(&self, user: &str, body: Value) -> Value {
@@ -109,13 +131,21 @@ impl TestApp {
     }
 
     pub async fn outbox_topics(&self) -> Vec<String> {
-        sqlx::query_scalar("SELECT topic FROM outbox ORDER BY id").fetch_all(&self.pool).await.unwrap()
+        sqlx::query_scalar("SELECT topic FROM outbox ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .unwrap()
     }
 }
 
 /// Asserts the SPEC §4 error shape and returns the code.
 pub fn error_code(body: &Value) -> String {
-    let code = body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {body}"));
-    assert!(body["error"]["message"].is_string(), "error without message: {body}");
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error body: {body}"));
+    assert!(
+        body["error"]["message"].is_string(),
+        "error without message: {body}"
+    );
     code.to_owned()
 }

@@ -9,7 +9,7 @@ use futures::future::join_all;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{free_port, spawn_app_with_sidecar, fresh_database};
+use crate::helpers::{free_port, fresh_database, spawn_app_with_sidecar};
 
 fn resources() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("taskfleet-outbox-{}", Uuid::new_v4().simple()));
@@ -25,7 +25,13 @@ fn resources() -> PathBuf {
 async fn start_sidecar(app_id: &str, app_port: u16, sidecar_port: u16) -> dev_sidecar::DevSidecar {
     dev_sidecar::start(SidecarConfig {
         resources_dir: resources(),
-        apps: vec![AppSpec { app_id: app_id.to_owned(), instance: app_id.to_owned(), app_port, sidecar_port, app_api_token: None }],
+        apps: vec![AppSpec {
+            app_id: app_id.to_owned(),
+            instance: app_id.to_owned(),
+            app_port,
+            sidecar_port,
+            app_api_token: None,
+        }],
         delivery: DeliveryPolicy::default(),
     })
     .await
@@ -41,20 +47,34 @@ async fn wait_until(deadline: Duration, mut done: impl FnMut() -> bool) {
 }
 
 #[tokio::test]
-async fn writes_while_the_sidecar_is_down_are_kept_and_published_once_each_in_per_user_order_when_it_returns() {
+async fn writes_while_the_sidecar_is_down_are_kept_and_published_once_each_in_per_user_order_when_it_returns()
+ {
     let sidecar_port = free_port();
     let app = spawn_app_with_sidecar(sidecar_port).await;
     let users = ["alice", "bob", "carol", "dave"];
     for i in 0..100 {
-        app.create_ok(users[i % users.len()], json!({"title": format!("t{i}")})).await;
+        app.create_ok(users[i % users.len()], json!({"title": format!("t{i}")}))
+            .await;
     }
     // Give the relay time to (fail to) publish before checking nothing left the outbox.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let unpublished: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetch_one(&app.pool).await.unwrap();
-    assert_eq!(unpublished, 100, "nothing is published or lost while the sidecar is down");
+    let unpublished: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        unpublished, 100,
+        "nothing is published or lost while the sidecar is down"
+    );
     let mut expected: HashMap<&str, Vec<String>> = HashMap::new();
     for user in users {
-        let ids: Vec<Uuid> = sqlx::query_scalar("SELECT event_id FROM outbox WHERE partition_key = $1 ORDER BY id").bind(user).fetch_all(&app.pool).await.unwrap();
+        let ids: Vec<Uuid> =
+            sqlx::query_scalar("SELECT event_id FROM outbox WHERE partition_key = $1 ORDER BY id")
+                .bind(user)
+                .fetch_all(&app.pool)
+                .await
+                .unwrap();
         expected.insert(user, ids.iter().map(Uuid::to_string).collect());
     }
 
@@ -65,7 +85,10 @@ async fn writes_while_the_sidecar_is_down_are_kept_and_published_once_each_in_pe
     tokio::time::sleep(Duration::from_millis(500)).await;
     let published = sidecar.published();
     assert_eq!(published.len(), 100);
-    let ids: HashSet<String> = published.iter().map(|m| m.envelope["id"].as_str().unwrap().to_owned()).collect();
+    let ids: HashSet<String> = published
+        .iter()
+        .map(|m| m.envelope["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(ids.len(), 100, "an event was published twice");
     for user in users {
         let order: Vec<String> = published
@@ -80,8 +103,16 @@ async fn writes_while_the_sidecar_is_down_are_kept_and_published_once_each_in_pe
     assert_eq!(first["type"], "com.taskfleet.task-created.v1");
     assert_eq!(first["datacontenttype"], "application/json");
     assert_eq!(first["data"]["event_id"], first["id"]);
-    assert!(first["traceparent"].as_str().is_some_and(|t| t.starts_with("00-")));
-    let unpublished: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetch_one(&app.pool).await.unwrap();
+    assert!(
+        first["traceparent"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("00-"))
+    );
+    let unpublished: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(unpublished, 0);
     sidecar.shutdown().await;
 }
@@ -96,7 +127,10 @@ async fn an_event_is_published_promptly_once_the_sidecar_is_up() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let task = app.create_ok("alice", json!({"title": "now"})).await;
     wait_until(Duration::from_secs(5), || sidecar.published().len() == 1).await;
-    assert_eq!(sidecar.published()[0].envelope["data"]["data"]["task_id"], task["id"]);
+    assert_eq!(
+        sidecar.published()[0].envelope["data"]["data"]["task_id"],
+        task["id"]
+    );
     sidecar.shutdown().await;
 }
 
@@ -110,11 +144,31 @@ async fn two_relays_on_one_database_publish_each_row_once() {
     for i in 0..300 {
         let id = Uuid::now_v7();
         let envelope = json!({"specversion": "1.0", "id": id.to_string(), "source": "test", "type": "t", "data": {"n": i}});
-        common::outbox::enqueue_envelope(&mut conn, id, "pubsub", "task-created", &format!("user-{}", i % 7), &envelope).await.unwrap();
+        common::outbox::enqueue_envelope(
+            &mut conn,
+            id,
+            "pubsub",
+            "task-created",
+            &format!("user-{}", i % 7),
+            &envelope,
+        )
+        .await
+        .unwrap();
     }
     drop(conn);
-    let settings = RelaySettings { batch_size: 25, ..RelaySettings::default() };
-    let relays: Vec<OutboxRelay> = (0..2).map(|_| OutboxRelay::new(pool.clone(), DaprClient::new(sidecar_port, None), settings.clone())).collect();
+    let settings = RelaySettings {
+        batch_size: 25,
+        ..RelaySettings::default()
+    };
+    let relays: Vec<OutboxRelay> = (0..2)
+        .map(|_| {
+            OutboxRelay::new(
+                pool.clone(),
+                DaprClient::new(sidecar_port, None),
+                settings.clone(),
+            )
+        })
+        .collect();
     join_all(relays.iter().map(|relay| async move {
         loop {
             let outcome = relay.publish_batch().await.unwrap();
@@ -125,7 +179,10 @@ async fn two_relays_on_one_database_publish_each_row_once() {
     }))
     .await;
     let published = sidecar.published();
-    let ids: HashSet<String> = published.iter().map(|m| m.envelope["id"].as_str().unwrap().to_owned()).collect();
+    let ids: HashSet<String> = published
+        .iter()
+        .map(|m| m.envelope["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!((published.len(), ids.len()), (300, 300));
     sidecar.shutdown().await;
 }

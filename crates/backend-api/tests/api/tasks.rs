@@ -6,12 +6,20 @@ use crate::helpers::{error_code, spawn_app};
 #[tokio::test]
 async fn a_created_task_is_returned_with_location_etag_and_defaults_and_writes_one_event() {
     let app = spawn_app().await;
-    let response = app.create("alice", json!({"title": "  Buy milk  ", "tags": ["Home", "home", " Errands "]})).await;
+    let response = app
+        .create(
+            "alice",
+            json!({"title": "  Buy milk  ", "tags": ["Home", "home", " Errands "]}),
+        )
+        .await;
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(response.headers()["etag"], "\"1\"");
     let task: Value = response.json().await.unwrap();
-    assert_eq!(location, format!("/api/tasks/{}", task["id"].as_str().unwrap()));
+    assert_eq!(
+        location,
+        format!("/api/tasks/{}", task["id"].as_str().unwrap())
+    );
     assert_eq!(task["title"], "Buy milk");
     assert_eq!(task["priority"], "medium");
     assert_eq!(task["status"], "pending");
@@ -29,7 +37,12 @@ async fn a_created_task_is_returned_with_location_etag_and_defaults_and_writes_o
 #[tokio::test]
 async fn a_patch_changes_only_given_fields_bumps_the_version_and_records_before_and_after() {
     let app = spawn_app().await;
-    let task = app.create_ok("alice", json!({"title": "a", "due_date": "2030-01-01T10:00:00+02:00"})).await;
+    let task = app
+        .create_ok(
+            "alice",
+            json!({"title": "a", "due_date": "2030-01-01T10:00:00+02:00"}),
+        )
+        .await;
     assert_eq!(task["due_date"], "2030-01-01T08:00:00Z");
     let id = task["id"].as_str().unwrap();
     let response = app
@@ -41,10 +54,21 @@ async fn a_patch_changes_only_given_fields_bumps_the_version_and_records_before_
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["etag"], "\"2\"");
     let updated: Value = response.json().await.unwrap();
-    assert_eq!((updated["title"].as_str(), updated["priority"].as_str(), updated["version"].as_i64()), (Some("b"), Some("high"), Some(2)));
+    assert_eq!(
+        (
+            updated["title"].as_str(),
+            updated["priority"].as_str(),
+            updated["version"].as_i64()
+        ),
+        (Some("b"), Some("high"), Some(2))
+    );
     assert!(updated["due_date"].is_null());
 
-    let envelope: Value = sqlx::query_scalar("SELECT envelope FROM outbox WHERE topic = 'task-updated'").fetch_one(&app.pool).await.unwrap();
+    let envelope: Value =
+        sqlx::query_scalar("SELECT envelope FROM outbox WHERE topic = 'task-updated'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     let changes = &envelope["data"]["data"]["changes"];
     assert_eq!(changes["title"], json!({"before": "a", "after": "b"}));
     assert_eq!(changes["due_date"]["after"], Value::Null);
@@ -52,9 +76,20 @@ async fn a_patch_changes_only_given_fields_bumps_the_version_and_records_before_
     assert_eq!(envelope["data"]["task_version"], 2);
 
     // An empty patch changes nothing and publishes nothing.
-    let same: Value = app.request(Method::PATCH, &format!("/api/tasks/{id}"), "alice").json(&json!({})).send().await.unwrap().json().await.unwrap();
+    let same: Value = app
+        .request(Method::PATCH, &format!("/api/tasks/{id}"), "alice")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(same["version"], 2);
-    assert_eq!(app.outbox_topics().await, vec!["task-created", "task-updated"]);
+    assert_eq!(
+        app.outbox_topics().await,
+        vec!["task-created", "task-updated"]
+    );
 }
 
 #[tokio::test]
@@ -63,15 +98,32 @@ async fn completing_twice_publishes_once_and_reopen_publishes_an_update() {
     let task = app.create_ok("alice", json!({"title": "a"})).await;
     let id = task["id"].as_str().unwrap();
     for _ in 0..2 {
-        let done: Value = app.request(Method::POST, &format!("/api/tasks/{id}/complete"), "alice").send().await.unwrap().json().await.unwrap();
+        let done: Value = app
+            .request(Method::POST, &format!("/api/tasks/{id}/complete"), "alice")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(done["status"], "completed");
         assert!(done["completed_at"].is_string());
         assert_eq!(done["version"], 2);
     }
-    let reopened: Value = app.request(Method::POST, &format!("/api/tasks/{id}/reopen"), "alice").send().await.unwrap().json().await.unwrap();
+    let reopened: Value = app
+        .request(Method::POST, &format!("/api/tasks/{id}/reopen"), "alice")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(reopened["status"], "pending");
     assert!(reopened["completed_at"].is_null());
-    assert_eq!(app.outbox_topics().await, vec!["task-created", "task-completed", "task-updated"]);
+    assert_eq!(
+        app.outbox_topics().await,
+        vec!["task-created", "task-completed", "task-updated"]
+    );
 }
 
 #[tokio::test]
@@ -79,13 +131,25 @@ async fn a_deleted_task_is_gone_and_its_event_carries_the_last_state() {
     let app = spawn_app().await;
     let task = app.create_ok("alice", json!({"title": "a"})).await;
     let id = task["id"].as_str().unwrap();
-    let response = app.request(Method::DELETE, &format!("/api/tasks/{id}"), "alice").send().await.unwrap();
+    let response = app
+        .request(Method::DELETE, &format!("/api/tasks/{id}"), "alice")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 204);
     let (status, body) = app.get_json("alice", &format!("/api/tasks/{id}")).await;
     assert_eq!((status, error_code(&body).as_str()), (404, "not_found"));
-    let response = app.request(Method::DELETE, &format!("/api/tasks/{id}"), "alice").send().await.unwrap();
+    let response = app
+        .request(Method::DELETE, &format!("/api/tasks/{id}"), "alice")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
-    let envelope: Value = sqlx::query_scalar("SELECT envelope FROM outbox WHERE topic = 'task-deleted'").fetch_one(&app.pool).await.unwrap();
+    let envelope: Value =
+        sqlx::query_scalar("SELECT envelope FROM outbox WHERE topic = 'task-deleted'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(envelope["data"]["data"]["title"], "a");
     assert_eq!(envelope["data"]["task_version"], 2);
 }
@@ -93,8 +157,13 @@ async fn a_deleted_task_is_gone_and_its_event_carries_the_last_state() {
 #[tokio::test]
 async fn search_is_case_insensitive_over_title_and_description_and_treats_wildcards_literally() {
     let app = spawn_app().await;
-    app.create_ok("alice", json!({"title": "Write REPORT"})).await;
-    app.create_ok("alice", json!({"title": "x", "description": "the quarterly report is due"})).await;
+    app.create_ok("alice", json!({"title": "Write REPORT"}))
+        .await;
+    app.create_ok(
+        "alice",
+        json!({"title": "x", "description": "the quarterly report is due"}),
+    )
+    .await;
     app.create_ok("alice", json!({"title": "100% done"})).await;
     app.create_ok("alice", json!({"title": "unrelated"})).await;
     let (_, page) = app.get_json("alice", "/api/tasks?q=RePoRt").await;
@@ -108,30 +177,110 @@ async fn filters_by_status_priority_every_tag_and_due_range() {
     let app = spawn_app().await;
     app.create_ok("alice", json!({"title": "a", "priority": "high", "tags": ["work", "urgent"], "due_date": "2030-01-05T00:00:00Z"})).await;
     app.create_ok("alice", json!({"title": "b", "priority": "high", "tags": ["work"], "due_date": "2030-02-05T00:00:00Z"})).await;
-    let c = app.create_ok("alice", json!({"title": "c", "priority": "low", "tags": ["work", "urgent"]})).await;
-    app.request(Method::POST, &format!("/api/tasks/{}/complete", c["id"].as_str().unwrap()), "alice").send().await.unwrap();
-    let titles = |page: &Value| page["items"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
-    assert_eq!(titles(&app.get_json("alice", "/api/tasks?tag=work&tag=URGENT").await.1), ["a", "c"]);
-    assert_eq!(titles(&app.get_json("alice", "/api/tasks?priority=high").await.1), ["a", "b"]);
-    assert_eq!(titles(&app.get_json("alice", "/api/tasks?status=completed").await.1), ["c"]);
-    assert_eq!(titles(&app.get_json("alice", "/api/tasks?due_after=2030-01-10T00:00:00Z").await.1), ["b"]);
-    assert_eq!(titles(&app.get_json("alice", "/api/tasks?due_before=2030-01-10T00:00:00Z").await.1), ["a"]);
+    let c = app
+        .create_ok(
+            "alice",
+            json!({"title": "c", "priority": "low", "tags": ["work", "urgent"]}),
+        )
+        .await;
+    app.request(
+        Method::POST,
+        &format!("/api/tasks/{}/complete", c["id"].as_str().unwrap()),
+        "alice",
+    )
+    .send()
+    .await
+    .unwrap();
+    let titles = |page: &Value| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        titles(
+            &app.get_json("alice", "/api/tasks?tag=work&tag=URGENT")
+                .await
+                .1
+        ),
+        ["a", "c"]
+    );
+    assert_eq!(
+        titles(&app.get_json("alice", "/api/tasks?priority=high").await.1),
+        ["a", "b"]
+    );
+    assert_eq!(
+        titles(&app.get_json("alice", "/api/tasks?status=completed").await.1),
+        ["c"]
+    );
+    assert_eq!(
+        titles(
+            &app.get_json("alice", "/api/tasks?due_after=2030-01-10T00:00:00Z")
+                .await
+                .1
+        ),
+        ["b"]
+    );
+    assert_eq!(
+        titles(
+            &app.get_json("alice", "/api/tasks?due_before=2030-01-10T00:00:00Z")
+                .await
+                .1
+        ),
+        ["a"]
+    );
     let (_, tags) = app.get_json("alice", "/api/tags").await;
-    assert_eq!(tags, json!([{"tag": "work", "count": 3}, {"tag": "urgent", "count": 2}]));
+    assert_eq!(
+        tags,
+        json!([{"tag": "work", "count": 3}, {"tag": "urgent", "count": 2}])
+    );
 }
 
 #[tokio::test]
 async fn priority_sorts_by_meaning_and_due_dates_sort_with_missing_ones_last() {
     let app = spawn_app().await;
-    for (title, priority, due) in [("m", "medium", Some("2030-01-02T00:00:00Z")), ("h", "high", None), ("l", "low", Some("2030-01-01T00:00:00Z"))] {
-        app.create_ok("alice", json!({"title": title, "priority": priority, "due_date": due})).await;
+    for (title, priority, due) in [
+        ("m", "medium", Some("2030-01-02T00:00:00Z")),
+        ("h", "high", None),
+        ("l", "low", Some("2030-01-01T00:00:00Z")),
+    ] {
+        app.create_ok(
+            "alice",
+            json!({"title": title, "priority": priority, "due_date": due}),
+        )
+        .await;
     }
-    let titles = |page: Value| page["items"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap().to_owned()).collect::<Vec<_>>().join("");
-    assert_eq!(titles(app.get_json("alice", "/api/tasks?sort=-priority").await.1), "hml");
-    assert_eq!(titles(app.get_json("alice", "/api/tasks?sort=priority").await.1), "lmh");
-    assert_eq!(titles(app.get_json("alice", "/api/tasks?sort=due_date").await.1), "lmh");
-    assert_eq!(titles(app.get_json("alice", "/api/tasks?sort=-due_date").await.1), "mlh");
-    assert_eq!(titles(app.get_json("alice", "/api/tasks?sort=title").await.1), "hlm");
+    let titles = |page: Value| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("")
+    };
+    assert_eq!(
+        titles(app.get_json("alice", "/api/tasks?sort=-priority").await.1),
+        "hml"
+    );
+    assert_eq!(
+        titles(app.get_json("alice", "/api/tasks?sort=priority").await.1),
+        "lmh"
+    );
+    assert_eq!(
+        titles(app.get_json("alice", "/api/tasks?sort=due_date").await.1),
+        "lmh"
+    );
+    assert_eq!(
+        titles(app.get_json("alice", "/api/tasks?sort=-due_date").await.1),
+        "mlh"
+    );
+    assert_eq!(
+        titles(app.get_json("alice", "/api/tasks?sort=title").await.1),
+        "hlm"
+    );
 }
 
 #[tokio::test]
@@ -140,9 +289,22 @@ async fn cursor_pages_visit_every_task_exactly_once_in_every_sort() {
     for i in 0..23 {
         let priority = ["low", "medium", "high"][i % 3];
         let due = (i % 4 != 0).then(|| format!("2030-01-{:02}T00:00:00Z", 1 + i % 5));
-        app.create_ok("alice", json!({"title": format!("task {i:02}"), "priority": priority, "due_date": due})).await;
+        app.create_ok(
+            "alice",
+            json!({"title": format!("task {i:02}"), "priority": priority, "due_date": due}),
+        )
+        .await;
     }
-    for sort in ["created_at", "-created_at", "priority", "-priority", "due_date", "-due_date", "title", "-updated_at"] {
+    for sort in [
+        "created_at",
+        "-created_at",
+        "priority",
+        "-priority",
+        "due_date",
+        "-due_date",
+        "title",
+        "-updated_at",
+    ] {
         let mut seen = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -152,7 +314,13 @@ async fn cursor_pages_visit_every_task_exactly_once_in_every_sort() {
             };
             let (status, page) = app.get_json("alice", &path).await;
             assert_eq!(status, 200, "{page}");
-            seen.extend(page["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()));
+            seen.extend(
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["id"].as_str().unwrap().to_owned()),
+            );
             match page["next_cursor"].as_str() {
                 Some(next) => cursor = Some(next.to_owned()),
                 None => break,
@@ -166,16 +334,59 @@ async fn cursor_pages_visit_every_task_exactly_once_in_every_sort() {
 #[tokio::test]
 async fn openapi_and_docs_are_served_and_describe_the_task_routes() {
     let app = spawn_app().await;
-    let spec: Value = app.client.get(format!("{}/openapi.json", app.address)).send().await.unwrap().json().await.unwrap();
-    for path in ["/api/tasks", "/api/tasks/{id}", "/api/tasks/{id}/complete", "/api/tasks/{id}/reopen", "/api/tags"] {
+    let spec: Value = app
+        .client
+        .get(format!("{}/openapi.json", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/tasks",
+        "/api/tasks/{id}",
+        "/api/tasks/{id}/complete",
+        "/api/tasks/{id}/reopen",
+        "/api/tags",
+    ] {
         assert!(spec["paths"].get(path).is_some(), "missing {path}");
     }
-    let docs = app.client.get(format!("{}/docs/", app.address)).send().await.unwrap();
+    let docs = app
+        .client
+        .get(format!("{}/docs/", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger"));
-    assert_eq!(app.client.get(format!("{}/healthz", app.address)).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.client
+            .get(format!("{}/healthz", app.address))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     // The sidecar is not running in this test: not ready.
-    assert_eq!(app.client.get(format!("{}/readyz", app.address)).send().await.unwrap().status(), 503);
-    let metrics = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(
+        app.client
+            .get(format!("{}/readyz", app.address))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("http_requests_total"), "{metrics}");
 }

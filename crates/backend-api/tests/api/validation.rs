@@ -4,12 +4,17 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, error_code, spawn_app};
 
 async fn post_raw(app: &TestApp, body: &str, content_type: Option<&str>) -> (u16, Value) {
-    let mut request = app.request(Method::POST, "/api/tasks", "alice").body(body.to_owned());
+    let mut request = app
+        .request(Method::POST, "/api/tasks", "alice")
+        .body(body.to_owned());
     if let Some(content_type) = content_type {
         request = request.header("content-type", content_type);
     }
     let response = request.send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test]
@@ -21,23 +26,46 @@ async fn every_invalid_field_is_a_422_naming_the_field_and_nothing_is_stored() {
         (json!({"title": "   "}), "title"),
         (json!({"title": long(201)}), "title"),
         (json!({"title": "a\u{0}b"}), "title"),
-        (json!({"title": "ok", "description": long(10_001)}), "description"),
-        (json!({"title": "ok", "tags": (0..21).map(|i| format!("t{i}")).collect::<Vec<_>>()}), "tags"),
+        (
+            json!({"title": "ok", "description": long(10_001)}),
+            "description",
+        ),
+        (
+            json!({"title": "ok", "tags": (0..21).map(|i| format!("t{i}")).collect::<Vec<_>>()}),
+            "tags",
+        ),
         (json!({"title": "ok", "tags": [""]}), "tags"),
         (json!({"title": "ok", "tags": [long(51)]}), "tags"),
-        (json!({"title": "ok", "timezone": "Mars/Olympus"}), "timezone"),
-        (json!({"title": "ok", "recurring_rule": "every full moon"}), "recurring_rule"),
-        (json!({"title": "ok", "recurring_rule": "FREQ=DAILY\nEXDATE:20300101T000000Z"}), "recurring_rule"),
+        (
+            json!({"title": "ok", "timezone": "Mars/Olympus"}),
+            "timezone",
+        ),
+        (
+            json!({"title": "ok", "recurring_rule": "every full moon"}),
+            "recurring_rule",
+        ),
+        (
+            json!({"title": "ok", "recurring_rule": "FREQ=DAILY\nEXDATE:20300101T000000Z"}),
+            "recurring_rule",
+        ),
     ];
     for (body, field) in cases {
         let response = app.create("alice", body.clone()).await;
         assert_eq!(response.status(), 422, "{body}");
         let error: Value = response.json().await.unwrap();
         assert_eq!(error_code(&error), "validation_failed");
-        assert!(error["error"]["details"].get(field).is_some(), "{body} -> {error}");
+        assert!(
+            error["error"]["details"].get(field).is_some(),
+            "{body} -> {error}"
+        );
     }
     // Several problems are reported at once.
-    let error: Value = app.create("alice", json!({"title": "", "timezone": "nowhere"})).await.json().await.unwrap();
+    let error: Value = app
+        .create("alice", json!({"title": "", "timezone": "nowhere"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(error["error"]["details"].as_object().unwrap().len(), 2);
     // Boundaries are accepted.
     app.create_ok("alice", json!({"title": long(200), "description": long(10_000), "tags": (0..20).map(|i| format!("{i}{}", long(48))).collect::<Vec<_>>(), "timezone": "America/New_York", "recurring_rule": "FREQ=MONTHLY;BYMONTHDAY=-1"})).await;
@@ -55,16 +83,40 @@ async fn malformed_bodies_get_400_413_415_or_422_with_the_json_error_body() {
         ("{\"title\": \"a\"}".into(), None, 415),
         ("{\"title\": \"a\"}".into(), Some("text/plain"), 415),
         ("{\"title\": 5}".into(), json_type, 422),
-        ("{\"title\": \"a\", \"priority\": \"urgent\"}".into(), json_type, 422),
-        ("{\"title\": \"a\", \"due_date\": \"tomorrow\"}".into(), json_type, 422),
-        ("{\"title\": \"a\", \"tags\": \"work\"}".into(), json_type, 422),
-        ("{\"title\": \"a\", \"owner\": \"bob\"}".into(), json_type, 422),
+        (
+            "{\"title\": \"a\", \"priority\": \"urgent\"}".into(),
+            json_type,
+            422,
+        ),
+        (
+            "{\"title\": \"a\", \"due_date\": \"tomorrow\"}".into(),
+            json_type,
+            422,
+        ),
+        (
+            "{\"title\": \"a\", \"tags\": \"work\"}".into(),
+            json_type,
+            422,
+        ),
+        (
+            "{\"title\": \"a\", \"owner\": \"bob\"}".into(),
+            json_type,
+            422,
+        ),
         ("[]".into(), json_type, 422),
-        (format!("{{\"title\": \"{}\"}}", "x".repeat(1024 * 1024)), json_type, 413),
+        (
+            format!("{{\"title\": \"{}\"}}", "x".repeat(1024 * 1024)),
+            json_type,
+            413,
+        ),
     ];
     for (body, content_type, expected) in cases {
         let (status, error) = post_raw(&app, &body, content_type).await;
-        assert_eq!(status, expected, "{:.80} / {content_type:?} -> {error}", body);
+        assert_eq!(
+            status, expected,
+            "{:.80} / {content_type:?} -> {error}",
+            body
+        );
         error_code(&error);
     }
     assert!(app.outbox_topics().await.is_empty());
@@ -77,7 +129,8 @@ async fn bad_ids_queries_cursors_and_preconditions_are_client_errors_never_5xx()
     let id = task["id"].as_str().unwrap();
     let forged_cursor = {
         use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json!({"s": "created_at", "k": "not a time", "id": id}).to_string())
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(json!({"s": "created_at", "k": "not a time", "id": id}).to_string())
     };
     let paths = [
         ("/api/tasks/not-a-uuid".to_owned(), 400),
@@ -103,14 +156,38 @@ async fn bad_ids_queries_cursors_and_preconditions_are_client_errors_never_5xx()
         error_code(&body);
     }
     for if_match in ["\"banana\"", "\"1\"x"] {
-        let response = app.request(Method::PATCH, &format!("/api/tasks/{id}"), "alice").header("if-match", if_match).json(&json!({"title": "b"})).send().await.unwrap();
+        let response = app
+            .request(Method::PATCH, &format!("/api/tasks/{id}"), "alice")
+            .header("if-match", if_match)
+            .json(&json!({"title": "b"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 400, "{if_match}");
     }
-    let response = app.request(Method::PATCH, &format!("/api/tasks/{id}"), "alice").header("if-match", "\"7\"").json(&json!({"title": "b"})).send().await.unwrap();
+    let response = app
+        .request(Method::PATCH, &format!("/api/tasks/{id}"), "alice")
+        .header("if-match", "\"7\"")
+        .json(&json!({"title": "b"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 412);
     let error: Value = response.json().await.unwrap();
-    assert_eq!((error_code(&error).as_str(), &error["error"]["details"]["current_version"]), ("precondition_failed", &json!(1)));
-    let response = app.request(Method::POST, "/api/tasks", "alice").header("idempotency-key", "").json(&json!({"title": "a"})).send().await.unwrap();
+    assert_eq!(
+        (
+            error_code(&error).as_str(),
+            &error["error"]["details"]["current_version"]
+        ),
+        ("precondition_failed", &json!(1))
+    );
+    let response = app
+        .request(Method::POST, "/api/tasks", "alice")
+        .header("idempotency-key", "")
+        .json(&json!({"title": "a"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
     assert_eq!(app.outbox_topics().await.len(), 1);
 }

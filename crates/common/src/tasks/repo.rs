@@ -35,17 +35,33 @@ pub async fn insert_task(conn: &mut PgConnection, new: &NewTask) -> sqlx::Result
 
 /// The caller's task, or `None` if it does not exist or belongs to someone else.
 #[tracing::instrument(skip_all, fields(task_id = %id))]
-pub async fn get_task(conn: &mut PgConnection, user_id: &str, id: Uuid) -> sqlx::Result<Option<Task>> {
+pub async fn get_task(
+    conn: &mut PgConnection,
+    user_id: &str,
+    id: Uuid,
+) -> sqlx::Result<Option<Task>> {
     let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2");
-    sqlx::query_as::<_, Task>(&sql).bind(id).bind(user_id).fetch_optional(conn).await
+    sqlx::query_as::<_, Task>(&sql)
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Like [`get_task`], but locks the row until the transaction ends, so that a read-modify-write
 /// (update, complete, reopen) cannot interleave with another one on the same task.
 #[tracing::instrument(skip_all, fields(task_id = %id))]
-pub async fn lock_task(conn: &mut PgConnection, user_id: &str, id: Uuid) -> sqlx::Result<Option<Task>> {
+pub async fn lock_task(
+    conn: &mut PgConnection,
+    user_id: &str,
+    id: Uuid,
+) -> sqlx::Result<Option<Task>> {
     let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2 FOR UPDATE");
-    sqlx::query_as::<_, Task>(&sql).bind(id).bind(user_id).fetch_optional(conn).await
+    sqlx::query_as::<_, Task>(&sql)
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Writes every mutable field of `task`, bumps its version and `updated_at`, and returns the
@@ -80,7 +96,15 @@ pub async fn update_task(conn: &mut PgConnection, task: &Task) -> sqlx::Result<T
 
 /// Deletes the caller's task and returns its last state, or `None` if there was none.
 #[tracing::instrument(skip_all, fields(task_id = %id))]
-pub async fn delete_task(conn: &mut PgConnection, user_id: &str, id: Uuid) -> sqlx::Result<Option<Task>> {
+pub async fn delete_task(
+    conn: &mut PgConnection,
+    user_id: &str,
+    id: Uuid,
+) -> sqlx::Result<Option<Task>> {
     let sql = format!("DELETE FROM tasks WHERE id = $1 AND user_id = $2 RETURNING {TASK_COLUMNS}");
-    sqlx::query_as::<_, Task>(&sql).bind(id).bind(user_id).fetch_optional(conn).await
+    sqlx::query_as::<_, Task>(&sql)
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
 }

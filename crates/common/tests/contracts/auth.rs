@@ -34,7 +34,17 @@ fn now() -> u64 {
 fn sign(key: &SigningKey, sub: &str, exp: u64) -> String {
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(key.kid.clone());
-    jsonwebtoken::encode(&header, &Claims { sub: sub.to_owned(), exp, iat: None, nbf: None }, &key.encoding).unwrap()
+    jsonwebtoken::encode(
+        &header,
+        &Claims {
+            sub: sub.to_owned(),
+            exp,
+            iat: None,
+            nbf: None,
+        },
+        &key.encoding,
+    )
+    .unwrap()
 }
 
 /// A JWKS endpoint whose key set the test can rotate.
@@ -58,34 +68,82 @@ async fn jwks_tokens_are_verified_by_kid_and_a_rotated_key_is_fetched_on_first_s
     let second = ed25519("k2");
     let keys = Arc::new(Mutex::new(vec![first.jwk.clone()]));
     let url = jwks_server(keys.clone()).await;
-    let verifier = JwtVerifier::new(&AuthSettings { jwt_secret: None, jwks_url: Some(url) }).with_min_refresh_interval(Duration::ZERO);
+    let verifier = JwtVerifier::new(&AuthSettings {
+        jwt_secret: None,
+        jwks_url: Some(url),
+    })
+    .with_min_refresh_interval(Duration::ZERO);
 
-    assert_eq!(verifier.verify(&sign(&first, "alice", now() + 60)).await.unwrap().sub, "alice");
+    assert_eq!(
+        verifier
+            .verify(&sign(&first, "alice", now() + 60))
+            .await
+            .unwrap()
+            .sub,
+        "alice"
+    );
     // Rotation: the provider now publishes k2; the first k2 token triggers a refresh.
     *keys.lock().unwrap() = vec![second.jwk.clone()];
-    assert_eq!(verifier.verify(&sign(&second, "bob", now() + 60)).await.unwrap().sub, "bob");
+    assert_eq!(
+        verifier
+            .verify(&sign(&second, "bob", now() + 60))
+            .await
+            .unwrap()
+            .sub,
+        "bob"
+    );
     // A key the provider does not publish is refused.
     let stranger = ed25519("k3");
-    assert!(matches!(verifier.verify(&sign(&stranger, "eve", now() + 60)).await, Err(AuthError::Invalid(_))));
+    assert!(matches!(
+        verifier.verify(&sign(&stranger, "eve", now() + 60)).await,
+        Err(AuthError::Invalid(_))
+    ));
     // A known kid with someone else's signature is refused.
     let forged = ed25519("k2");
-    assert!(verifier.verify(&sign(&forged, "eve", now() + 60)).await.is_err());
+    assert!(
+        verifier
+            .verify(&sign(&forged, "eve", now() + 60))
+            .await
+            .is_err()
+    );
     // Expired is expired, whatever the key.
-    assert!(verifier.verify(&sign(&second, "bob", now() - 120)).await.is_err());
+    assert!(
+        verifier
+            .verify(&sign(&second, "bob", now() - 120))
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
 async fn hs256_tokens_are_refused_when_only_jwks_is_configured() {
     let keys = Arc::new(Mutex::new(vec![ed25519("k1").jwk]));
     let url = jwks_server(keys).await;
-    let verifier = JwtVerifier::new(&AuthSettings { jwt_secret: None, jwks_url: Some(url) });
-    let hs = common::auth::mint_hs256("a-secret-that-is-long-enough-for-hs256!", "alice", Duration::from_secs(60)).unwrap();
-    assert!(matches!(verifier.verify(&hs).await, Err(AuthError::Invalid(_))));
+    let verifier = JwtVerifier::new(&AuthSettings {
+        jwt_secret: None,
+        jwks_url: Some(url),
+    });
+    let hs = common::auth::mint_hs256(
+        "a-secret-that-is-long-enough-for-hs256!",
+        "alice",
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    assert!(matches!(
+        verifier.verify(&hs).await,
+        Err(AuthError::Invalid(_))
+    ));
 }
 
 #[tokio::test]
 async fn an_unreachable_jwks_refuses_tokens_instead_of_accepting_them() {
-    let verifier = JwtVerifier::new(&AuthSettings { jwt_secret: None, jwks_url: Some("http://127.0.0.1:9/jwks".to_owned()) });
+    let verifier = JwtVerifier::new(&AuthSettings {
+        jwt_secret: None,
+        jwks_url: Some("http://127.0.0.1:9/jwks".to_owned()),
+    });
     let token = sign(&ed25519("k1"), "alice", now() + 60);
-    assert!(matches!(verifier.verify(&token).await, Err(AuthError::KeysUnavailable(_))));
+    assert!(matches!(
+        verifier.verify(&token).await,
+        Err(AuthError::KeysUnavailable(_))
+    ));
 }

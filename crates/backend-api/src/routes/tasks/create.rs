@@ -32,7 +32,9 @@ pub async fn create_task(
     ApiJson(request): ApiJson<CreateTaskRequest>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    let request_hash = hex::encode(Sha256::digest(serde_json::to_vec(&request).unwrap_or_default()));
+    let request_hash = hex::encode(Sha256::digest(
+        serde_json::to_vec(&request).unwrap_or_default(),
+    ));
     let new = request.into_new_task(&user.user_id)?;
     let mut tx = state.pool.begin().await?;
     if let Some(key) = &key {
@@ -61,9 +63,12 @@ pub async fn create_task(
                     "idempotency_key": "already used with a different request"
                 })));
             }
-            let task: Task = serde_json::from_value(body).map_err(|e| ApiError::Internal(e.into()))?;
+            let task: Task =
+                serde_json::from_value(body).map_err(|e| ApiError::Internal(e.into()))?;
             let mut response = created(&task);
-            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             return Ok(response);
         }
     }
@@ -93,12 +98,19 @@ fn created(task: &Task) -> Response {
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     let key = value
         .to_str()
         .ok()
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY)
-        .ok_or_else(|| ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1–255 visible ASCII characters"))?;
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1–255 visible ASCII characters",
+            )
+        })?;
     Ok(Some(key.to_owned()))
 }

@@ -94,7 +94,9 @@ pub struct UpdateTaskRequest {
 }
 
 /// Present-but-null becomes `Some(None)`, absent stays `None` (via `#[serde(default)]`).
-fn some<'de, T: Deserialize<'de>, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+fn some<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
@@ -111,7 +113,9 @@ impl Problems {
         if self.0.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::Validation(serde_json::to_value(self.0).unwrap_or_default()))
+            Err(ApiError::Validation(
+                serde_json::to_value(self.0).unwrap_or_default(),
+            ))
         }
     }
 }
@@ -137,7 +141,10 @@ fn title(problems: &mut Problems, raw: &str) -> String {
 
 fn description(problems: &mut Problems, raw: &str) -> String {
     if raw.chars().count() > MAX_DESCRIPTION {
-        problems.add("description", format!("at most {MAX_DESCRIPTION} characters"));
+        problems.add(
+            "description",
+            format!("at most {MAX_DESCRIPTION} characters"),
+        );
     } else if has_nul(raw) {
         problems.add("description", "must not contain NUL characters");
     }
@@ -176,7 +183,10 @@ fn tags(problems: &mut Problems, raw: &[String]) -> Vec<String> {
 fn timezone(problems: &mut Problems, raw: &str) -> String {
     let name = raw.trim();
     if name.len() > MAX_TIMEZONE || name.parse::<Tz>().is_err() {
-        problems.add("timezone", "must be an IANA time zone such as Europe/Berlin");
+        problems.add(
+            "timezone",
+            "must be an IANA time zone such as Europe/Berlin",
+        );
     }
     name.to_owned()
 }
@@ -196,15 +206,30 @@ impl CreateTaskRequest {
             id: Uuid::now_v7(),
             user_id: user_id.to_owned(),
             title: title(&mut problems, &self.title),
-            description: self.description.as_deref().map(|d| description(&mut problems, d)).unwrap_or_default(),
+            description: self
+                .description
+                .as_deref()
+                .map(|d| description(&mut problems, d))
+                .unwrap_or_default(),
             priority: self.priority.unwrap_or_default(),
-            tags: self.tags.as_deref().map(|t| tags(&mut problems, t)).unwrap_or_default(),
+            tags: self
+                .tags
+                .as_deref()
+                .map(|t| tags(&mut problems, t))
+                .unwrap_or_default(),
             due_date: self.due_date,
             reminder_at: self.reminder_at,
-            recurring_rule: self.recurring_rule.as_deref().map(|r| rule(&mut problems, r)),
+            recurring_rule: self
+                .recurring_rule
+                .as_deref()
+                .map(|r| rule(&mut problems, r)),
             recurring_mode: self.recurring_mode.unwrap_or_default(),
             recurring_end_date: self.recurring_end_date,
-            timezone: self.timezone.as_deref().map(|tz| timezone(&mut problems, tz)).unwrap_or_else(|| "UTC".to_owned()),
+            timezone: self
+                .timezone
+                .as_deref()
+                .map(|tz| timezone(&mut problems, tz))
+                .unwrap_or_else(|| "UTC".to_owned()),
             parent_task_id: None,
         };
         problems.into_result()?;

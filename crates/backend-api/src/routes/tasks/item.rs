@@ -18,9 +18,15 @@ use crate::startup::AppState;
 #[utoipa::path(get, path = "/api/tasks/{id}", tag = "tasks", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Task), (status = 404, description = "no such task")))]
-pub async fn get_task(State(state): State<AppState>, user: AuthUser, ApiPath(id): ApiPath<Uuid>) -> Result<Response, ApiError> {
+pub async fn get_task(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, ApiError> {
     let mut conn = state.pool.acquire().await?;
-    let task = common::tasks::get_task(&mut conn, &user.user_id, id).await?.ok_or(ApiError::NotFound("task"))?;
+    let task = common::tasks::get_task(&mut conn, &user.user_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("task"))?;
     Ok(task_response(StatusCode::OK, &task))
 }
 
@@ -41,7 +47,9 @@ pub async fn update_task(
 ) -> Result<Response, ApiError> {
     let condition = if_match(&headers)?;
     let mut tx = state.pool.begin().await?;
-    let current = lock_task(&mut tx, &user.user_id, id).await?.ok_or(ApiError::NotFound("task"))?;
+    let current = lock_task(&mut tx, &user.user_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("task"))?;
     check_if_match(condition, &current)?;
     let wanted = request.apply(&current)?;
     let changes = diff(&current, &wanted);
@@ -49,7 +57,14 @@ pub async fn update_task(
         return Ok(task_response(StatusCode::OK, &current));
     }
     let updated = store_update(&mut tx, &wanted).await?;
-    emit(&mut tx, EventType::TaskUpdated, &updated, Some(changes), &context).await?;
+    emit(
+        &mut tx,
+        EventType::TaskUpdated,
+        &updated,
+        Some(changes),
+        &context,
+    )
+    .await?;
     tx.commit().await?;
     Ok(task_response(StatusCode::OK, &updated))
 }
@@ -68,9 +83,13 @@ pub async fn delete_task(
 ) -> Result<Response, ApiError> {
     let condition = if_match(&headers)?;
     let mut tx = state.pool.begin().await?;
-    let current = lock_task(&mut tx, &user.user_id, id).await?.ok_or(ApiError::NotFound("task"))?;
+    let current = lock_task(&mut tx, &user.user_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("task"))?;
     check_if_match(condition, &current)?;
-    let mut deleted: Task = common::tasks::delete_task(&mut tx, &user.user_id, id).await?.ok_or(ApiError::NotFound("task"))?;
+    let mut deleted: Task = common::tasks::delete_task(&mut tx, &user.user_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("task"))?;
     // The deletion is the newest state of the task: a client ordering pushes by version must
     // not let an older update resurrect it.
     deleted.version += 1;

@@ -53,7 +53,9 @@ async fn transition(
 ) -> Result<Response, ApiError> {
     let condition = if_match(headers)?;
     let mut tx = state.pool.begin().await?;
-    let current = lock_task(&mut tx, &user.user_id, id).await?.ok_or(ApiError::NotFound("task"))?;
+    let current = lock_task(&mut tx, &user.user_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("task"))?;
     check_if_match(condition, &current)?;
     if current.status == to {
         return Ok(task_response(StatusCode::OK, &current));

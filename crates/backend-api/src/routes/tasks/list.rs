@@ -64,8 +64,13 @@ impl SortKey {
     /// due date sort last in both directions.
     fn expression(self, descending: bool) -> (&'static str, &'static str) {
         match (self, descending) {
-            (Self::DueDate, false) => ("coalesce(due_date, 'infinity'::timestamptz)", "timestamptz"),
-            (Self::DueDate, true) => ("coalesce(due_date, '-infinity'::timestamptz)", "timestamptz"),
+            (Self::DueDate, false) => {
+                ("coalesce(due_date, 'infinity'::timestamptz)", "timestamptz")
+            }
+            (Self::DueDate, true) => (
+                "coalesce(due_date, '-infinity'::timestamptz)",
+                "timestamptz",
+            ),
             (Self::Priority, _) => ("priority_rank", "smallint"),
             (Self::CreatedAt, _) => ("created_at", "timestamptz"),
             (Self::UpdatedAt, _) => ("updated_at", "timestamptz"),
@@ -99,7 +104,8 @@ fn invalid(param: &str, problem: impl std::fmt::Display) -> ApiError {
 }
 
 fn parse_enum<T: for<'de> Deserialize<'de>>(param: &str, value: &str) -> Result<T, ApiError> {
-    serde_json::from_value(serde_json::Value::String(value.to_owned())).map_err(|_| invalid(param, "unknown value"))
+    serde_json::from_value(serde_json::Value::String(value.to_owned()))
+        .map_err(|_| invalid(param, "unknown value"))
 }
 
 impl ListQuery {
@@ -126,8 +132,12 @@ impl ListQuery {
                     return Err(invalid("q", format!("at most {MAX_QUERY_LEN} characters")));
                 }
                 "q" => query.q = Some(value.trim().to_owned()).filter(|q| !q.is_empty()),
-                "due_before" => query.due_before = Some(value.parse().map_err(|e| invalid("due_before", e))?),
-                "due_after" => query.due_after = Some(value.parse().map_err(|e| invalid("due_after", e))?),
+                "due_before" => {
+                    query.due_before = Some(value.parse().map_err(|e| invalid("due_before", e))?)
+                }
+                "due_after" => {
+                    query.due_after = Some(value.parse().map_err(|e| invalid("due_after", e))?)
+                }
                 "sort" => {
                     SortKey::parse(value).ok_or_else(|| invalid("sort", "one of due_date, priority, created_at, updated_at, title, with optional - prefix"))?;
                     query.sort = value.to_owned();
@@ -137,7 +147,9 @@ impl ListQuery {
                         .parse()
                         .ok()
                         .filter(|l| (1..=MAX_LIMIT).contains(l))
-                        .ok_or_else(|| invalid("limit", format!("an integer from 1 to {MAX_LIMIT}")))?;
+                        .ok_or_else(|| {
+                            invalid("limit", format!("an integer from 1 to {MAX_LIMIT}"))
+                        })?;
                 }
                 "cursor" => query.cursor = Some(decode_cursor(value)?),
                 other => return Err(invalid(other, "unknown parameter")),
@@ -147,7 +159,10 @@ impl ListQuery {
         if let Some(cursor) = &query.cursor
             && cursor.s != query.sort
         {
-            return Err(ApiError::bad_request("invalid_cursor", "the cursor belongs to another sort order"));
+            return Err(ApiError::bad_request(
+                "invalid_cursor",
+                "the cursor belongs to another sort order",
+            ));
         }
         Ok(query)
     }
@@ -158,7 +173,9 @@ fn decode_cursor(raw: &str) -> Result<Cursor, ApiError> {
         .decode(raw)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
-        .ok_or_else(|| ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued"))
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued")
+        })
 }
 
 fn encode_cursor(cursor: &Cursor) -> String {
@@ -182,12 +199,20 @@ struct Row {
         ("sort" = Option<String>, Query, description = "due_date, priority, created_at (default), updated_at, title; - prefix for descending"),
         ("limit" = Option<i64>, Query, description = "1–200, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = TaskPage), (status = 400, description = "bad parameter or cursor")))]
-pub async fn list_tasks(State(state): State<AppState>, user: AuthUser, RawQuery(raw): RawQuery) -> Result<Json<TaskPage>, ApiError> {
+pub async fn list_tasks(
+    State(state): State<AppState>,
+    user: AuthUser,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<TaskPage>, ApiError> {
     let query = ListQuery::parse(raw.as_deref())?;
     let (key, descending) = SortKey::parse(&query.sort).unwrap_or((SortKey::CreatedAt, false));
     let (expression, key_type) = key.expression(descending);
-    let mut sql = QueryBuilder::<Postgres>::new("SELECT id, user_id, title, description, status, priority, tags, due_date, reminder_at, recurring_rule, recurring_mode, recurring_end_date, timezone, parent_task_id, created_at, updated_at, completed_at, version, (");
-    sql.push(expression).push(")::text AS sort_key FROM tasks WHERE user_id = ").push_bind(&user.user_id);
+    let mut sql = QueryBuilder::<Postgres>::new(
+        "SELECT id, user_id, title, description, status, priority, tags, due_date, reminder_at, recurring_rule, recurring_mode, recurring_end_date, timezone, parent_task_id, created_at, updated_at, completed_at, version, (",
+    );
+    sql.push(expression)
+        .push(")::text AS sort_key FROM tasks WHERE user_id = ")
+        .push_bind(&user.user_id);
     if let Some(status) = query.status {
         sql.push(" AND status = ").push_bind(status);
     }
@@ -198,8 +223,17 @@ pub async fn list_tasks(State(state): State<AppState>, user: AuthUser, RawQuery(
         sql.push(" AND tags @> ").push_bind(&query.tags);
     }
     if let Some(q) = &query.q {
-        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        sql.push(" AND (title ILIKE ").push_bind(pattern.clone()).push(" OR description ILIKE ").push_bind(pattern).push(")");
+        let pattern = format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        sql.push(" AND (title ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR description ILIKE ")
+            .push_bind(pattern)
+            .push(")");
     }
     if let Some(before) = query.due_before {
         sql.push(" AND due_date < ").push_bind(before);
@@ -207,7 +241,11 @@ pub async fn list_tasks(State(state): State<AppState>, user: AuthUser, RawQuery(
     if let Some(after) = query.due_after {
         sql.push(" AND due_date >= ").push_bind(after);
     }
-    let (comparison, direction) = if descending { ("<", "DESC") } else { (">", "ASC") };
+    let (comparison, direction) = if descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
     if let Some(cursor) = &query.cursor {
         sql.push(format_args!(" AND ({expression}, id) {comparison} (CAST("))
             .push_bind(&cursor.k)
@@ -215,18 +253,34 @@ pub async fn list_tasks(State(state): State<AppState>, user: AuthUser, RawQuery(
             .push_bind(cursor.id)
             .push(")");
     }
-    sql.push(format_args!(" ORDER BY {expression} {direction}, id {direction} LIMIT ")).push_bind(query.limit + 1);
-    let mut rows: Vec<Row> = sql.build_query_as().fetch_all(&state.pool).await.map_err(|error| match &error {
-        sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
-            ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued")
-        }
-        _ => error.into(),
-    })?;
+    sql.push(format_args!(
+        " ORDER BY {expression} {direction}, id {direction} LIMIT "
+    ))
+    .push_bind(query.limit + 1);
+    let mut rows: Vec<Row> =
+        sql.build_query_as()
+            .fetch_all(&state.pool)
+            .await
+            .map_err(|error| match &error {
+                sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+                    ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued")
+                }
+                _ => error.into(),
+            })?;
     let next_cursor = if rows.len() as i64 > query.limit {
         rows.truncate(query.limit as usize);
-        rows.last().map(|last| encode_cursor(&Cursor { s: query.sort.clone(), k: last.sort_key.clone(), id: last.task.id }))
+        rows.last().map(|last| {
+            encode_cursor(&Cursor {
+                s: query.sort.clone(),
+                k: last.sort_key.clone(),
+                id: last.task.id,
+            })
+        })
     } else {
         None
     };
-    Ok(Json(TaskPage { items: rows.into_iter().map(|r| r.task).collect(), next_cursor }))
+    Ok(Json(TaskPage {
+        items: rows.into_iter().map(|r| r.task).collect(),
+        next_cursor,
+    }))
 }

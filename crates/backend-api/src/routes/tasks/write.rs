@@ -25,16 +25,30 @@ impl<S: Send + Sync> FromRequestParts<S> for WriteContext {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let traceparent = header("traceparent").filter(|t| valid_traceparent(t)).unwrap_or_else(new_traceparent);
-        Ok(Self { correlation_id: header("x-request-id"), traceparent })
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let traceparent = header("traceparent")
+            .filter(|t| valid_traceparent(t))
+            .unwrap_or_else(new_traceparent);
+        Ok(Self {
+            correlation_id: header("x-request-id"),
+            traceparent,
+        })
     }
 }
 
 fn valid_traceparent(value: &str) -> bool {
     let parts: Vec<&str> = value.split('-').collect();
     parts.len() == 4
-        && [2, 32, 16, 2].iter().zip(&parts).all(|(len, part)| part.len() == *len && part.bytes().all(|b| b.is_ascii_hexdigit()))
+        && [2, 32, 16, 2]
+            .iter()
+            .zip(&parts)
+            .all(|(len, part)| part.len() == *len && part.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn new_traceparent() -> String {
@@ -51,7 +65,13 @@ pub async fn emit(
     changes: Option<Changes>,
     context: &WriteContext,
 ) -> Result<(), ApiError> {
-    let event = TaskEvent::new(event_type, Actor::User, task, changes, context.correlation_id.clone());
+    let event = TaskEvent::new(
+        event_type,
+        Actor::User,
+        task,
+        changes,
+        context.correlation_id.clone(),
+    );
     common::outbox::enqueue(conn, SERVICE, event, Some(context.traceparent.clone())).await?;
     Ok(())
 }
@@ -86,8 +106,13 @@ pub enum IfMatch {
 /// Reads `If-Match` (`"3"`, `W/"3"`, `3` or `*`); an unreadable value is a 400, not a silent
 /// unconditional write.
 pub fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, ApiError> {
-    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    let raw = value.to_str().map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match is not text"))?.trim();
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let raw = value
+        .to_str()
+        .map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match is not text"))?
+        .trim();
     if raw == "*" {
         return Ok(Some(IfMatch::Any));
     }
@@ -95,13 +120,20 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, ApiError> {
     unquoted
         .parse::<i64>()
         .map(|v| Some(IfMatch::Version(v)))
-        .map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match must be a task ETag such as \"3\""))
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_if_match",
+                "If-Match must be a task ETag such as \"3\"",
+            )
+        })
 }
 
 /// 412 unless `condition` accepts the task's current version.
 pub fn check_if_match(condition: Option<IfMatch>, task: &Task) -> Result<(), ApiError> {
     match condition {
-        Some(IfMatch::Version(v)) if v != task.version => Err(ApiError::PreconditionFailed { current: task.version }),
+        Some(IfMatch::Version(v)) if v != task.version => Err(ApiError::PreconditionFailed {
+            current: task.version,
+        }),
         _ => Ok(()),
     }
 }
