@@ -11,7 +11,7 @@ use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
 use common::dapr::DaprClient;
 use common::outbox::{OutboxRelay, RelaySettings};
-use common::server::{Readiness, Server, ops_routes, subscribe_route};
+use common::server::{Readiness, Server, ops_routes, require_app_token, subscribe_route};
 use sqlx::PgPool;
 
 /// The service name: app-id, binary, CloudEvent `source`.
@@ -35,19 +35,20 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
 }
 
 /// The whole API (without the standard layers, which [`Server::bind`] adds).
-pub fn router(state: AppState, readiness: Readiness) -> Router {
+pub fn router(state: AppState, readiness: Readiness, app_api_token: Option<String>) -> Router {
     Router::new()
         .merge(crate::routes::tasks::router())
         .merge(crate::routes::tags::router())
         .with_state(state)
         .merge(crate::docs::router())
         .merge(ops_routes(readiness))
-        .merge(subscribe_route(Vec::new()))
+        .merge(require_app_token(subscribe_route(Vec::new()), app_api_token))
 }
 
 /// A built, bound backend-api.
 pub struct Application {
     server: Server,
+    pool: PgPool,
     relay: OutboxRelay,
     dapr: DaprClient,
 }
@@ -76,7 +77,7 @@ impl Application {
             dapr: dapr.clone(),
         };
         let addr = SocketAddr::new(settings.host, settings.port);
-        let server = Server::bind(addr, router(state, readiness), SERVICE).await?;
+        let server = Server::bind(addr, router(state, readiness, settings.app_api_token.clone()), SERVICE).await?;
         tracing::info!(port = server.port(), "backend-api listening");
         let relay = OutboxRelay::new(pool, dapr.clone(), relay);
         Ok(Self {
@@ -103,8 +104,10 @@ impl Application {
                 () = relay_shutdown.cancelled() => {}
             }
         });
+        let janitor = tokio::spawn(prune_periodically(self.pool, shutdown.clone()));
         self.server.run_until_stopped(shutdown).await?;
         relay_task.await?;
+        janitor.await?;
         Ok(())
     }
 }
@@ -112,5 +115,21 @@ impl Application {
 async fn wait_for_sidecar(dapr: &DaprClient) {
     while let Err(error) = dapr.wait_for_outbound(Duration::from_secs(30)).await {
         tracing::warn!(%error, "sidecar not ready yet; events stay in the outbox");
+    }
+}
+
+async fn prune_periodically(pool: PgPool, shutdown: CancellationToken) {
+    use crate::routes::tasks::{IDEMPOTENCY_KEY_RETENTION, prune_idempotency_keys};
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        match prune_idempotency_keys(&pool, IDEMPOTENCY_KEY_RETENTION).await {
+            Ok(removed) if removed > 0 => tracing::info!(removed, "pruned idempotency keys"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "idempotency key pruning failed"),
+        }
     }
 }

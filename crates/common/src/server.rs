@@ -275,7 +275,8 @@ pub async fn bind_basic_service(
 ) -> anyhow::Result<Server> {
     let pool = crate::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
     let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
-    let router = ops_routes(Readiness { pool, dapr }).merge(subscribe_route(subscriptions));
+    let internal = require_app_token(subscribe_route(subscriptions), settings.app_api_token.clone());
+    let router = ops_routes(Readiness { pool, dapr }).merge(internal);
     let server = Server::bind(
         SocketAddr::new(settings.host, settings.port),
         router,

@@ -1,0 +1,237 @@
+//! The in-memory broker every sidecar of the process shares, modelled on Kafka: each topic is
+//! an append-only log split into partitions, and each consumer group keeps its own offset per
+//! partition. Nothing is persisted; a restart of the dev sidecar loses every message.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::subscriptions::SubscriptionJson;
+
+/// Partitions per topic: enough to show that unkeyed messages are not ordered while keyed ones
+/// are, few enough to keep the per-partition delivery loops cheap.
+pub const PARTITIONS: usize = 4;
+
+/// A message accepted by a publish (or re-published to a dead-letter topic), for inspection.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishedMessage {
+    pub pubsub: String,
+    pub topic: String,
+    pub partition_key: Option<String>,
+    pub envelope: Value,
+    pub published_at: DateTime<Utc>,
+}
+
+/// One record of a partition log.
+#[derive(Debug)]
+pub struct StoredMessage {
+    pub pubsub: String,
+    pub topic: String,
+    pub partition: usize,
+    pub offset: u64,
+    pub key: Option<String>,
+    /// The publisher's `metadata.*` values, delivered as headers like Kafka record headers.
+    pub metadata: BTreeMap<String, String>,
+    /// The envelope bytes exactly as the publishing sidecar serialized them.
+    pub bytes: Bytes,
+    pub envelope: Value,
+    pub timestamp: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GroupKey {
+    pub pubsub: String,
+    pub topic: String,
+    pub group: String,
+}
+
+/// One app instance subscribed through a consumer group.
+#[derive(Debug)]
+pub struct Member {
+    pub app_id: String,
+    pub instance: String,
+    pub app_port: u16,
+    pub api_token: Option<String>,
+    pub subscription: SubscriptionJson,
+}
+
+/// Competing consumers: each message of the group's topic goes to one of its members.
+#[derive(Debug)]
+pub struct Group {
+    pub key: GroupKey,
+    members: Mutex<Vec<Arc<Member>>>,
+    next: AtomicUsize,
+}
+
+impl Group {
+    /// All members, starting with the next one in round-robin order, so that when one is down
+    /// the delivery can fall through to the others.
+    pub fn rotation(&self) -> Vec<Arc<Member>> {
+        let members = lock(&self.members).clone();
+        if members.is_empty() {
+            return members;
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % members.len();
+        members[start..]
+            .iter()
+            .chain(members[..start].iter())
+            .cloned()
+            .collect()
+    }
+}
+
+#[derive(Default)]
+struct TopicLog {
+    partitions: Vec<Vec<Arc<StoredMessage>>>,
+    next_unkeyed: usize,
+}
+
+#[derive(Default)]
+struct Inner {
+    topics: HashMap<(String, String), TopicLog>,
+    published: Vec<PublishedMessage>,
+    groups: HashMap<GroupKey, Arc<Group>>,
+}
+
+pub struct Broker {
+    inner: Mutex<Inner>,
+    /// Bumped on every append so idle partition loops wake without polling.
+    changes: watch::Sender<u64>,
+}
+
+impl Default for Broker {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::new(Inner::default()),
+            changes: watch::channel(0).0,
+        }
+    }
+}
+
+/// A poisoned lock only means another task panicked mid-update of in-memory bookkeeping; the
+/// data is still usable for a development tool, so keep going rather than cascade the panic.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Broker {
+    pub fn append(
+        &self,
+        pubsub: &str,
+        topic: &str,
+        metadata: BTreeMap<String, String>,
+        bytes: Bytes,
+        envelope: Value,
+    ) -> Arc<StoredMessage> {
+        let key = metadata
+            .get("partitionKey")
+            .or_else(|| metadata.get("__key"))
+            .cloned();
+        let pinned = metadata
+            .get("partitionNumber")
+            .and_then(|n| n.parse::<usize>().ok());
+        let now = Utc::now();
+        let mut inner = lock(&self.inner);
+        let log = inner
+            .topics
+            .entry((pubsub.to_owned(), topic.to_owned()))
+            .or_default();
+        if log.partitions.is_empty() {
+            log.partitions = vec![Vec::new(); PARTITIONS];
+        }
+        let partition = match (pinned, &key) {
+            (Some(n), _) => n % PARTITIONS,
+            (None, Some(key)) => partition_for_key(key),
+            (None, None) => {
+                log.next_unkeyed = (log.next_unkeyed + 1) % PARTITIONS;
+                log.next_unkeyed
+            }
+        };
+        let message = Arc::new(StoredMessage {
+            pubsub: pubsub.to_owned(),
+            topic: topic.to_owned(),
+            partition,
+            offset: log.partitions[partition].len() as u64,
+            key: key.clone(),
+            metadata,
+            bytes,
+            envelope: envelope.clone(),
+            timestamp: now,
+        });
+        log.partitions[partition].push(message.clone());
+        inner.published.push(PublishedMessage {
+            pubsub: pubsub.to_owned(),
+            topic: topic.to_owned(),
+            partition_key: key,
+            envelope,
+            published_at: now,
+        });
+        drop(inner);
+        self.changes.send_modify(|n| *n += 1);
+        message
+    }
+
+    pub fn message_at(
+        &self,
+        key: &GroupKey,
+        partition: usize,
+        offset: u64,
+    ) -> Option<Arc<StoredMessage>> {
+        let inner = lock(&self.inner);
+        let log = inner.topics.get(&(key.pubsub.clone(), key.topic.clone()))?;
+        log.partitions.get(partition)?.get(offset as usize).cloned()
+    }
+
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    pub fn published(&self) -> Vec<PublishedMessage> {
+        lock(&self.inner).published.clone()
+    }
+
+    /// Adds `member` to its group. Returns the group and its starting offsets when the group
+    /// is new, so the caller starts its partition loops exactly once.
+    pub fn join(
+        &self,
+        key: GroupKey,
+        member: Member,
+        start_at_newest: bool,
+    ) -> Option<(Arc<Group>, Vec<u64>)> {
+        let mut inner = lock(&self.inner);
+        if let Some(group) = inner.groups.get(&key) {
+            lock(&group.members).push(Arc::new(member));
+            return None;
+        }
+        let offsets = match inner.topics.get(&(key.pubsub.clone(), key.topic.clone())) {
+            Some(log) if start_at_newest => log.partitions.iter().map(|p| p.len() as u64).collect(),
+            _ => vec![0; PARTITIONS],
+        };
+        let group = Arc::new(Group {
+            key: key.clone(),
+            members: Mutex::new(vec![Arc::new(member)]),
+            next: AtomicUsize::new(0),
+        });
+        inner.groups.insert(key, group.clone());
+        Some((group, offsets))
+    }
+}
+
+/// Sarama's hash partitioner (FNV-1a, 32 bit), so keys land where they would on Kafka.
+pub fn partition_for_key(key: &str) -> usize {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in key.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    let signed = (hash as i32) % PARTITIONS as i32;
+    signed.unsigned_abs() as usize
+}

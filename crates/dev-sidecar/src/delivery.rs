@@ -1,0 +1,268 @@
+//! Delivery of broker messages to subscribed apps: one sequential loop per partition and
+//! consumer group (as Dapr's Kafka consumer does), and the reply table of contract 2.4.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::Deserialize;
+
+use crate::broker::{Group, Member, StoredMessage};
+use crate::runtime::Shared;
+
+/// Bounds the inbound retries of one message, like a Resiliency inbound policy on the
+/// pub/sub component. Without a bound, a poison message would block its partition forever.
+#[derive(Debug, Clone)]
+pub struct DeliveryPolicy {
+    /// Retries after the first attempt; the message then goes to the dead-letter topic.
+    pub max_retries: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for DeliveryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+impl DeliveryPolicy {
+    fn backoff(&self, failures: u32) -> Duration {
+        let factor = 2u32.saturating_pow(failures.saturating_sub(1));
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+/// A hung handler must not block its partition forever; a timeout is a retriable failure.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
+/// While every member is unreachable the message waits without using its retry budget.
+const APP_DOWN_POLL: Duration = Duration::from_millis(150);
+
+enum Outcome {
+    Success,
+    Retry(String),
+    Drop(String),
+    AppDown,
+}
+
+/// Starts the partition loops of a newly created consumer group.
+pub fn start_group(shared: &Arc<Shared>, group: Arc<Group>, offsets: Vec<u64>) {
+    for (partition, offset) in offsets.into_iter().enumerate() {
+        let shared2 = shared.clone();
+        let group = group.clone();
+        shared.spawn(async move { run_partition(shared2, group, partition, offset).await });
+    }
+}
+
+async fn run_partition(shared: Arc<Shared>, group: Arc<Group>, partition: usize, mut offset: u64) {
+    let mut changes = shared.broker.changes();
+    loop {
+        changes.borrow_and_update();
+        if let Some(message) = shared.broker.message_at(&group.key, partition, offset) {
+            tokio::select! {
+                () = deliver(&shared, &group, &message) => offset += 1,
+                () = shared.cancel.cancelled() => return,
+            }
+            continue;
+        }
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { return },
+            () = shared.cancel.cancelled() => return,
+        }
+    }
+}
+
+async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
+    let mut failures = 0u32;
+    loop {
+        let members = group.rotation();
+        let Some(first) = members.first().cloned() else {
+            return;
+        };
+        if is_expired(message) {
+            tracing::warn!(topic = %message.topic, group = %group.key.group, "message expired before delivery");
+            dead_letter(shared, &first, message);
+            return;
+        }
+        let mut outcome = Outcome::AppDown;
+        let mut answered_by = first;
+        for member in members {
+            let Some(route) = member.subscription.route_for(&message.envelope) else {
+                tracing::debug!(topic = %message.topic, app_id = %member.app_id, "no routing rule matched; message skipped");
+                dead_letter(shared, &member, message);
+                return;
+            };
+            outcome = attempt(shared, &member, &route, message).await;
+            answered_by = member;
+            if !matches!(outcome, Outcome::AppDown) {
+                break;
+            }
+        }
+        match outcome {
+            Outcome::Success => return,
+            Outcome::Drop(reason) => {
+                tracing::warn!(app_id = %answered_by.app_id, instance = %answered_by.instance, topic = %message.topic, %reason, "app dropped the message");
+                dead_letter(shared, &answered_by, message);
+                return;
+            }
+            Outcome::Retry(reason) => {
+                failures += 1;
+                if failures > shared.policy.max_retries {
+                    tracing::warn!(app_id = %answered_by.app_id, instance = %answered_by.instance, topic = %message.topic, %reason, attempts = failures, "retries exhausted");
+                    dead_letter(shared, &answered_by, message);
+                    return;
+                }
+                tracing::info!(app_id = %answered_by.app_id, topic = %message.topic, %reason, attempt = failures, "delivery failed; will retry");
+                tokio::time::sleep(shared.policy.backoff(failures)).await;
+            }
+            Outcome::AppDown => tokio::time::sleep(APP_DOWN_POLL).await,
+        }
+    }
+}
+
+fn is_expired(message: &StoredMessage) -> bool {
+    message
+        .envelope
+        .get("expiration")
+        .and_then(|v| v.as_str())
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .is_some_and(|expiration| expiration < chrono::Utc::now())
+}
+
+/// Dapr re-publishes the original bytes and metadata on the same component, so the DLQ topic
+/// is an ordinary topic that anything may subscribe to. Without one the message is acked.
+fn dead_letter(shared: &Shared, member: &Member, message: &StoredMessage) {
+    match member.subscription.dead_letter_topic.as_deref() {
+        Some(dlq) if !dlq.is_empty() => {
+            tracing::warn!(app_id = %member.app_id, pubsub = %message.pubsub, topic = %message.topic, dead_letter_topic = %dlq, "message sent to the dead-letter topic");
+            shared.broker.append(
+                &message.pubsub,
+                dlq,
+                message.metadata.clone(),
+                message.bytes.clone(),
+                message.envelope.clone(),
+            );
+        }
+        _ => {
+            tracing::warn!(app_id = %member.app_id, topic = %message.topic, "message dropped (no dead-letter topic)")
+        }
+    }
+}
+
+async fn attempt(
+    shared: &Shared,
+    member: &Member,
+    route: &str,
+    message: &StoredMessage,
+) -> Outcome {
+    let url = format!("http://127.0.0.1:{}{}", member.app_port, route);
+    let body = if member.subscription.raw_payload() {
+        raw_envelope(message)
+    } else {
+        message.bytes.clone()
+    };
+    let request = shared
+        .http
+        .post(url)
+        .headers(delivery_headers(member, message))
+        .timeout(DELIVERY_TIMEOUT)
+        .body(body);
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(e) if e.is_connect() => return Outcome::AppDown,
+        Err(e) => return Outcome::Retry(e.to_string()),
+    };
+    let status = response.status();
+    let body = match response.bytes().await {
+        Ok(body) => body,
+        Err(e) => return Outcome::Retry(e.to_string()),
+    };
+    interpret_reply(status.as_u16(), &body)
+}
+
+/// Contract 2.4, mirroring Dapr's HTTP postman: only the first JSON value is decoded, and an
+/// undecodable body counts as success.
+fn interpret_reply(status: u16, body: &[u8]) -> Outcome {
+    #[derive(Deserialize)]
+    struct AppResponse {
+        #[serde(default)]
+        status: String,
+    }
+    if (200..300).contains(&status) {
+        let mut values = serde_json::Deserializer::from_slice(body).into_iter::<AppResponse>();
+        return match values.next() {
+            Some(Ok(reply)) => match reply.status.as_str() {
+                "" | "SUCCESS" => Outcome::Success,
+                "RETRY" => Outcome::Retry("app replied RETRY".into()),
+                "DROP" => Outcome::Drop("app replied DROP".into()),
+                other => Outcome::Retry(format!("unknown status {other:?}")),
+            },
+            _ => Outcome::Success,
+        };
+    }
+    if status == 404 {
+        return Outcome::Drop("app replied 404".into());
+    }
+    Outcome::Retry(format!("app replied HTTP {status}"))
+}
+
+fn delivery_headers(member: &Member, message: &StoredMessage) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let mut put = |name: &str, value: &str| {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(name, value);
+        }
+    };
+    for (key, value) in &message.metadata {
+        put(key, value);
+    }
+    put("content-type", "application/cloudevents+json");
+    put("pubsubName", &message.pubsub);
+    put("__topic", &message.topic);
+    put("__partition", &message.partition.to_string());
+    put("__offset", &message.offset.to_string());
+    put(
+        "__timestamp",
+        &message.timestamp.timestamp_millis().to_string(),
+    );
+    if let Some(key) = &message.key {
+        put("__key", key);
+    }
+    for field in ["traceparent", "tracestate"] {
+        if let Some(value) = message.envelope.get(field).and_then(|v| v.as_str())
+            && !value.is_empty()
+        {
+            put(field, value);
+        }
+    }
+    if let Some(token) = &member.api_token {
+        put("dapr-api-token", token);
+    }
+    headers
+}
+
+/// A raw subscription gets the bytes wrapped in a fresh envelope, with a new id per attempt,
+/// exactly as Dapr does (so that id is useless for deduplication).
+fn raw_envelope(message: &StoredMessage) -> bytes::Bytes {
+    let event = serde_json::json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "specversion": "1.0",
+        "datacontenttype": "application/octet-stream",
+        "source": "Dapr",
+        "type": "com.dapr.event.sent",
+        "topic": message.topic,
+        "pubsubname": message.pubsub,
+        "data_base64": base64::engine::general_purpose::STANDARD.encode(&message.bytes),
+    });
+    serde_json::to_vec(&event).unwrap_or_default().into()
+}

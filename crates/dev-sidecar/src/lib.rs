@@ -1,0 +1,168 @@
+//! `dev-sidecar`: a development stand-in for Dapr's `daprd`, implementing the subset of the
+//! Dapr HTTP API that the taskfleet services use, faithfully to
+//! `shared/reference/dapr-contract.md`:
+//!
+//! * publish (`/v1.0/publish/...`) with Dapr's CloudEvent envelope rules,
+//! * programmatic (`GET /dapr/subscribe`) and declarative subscriptions, delivery as
+//!   `POST /<route>` with Dapr's headers and reply table (SUCCESS / RETRY / DROP, 404 = drop),
+//!   bounded retries with backoff and dead-letter topics, per-app consumer groups,
+//! * state (`/v1.0/state/...`) on real Redis (Dapr's hash layout and scripts) or in memory,
+//! * cron input bindings, service invocation between registered apps, health and metadata.
+//!
+//! It reads the same component YAML as real Dapr from a resources folder. One process plays
+//! the sidecar of every registered app, and all of them share one in-memory broker, the way
+//! several `daprd`s share one Kafka. **Messages live in memory only**: they survive an app
+//! restart (they wait and are delivered when the app returns) but not a restart of the dev
+//! sidecar. It is a laptop and CI tool, not a production broker; production runs `daprd`.
+//!
+//! Besides the Dapr API, every sidecar port serves `GET /dev/messages?topic=<t>&limit=<n>`:
+//! the most recent published envelopes (newest last), to watch the event flow.
+
+mod broker;
+mod components;
+mod cron;
+mod delivery;
+mod envelope;
+mod invoke;
+mod runtime;
+mod server;
+mod startup;
+mod state;
+mod state_api;
+mod subscriptions;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+
+pub use broker::PublishedMessage;
+pub use delivery::DeliveryPolicy;
+
+use components::ComponentKind;
+use runtime::{AppInstance, Shared};
+use state::{MemoryBackend, StateStore};
+
+/// One app (instance) the dev sidecar serves.
+#[derive(Debug, Clone)]
+pub struct AppSpec {
+    pub app_id: String,
+    /// Distinguishes replicas of one app-id; substituted for `{podName}` in component metadata.
+    pub instance: String,
+    /// Where the app listens (on 127.0.0.1).
+    pub app_port: u16,
+    /// The sidecar HTTP port for this app; 0 picks a free one.
+    pub sidecar_port: u16,
+    /// When set, sent as the `dapr-api-token` header on every call to the app.
+    pub app_api_token: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SidecarConfig {
+    /// Folder with Dapr resource YAML (components, subscriptions).
+    pub resources_dir: PathBuf,
+    pub apps: Vec<AppSpec>,
+    pub delivery: DeliveryPolicy,
+}
+
+/// The running sidecars; dropping it without `shutdown` leaves the tasks running.
+pub struct DevSidecar {
+    shared: Arc<Shared>,
+}
+
+/// Loads the resources, binds one HTTP server per app and starts each app's start-up sequence
+/// (wait for the app port, read its subscriptions, start cron bindings) in the background.
+pub async fn start(config: SidecarConfig) -> anyhow::Result<DevSidecar> {
+    let resources = components::load_resources(&config.resources_dir)?;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .context("building the HTTP client")?;
+
+    let mut memory_stores: HashMap<String, Arc<MemoryBackend>> = HashMap::new();
+    let mut listeners = Vec::new();
+    let mut apps = Vec::new();
+    for spec in &config.apps {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", spec.sidecar_port))
+            .await
+            .with_context(|| {
+                format!(
+                    "binding the sidecar port {} for {}",
+                    spec.sidecar_port, spec.app_id
+                )
+            })?;
+        let sidecar_port = listener.local_addr()?.port();
+        let mut state_stores = BTreeMap::new();
+        for component in resources.components.iter().filter(|c| {
+            matches!(
+                c.kind,
+                ComponentKind::StateRedis | ComponentKind::StateMemory
+            ) && c.visible_to(&spec.app_id)
+        }) {
+            let memory = memory_stores
+                .entry(component.name.clone())
+                .or_default()
+                .clone();
+            let store = StateStore::new(component, &spec.app_id, &spec.instance, memory)?;
+            state_stores.insert(component.name.clone(), store);
+        }
+        apps.push(Arc::new(AppInstance {
+            app_id: spec.app_id.clone(),
+            instance: spec.instance.clone(),
+            app_port: spec.app_port,
+            sidecar_port,
+            api_token: spec.app_api_token.clone(),
+            ready: AtomicBool::new(false),
+            subscriptions: Mutex::new(Vec::new()),
+            state_stores,
+        }));
+        listeners.push(listener);
+    }
+
+    let shared = Arc::new(Shared::new(http, config.delivery, resources, apps));
+    for (app, listener) in shared.apps.iter().zip(listeners) {
+        tracing::info!(app_id = %app.app_id, instance = %app.instance, sidecar_port = app.sidecar_port, app_port = app.app_port, "dev sidecar listening");
+        server::serve(&shared, app.clone(), listener);
+        let (shared2, app2) = (shared.clone(), app.clone());
+        shared.spawn(async move { startup::run(shared2, app2).await });
+    }
+    Ok(DevSidecar { shared })
+}
+
+impl DevSidecar {
+    /// The sidecar HTTP port of the first instance of `app_id`.
+    pub fn sidecar_port(&self, app_id: &str) -> Option<u16> {
+        self.shared
+            .instances_of(app_id)
+            .next()
+            .map(|a| a.sidecar_port)
+    }
+
+    /// Every message accepted by a publish (including dead-letter re-publishes), in order.
+    pub fn published(&self) -> Vec<PublishedMessage> {
+        self.shared.broker.published()
+    }
+
+    /// Stops the servers, delivery loops and cron bindings. In-flight requests get a short
+    /// grace period; anything still running after it is aborted.
+    pub async fn shutdown(self) {
+        self.shared.cancel.cancel();
+        let tasks = self.shared.take_tasks();
+        let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
+        let all = futures::future::join_all(tasks);
+        if tokio::time::timeout(Duration::from_secs(3), all)
+            .await
+            .is_err()
+        {
+            tracing::warn!("some dev sidecar tasks did not stop in time; aborting them");
+            for abort in aborts {
+                abort.abort();
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! State shared by every simulated sidecar of the process.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::Broker;
+use crate::components::{Component, ComponentKind, Resources};
+use crate::delivery::DeliveryPolicy;
+use crate::state::StateStore;
+use crate::subscriptions::SubscriptionJson;
+
+/// One app instance and the sidecar that serves it.
+pub struct AppInstance {
+    pub app_id: String,
+    pub instance: String,
+    pub app_port: u16,
+    pub sidecar_port: u16,
+    pub api_token: Option<String>,
+    /// Set once the app's port accepted a TCP connection, as daprd's app channel readiness.
+    pub ready: AtomicBool,
+    /// Subscriptions in effect with their kind (`DECLARATIVE`/`PROGRAMMATIC`), for
+    /// `/v1.0/metadata`.
+    pub subscriptions: Mutex<Vec<(SubscriptionJson, &'static str)>>,
+    pub state_stores: BTreeMap<String, StateStore>,
+}
+
+pub struct Shared {
+    pub broker: Broker,
+    pub http: reqwest::Client,
+    pub policy: DeliveryPolicy,
+    pub cancel: CancellationToken,
+    pub resources: Resources,
+    pub apps: Vec<Arc<AppInstance>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Shared {
+    pub fn new(
+        http: reqwest::Client,
+        policy: DeliveryPolicy,
+        resources: Resources,
+        apps: Vec<Arc<AppInstance>>,
+    ) -> Self {
+        Self {
+            broker: Broker::default(),
+            http,
+            policy,
+            cancel: CancellationToken::new(),
+            resources,
+            apps,
+            tasks: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Background work is tracked so `shutdown` can wait for it and abort stragglers.
+    pub fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(future);
+        self.tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(handle);
+    }
+
+    pub fn take_tasks(&self) -> Vec<JoinHandle<()>> {
+        std::mem::take(
+            &mut *self
+                .tasks
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+
+    /// The components an app may use: Dapr hides out-of-scope components entirely.
+    pub fn components_for<'a>(
+        &'a self,
+        app_id: &'a str,
+        kind: ComponentKind,
+    ) -> impl Iterator<Item = &'a Component> + 'a {
+        self.resources
+            .components
+            .iter()
+            .filter(move |c| c.kind == kind && c.visible_to(app_id))
+    }
+
+    /// Instances of an app-id, first registered first.
+    pub fn instances_of<'a>(
+        &'a self,
+        app_id: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<AppInstance>> + 'a {
+        self.apps.iter().filter(move |a| a.app_id == app_id)
+    }
+}

@@ -1,0 +1,13 @@
+//! Contract tests: each pins one behaviour of shared/reference/dapr-contract.md, through real
+//! HTTP on port 0 and (for `state.redis`) a real Redis at 127.0.0.1:6379.
+#![allow(clippy::unwrap_used)]
+
+mod cron;
+mod delivery;
+mod health;
+mod helpers;
+mod invoke;
+mod ordering;
+mod publish;
+mod state;
+mod subscriptions;

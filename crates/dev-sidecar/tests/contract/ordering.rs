@@ -1,0 +1,153 @@
+//! Ordering per partition key, consumer groups across apps and replicas, and app outages
+//! (contract 3.1–3.2; SPEC §6 "when an app is down they wait").
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::delivery::{subscriber_with_dlq, wait_for};
+use crate::helpers::*;
+
+#[tokio::test]
+async fn events_with_one_partition_key_arrive_in_publish_order_even_with_retries() {
+    // Every 7th message asks for a retry once: a later message must still wait for it.
+    let (sidecar, test_app) = subscriber_with_dlq(|r, nth| {
+        let n = r.json()["data"]["n"].as_u64().unwrap();
+        if n % 7 == 0 && nth == 1 {
+            (200, r#"{"status":"RETRY"}"#.into())
+        } else {
+            (200, String::new())
+        }
+    })
+    .await;
+    for n in 0..200 {
+        publish_json(
+            &sidecar,
+            "audit",
+            "orders",
+            "?metadata.partitionKey=user-1",
+            &json!({"n": n}),
+        )
+        .await;
+    }
+    wait_for(&test_app, "/orders", 229).await;
+    let mut order: Vec<u64> = test_app
+        .received_at("/orders")
+        .iter()
+        .map(|r| r.json()["data"]["n"].as_u64().unwrap())
+        .collect();
+    order.dedup();
+    assert_eq!(order, (0..200).collect::<Vec<u64>>());
+    sidecar.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_apps_subscribed_to_one_topic_each_receive_every_message_once() {
+    let audit_app = TestApp::start(
+        json!([subscription("orders", "/orders", None)]),
+        reply(200, ""),
+    )
+    .await;
+    let ws_app = TestApp::start(
+        json!([subscription("orders", "/orders", None)]),
+        reply(200, ""),
+    )
+    .await;
+    let sidecar = start_sidecar(
+        PUBSUB,
+        vec![app("audit", audit_app.port), app("websocket", ws_app.port)],
+    )
+    .await;
+    wait_subscribed(&sidecar, "audit", 1).await;
+    wait_subscribed(&sidecar, "websocket", 1).await;
+    for n in 0..20 {
+        publish_json(&sidecar, "audit", "orders", "", &json!({"n": n})).await;
+    }
+    for test_app in [&audit_app, &ws_app] {
+        let received = wait_for(test_app, "/orders", 20).await;
+        let mut ids: Vec<_> = received.iter().map(|r| r.event_id().unwrap()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 20);
+    }
+    sidecar.shutdown().await;
+}
+
+#[tokio::test]
+async fn replicas_of_one_app_share_its_consumer_group() {
+    let one = TestApp::start(
+        json!([subscription("orders", "/orders", None)]),
+        reply(200, ""),
+    )
+    .await;
+    let two = TestApp::start(
+        json!([subscription("orders", "/orders", None)]),
+        reply(200, ""),
+    )
+    .await;
+    let mut second = app("audit", two.port);
+    second.instance = "audit-1".into();
+    let sidecar = start_sidecar(PUBSUB, vec![app("audit", one.port), second]).await;
+    eventually(
+        Duration::from_secs(5),
+        "both replicas subscribed",
+        || async {
+            (one.received_at("/dapr/subscribe").len() == 1
+                && two.received_at("/dapr/subscribe").len() == 1)
+                .then_some(())
+        },
+    )
+    .await;
+    wait_subscribed(&sidecar, "audit", 1).await;
+    for n in 0..40 {
+        publish_json(&sidecar, "audit", "orders", "", &json!({"n": n})).await;
+    }
+    eventually(
+        Duration::from_secs(10),
+        "40 deliveries in total",
+        || async {
+            (one.received_at("/orders").len() + two.received_at("/orders").len() >= 40)
+                .then_some(())
+        },
+    )
+    .await;
+    let mut ids: Vec<_> = one
+        .received_at("/orders")
+        .iter()
+        .chain(two.received_at("/orders").iter())
+        .map(|r| r.event_id().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 40);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "each message reached one replica once");
+    sidecar.shutdown().await;
+}
+
+#[tokio::test]
+async fn messages_published_while_the_app_is_down_are_delivered_when_it_returns() {
+    let (sidecar, mut test_app) = subscriber_with_dlq(|_, _| (200, String::new())).await;
+    test_app.stop().await;
+    for n in 0..10 {
+        publish_json(
+            &sidecar,
+            "audit",
+            "orders",
+            "?metadata.partitionKey=u",
+            &json!({"n": n}),
+        )
+        .await;
+    }
+    // Longer than the whole retry budget (3 attempts, 20 + 40 ms backoff): if an outage used
+    // the budget, these messages would be dead-lettered by now.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    test_app.restart().await;
+    let received = wait_for(&test_app, "/orders", 10).await;
+    let order: Vec<u64> = received
+        .iter()
+        .map(|r| r.json()["data"]["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(order, (0..10).collect::<Vec<u64>>());
+    assert!(sidecar.published().iter().all(|m| m.topic != "orders-dlq"));
+    sidecar.shutdown().await;
+}
