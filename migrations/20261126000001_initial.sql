@@ -50,15 +50,6 @@ CREATE INDEX tasks_title_trgm_idx    ON tasks USING gin (title gin_trgm_ops);
 CREATE INDEX tasks_description_trgm_idx ON tasks USING gin (description gin_trgm_ops);
 -- Reminder scheduling scans pending reminders by time.
 CREATE INDEX tasks_reminder_idx ON tasks (reminder_at) WHERE reminder_at IS NOT NULL AND status = 'pending';
--- One next occurrence per series and occurrence: a recurring consumer that is redelivered the
--- same completion (or sees the task reopened and completed again) cannot create a second one.
-CREATE TABLE task_occurrences (
-    series_id     uuid        NOT NULL,
-    occurs_at     timestamptz NOT NULL,
-    task_id       uuid        NOT NULL,
-    PRIMARY KEY (series_id, occurs_at)
-);
-
 -- Transactional outbox: a task change and its event commit together, and the relay publishes
 -- committed rows through the Dapr sidecar. Rows are kept (published_at set) for inspection and
 -- pruned by age.

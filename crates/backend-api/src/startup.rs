@@ -79,9 +79,10 @@ impl Application {
         let addr = SocketAddr::new(settings.host, settings.port);
         let server = Server::bind(addr, router(state, readiness, settings.app_api_token.clone()), SERVICE).await?;
         tracing::info!(port = server.port(), "backend-api listening");
-        let relay = OutboxRelay::new(pool, dapr.clone(), relay);
+        let relay = OutboxRelay::new(pool.clone(), dapr.clone(), relay);
         Ok(Self {
             server,
+            pool,
             relay,
             dapr,
         })

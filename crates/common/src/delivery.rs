@@ -52,3 +52,34 @@ impl IntoResponse for TopicReply {
         Json(serde_json::json!({ "status": self })).into_response()
     }
 }
+
+/// Reads a delivered task event, tolerating unknown fields. `Err` carries the reply for events
+/// that can never be processed: not a CloudEvent of a task event, or a schema version this
+/// build does not know. Both are dropped (to the dead-letter topic), never retried.
+pub fn decode_task_event(body: &[u8]) -> Result<crate::events::CloudEvent<crate::events::TaskEvent>, TopicReply> {
+    let envelope: crate::events::CloudEvent<crate::events::TaskEvent> = serde_json::from_slice(body).map_err(|error| {
+        tracing::warn!(%error, "dropping undecodable event");
+        TopicReply::Drop
+    })?;
+    if envelope.data.schema_version != crate::events::SCHEMA_VERSION {
+        tracing::warn!(id = %envelope.id, version = envelope.data.schema_version, "dropping event of unknown schema version");
+        return Err(TopicReply::Drop);
+    }
+    Ok(envelope)
+}
+
+/// The reply for a database failure while handling an event. Data and constraint errors
+/// (SQLSTATE classes 22 and 23) would fail the same way on every delivery and are dropped to
+/// the dead-letter topic; anything else (connection lost, pool exhausted, deadlock, shutdown)
+/// is retried, which the sidecar's bounded retry policy turns into a dead letter if it persists.
+pub fn reply_for_db_error(error: &sqlx::Error) -> TopicReply {
+    let permanent = matches!(error, sqlx::Error::Database(db)
+        if db.code().is_some_and(|code| code.starts_with("22") || code.starts_with("23")));
+    if permanent {
+        tracing::error!(%error, "database refused the event; dropping to the dead-letter topic");
+        TopicReply::Drop
+    } else {
+        tracing::warn!(%error, "database unavailable; asking for redelivery");
+        TopicReply::Retry
+    }
+}

@@ -5,7 +5,8 @@
 //! * it wakes at once on `NOTIFY outbox` (sent by [`enqueue`], delivered on commit) and polls as
 //!   a fallback, so a lost notification only delays, never loses;
 //! * rows are claimed with `FOR UPDATE SKIP LOCKED`, so relays on several replicas never hold
-//!   the same row;
+//!   the same row, and under a transaction-scoped advisory lock on their partition key, so only
+//!   one relay at a time publishes a given user's events;
 //! * rows of one partition key (user) are published one after another in id order and a failed
 //!   row stops its key's batch, so a user's events reach the broker in commit order; different
 //!   users' rows are published concurrently;
@@ -221,9 +222,14 @@ impl OutboxRelay {
     #[tracing::instrument(skip_all, fields(claimed, published))]
     pub async fn publish_batch(&self) -> sqlx::Result<BatchOutcome> {
         let mut tx = self.pool.begin().await?;
+        // The advisory lock on the partition key keeps every other relay (backend-api, recurring
+        // and notification all run one, on every replica) away from this user's rows until we
+        // commit, so no relay can publish a later event of the user while we hold an earlier
+        // one. SKIP LOCKED alone would not: another relay could take the user's next row.
         let rows: Vec<OutboxRow> = sqlx::query_as(
             "SELECT id, pubsub, topic, partition_key, envelope FROM outbox \
-             WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+             WHERE published_at IS NULL AND pg_try_advisory_xact_lock(hashtextextended(partition_key, 0)) \
+             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
         )
         .bind(self.settings.batch_size)
         .fetch_all(&mut *tx)

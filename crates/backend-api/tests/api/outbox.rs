@@ -135,7 +135,7 @@ async fn an_event_is_published_promptly_once_the_sidecar_is_up() {
 }
 
 #[tokio::test]
-async fn two_relays_on_one_database_publish_each_row_once() {
+async fn two_relays_on_one_database_publish_each_row_once_and_keep_each_users_order() {
     let (pool, _url) = fresh_database().await;
     let sidecar_port = free_port();
     // The sidecar needs an app port to serve; nothing has to listen there for publishing.
@@ -184,5 +184,12 @@ async fn two_relays_on_one_database_publish_each_row_once() {
         .map(|m| m.envelope["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!((published.len(), ids.len()), (300, 300));
+    for user in 0..7 {
+        let key = format!("user-{user}");
+        let order: Vec<i64> = published.iter().filter(|m| m.partition_key.as_deref() == Some(&key)).map(|m| m.envelope["data"]["n"].as_i64().unwrap()).collect();
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(order, sorted, "{key}'s events were reordered across relays");
+    }
     sidecar.shutdown().await;
 }
