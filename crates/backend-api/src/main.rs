@@ -2,7 +2,7 @@
 //! `backend-api migrate` applies the database migrations and exits (the Helm hook Job); sqlx's
 //! migrator holds a Postgres advisory lock, so concurrent runs wait instead of racing.
 
-use backend_api::startup::{Application, PORT};
+use backend_api::startup::PORT;
 use common::config::ServiceSettings;
 
 #[tokio::main]
@@ -17,8 +17,12 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             return Ok(());
         }
-        Some(other) => anyhow::bail!("unknown command {other:?}; usage: backend-api [serve|migrate]"),
+        Some(other) => {
+            anyhow::bail!("unknown command {other:?}; usage: backend-api [serve|migrate]")
+        }
     }
-    let application = Application::build(settings).await?;
-    application.run_until_stopped(common::server::signal_token()).await
+    let service = backend_api::startup::build(settings).await?;
+    service
+        .run_until_stopped(common::server::signal_token())
+        .await
 }

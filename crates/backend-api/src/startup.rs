@@ -11,7 +11,7 @@ use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
 use common::dapr::DaprClient;
 use common::outbox::{OutboxRelay, RelaySettings};
-use common::server::{Readiness, Server, ops_routes, require_app_token, subscribe_route};
+use common::server::{Readiness, Server, Service, ops_routes, require_app_token, subscribe_route};
 use sqlx::PgPool;
 
 /// The service name: app-id, binary, CloudEvent `source`.
@@ -42,75 +42,53 @@ pub fn router(state: AppState, readiness: Readiness, app_api_token: Option<Strin
         .with_state(state)
         .merge(crate::docs::router())
         .merge(ops_routes(readiness))
-        .merge(require_app_token(subscribe_route(Vec::new()), app_api_token))
+        .merge(require_app_token(
+            subscribe_route(Vec::new()),
+            app_api_token,
+        ))
 }
 
-/// A built, bound backend-api.
-pub struct Application {
-    server: Server,
+/// Connects (lazily) to Postgres, binds the port and prepares the outbox relay and the
+/// idempotency-key janitor.
+pub async fn build(settings: ServiceSettings) -> anyhow::Result<Service> {
+    let pool = common::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
+    build_with_pool(settings, pool, RelaySettings::default()).await
+}
+
+/// Like [`build`] with an existing pool and relay pacing (tests, `fleet`).
+pub async fn build_with_pool(
+    settings: ServiceSettings,
     pool: PgPool,
-    relay: OutboxRelay,
-    dapr: DaprClient,
-}
-
-impl Application {
-    /// Connects (lazily) to Postgres, binds the port and prepares the relay.
-    pub async fn build(settings: ServiceSettings) -> anyhow::Result<Self> {
-        let pool =
-            common::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
-        Self::build_with_pool(settings, pool, RelaySettings::default()).await
-    }
-
-    /// Like [`Self::build`] with an existing pool and relay pacing (tests, `fleet`).
-    pub async fn build_with_pool(
-        settings: ServiceSettings,
-        pool: PgPool,
-        relay: RelaySettings,
-    ) -> anyhow::Result<Self> {
-        let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
-        let state = AppState {
-            pool: pool.clone(),
-            verifier: Arc::new(JwtVerifier::new(&settings.auth)),
-        };
-        let readiness = Readiness {
-            pool: pool.clone(),
-            dapr: dapr.clone(),
-        };
-        let addr = SocketAddr::new(settings.host, settings.port);
-        let server = Server::bind(addr, router(state, readiness, settings.app_api_token.clone()), SERVICE).await?;
-        tracing::info!(port = server.port(), "backend-api listening");
-        let relay = OutboxRelay::new(pool.clone(), dapr.clone(), relay);
-        Ok(Self {
-            server,
-            pool,
-            relay,
-            dapr,
-        })
-    }
-
-    /// The bound port.
-    pub fn port(&self) -> u16 {
-        self.server.port()
-    }
-
-    /// Serves and relays until `shutdown`; the relay starts once the sidecar's outbound side
-    /// answers (it only waits: requests are served meanwhile and their events queue up).
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let relay_shutdown = shutdown.clone();
-        let dapr = self.dapr;
-        let relay = self.relay;
-        let relay_task = tokio::spawn(async move {
+    relay: RelaySettings,
+) -> anyhow::Result<Service> {
+    let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
+    let state = AppState {
+        pool: pool.clone(),
+        verifier: Arc::new(JwtVerifier::new(&settings.auth)),
+    };
+    let readiness = Readiness {
+        pool: pool.clone(),
+        dapr: dapr.clone(),
+    };
+    let addr = SocketAddr::new(settings.host, settings.port);
+    let server = Server::bind(
+        addr,
+        router(state, readiness, settings.app_api_token.clone()),
+        SERVICE,
+    )
+    .await?;
+    tracing::info!(port = server.port(), "backend-api listening");
+    let relay = OutboxRelay::new(pool.clone(), dapr.clone(), relay);
+    Ok(Service::new(server)
+        .with_background(move |shutdown| async move {
+            // The relay starts once the sidecar's outbound side answers; requests are served
+            // meanwhile and their events wait in the outbox.
             tokio::select! {
-                () = wait_for_sidecar(&dapr) => relay.run(relay_shutdown).await,
-                () = relay_shutdown.cancelled() => {}
+                () = wait_for_sidecar(&dapr) => relay.run(shutdown).await,
+                () = shutdown.cancelled() => {}
             }
-        });
-        let janitor = tokio::spawn(prune_periodically(self.pool, shutdown.clone()));
-        self.server.run_until_stopped(shutdown).await?;
-        relay_task.await?;
-        janitor.await?;
-        Ok(())
-    }
+        })
+        .with_background(move |shutdown| prune_periodically(pool, shutdown)))
 }
 
 async fn wait_for_sidecar(dapr: &DaprClient) {

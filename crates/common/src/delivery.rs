@@ -56,11 +56,14 @@ impl IntoResponse for TopicReply {
 /// Reads a delivered task event, tolerating unknown fields. `Err` carries the reply for events
 /// that can never be processed: not a CloudEvent of a task event, or a schema version this
 /// build does not know. Both are dropped (to the dead-letter topic), never retried.
-pub fn decode_task_event(body: &[u8]) -> Result<crate::events::CloudEvent<crate::events::TaskEvent>, TopicReply> {
-    let envelope: crate::events::CloudEvent<crate::events::TaskEvent> = serde_json::from_slice(body).map_err(|error| {
-        tracing::warn!(%error, "dropping undecodable event");
-        TopicReply::Drop
-    })?;
+pub fn decode_task_event(
+    body: &[u8],
+) -> Result<crate::events::CloudEvent<crate::events::TaskEvent>, TopicReply> {
+    let envelope: crate::events::CloudEvent<crate::events::TaskEvent> =
+        serde_json::from_slice(body).map_err(|error| {
+            tracing::warn!(%error, "dropping undecodable event");
+            TopicReply::Drop
+        })?;
     if envelope.data.schema_version != crate::events::SCHEMA_VERSION {
         tracing::warn!(id = %envelope.id, version = envelope.data.schema_version, "dropping event of unknown schema version");
         return Err(TopicReply::Drop);

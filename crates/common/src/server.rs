@@ -272,10 +272,13 @@ pub async fn bind_basic_service(
     service: &'static str,
     settings: &crate::config::ServiceSettings,
     subscriptions: Vec<crate::delivery::DaprSubscription>,
-) -> anyhow::Result<Server> {
+) -> anyhow::Result<Service> {
     let pool = crate::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
     let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
-    let internal = require_app_token(subscribe_route(subscriptions), settings.app_api_token.clone());
+    let internal = require_app_token(
+        subscribe_route(subscriptions),
+        settings.app_api_token.clone(),
+    );
     let router = ops_routes(Readiness { pool, dapr }).merge(internal);
     let server = Server::bind(
         SocketAddr::new(settings.host, settings.port),
@@ -284,5 +287,66 @@ pub async fn bind_basic_service(
     )
     .await?;
     tracing::info!(service, port = server.port(), "listening");
-    Ok(server)
+    Ok(Service::new(server))
+}
+
+type BackgroundTask =
+    Box<dyn FnOnce(CancellationToken) -> futures::future::BoxFuture<'static, ()> + Send>;
+
+/// A bound service: its HTTP server plus the background loops it owns (outbox relay,
+/// schedulers, …). Every service's `build` returns one, so `main`, `fleet` and tests run them
+/// all the same way.
+pub struct Service {
+    server: Server,
+    background: Vec<BackgroundTask>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("port", &self.port())
+            .field("background", &self.background.len())
+            .finish()
+    }
+}
+
+impl Service {
+    /// A service that only serves HTTP.
+    pub fn new(server: Server) -> Self {
+        Self {
+            server,
+            background: Vec::new(),
+        }
+    }
+
+    /// Adds a loop that runs beside the server until the shutdown token is cancelled.
+    pub fn with_background<F, Fut>(mut self, task: F) -> Self
+    where
+        F: FnOnce(CancellationToken) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.background
+            .push(Box::new(move |shutdown| Box::pin(task(shutdown))));
+        self
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.server.port()
+    }
+
+    /// Runs the background loops and serves until `shutdown`, then waits for the loops to
+    /// finish their current step.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let loops: Vec<_> = self
+            .background
+            .into_iter()
+            .map(|task| tokio::spawn(task(shutdown.clone())))
+            .collect();
+        self.server.run_until_stopped(shutdown).await?;
+        for handle in loops {
+            handle.await?;
+        }
+        Ok(())
+    }
 }

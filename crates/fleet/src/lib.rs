@@ -11,8 +11,8 @@ use anyhow::Context;
 use common::CancellationToken;
 use common::auth::AuthSettings;
 use common::config::ServiceSettings;
+use common::server::Service;
 use dev_sidecar::{AppSpec, DeliveryPolicy, DevSidecar, SidecarConfig};
-use futures::future::BoxFuture;
 
 /// The development JWT secret used when `JWT_SECRET` is not set. Never use it outside a laptop.
 pub const DEV_JWT_SECRET: &str = "taskfleet-dev-secret-do-not-use-in-production";
@@ -107,13 +107,25 @@ impl FleetConfig {
     }
 }
 
+struct Running {
+    stop: CancellationToken,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// One instance of a service: its ports, settings and, while it runs, its task.
+struct Instance {
+    ports: ServicePorts,
+    settings: ServiceSettings,
+    running: Option<Running>,
+}
+
 /// A running fleet.
 pub struct Fleet {
-    /// The ports actually bound, per service.
+    /// The ports actually bound, per service instance (a name appears twice for two replicas).
     pub ports: Vec<ServicePorts>,
+    instances: Vec<Instance>,
+    pool: sqlx::PgPool,
     sidecar: DevSidecar,
-    shutdown: CancellationToken,
-    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 fn pick_port(port: u16) -> anyhow::Result<u16> {
@@ -127,7 +139,8 @@ fn pick_port(port: u16) -> anyhow::Result<u16> {
 
 impl Fleet {
     /// Prepares the database, binds every service, then starts the sidecars (which find the
-    /// already-open app ports, read subscriptions and start delivering).
+    /// already-open app ports, read subscriptions and start delivering). Listing a service twice
+    /// in `config.ports` runs two replicas of it, each with its own sidecar.
     pub async fn start(config: FleetConfig) -> anyhow::Result<Self> {
         common::db::ensure_database(&config.database_url)
             .await
@@ -139,9 +152,8 @@ impl Fleet {
             .run(&pool)
             .await
             .context("migrations failed")?;
-        let shutdown = CancellationToken::new();
-        let mut ports = Vec::new();
-        let mut tasks = Vec::new();
+        let mut instances = Vec::new();
+        let mut apps = Vec::new();
         for wanted in &config.ports {
             let sidecar_port = pick_port(wanted.sidecar_port)?;
             let settings = ServiceSettings {
@@ -155,43 +167,55 @@ impl Fleet {
                 auth: config.auth.clone(),
             };
             settings.validate()?;
-            let (app_port, run) = build_service(wanted.name, settings, &pool)
+            let service = build_service(wanted.name, settings.clone(), &pool)
                 .await
                 .with_context(|| {
                     format!("cannot start {} on port {}", wanted.name, wanted.app_port)
                 })?;
-            ports.push(ServicePorts {
+            let ports = ServicePorts {
                 name: wanted.name,
-                app_port,
+                app_port: service.port(),
                 sidecar_port,
+            };
+            let replica = instances
+                .iter()
+                .filter(|i: &&Instance| i.ports.name == wanted.name)
+                .count();
+            apps.push(AppSpec {
+                app_id: wanted.name.to_owned(),
+                instance: format!("{}-{replica}", wanted.name),
+                app_port: ports.app_port,
+                sidecar_port,
+                app_api_token: None,
             });
-            tasks.push(tokio::spawn(run(shutdown.clone())));
+            // Restarts reuse the port the sidecar knows.
+            let settings = ServiceSettings {
+                port: ports.app_port,
+                ..settings
+            };
+            instances.push(Instance {
+                ports,
+                settings,
+                running: Some(spawn(service)),
+            });
         }
         let sidecar = dev_sidecar::start(SidecarConfig {
             resources_dir: config.resources_dir.clone(),
-            apps: ports
-                .iter()
-                .map(|p| AppSpec {
-                    app_id: p.name.to_owned(),
-                    instance: format!("{}-0", p.name),
-                    app_port: p.app_port,
-                    sidecar_port: p.sidecar_port,
-                    app_api_token: None,
-                })
-                .collect(),
+            apps,
             delivery: config.delivery.clone(),
         })
         .await
         .context("cannot start the dev sidecar")?;
+        let ports = instances.iter().map(|i| i.ports).collect();
         Ok(Self {
             ports,
+            instances,
+            pool,
             sidecar,
-            shutdown,
-            tasks,
         })
     }
 
-    /// The port of `service`'s app.
+    /// The app port of the first instance of `service`.
     pub fn app_port(&self, service: &str) -> Option<u16> {
         self.ports
             .iter()
@@ -204,58 +228,84 @@ impl Fleet {
         &self.sidecar
     }
 
+    /// The fleet's database pool.
+    pub fn pool(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
+
+    /// Stops every instance of `service` (as a crash or a deploy would); its sidecar keeps
+    /// running and holds its messages until the service is back.
+    pub async fn stop_service(&mut self, service: &str) {
+        for instance in self
+            .instances
+            .iter_mut()
+            .filter(|i| i.ports.name == service)
+        {
+            if let Some(running) = instance.running.take() {
+                stop(running).await;
+            }
+        }
+    }
+
+    /// Starts the stopped instances of `service` again on their old ports.
+    pub async fn start_service(&mut self, service: &str) -> anyhow::Result<()> {
+        for instance in self
+            .instances
+            .iter_mut()
+            .filter(|i| i.ports.name == service && i.running.is_none())
+        {
+            let built =
+                build_service(instance.ports.name, instance.settings.clone(), &self.pool).await?;
+            instance.running = Some(spawn(built));
+        }
+        Ok(())
+    }
+
     /// Stops every service (draining in-flight work) and the sidecar, within 10 s.
     pub async fn stop(self) {
-        self.shutdown.cancel();
-        let all = futures::future::join_all(self.tasks);
-        match tokio::time::timeout(Duration::from_secs(9), all).await {
-            Ok(results) => {
-                for result in results {
-                    match result {
-                        Ok(Err(error)) => {
-                            tracing::error!(error = ?error, "service stopped with an error")
-                        }
-                        Err(error) => tracing::error!(%error, "service task failed"),
-                        Ok(Ok(())) => {}
-                    }
-                }
-            }
-            Err(_) => tracing::warn!("services did not stop in time"),
+        let stops = self
+            .instances
+            .into_iter()
+            .filter_map(|i| i.running)
+            .map(stop);
+        if tokio::time::timeout(Duration::from_secs(9), futures::future::join_all(stops))
+            .await
+            .is_err()
+        {
+            tracing::warn!("services did not stop in time");
         }
         self.sidecar.shutdown().await;
     }
 }
 
-type Run = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, anyhow::Result<()>> + Send>;
+fn spawn(service: Service) -> Running {
+    let stop = CancellationToken::new();
+    let handle = tokio::spawn(service.run_until_stopped(stop.clone()));
+    Running { stop, handle }
+}
+
+async fn stop(running: Running) {
+    running.stop.cancel();
+    match running.handle.await {
+        Ok(Err(error)) => tracing::error!(error = ?error, "service stopped with an error"),
+        Err(error) => tracing::error!(%error, "service task failed"),
+        Ok(Ok(())) => {}
+    }
+}
 
 async fn build_service(
     name: &str,
     settings: ServiceSettings,
     pool: &sqlx::PgPool,
-) -> anyhow::Result<(u16, Run)> {
-    if name == backend_api::startup::SERVICE {
-        let app = backend_api::startup::Application::build_with_pool(
-            settings,
-            pool.clone(),
-            Default::default(),
-        )
-        .await?;
-        let port = app.port();
-        return Ok((
-            port,
-            Box::new(move |stop| Box::pin(app.run_until_stopped(stop))),
-        ));
-    }
-    let server = match name {
-        websocket::SERVICE => websocket::build(&settings).await?,
-        notification::SERVICE => notification::build(&settings).await?,
-        audit::SERVICE => audit::build(&settings).await?,
-        recurring::SERVICE => recurring::build(&settings).await?,
+) -> anyhow::Result<Service> {
+    match name {
+        backend_api::startup::SERVICE => {
+            backend_api::startup::build_with_pool(settings, pool.clone(), Default::default()).await
+        }
+        websocket::SERVICE => websocket::build(&settings).await,
+        notification::SERVICE => notification::build(&settings).await,
+        audit::SERVICE => audit::build(&settings).await,
+        recurring::SERVICE => recurring::build(&settings).await,
         other => anyhow::bail!("unknown service {other}"),
-    };
-    let port = server.port();
-    Ok((
-        port,
-        Box::new(move |stop| Box::pin(async move { Ok(server.run_until_stopped(stop).await?) })),
-    ))
+    }
 }

@@ -4,7 +4,7 @@
 //! and an empty `GET /dapr/subscribe`; its event handling is built in the next issue.
 
 use common::config::ServiceSettings;
-use common::server::{Server, bind_basic_service};
+use common::server::{Service, bind_basic_service};
 
 /// The service name: app-id, binary, image.
 pub const SERVICE: &str = "recurring";
@@ -12,6 +12,6 @@ pub const SERVICE: &str = "recurring";
 pub const PORT: u16 = 8002;
 
 /// Binds the service per `settings`; call `run_until_stopped` on the result.
-pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Server> {
+pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
     bind_basic_service(SERVICE, settings, Vec::new()).await
 }

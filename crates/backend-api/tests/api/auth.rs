@@ -168,21 +168,39 @@ async fn unsigned_forged_expired_and_subjectless_tokens_get_401_with_a_json_erro
 }
 
 #[tokio::test]
-async fn internal_routes_need_the_app_token_when_one_is_configured_and_a_user_jwt_does_not_open_them() {
+async fn internal_routes_need_the_app_token_when_one_is_configured_and_a_user_jwt_does_not_open_them()
+ {
     let (pool, url) = crate::helpers::fresh_database().await;
     let mut settings = crate::helpers::settings(&url, crate::helpers::free_port());
     settings.app_api_token = Some("sidecar-token".to_owned());
-    let application = backend_api::startup::Application::build_with_pool(settings, pool, Default::default()).await.unwrap();
+    let application = backend_api::startup::build_with_pool(settings, pool, Default::default())
+        .await
+        .unwrap();
     let address = format!("http://127.0.0.1:{}/dapr/subscribe", application.port());
     let stop = common::CancellationToken::new();
     tokio::spawn(application.run_until_stopped(stop.clone()));
     let client = reqwest::Client::new();
-    let denied = client.get(&address).bearer_auth(crate::helpers::token("alice")).send().await.unwrap();
+    let denied = client
+        .get(&address)
+        .bearer_auth(crate::helpers::token("alice"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(denied.status(), 403);
     assert_eq!(error_code(&denied.json().await.unwrap()), "forbidden");
-    let wrong = client.get(&address).header("dapr-api-token", "guess").send().await.unwrap();
+    let wrong = client
+        .get(&address)
+        .header("dapr-api-token", "guess")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 403);
-    let allowed = client.get(&address).header("dapr-api-token", "sidecar-token").send().await.unwrap();
+    let allowed = client
+        .get(&address)
+        .header("dapr-api-token", "sidecar-token")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(allowed.status(), 200);
     stop.cancel();
 }

@@ -96,11 +96,27 @@ async fn two_concurrent_patches_with_the_same_if_match_give_one_200_and_one_412(
 #[tokio::test]
 async fn idempotency_keys_are_forgotten_after_their_retention() {
     let app = spawn_app().await;
-    let post = || app.request(Method::POST, "/api/tasks", "alice").header("idempotency-key", "old").json(&json!({"title": "a"})).send();
+    let post = || {
+        app.request(Method::POST, "/api/tasks", "alice")
+            .header("idempotency-key", "old")
+            .json(&json!({"title": "a"}))
+            .send()
+    };
     let first: Value = post().await.unwrap().json().await.unwrap();
-    sqlx::query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'").execute(&app.pool).await.unwrap();
-    let removed = backend_api::routes::tasks::prune_idempotency_keys(&app.pool, backend_api::routes::tasks::IDEMPOTENCY_KEY_RETENTION).await.unwrap();
+    sqlx::query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let removed = backend_api::routes::tasks::prune_idempotency_keys(
+        &app.pool,
+        backend_api::routes::tasks::IDEMPOTENCY_KEY_RETENTION,
+    )
+    .await
+    .unwrap();
     assert_eq!(removed, 1);
     let second: Value = post().await.unwrap().json().await.unwrap();
-    assert_ne!(first["id"], second["id"], "an expired key no longer replays");
+    assert_ne!(
+        first["id"], second["id"],
+        "an expired key no longer replays"
+    );
 }

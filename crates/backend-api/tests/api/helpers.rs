@@ -1,7 +1,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use backend_api::startup::Application;
+use backend_api::startup::build_with_pool;
 use common::CancellationToken;
 use common::auth::AuthSettings;
 use common::config::ServiceSettings;
@@ -77,10 +77,9 @@ pub async fn spawn_app_on(pool: PgPool, database_url: String, dapr_port: u16) ->
         max_backoff: Duration::from_millis(200),
         ..RelaySettings::default()
     };
-    let application =
-        Application::build_with_pool(settings(&database_url, dapr_port), pool.clone(), relay)
-            .await
-            .unwrap();
+    let application = build_with_pool(settings(&database_url, dapr_port), pool.clone(), relay)
+        .await
+        .unwrap();
     let address = format!("http://127.0.0.1:{}", application.port());
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();

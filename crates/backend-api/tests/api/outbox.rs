@@ -186,7 +186,11 @@ async fn two_relays_on_one_database_publish_each_row_once_and_keep_each_users_or
     assert_eq!((published.len(), ids.len()), (300, 300));
     for user in 0..7 {
         let key = format!("user-{user}");
-        let order: Vec<i64> = published.iter().filter(|m| m.partition_key.as_deref() == Some(&key)).map(|m| m.envelope["data"]["n"].as_i64().unwrap()).collect();
+        let order: Vec<i64> = published
+            .iter()
+            .filter(|m| m.partition_key.as_deref() == Some(&key))
+            .map(|m| m.envelope["data"]["n"].as_i64().unwrap())
+            .collect();
         let mut sorted = order.clone();
         sorted.sort_unstable();
         assert_eq!(order, sorted, "{key}'s events were reordered across relays");

@@ -10,7 +10,9 @@ mod write;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use create::{IDEMPOTENCY_KEY_RETENTION, __path_create_task, create_task, prune_idempotency_keys};
+pub use create::{
+    __path_create_task, IDEMPOTENCY_KEY_RETENTION, create_task, prune_idempotency_keys,
+};
 pub use input::{CreateTaskRequest, UpdateTaskRequest};
 pub use item::{
     __path_delete_task, __path_get_task, __path_update_task, delete_task, get_task, update_task,

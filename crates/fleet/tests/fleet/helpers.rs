@@ -1,0 +1,85 @@
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use common::auth::AuthSettings;
+use fleet::{DEFAULT_PORTS, Fleet, FleetConfig, ServicePorts};
+use reqwest::{Method, RequestBuilder};
+use uuid::Uuid;
+
+pub const SECRET: &str = "fleet-test-secret-fleet-test-secret-0123";
+
+/// A fleet on free ports against a fresh database.
+pub async fn start_fleet() -> Fleet {
+    start_fleet_with_replicas(&[]).await
+}
+
+/// Like [`start_fleet`], with a second instance of each service named in `extra`.
+pub async fn start_fleet_with_replicas(extra: &[&str]) -> Fleet {
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let mut ports: Vec<ServicePorts> = DEFAULT_PORTS
+        .iter()
+        .map(|p| ServicePorts {
+            app_port: 0,
+            sidecar_port: 0,
+            ..*p
+        })
+        .collect();
+    for name in extra {
+        let template = *ports.iter().find(|p| p.name == *name).unwrap();
+        ports.push(template);
+    }
+    let config = FleetConfig {
+        database_url: format!("{prefix}/taskfleet_test_{}", Uuid::new_v4().simple()),
+        auth: AuthSettings {
+            jwt_secret: Some(SECRET.to_owned()),
+            jwks_url: None,
+        },
+        resources_dir: fleet::default_resources_dir(),
+        ports,
+        host: "127.0.0.1".parse().unwrap(),
+        delivery: dev_sidecar::DeliveryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+        },
+    };
+    Fleet::start(config).await.unwrap()
+}
+
+pub fn token(user: &str) -> String {
+    common::auth::mint_hs256(SECRET, user, Duration::from_secs(3600)).unwrap()
+}
+
+/// A request to `service` of `fleet` as `user`.
+pub fn request(
+    fleet: &Fleet,
+    service: &str,
+    method: Method,
+    path: &str,
+    user: &str,
+) -> RequestBuilder {
+    let port = fleet
+        .app_port(service)
+        .unwrap_or_else(|| panic!("no {service} in the fleet"));
+    reqwest::Client::new()
+        .request(method, format!("http://127.0.0.1:{port}{path}"))
+        .bearer_auth(token(user))
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `deadline`.
+pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
