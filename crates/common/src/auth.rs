@@ -220,11 +220,23 @@ pub fn mint_hs256(
     sub: &str,
     ttl: Duration,
 ) -> Result<String, jsonwebtoken::errors::Error> {
-    let now = jsonwebtoken::get_current_timestamp();
+    mint_hs256_with_exp(
+        secret,
+        sub,
+        jsonwebtoken::get_current_timestamp() + ttl.as_secs(),
+    )
+}
+
+/// Mints an HS256 token for `sub` expiring at `exp` (seconds since the epoch; may be past).
+pub fn mint_hs256_with_exp(
+    secret: &str,
+    sub: &str,
+    exp: u64,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let claims = Claims {
         sub: sub.to_owned(),
-        exp: now + ttl.as_secs(),
-        iat: Some(now),
+        exp,
+        iat: Some(jsonwebtoken::get_current_timestamp()),
         nbf: None,
     };
     jsonwebtoken::encode(

@@ -101,16 +101,42 @@ struct Inner {
 
 pub struct Broker {
     inner: Mutex<Inner>,
+    /// Pub/sub component name → the backend it talks to. Two components on the same brokers
+    /// (e.g. `pubsub` and the websocket-only `pubsub-broadcast`) share topics, as they do on a
+    /// real Kafka or Redis: a message published through one is consumed through the other.
+    backends: HashMap<String, String>,
     /// Bumped on every append so idle partition loops wake without polling.
     changes: watch::Sender<u64>,
 }
 
-impl Default for Broker {
-    fn default() -> Self {
+impl Broker {
+    pub fn new(components: &[crate::components::Component]) -> Self {
+        let backends = components
+            .iter()
+            .filter(|c| c.kind == crate::components::ComponentKind::PubSub)
+            .map(|c| {
+                let address = ["brokers", "redisHost", "natsURL", "host"]
+                    .iter()
+                    .find_map(|field| c.metadata.get(*field))
+                    .map(|address| format!("{}|{address}", c.type_name))
+                    .unwrap_or_else(|| format!("component|{}", c.name));
+                (c.name.clone(), address)
+            })
+            .collect();
         Self {
             inner: Mutex::new(Inner::default()),
+            backends,
             changes: watch::channel(0).0,
         }
+    }
+
+    fn log_key(&self, pubsub: &str, topic: &str) -> (String, String) {
+        let backend = self
+            .backends
+            .get(pubsub)
+            .cloned()
+            .unwrap_or_else(|| format!("component|{pubsub}"));
+        (backend, topic.to_owned())
     }
 }
 
@@ -139,11 +165,9 @@ impl Broker {
             .get("partitionNumber")
             .and_then(|n| n.parse::<usize>().ok());
         let now = Utc::now();
+        let log_key = self.log_key(pubsub, topic);
         let mut inner = lock(&self.inner);
-        let log = inner
-            .topics
-            .entry((pubsub.to_owned(), topic.to_owned()))
-            .or_default();
+        let log = inner.topics.entry(log_key).or_default();
         if log.partitions.is_empty() {
             log.partitions = vec![Vec::new(); PARTITIONS];
         }
@@ -185,8 +209,9 @@ impl Broker {
         partition: usize,
         offset: u64,
     ) -> Option<Arc<StoredMessage>> {
+        let log_key = self.log_key(&key.pubsub, &key.topic);
         let inner = lock(&self.inner);
-        let log = inner.topics.get(&(key.pubsub.clone(), key.topic.clone()))?;
+        let log = inner.topics.get(&log_key)?;
         log.partitions.get(partition)?.get(offset as usize).cloned()
     }
 
@@ -206,12 +231,13 @@ impl Broker {
         member: Member,
         start_at_newest: bool,
     ) -> Option<(Arc<Group>, Vec<u64>)> {
+        let log_key = self.log_key(&key.pubsub, &key.topic);
         let mut inner = lock(&self.inner);
         if let Some(group) = inner.groups.get(&key) {
             lock(&group.members).push(Arc::new(member));
             return None;
         }
-        let offsets = match inner.topics.get(&(key.pubsub.clone(), key.topic.clone())) {
+        let offsets = match inner.topics.get(&log_key) {
             Some(log) if start_at_newest => log.partitions.iter().map(|p| p.len() as u64).collect(),
             _ => vec![0; PARTITIONS],
         };

@@ -47,7 +47,7 @@ impl Shared {
         apps: Vec<Arc<AppInstance>>,
     ) -> Self {
         Self {
-            broker: Broker::default(),
+            broker: Broker::new(&resources.components),
             http,
             policy,
             cancel: CancellationToken::new(),

@@ -6,9 +6,8 @@ use common::config::ServiceSettings;
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init("info,sqlx=warn");
     let settings = ServiceSettings::from_env(websocket::PORT)?;
-    let server = websocket::build(&settings).await?;
-    server
+    let service = websocket::build(&settings).await?;
+    service
         .run_until_stopped(common::server::signal_token())
-        .await?;
-    Ok(())
+        .await
 }

@@ -151,3 +151,57 @@ async fn messages_published_while_the_app_is_down_are_delivered_when_it_returns(
     assert!(sidecar.published().iter().all(|m| m.topic != "orders-dlq"));
     sidecar.shutdown().await;
 }
+
+#[tokio::test]
+async fn two_components_on_the_same_brokers_share_topics_like_pubsub_and_its_broadcast_twin() {
+    let yaml = r#"
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: pubsub}
+spec:
+  type: pubsub.kafka
+  version: v1
+  metadata:
+    - {name: brokers, value: "redpanda:9093"}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: pubsub-broadcast}
+spec:
+  type: pubsub.kafka
+  version: v1
+  metadata:
+    - {name: brokers, value: "redpanda:9093"}
+    - {name: consumerGroup, value: "{podName}"}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: elsewhere}
+spec:
+  type: pubsub.kafka
+  version: v1
+  metadata:
+    - {name: brokers, value: "another-cluster:9093"}
+"#;
+    let mut broadcast = subscription("orders", "/orders", None);
+    broadcast["pubsubname"] = "pubsub-broadcast".into();
+    let mut other = subscription("orders", "/other", None);
+    other["pubsubname"] = "elsewhere".into();
+    let listener = TestApp::start(json!([broadcast, other]), reply(200, "")).await;
+    let sidecar = start_sidecar(
+        yaml,
+        vec![
+            app("websocket", listener.port),
+            app("backend-api", closed_port()),
+        ],
+    )
+    .await;
+    wait_subscribed(&sidecar, "websocket", 2).await;
+    publish_json(&sidecar, "backend-api", "orders", "", &json!({"n": 1})).await;
+    let received = wait_for(&listener, "/orders", 1).await;
+    assert_eq!(received[0].json()["data"], json!({"n": 1}));
+    // A component on other brokers is another cluster: nothing arrives there.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(listener.received_at("/other").is_empty());
+    sidecar.shutdown().await;
+}

@@ -1,0 +1,76 @@
+//! Event deliveries from the sidecar, turned into browser pushes.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use common::delivery::{DaprSubscription, TopicReply};
+use common::events::{EventType, PUBSUB_BROADCAST, topics};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::hub::Push;
+use crate::startup::AppState;
+
+/// Every task topic and `reminder-due`, on the per-pod broadcast component.
+pub fn subscriptions() -> Vec<DaprSubscription> {
+    topics::TASK_TOPICS
+        .iter()
+        .chain([&topics::REMINDER_DUE])
+        .map(|topic| DaprSubscription::new(PUBSUB_BROADCAST, topic, &format!("/events/{topic}")))
+        .collect()
+}
+
+/// The parts of an event payload a push needs. Task events and reminders share this outer
+/// shape (SPEC §5), so one reader serves every topic; unknown fields are ignored.
+#[derive(Deserialize)]
+struct Payload {
+    event_id: String,
+    event_type: EventType,
+    user_id: String,
+    #[serde(default)]
+    task_version: Option<i64>,
+    #[serde(default)]
+    data: Value,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    data: Payload,
+}
+
+/// The browser message for a delivered CloudEvent, or the reply for one that can never be
+/// pushed (not an event of ours).
+pub fn push_for(body: &[u8]) -> Result<Push, TopicReply> {
+    let envelope: Envelope = serde_json::from_slice(body).map_err(|error| {
+        tracing::warn!(%error, "dropping an event that cannot be pushed");
+        TopicReply::Drop
+    })?;
+    let payload = envelope.data;
+    if payload.user_id.is_empty() || payload.event_id.is_empty() {
+        return Err(TopicReply::Drop);
+    }
+    let message = json!({
+        "type": payload.event_type.push_type(),
+        "event_id": payload.event_id,
+        "task_id": payload.data.get("task_id").cloned().unwrap_or(Value::Null),
+        "version": payload.task_version,
+        "task": payload.data,
+    });
+    Ok(Push {
+        event_id: payload.event_id,
+        user_id: payload.user_id,
+        json: message.to_string(),
+    })
+}
+
+/// `POST /events/{topic}`: pushes the event to this replica's connections of its user. Nothing
+/// here can fail transiently, so the answer is SUCCESS or DROP, never RETRY.
+pub async fn on_event(State(state): State<AppState>, body: Bytes) -> TopicReply {
+    match push_for(&body) {
+        Ok(push) => {
+            let fanout = state.hub.publish(push);
+            tracing::debug!(?fanout, "pushed");
+            TopicReply::Success
+        }
+        Err(reply) => reply,
+    }
+}

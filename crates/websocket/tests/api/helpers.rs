@@ -1,0 +1,213 @@
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use common::CancellationToken;
+use common::auth::AuthSettings;
+use common::config::ServiceSettings;
+use common::events::{Actor, CloudEvent, EventType, TaskEvent};
+use common::tasks::{Priority, RecurringMode, Task, TaskStatus};
+use dev_sidecar::{AppSpec, DevSidecar, SidecarConfig};
+use futures::StreamExt;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+use websocket::RealtimeSettings;
+
+pub const SECRET: &str = "websocket-test-secret-websocket-test-0123";
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct TestApp {
+    pub port: u16,
+    pub _sidecar: DevSidecar,
+    pub backend_sidecar_port: u16,
+    pub shutdown: CancellationToken,
+    pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+const COMPONENTS: &str = r#"
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: pubsub}
+spec:
+  type: pubsub.redis
+  version: v1
+  metadata:
+    - {name: redisHost, value: "127.0.0.1:6379"}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: pubsub-broadcast}
+spec:
+  type: pubsub.redis
+  version: v1
+  metadata:
+    - {name: redisHost, value: "127.0.0.1:6379"}
+    - {name: consumerID, value: "{podName}"}
+scopes: [websocket]
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: statestore}
+spec:
+  type: state.redis
+  version: v1
+  metadata:
+    - {name: redisHost, value: "127.0.0.1:6379"}
+"#;
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(RealtimeSettings {
+        heartbeat: Duration::from_secs(25),
+        ..RealtimeSettings::default()
+    })
+    .await
+}
+
+pub async fn spawn_app_with(realtime: RealtimeSettings) -> TestApp {
+    let sidecar_port = free_port();
+    let settings = ServiceSettings {
+        host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        port: 0,
+        dapr_http_port: sidecar_port,
+        dapr_api_token: None,
+        app_api_token: None,
+        database_url: "postgres://postgres@127.0.0.1:5432/postgres".to_owned(),
+        database_max_connections: 2,
+        auth: AuthSettings {
+            jwt_secret: Some(SECRET.to_owned()),
+            jwks_url: None,
+        },
+    };
+    let service = websocket::build_with(&settings, realtime).await.unwrap();
+    let port = service.port();
+    let dir = std::env::temp_dir().join(format!("taskfleet-ws-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("components.yaml"), COMPONENTS).unwrap();
+    // Unique app ids per test keep Redis keys apart; the topic logs are in memory per sidecar.
+    let backend_sidecar_port = free_port();
+    let sidecar = dev_sidecar::start(SidecarConfig {
+        resources_dir: dir,
+        apps: vec![
+            AppSpec {
+                app_id: "websocket".into(),
+                instance: format!("ws-{port}"),
+                app_port: port,
+                sidecar_port,
+                app_api_token: None,
+            },
+            AppSpec {
+                app_id: "backend-api".into(),
+                instance: "api".into(),
+                app_port: free_port(),
+                sidecar_port: backend_sidecar_port,
+                app_api_token: None,
+            },
+        ],
+        delivery: Default::default(),
+    })
+    .await
+    .unwrap();
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(service.run_until_stopped(shutdown.clone()));
+    TestApp {
+        port,
+        _sidecar: sidecar,
+        backend_sidecar_port,
+        shutdown,
+        handle,
+    }
+}
+
+pub fn token(user: &str) -> String {
+    common::auth::mint_hs256(SECRET, user, Duration::from_secs(600)).unwrap()
+}
+
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+impl TestApp {
+    pub fn http(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub async fn connect(
+        &self,
+        query: &str,
+    ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/ws{query}", self.port))
+            .await
+            .map(|(socket, _)| socket)
+    }
+
+    pub async fn connect_as(&self, user: &str) -> Socket {
+        self.connect(&format!("?token={}", token(user)))
+            .await
+            .unwrap()
+    }
+
+    /// Delivers a CloudEvent to the service exactly as the sidecar does.
+    pub async fn deliver(&self, topic: &str, body: &str) -> Value {
+        reqwest::Client::new()
+            .post(self.http(&format!("/events/{topic}")))
+            .header("content-type", "application/cloudevents+json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+pub fn task(user: &str, title: &str) -> Task {
+    let now = chrono::Utc::now();
+    Task {
+        id: Uuid::now_v7(),
+        user_id: user.to_owned(),
+        title: title.to_owned(),
+        description: String::new(),
+        status: TaskStatus::Pending,
+        priority: Priority::Medium,
+        tags: vec![],
+        due_date: None,
+        reminder_at: None,
+        recurring_rule: None,
+        recurring_mode: RecurringMode::Schedule,
+        recurring_end_date: None,
+        timezone: "UTC".to_owned(),
+        parent_task_id: None,
+        created_at: now,
+        updated_at: now,
+        completed_at: None,
+        version: 1,
+    }
+}
+
+pub fn task_event(event_type: EventType, task: &Task) -> String {
+    let event = TaskEvent::new(event_type, Actor::User, task, None, None);
+    serde_json::to_string(&CloudEvent::for_task_event("backend-api", event, None)).unwrap()
+}
+
+/// The next JSON text message, skipping pings; `None` if nothing arrives within `wait`.
+pub async fn next_json(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()??
+            .ok()?;
+        match message {
+            Message::Text(text) => return Some(serde_json::from_str(&text).unwrap()),
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}

@@ -1,0 +1,224 @@
+use std::time::Duration;
+
+use common::events::EventType;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use websocket::RealtimeSettings;
+
+use crate::helpers::{next_json, spawn_app, spawn_app_with, task, task_event, token};
+
+#[tokio::test]
+async fn every_connection_of_a_user_receives_a_task_event_and_another_user_receives_nothing() {
+    let app = spawn_app().await;
+    let mut first = app.connect_as("alice").await;
+    let mut second = app.connect_as("alice").await;
+    let mut bob = app.connect_as("bob").await;
+    let created = task("alice", "buy milk");
+    let reply = app
+        .deliver(
+            "task-created",
+            &task_event(EventType::TaskCreated, &created),
+        )
+        .await;
+    assert_eq!(reply, json!({"status": "SUCCESS"}));
+    for socket in [&mut first, &mut second] {
+        let message = next_json(socket, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(message["type"], "task.created");
+        assert_eq!(message["task_id"], created.id.to_string());
+        assert_eq!(message["version"], 1);
+        assert_eq!(message["task"]["title"], "buy milk");
+        assert!(message["event_id"].is_string());
+    }
+    // Bob's first message is his own event: alice's never reached him.
+    let his = task("bob", "bob's task");
+    app.deliver("task-updated", &task_event(EventType::TaskUpdated, &his))
+        .await;
+    let message = next_json(&mut bob, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        (message["type"].as_str(), message["task"]["title"].as_str()),
+        (Some("task.updated"), Some("bob's task"))
+    );
+}
+
+#[tokio::test]
+async fn the_same_event_delivered_twice_is_pushed_once() {
+    let app = spawn_app().await;
+    let mut socket = app.connect_as("alice").await;
+    let event = task_event(EventType::TaskCompleted, &task("alice", "once"));
+    app.deliver("task-completed", &event).await;
+    app.deliver("task-completed", &event).await;
+    let later = task_event(EventType::TaskDeleted, &task("alice", "later"));
+    app.deliver("task-deleted", &later).await;
+    assert_eq!(
+        next_json(&mut socket, Duration::from_secs(5))
+            .await
+            .unwrap()["type"],
+        "task.completed"
+    );
+    assert_eq!(
+        next_json(&mut socket, Duration::from_secs(5))
+            .await
+            .unwrap()["type"],
+        "task.deleted",
+        "the duplicate was pushed"
+    );
+}
+
+#[tokio::test]
+async fn events_published_on_pubsub_reach_sockets_through_the_broadcast_subscription() {
+    let app = spawn_app().await;
+    let mut socket = app.connect_as("carol").await;
+    let created = task("carol", "via the broker");
+    let envelope: Value =
+        serde_json::from_str(&task_event(EventType::TaskCreated, &created)).unwrap();
+    let dapr = common::dapr::DaprClient::new(app.backend_sidecar_port, None);
+    // The sidecar reads /dapr/subscribe after the app port opens; retry until it listens.
+    let message = loop {
+        dapr.publish_cloudevent("pubsub", "task-created", &envelope, "carol")
+            .await
+            .unwrap();
+        if let Some(message) = next_json(&mut socket, Duration::from_millis(500)).await {
+            break message;
+        }
+    };
+    assert_eq!(message["task"]["title"], "via the broker");
+}
+
+#[tokio::test]
+async fn a_due_reminder_is_pushed_as_reminder_due() {
+    let app = spawn_app().await;
+    let mut socket = app.connect_as("alice").await;
+    let reminder = json!({
+        "specversion": "1.0", "id": "r-1", "source": "notification", "type": "com.taskfleet.reminder-due.v1",
+        "datacontenttype": "application/json",
+        "data": {"event_id": "r-1", "event_type": "reminder-due", "schema_version": 1, "timestamp": "2026-11-26T10:00:00Z",
+                 "user_id": "alice", "actor": "notification", "task_version": 3,
+                 "data": {"task_id": "0190d6a8-0000-7000-8000-000000000001", "title": "call mum", "reminder_at": "2026-11-26T10:00:00Z"}}
+    });
+    assert_eq!(
+        app.deliver("reminder-due", &reminder.to_string()).await,
+        json!({"status": "SUCCESS"})
+    );
+    let message = next_json(&mut socket, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(message["type"], "reminder.due");
+    assert_eq!(message["task"]["title"], "call mum");
+    assert_eq!(message["task_id"], "0190d6a8-0000-7000-8000-000000000001");
+}
+
+#[tokio::test]
+async fn events_that_can_never_be_pushed_are_dropped_not_retried() {
+    let app = spawn_app().await;
+    for body in [
+        "not json",
+        "{}",
+        r#"{"data": {"event_id": "x", "event_type": "task-exploded", "user_id": "a"}}"#,
+        r#"{"data": {"event_id": "x", "event_type": "task-created", "user_id": ""}}"#,
+    ] {
+        assert_eq!(
+            app.deliver("task-created", body).await,
+            json!({"status": "DROP"}),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sse_streams_pushes_and_replays_what_followed_last_event_id() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    // Keep a WebSocket open so the user's replay buffer exists while SSE is disconnected.
+    let _keep = app.connect_as("dave").await;
+    let response = client
+        .get(app.http(&format!("/api/sse?token={}", token("dave"))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.bytes_stream();
+    let events: Vec<String> = (0..3)
+        .map(|n| task_event(EventType::TaskCreated, &task("dave", &format!("t{n}"))))
+        .collect();
+    app.deliver("task-created", &events[0]).await;
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        text.push_str(&String::from_utf8_lossy(
+            &body.next().await.unwrap().unwrap(),
+        ));
+    }
+    let first_id = text
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap()
+        .to_owned();
+    assert!(text.contains("\"t0\""));
+    drop(body);
+    // Missed while disconnected, then replayed after Last-Event-ID.
+    app.deliver("task-created", &events[1]).await;
+    app.deliver("task-created", &events[2]).await;
+    let response = client
+        .get(app.http(&format!("/api/sse?token={}", token("dave"))))
+        .header("last-event-id", &first_id)
+        .send()
+        .await
+        .unwrap();
+    let mut body = response.bytes_stream();
+    let mut text = String::new();
+    while text.matches("\n\n").count() < 2 {
+        text.push_str(&String::from_utf8_lossy(
+            &body.next().await.unwrap().unwrap(),
+        ));
+    }
+    let (t1, t2) = (text.find("\"t1\"").unwrap(), text.find("\"t2\"").unwrap());
+    assert!(t1 < t2 && !text.contains("\"t0\""), "{text}");
+    // An id that is no longer buffered asks the client to re-sync.
+    let response = client
+        .get(app.http(&format!("/api/sse?token={}", token("dave"))))
+        .header("last-event-id", "gone")
+        .send()
+        .await
+        .unwrap();
+    let chunk = String::from_utf8_lossy(&response.bytes_stream().next().await.unwrap().unwrap())
+        .to_string();
+    assert!(chunk.contains("resync"), "{chunk}");
+}
+
+#[tokio::test]
+async fn sockets_get_heartbeat_pings_and_are_closed_with_1001_on_shutdown() {
+    let app = spawn_app_with(RealtimeSettings {
+        heartbeat: Duration::from_millis(100),
+        ..RealtimeSettings::default()
+    })
+    .await;
+    let mut socket = app.connect_as("alice").await;
+    let ping = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Some(Ok(Message::Ping(_))) = socket.next().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(ping.is_ok(), "no heartbeat");
+    app.shutdown.cancel();
+    let close = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(close, Some(1001));
+    let stopped = tokio::time::timeout(Duration::from_secs(10), app.handle).await;
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "the service did not stop cleanly"
+    );
+}

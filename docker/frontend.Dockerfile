@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# The Next.js frontend (frontend/, issue 5) as a standalone server: next.config must set
+# `output: "standalone"`, which traces the server's dependencies into .next/standalone so the
+# runtime image carries no node_modules tree beyond them.
+#
+#   docker build -f docker/frontend.Dockerfile -t taskfleet/frontend:dev \
+#     --build-arg NEXT_PUBLIC_WS_URL=ws://localhost:8001/ws .
+#
+# NEXT_PUBLIC_* values are inlined into the browser bundle at build time, so the WebSocket URL
+# the browser uses is a build argument; the same env var at run time only reaches server code.
+
+FROM node:20-slim AS deps
+WORKDIR /app
+COPY frontend/package.json frontend/package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci
+
+FROM node:20-slim AS build
+WORKDIR /app
+ARG NEXT_PUBLIC_WS_URL=ws://localhost:8001/ws
+ENV NEXT_PUBLIC_WS_URL=${NEXT_PUBLIC_WS_URL} NEXT_TELEMETRY_DISABLED=1
+COPY --from=deps /app/node_modules ./node_modules
+COPY frontend/ ./
+RUN npm run build
+
+FROM node:20-slim AS runtime
+WORKDIR /app
+ENV NODE_ENV=production NEXT_TELEMETRY_DISABLED=1 PORT=3000 HOSTNAME=0.0.0.0
+RUN groupadd --system --gid 1001 nextjs && useradd --system --uid 1001 --gid nextjs nextjs
+COPY --from=build --chown=1001:1001 /app/public ./public
+COPY --from=build --chown=1001:1001 /app/.next/standalone ./
+COPY --from=build --chown=1001:1001 /app/.next/static ./.next/static
+USER 1001
+EXPOSE 3000
+CMD ["node", "server.js"]

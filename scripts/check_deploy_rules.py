@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+"""Project rules for the deployment artifacts that no schema expresses (issue 4).
+
+Reads the Helm renderings given on the command line plus k8s-dapr/, dapr/components/,
+dapr.yaml, .env.example, docker/ and crates/common/src/events.rs of this repository. Prints one
+`PASS <rule>` or `FAIL <rule>: <why>` line per rule and exits 1 if any rule failed.
+Usage: check_deploy_rules.py RENDERED.yaml...
+"""
+import pathlib
+import re
+import sys
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+# SPEC §2: app-id -> (app port, dev sidecar HTTP port)
+SERVICES = {
+    "backend-api": (8000, 3500),
+    "websocket": (8001, 3501),
+    "recurring": (8002, 3502),
+    "notification": (8003, 3503),
+    "audit": (8004, 3504),
+}
+# What the frontend (issue 5) reads until frontend/.env.example exists; PORT and HOSTNAME are
+# the Next.js standalone server's own.
+FRONTEND_ENV_FALLBACK = {"NEXT_PUBLIC_WS_URL", "BETTER_AUTH_SECRET", "BETTER_AUTH_URL",
+                         "DATABASE_URL", "PORT", "HOSTNAME"}
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|PRIVATE|API_KEY|CREDENTIAL|DATABASE_URL", re.I)
+SECRET_VALUE = re.compile(r"://[^/\s:@]+:[^@\s]+@|-----BEGIN|^[A-Za-z0-9+/_=-]{32,}$")
+DAPR_REQUIRED = ["dapr.io/enabled", "dapr.io/app-id", "dapr.io/app-port", "dapr.io/config",
+                 "dapr.io/log-as-json", "dapr.io/sidecar-cpu-request",
+                 "dapr.io/sidecar-memory-request", "dapr.io/sidecar-cpu-limit",
+                 "dapr.io/sidecar-memory-limit", "dapr.io/enable-app-health-check",
+                 "dapr.io/app-health-check-path", "dapr.io/graceful-shutdown-seconds"]
+DRAIN_SECONDS = 10  # SIGTERM -> exit, SPEC §2
+
+results = []
+
+
+def rule(name):
+    def register(fn):
+        results.append((name, fn))
+        return fn
+    return register
+
+
+def load_all(paths):
+    docs = []
+    for path in paths:
+        for doc in yaml.safe_load_all(pathlib.Path(path).read_text()):
+            if doc:
+                docs.append(doc)
+    return docs
+
+
+def env_names(path):
+    names = set()
+    for line in path.read_text().splitlines():
+        match = re.match(r"^\s*#?\s*([A-Z][A-Z0-9_]*)=", line)
+        if match:
+            names.add(match.group(1))
+    return names
+
+
+# The rules that read rendered objects run once per rendering (default values, production
+# values, ...): OBJECTS is rebound for each by main().
+RENDERINGS = [(pathlib.Path(p).stem, load_all([p])) for p in sys.argv[1:]]
+OBJECTS = []
+DAPR_OBJECTS = load_all(sorted((ROOT / "k8s-dapr").glob("*.yaml"))) + \
+    load_all(sorted((ROOT / "dapr/components").glob("*.yaml")))
+
+
+def workloads():
+    for obj in OBJECTS:
+        if obj["kind"] in ("Deployment", "Job"):
+            yield obj, obj["spec"]["template"]
+
+
+def containers():
+    for obj, template in workloads():
+        for container in template["spec"].get("containers", []):
+            yield obj, container
+
+
+@rule("every Dapr component has top-level scopes naming known app-ids")
+def components_scoped():
+    problems = []
+    for obj in DAPR_OBJECTS:
+        if obj.get("kind") not in ("Component", "Resiliency"):
+            continue
+        scopes = obj.get("scopes") or []
+        name = f"{obj['kind']}/{obj['metadata']['name']}"
+        if not scopes:
+            problems.append(f"{name} has no scopes")
+        unknown = set(scopes) - set(SERVICES)
+        if unknown:
+            problems.append(f"{name} scopes unknown app-ids {sorted(unknown)}")
+    return problems
+
+
+@rule("local and cluster components define the same names and scopes")
+def components_match():
+    def index(paths):
+        return {o["metadata"]["name"]: sorted(o.get("scopes") or [])
+                for o in load_all(paths) if o.get("kind") == "Component"}
+    local = index(sorted((ROOT / "dapr/components").glob("*.yaml")))
+    cluster = index(sorted((ROOT / "k8s-dapr").glob("*.yaml")))
+    return [f"{name}: local scopes {scopes} != cluster {cluster.get(name)}"
+            for name, scopes in local.items() if cluster.get(name) != scopes]
+
+
+@rule("every Rust service Deployment has the Dapr annotations, matching app-id and port")
+def dapr_annotations():
+    problems, seen = [], set()
+    for obj, template in workloads():
+        if obj["kind"] != "Deployment":
+            continue
+        name = obj["metadata"]["name"]
+        ann = template["metadata"].get("annotations") or {}
+        if name not in SERVICES and ann.get("dapr.io/enabled") != "true":
+            continue
+        seen.add(name)
+        missing = [a for a in DAPR_REQUIRED if a not in ann]
+        if missing:
+            problems.append(f"{name}: missing {missing}")
+            continue
+        port = template["spec"]["containers"][0]["ports"][0]["containerPort"]
+        expect = {"dapr.io/enabled": "true", "dapr.io/app-id": name,
+                  "dapr.io/app-port": str(port), "dapr.io/log-as-json": "true",
+                  "dapr.io/enable-app-health-check": "true",
+                  "dapr.io/app-health-check-path": "/healthz"}
+        if name in SERVICES:
+            expect["dapr.io/app-port"] = str(SERVICES[name][0])
+        for key, value in expect.items():
+            if ann.get(key) != value:
+                problems.append(f"{name}: {key}={ann.get(key)!r}, want {value!r}")
+    missing = set(SERVICES) - seen
+    if missing and OBJECTS:
+        problems.append(f"no Deployment rendered for {sorted(missing)}")
+    return problems
+
+
+@rule("every Deployment has liveness and readiness probes (/healthz, /readyz for services)")
+def probes():
+    problems = []
+    for obj, container in containers():
+        if obj["kind"] != "Deployment":
+            continue
+        name = obj["metadata"]["name"]
+        for kind in ("livenessProbe", "readinessProbe"):
+            if kind not in container:
+                problems.append(f"{name}: no {kind}")
+        if name in SERVICES:
+            live = container.get("livenessProbe", {}).get("httpGet", {}).get("path")
+            ready = container.get("readinessProbe", {}).get("httpGet", {}).get("path")
+            if (live, ready) != ("/healthz", "/readyz"):
+                problems.append(f"{name}: probes {live}, {ready}")
+    return problems
+
+
+@rule("shutdown: grace period outlasts preStop sleep plus the 10 s drain")
+def shutdown():
+    problems = []
+    for obj, template in workloads():
+        if obj["kind"] != "Deployment":
+            continue
+        spec, name = template["spec"], obj["metadata"]["name"]
+        grace = spec.get("terminationGracePeriodSeconds", 30)
+        for container in spec["containers"]:
+            sleep = (container.get("lifecycle", {}).get("preStop", {})
+                     .get("sleep", {}).get("seconds"))
+            if sleep is None:
+                problems.append(f"{name}: no preStop sleep")
+            elif grace <= sleep + DRAIN_SECONDS:
+                problems.append(f"{name}: grace {grace}s <= preStop {sleep}s + {DRAIN_SECONDS}s")
+    return problems
+
+
+@rule("a PodDisruptionBudget exactly for Deployments with more than one replica")
+def pdbs():
+    pdb_names = {o["metadata"]["name"] for o in OBJECTS if o["kind"] == "PodDisruptionBudget"}
+    problems = []
+    for obj in OBJECTS:
+        if obj["kind"] != "Deployment":
+            continue
+        name, many = obj["metadata"]["name"], obj["spec"].get("replicas", 1) > 1
+        if many != (name in pdb_names):
+            problems.append(f"{name}: replicas {obj['spec'].get('replicas')} but PDB {name in pdb_names}")
+    return problems
+
+
+@rule("no literal secrets in env vars, ConfigMaps or components")
+def no_literal_secrets():
+    problems = []
+    for obj, container in containers():
+        for env in container.get("env", []):
+            value = env.get("value")
+            if value is None:
+                continue
+            if SECRET_NAME.search(env["name"]) or SECRET_VALUE.search(str(value)):
+                problems.append(f"{obj['metadata']['name']}: env {env['name']} is a literal")
+    for obj in OBJECTS:
+        if obj["kind"] == "ConfigMap":
+            for key, value in (obj.get("data") or {}).items():
+                if SECRET_NAME.search(key) or SECRET_VALUE.search(str(value)):
+                    problems.append(f"ConfigMap {obj['metadata']['name']}: {key}")
+        if obj["kind"] == "Secret":
+            problems.append(f"the chart renders Secret {obj['metadata']['name']}; the operator creates them")
+    for obj in DAPR_OBJECTS:
+        if obj.get("kind") != "Component":
+            continue
+        for item in obj["spec"].get("metadata") or []:
+            value = item.get("value")
+            if value and (SECRET_NAME.search(item["name"]) or SECRET_VALUE.search(str(value))):
+                problems.append(f"Component {obj['metadata']['name']}: {item['name']} is a literal")
+    return problems
+
+
+@rule("env var names in the charts are those the code reads (.env.example)")
+def env_subset():
+    rust = env_names(ROOT / ".env.example")
+    front_file = ROOT / "frontend/.env.example"
+    front = env_names(front_file) | {"PORT", "HOSTNAME"} if front_file.exists() else FRONTEND_ENV_FALLBACK
+    problems = []
+    for obj in OBJECTS:
+        name = obj["metadata"]["name"]
+        allowed = front if name == "frontend" else rust
+        names = set()
+        if obj["kind"] == "ConfigMap":
+            names = set((obj.get("data") or {}).keys())
+        elif obj["kind"] in ("Deployment", "Job"):
+            for container in obj["spec"]["template"]["spec"]["containers"]:
+                names |= {e["name"] for e in container.get("env", [])}
+        unknown = names - allowed
+        if unknown:
+            problems.append(f"{obj['kind']}/{name}: {sorted(unknown)} not in its .env.example")
+    return problems
+
+
+@rule("each service runs its own binary from its own image; migrate hook uses backend-api")
+def images_and_commands():
+    problems = []
+    deployments = {o["metadata"]["name"]: o for o in OBJECTS if o["kind"] == "Deployment"}
+    for name in SERVICES:
+        if name not in deployments:
+            continue
+        container = deployments[name]["spec"]["template"]["spec"]["containers"][0]
+        if container.get("command") != [f"/usr/local/bin/{name}"]:
+            problems.append(f"{name}: command {container.get('command')}")
+        if container["image"].rsplit(":", 1)[0].split("/")[-1] != name:
+            problems.append(f"{name}: image {container['image']} is not named after the service")
+    jobs = [o for o in OBJECTS if o["kind"] == "Job"]
+    for job in jobs:
+        hooks = set(job["metadata"].get("annotations", {}).get("helm.sh/hook", "").split(","))
+        container = job["spec"]["template"]["spec"]["containers"][0]
+        if hooks != {"pre-install", "pre-upgrade"}:
+            problems.append(f"job {job['metadata']['name']}: hooks {sorted(hooks)}")
+        if container.get("args") != ["migrate"]:
+            problems.append(f"job {job['metadata']['name']}: args {container.get('args')}")
+        api = deployments.get("backend-api")
+        if api and container["image"] != api["spec"]["template"]["spec"]["containers"][0]["image"]:
+            problems.append(f"job image {container['image']} is not backend-api's")
+        ann = job["spec"]["template"]["metadata"].get("annotations") or {}
+        if ann.get("dapr.io/enabled") == "true":
+            problems.append("the migrate Job must not get a sidecar (it would never complete)")
+    if OBJECTS and not jobs:
+        problems.append("no migration Job rendered")
+    return problems
+
+
+@rule("topics.txt lists every topic of common::events and its -dlq")
+def topics():
+    code = (ROOT / "crates/common/src/events.rs").read_text()
+    module = re.search(r"pub mod topics \{(.*?)\n\}", code, re.S)
+    wanted = set(re.findall(r'pub const [A-Z_]+: &str = "([a-z-]+)";', module.group(1) if module else ""))
+    listed = {line.strip() for line in (ROOT / "k8s-dapr/topics.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")}
+    if not wanted:
+        return ["found no topic constants in events.rs"]
+    need = wanted | {f"{t}-dlq" for t in wanted}
+    return [f"missing topics {sorted(need - listed)}"] if need - listed else []
+
+
+@rule("dapr.yaml matches SPEC §2 (app-ids, ports, sidecar ports, components, health path)")
+def multi_app_run():
+    run = yaml.safe_load((ROOT / "dapr.yaml").read_text())
+    problems = []
+    common = run.get("common") or {}
+    apps = {a["appID"]: a for a in run.get("apps", [])}
+    if set(apps) != set(SERVICES):
+        problems.append(f"apps {sorted(apps)}")
+    for name, (port, sidecar) in SERVICES.items():
+        app = apps.get(name)
+        if not app:
+            continue
+        merged = {**common, **app}
+        if merged.get("appPort") != port or merged.get("daprHTTPPort") != sidecar:
+            problems.append(f"{name}: appPort {merged.get('appPort')} daprHTTPPort {merged.get('daprHTTPPort')}")
+        if merged.get("command") != ["cargo", "run", "--release", "-p", name]:
+            problems.append(f"{name}: command {merged.get('command')}")
+        if merged.get("appHealthCheckPath") != "/healthz":
+            problems.append(f"{name}: appHealthCheckPath {merged.get('appHealthCheckPath')}")
+        resources = merged.get("resourcesPath")
+        if not resources or not (ROOT / resources).is_dir():
+            problems.append(f"{name}: resourcesPath {resources} is not a folder")
+        unknown = set((merged.get("env") or {})) - env_names(ROOT / ".env.example")
+        if unknown:
+            problems.append(f"{name}: env {sorted(unknown)} not in .env.example")
+    return problems
+
+
+@rule("Dockerfiles: locked release build of every service, distroless non-root, no HEALTHCHECK")
+def dockerfiles():
+    problems = []
+    rust = (ROOT / "docker/rust.Dockerfile").read_text()
+    code = "\n".join(l for l in rust.splitlines() if not l.lstrip().startswith("#"))
+    final = re.findall(r"^FROM\s+(\S+)", code, re.M)
+    if not final or not final[-1].startswith("gcr.io/distroless/cc-debian12:nonroot"):
+        problems.append(f"rust: final stage is {final[-1:] }")
+    for needle in ("--locked", "--release", "USER nonroot"):
+        if needle not in code:
+            problems.append(f"rust: no {needle}")
+    for name in SERVICES:
+        if f"-p {name}" not in code and name not in code:
+            problems.append(f"rust: does not build {name}")
+    front = (ROOT / "docker/frontend.Dockerfile").read_text()
+    front_code = "\n".join(l for l in front.splitlines() if not l.lstrip().startswith("#"))
+    users = re.findall(r"^USER\s+(\S+)", front_code, re.M)
+    if not users or users[-1] in ("root", "0"):
+        problems.append("frontend: does not end as a non-root USER")
+    for text, label in ((code, "rust"), (front_code, "frontend")):
+        if re.search(r"^HEALTHCHECK", text, re.M):
+            problems.append(f"{label}: HEALTHCHECK (Kubernetes probes decide)")
+    ignore = (ROOT / ".dockerignore").read_text()
+    for entry in ("target", "node_modules", ".git", "frontend/.next"):
+        if entry not in ignore:
+            problems.append(f".dockerignore lacks {entry}")
+    return problems
+
+
+def main():
+    global OBJECTS
+    if not RENDERINGS:
+        sys.exit("usage: check_deploy_rules.py RENDERED.yaml...")
+    failed = 0
+    for name, fn in results:
+        problems = []
+        for label, objects in RENDERINGS:
+            OBJECTS = objects
+            try:
+                found = fn()
+            except Exception as error:  # a crash in a rule is a failed rule, not a pass
+                found = [f"{type(error).__name__}: {error}"]
+            problems += [f"[{label}] {p}" for p in found if f"{p}" not in str(problems)]
+        if problems:
+            failed += 1
+            print(f"FAIL {name}")
+            for problem in problems:
+                print(f"       {problem}")
+        else:
+            print(f"PASS {name}")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
