@@ -4,3 +4,4 @@
 
 mod helpers;
 mod smoke;
+mod us1_realtime;
