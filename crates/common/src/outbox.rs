@@ -56,18 +56,19 @@ pub async fn enqueue_envelope(
     partition_key: &str,
     envelope: &Value,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO outbox (event_id, pubsub, topic, partition_key, envelope) VALUES ($1, $2, $3, $4, $5)")
-        .bind(event_id)
-        .bind(pubsub)
-        .bind(topic)
-        .bind(partition_key)
-        .bind(envelope)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(CHANNEL)
-        .execute(&mut *conn)
-        .await?;
+    // One round trip: the insert and the wake-up call travel as one statement.
+    sqlx::query(
+        "WITH inserted AS (INSERT INTO outbox (event_id, pubsub, topic, partition_key, envelope) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING 1) SELECT pg_notify($6, '') FROM inserted",
+    )
+    .bind(event_id)
+    .bind(pubsub)
+    .bind(topic)
+    .bind(partition_key)
+    .bind(envelope)
+    .bind(CHANNEL)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The benchmark suite: builds release binaries, runs the dev sidecar and the five services as
+# separate processes (so memory is per service) against a fresh database, measures the Postgres
+# ceiling of the create-task transaction with pgbench at the same client counts, then runs the
+# load generator. Everything talks to 127.0.0.1 only and stops by itself.
+#   bench/run.sh                 # full run (~3 minutes)
+#   CLIENTS=8,32 DURATION=10 bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CLIENTS="${CLIENTS:-8,32,256}"
+DURATION="${DURATION:-15}"
+PGHOST=127.0.0.1
+export JWT_SECRET="bench-secret-bench-secret-bench-secret-0123"
+export DATABASE_URL="postgres://postgres@$PGHOST:5432/taskfleet_bench"
+export RUST_LOG="${RUST_LOG:-warn}"
+LOGS="$(mktemp -d)"
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+cargo build --release --locked -q -p backend-api -p websocket -p notification -p audit -p recurring -p dev-sidecar -p loadgen
+
+for db in taskfleet_bench taskfleet_ceiling; do
+  psql -q -h $PGHOST -U postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+done
+./target/release/backend-api migrate
+DATABASE_URL="postgres://postgres@$PGHOST:5432/taskfleet_ceiling" ./target/release/backend-api migrate
+
+apps=(backend-api:8000:3500 websocket:8001:3501 recurring:8002:3502 notification:8003:3503 audit:8004:3504)
+sidecar_args=()
+for app in "${apps[@]}"; do sidecar_args+=(--app "$app"); done
+./target/release/dev-sidecar --resources dapr/components "${sidecar_args[@]}" >"$LOGS/dev-sidecar.log" 2>&1 &
+PIDS+=($!)
+for app in "${apps[@]}"; do
+  IFS=: read -r name port sidecar <<<"$app"
+  APP_HOST=127.0.0.1 APP_PORT=$port DAPR_HTTP_PORT=$sidecar ./target/release/"$name" >"$LOGS/$name.log" 2>&1 &
+  PIDS+=($!)
+done
+for app in "${apps[@]}"; do
+  IFS=: read -r name port _ <<<"$app"
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+done
+sleep 2
+echo "== idle memory"
+./target/release/loadgen --phases rss
+
+echo "== Postgres ceiling of the create-task transaction (pgbench, real schema)"
+IFS=, read -ra counts <<<"$CLIENTS"
+for c in "${counts[@]}"; do
+  tps=$(pgbench -h $PGHOST -U postgres -n -c "$c" -j 2 -T "$DURATION" -f bench/ceiling/create-real.sql taskfleet_ceiling 2>/dev/null | awk '/^tps/ {print $3}')
+  echo "ceiling      clients=$c  $tps tps"
+done
+
+echo "== load"
+./target/release/loadgen --secret "$JWT_SECRET" --clients "$CLIENTS" --duration "$DURATION" --phases throughput,e2e,reminders,rss
+echo "logs: $LOGS"

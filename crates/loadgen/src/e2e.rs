@@ -1,0 +1,192 @@
+//! Event end-to-end latency and reminder lateness, observed on real WebSocket connections.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::Options;
+use crate::report::Measured;
+use crate::throughput::{client, tokens};
+
+/// What the sockets saw: (task id, version) → receipt instant; task id → reminder receipt time.
+#[derive(Default)]
+struct Seen {
+    pushes: HashMap<(String, i64), Instant>,
+    reminders: HashMap<String, DateTime<Utc>>,
+}
+
+async fn listen(
+    options: &Options,
+    tokens: &[String],
+    seen: Arc<Mutex<Seen>>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut readers = Vec::new();
+    for token in tokens {
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async(format!("{}/ws?token={token}", options.ws)).await?;
+        let seen = seen.clone();
+        readers.push(tokio::spawn(async move {
+            while let Some(Ok(message)) = socket.next().await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                let received = Instant::now();
+                let wall = Utc::now();
+                let Ok(push) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
+                let task_id = push["task_id"].as_str().unwrap_or_default().to_owned();
+                let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                if push["type"] == "reminder.due" {
+                    seen.reminders.entry(task_id).or_insert(wall);
+                } else if let Some(version) = push["version"].as_i64() {
+                    seen.pushes.entry((task_id, version)).or_insert(received);
+                }
+            }
+        }));
+    }
+    Ok(readers)
+}
+
+/// Creates, updates and completes tasks of the listening users with 8 writers for the duration
+/// and measures each write's push latency from the moment the request was sent.
+pub async fn end_to_end(options: &Options) -> anyhow::Result<Measured> {
+    let tokens = Arc::new(tokens(options, "listener", options.listeners)?);
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let readers = listen(options, &tokens, seen.clone()).await?;
+    let http = client()?;
+    let started = Instant::now();
+    let deadline = started + options.duration;
+    let writers = (0..8).map(|worker| {
+        let (http, tokens, api) = (http.clone(), tokens.clone(), options.api.clone());
+        tokio::spawn(async move {
+            let mut sent: Vec<((String, i64), Instant)> = Vec::new();
+            let mut errors = 0;
+            let mut n = worker;
+            while Instant::now() < deadline {
+                let token = &tokens[n % tokens.len()];
+                n += 8;
+                let at = Instant::now();
+                let Ok(response) = http
+                    .post(format!("{api}/api/tasks"))
+                    .bearer_auth(token)
+                    .json(&json!({"title": "e2e"}))
+                    .send()
+                    .await
+                else {
+                    errors += 1;
+                    continue;
+                };
+                let Ok(task) = response.json::<Value>().await else {
+                    errors += 1;
+                    continue;
+                };
+                let id = task["id"].as_str().unwrap_or_default().to_owned();
+                sent.push(((id.clone(), 1), at));
+                let at = Instant::now();
+                match http
+                    .patch(format!("{api}/api/tasks/{id}"))
+                    .bearer_auth(token)
+                    .json(&json!({"title": "e2e 2"}))
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() => sent.push(((id.clone(), 2), at)),
+                    _ => errors += 1,
+                }
+                let at = Instant::now();
+                match http
+                    .post(format!("{api}/api/tasks/{id}/complete"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() => sent.push(((id, 3), at)),
+                    _ => errors += 1,
+                }
+            }
+            (sent, errors)
+        })
+    });
+    let mut sent = Vec::new();
+    let mut measured = Measured::new();
+    for writer in futures::future::join_all(writers).await {
+        let (writes, errors) = writer?;
+        sent.extend(writes);
+        measured.errors += errors;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+    for (key, at) in sent {
+        match seen.pushes.get(&key) {
+            Some(received) => {
+                measured.record(received.saturating_duration_since(at).as_micros() as u64);
+                measured.ok += 1;
+            }
+            None => measured.missing += 1,
+        }
+    }
+    readers.iter().for_each(|r| r.abort());
+    Ok(measured)
+}
+
+/// Sets `--reminders` reminders 3–8 s ahead and measures how late each `reminder.due` arrives.
+pub async fn reminder_lateness(options: &Options) -> anyhow::Result<Measured> {
+    let tokens = Arc::new(tokens(options, "reminded", options.listeners)?);
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let readers = listen(options, &tokens, seen.clone()).await?;
+    let http = client()?;
+    let first = Utc::now() + chrono::Duration::seconds(3);
+    let spread_ms = 5_000 / options.reminders.max(1) as i64;
+    let mut expected: Vec<(String, DateTime<Utc>)> = Vec::new();
+    let mut measured = Measured::new();
+    for i in 0..options.reminders {
+        let at = first + chrono::Duration::milliseconds(spread_ms * i as i64);
+        let token = &tokens[i % tokens.len()];
+        let body = json!({"title": format!("reminder {i}"), "reminder_at": at.to_rfc3339()});
+        match http
+            .post(format!("{}/api/tasks", options.api))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+        {
+            Ok(response) if response.status().is_success() => {
+                let task: Value = response.json().await?;
+                expected.push((task["id"].as_str().unwrap_or_default().to_owned(), at));
+            }
+            _ => measured.errors += 1,
+        }
+    }
+    let last = expected.iter().map(|(_, at)| *at).max().unwrap_or(first);
+    let give_up = last + chrono::Duration::seconds(65);
+    loop {
+        let done = {
+            let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+            expected
+                .iter()
+                .all(|(id, _)| seen.reminders.contains_key(id))
+        };
+        if done || Utc::now() > give_up {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+    for (id, at) in expected {
+        match seen.reminders.get(&id) {
+            Some(received) => {
+                measured.record((*received - at).num_microseconds().unwrap_or(0).max(0) as u64);
+                measured.ok += 1;
+            }
+            None => measured.missing += 1,
+        }
+    }
+    readers.iter().for_each(|r| r.abort());
+    Ok(measured)
+}

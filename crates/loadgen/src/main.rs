@@ -1,0 +1,118 @@
+//! loadgen: drives a running taskfleet (fleet, or the services as separate processes) and
+//! reports what SPEC and issue 3 promise, measured rather than asserted:
+//!
+//! * create-task throughput and latency (p50/p99, errors) at each client count of `--clients`;
+//! * event end-to-end latency: API write → the push arriving on a user's WebSocket, while
+//!   `--listeners` users hold sockets and tasks are created, updated and completed for them;
+//! * reminder lateness: `reminder.due` pushes against their `reminder_at`;
+//! * resident memory of the service processes, when they run as separate processes.
+//!
+//! Every loop is bounded in count and time and talks only to the given loopback addresses.
+
+mod e2e;
+mod report;
+mod throughput;
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+/// Where and how hard to drive.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub api: String,
+    pub ws: String,
+    pub secret: String,
+    pub users: usize,
+    pub clients: Vec<usize>,
+    pub duration: Duration,
+    pub listeners: usize,
+    pub reminders: usize,
+    pub phases: Vec<String>,
+}
+
+const USAGE: &str = "usage: loadgen [--api URL] [--ws URL] [--secret JWT_SECRET] [--users N] [--clients 8,32,256] \
+[--duration SECS] [--listeners N] [--reminders N] [--phases throughput,e2e,reminders,rss]";
+
+fn parse() -> anyhow::Result<Options> {
+    let mut options = Options {
+        api: "http://127.0.0.1:8000".into(),
+        ws: "ws://127.0.0.1:8001".into(),
+        secret: std::env::var("JWT_SECRET")
+            .unwrap_or_else(|_| "taskfleet-dev-secret-do-not-use-in-production".into()),
+        users: 100,
+        clients: vec![8, 32, 256],
+        duration: Duration::from_secs(15),
+        listeners: 20,
+        reminders: 200,
+        phases: vec![
+            "rss".into(),
+            "throughput".into(),
+            "e2e".into(),
+            "reminders".into(),
+        ],
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--api" => options.api = value()?,
+            "--ws" => options.ws = value()?,
+            "--secret" => options.secret = value()?,
+            "--users" => options.users = value()?.parse()?,
+            "--clients" => {
+                options.clients = value()?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?
+            }
+            "--duration" => options.duration = Duration::from_secs(value()?.parse()?),
+            "--listeners" => options.listeners = value()?.parse()?,
+            "--reminders" => options.reminders = value()?.parse()?,
+            "--phases" => options.phases = value()?.split(',').map(str::to_owned).collect(),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => anyhow::bail!("unknown flag {other}\n{USAGE}"),
+        }
+    }
+    anyhow::ensure!(
+        options.users > 0 && options.listeners > 0,
+        "--users and --listeners must be positive"
+    );
+    Ok(options)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = parse()?;
+    let phases = |name: &str| options.phases.iter().any(|p| p == name);
+    if phases("rss") {
+        report::print_rss("idle");
+    }
+    if phases("throughput") {
+        for &clients in &options.clients {
+            let result = throughput::create_tasks(&options, clients).await?;
+            report::print_throughput(clients, &result);
+        }
+    }
+    if phases("e2e") {
+        let result = e2e::end_to_end(&options).await?;
+        report::print_latency("event end-to-end (API write → WebSocket)", &result);
+    }
+    if phases("reminders") {
+        let result = e2e::reminder_lateness(&options).await?;
+        report::print_latency(
+            "reminder lateness (reminder_at → reminder.due push)",
+            &result,
+        );
+    }
+    if phases("rss") {
+        report::print_rss("after load");
+    }
+    Ok(())
+}
