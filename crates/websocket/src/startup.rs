@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::FromRef;
+use axum::http::{HeaderName, Method};
 use axum::routing::{get, post};
+use tower_http::cors::{Any, CorsLayer};
 use common::CancellationToken;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
@@ -15,6 +17,8 @@ use common::server::{Readiness, Server, Service, ops_routes, require_app_token, 
 
 use crate::hub::{Hub, HubLimits};
 use crate::{SERVICE, events, sse, ticket, ws};
+
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// Real-time tuning (defaults follow SPEC §4: heartbeats every 25 s).
 #[derive(Debug, Clone, Copy)]
@@ -85,7 +89,12 @@ pub async fn build_with(
     );
     let public = Router::new()
         .route("/ws", get(ws::upgrade))
-        .route("/api/sse", get(sse::stream))
+        // EventSource from the UI's origin is a cross-origin GET; the credential is the token in
+        // the URL, not a cookie, so allowing any origin grants nothing.
+        .route(
+            "/api/sse",
+            get(sse::stream).layer(CorsLayer::new().allow_origin(Any).allow_methods([Method::GET]).allow_headers([LAST_EVENT_ID])),
+        )
         .route("/api/realtime/ticket", post(ticket::issue))
         .with_state(state.clone());
     let router = public
