@@ -1,17 +1,21 @@
 //! audit: the append-only, hash-chained audit trail of every task event and the audit API.
 //!
-//! This build serves the process contract of SPEC §2 (`/healthz`, `/readyz`, `/metrics`)
-//! and an empty `GET /dapr/subscribe`; its event handling is built in the next issue.
+//! The service subscribes to the four task topics (each with its dead-letter topic) and writes
+//! one `audit_log` row per event, in one transaction with the processed-event record, so
+//! redeliveries change nothing. Each user's entries form a hash chain ([`chain`]); the
+//! database refuses UPDATE and DELETE on the table, and `GET /api/audit/verify` recomputes the
+//! chain to prove nothing was altered behind the triggers' back. `GET /api/audit` lists the
+//! caller's entries, filtered and paged by cursor.
 
-use common::config::ServiceSettings;
-use common::server::{Service, bind_basic_service};
+pub mod chain;
+pub mod journal;
+pub mod routes;
+pub mod startup;
+pub mod subscriptions;
+
+pub use startup::build;
 
 /// The service name: app-id, binary, image.
 pub const SERVICE: &str = "audit";
 /// The app port of SPEC §2.
 pub const PORT: u16 = 8004;
-
-/// Binds the service per `settings`; call `run_until_stopped` on the result.
-pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
-    bind_basic_service(SERVICE, settings, Vec::new()).await
-}

@@ -1,0 +1,154 @@
+//! Every SQL statement on `audit_log`: appending an entry to a user's chain, listing a user's
+//! entries, and reading a user's chain back for verification.
+
+use chrono::{DateTime, Utc};
+use common::events::TaskEvent;
+use common::idempotency::record_processed;
+use futures::TryStreamExt;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::chain::{ChainCheck, Entry, link_hash};
+
+/// The consumer name under which processed events are recorded.
+pub const CONSUMER: &str = "audit";
+
+/// What appending an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// A new entry was linked into the user's chain.
+    Recorded,
+    /// The event had been recorded before; nothing changed.
+    Duplicate,
+}
+
+/// Records `event` as the next entry of its user's chain, in one transaction with the
+/// processed-event record. A redelivery (also a concurrent one, which waits on the unique key
+/// until the first commits) finds the record and changes nothing. Entries of one user are
+/// serialised by a transaction-scoped advisory lock, so two events never read the same
+/// predecessor; `UNIQUE (user_id, prev_hash)` refuses a fork should that ever fail.
+#[tracing::instrument(skip_all, fields(event_id = %event.event_id, user_id = %event.user_id))]
+pub async fn append(pool: &PgPool, event: &TaskEvent) -> sqlx::Result<Appended> {
+    let mut tx = pool.begin().await?;
+    if !record_processed(&mut tx, CONSUMER, event.event_id).await? {
+        tx.rollback().await?;
+        return Ok(Appended::Duplicate);
+    }
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('audit:' || $1, 0))")
+        .bind(&event.user_id)
+        .execute(&mut *tx)
+        .await?;
+    // Read after the lock: the statement snapshot then includes the last holder's commit.
+    let prev_hash: Option<String> = sqlx::query_scalar(
+        "SELECT hash FROM audit_log WHERE user_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(&event.user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let recorded_at: DateTime<Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
+        .fetch_one(&mut *tx)
+        .await?;
+    let entry = Entry::from_event(event, recorded_at);
+    let hash = link_hash(prev_hash.as_deref(), &entry);
+    let inserted = sqlx::query(
+        "INSERT INTO audit_log (event_id, user_id, event_type, task_id, actor, occurred_at, \
+         recorded_at, changes, snapshot, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(entry.event_id)
+    .bind(&entry.user_id)
+    .bind(&entry.event_type)
+    .bind(entry.task_id)
+    .bind(&entry.actor)
+    .bind(entry.occurred_at)
+    .bind(entry.recorded_at)
+    .bind(&entry.changes)
+    .bind(&entry.snapshot)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(if inserted == 1 {
+        Appended::Recorded
+    } else {
+        // The processed-event record was gone (pruned) but the entry is there: still one entry.
+        Appended::Duplicate
+    })
+}
+
+/// One stored entry as listed and verified.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredEntry {
+    /// Row id: the chain order and the keyset of the list cursor.
+    pub id: i64,
+    /// The hashed fields.
+    #[sqlx(flatten)]
+    pub entry: Entry,
+    /// The previous entry's hash (`None` for the user's first).
+    pub prev_hash: Option<String>,
+    /// This entry's hash.
+    pub hash: String,
+}
+
+const COLUMNS: &str = "id, event_id, user_id, event_type, task_id, actor, occurred_at, \
+                       recorded_at, changes, snapshot, prev_hash, hash";
+
+/// Filters of `GET /api/audit`, all optional except the owner.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    /// Only entries about this task.
+    pub task_id: Option<Uuid>,
+    /// Only entries of this topic.
+    pub event_type: Option<String>,
+    /// Only entries that occurred at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only entries that occurred before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only entries older (lower id) than this one: the keyset cursor.
+    pub before_id: Option<i64>,
+}
+
+/// Up to `limit` of `user_id`'s entries matching `filter`, newest (highest id) first.
+pub async fn list(
+    pool: &PgPool,
+    user_id: &str,
+    filter: &ListFilter,
+    limit: i64,
+) -> sqlx::Result<Vec<StoredEntry>> {
+    let mut sql =
+        QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM audit_log WHERE user_id = "));
+    sql.push_bind(user_id);
+    if let Some(task_id) = filter.task_id {
+        sql.push(" AND task_id = ").push_bind(task_id);
+    }
+    if let Some(event_type) = &filter.event_type {
+        sql.push(" AND event_type = ").push_bind(event_type);
+    }
+    if let Some(since) = filter.since {
+        sql.push(" AND occurred_at >= ").push_bind(since);
+    }
+    if let Some(until) = filter.until {
+        sql.push(" AND occurred_at < ").push_bind(until);
+    }
+    if let Some(before) = filter.before_id {
+        sql.push(" AND id < ").push_bind(before);
+    }
+    sql.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+    sql.build_query_as().fetch_all(pool).await
+}
+
+/// Recomputes `user_id`'s whole chain in id order, streaming so a long chain is never held in
+/// memory at once.
+pub async fn verify(pool: &PgPool, user_id: &str) -> sqlx::Result<ChainCheck> {
+    let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE user_id = $1 ORDER BY id");
+    let mut rows = sqlx::query_as::<_, StoredEntry>(&sql)
+        .bind(user_id)
+        .fetch(pool);
+    let mut check = ChainCheck::default();
+    while let Some(row) = rows.try_next().await? {
+        check.push(&row.entry, row.prev_hash.as_deref(), &row.hash);
+    }
+    Ok(check)
+}

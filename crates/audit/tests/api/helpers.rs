@@ -1,0 +1,246 @@
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use common::CancellationToken;
+use common::auth::AuthSettings;
+use common::config::ServiceSettings;
+use common::events::{
+    Actor, Changes, CloudEvent, EventType, FieldChange, SCHEMA_VERSION, TaskEvent, TaskEventData,
+};
+use common::tasks::{Priority, RecurringMode, TaskStatus};
+use reqwest::{Method, RequestBuilder};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub const SECRET: &str = "audit-test-secret-audit-test-secret-0123";
+
+pub fn base_database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh, migrated database for one test.
+pub async fn fresh_database() -> (PgPool, String) {
+    let url = unused_database_url();
+    common::db::ensure_database(&url).await.unwrap();
+    let pool = common::db::connect(&url, 20).await.unwrap();
+    common::db::MIGRATOR.run(&pool).await.unwrap();
+    (pool, url)
+}
+
+/// The URL of a database that does not exist (nothing creates it).
+pub fn unused_database_url() -> String {
+    let base = base_database_url();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    format!("{prefix}/taskfleet_test_{}", Uuid::new_v4().simple())
+}
+
+/// A port nothing listens on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn settings(database_url: &str, dapr_port: u16) -> ServiceSettings {
+    ServiceSettings {
+        host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        port: 0,
+        dapr_http_port: dapr_port,
+        dapr_api_token: None,
+        app_api_token: None,
+        database_url: database_url.to_owned(),
+        database_max_connections: 20,
+        auth: AuthSettings {
+            jwt_secret: Some(SECRET.to_owned()),
+            jwks_url: None,
+        },
+    }
+}
+
+pub struct TestAudit {
+    pub address: String,
+    pub port: u16,
+    pub pool: PgPool,
+    pub client: reqwest::Client,
+    pub shutdown: CancellationToken,
+}
+
+impl Drop for TestAudit {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The audit service on port 0 against a fresh database.
+pub async fn spawn_audit() -> TestAudit {
+    let (pool, url) = fresh_database().await;
+    spawn_audit_with(pool, settings(&url, free_port())).await
+}
+
+pub async fn spawn_audit_with(pool: PgPool, settings: ServiceSettings) -> TestAudit {
+    let service = audit::build(&settings).await.unwrap();
+    let port = service.port();
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move { service.run_until_stopped(stop).await });
+    TestAudit {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        pool,
+        client: reqwest::Client::new(),
+        shutdown,
+    }
+}
+
+pub fn token(user: &str) -> String {
+    common::auth::mint_hs256(SECRET, user, Duration::from_secs(3600)).unwrap()
+}
+
+/// A task event of `user` about `task_id`, as backend-api would publish it.
+pub fn task_event(event_type: EventType, user: &str, task_id: Uuid, version: i64) -> TaskEvent {
+    let changes = (event_type == EventType::TaskUpdated).then(|| {
+        Changes::from([(
+            "title".to_owned(),
+            FieldChange {
+                before: json!("old title"),
+                after: json!("new title"),
+            },
+        )])
+    });
+    TaskEvent {
+        event_id: Uuid::now_v7(),
+        event_type,
+        schema_version: SCHEMA_VERSION,
+        timestamp: Utc::now(),
+        user_id: user.to_owned(),
+        correlation_id: Some("req-1".to_owned()),
+        actor: Actor::User,
+        task_version: version,
+        data: TaskEventData {
+            task_id,
+            title: "new title".to_owned(),
+            description: "ünïcode – \"quoted\"".to_owned(),
+            priority: Priority::High,
+            tags: vec!["work".to_owned()],
+            status: if event_type == EventType::TaskCompleted {
+                TaskStatus::Completed
+            } else {
+                TaskStatus::Pending
+            },
+            due_date: Some(Utc::now()),
+            reminder_at: None,
+            recurring_rule: Some("daily".to_owned()),
+            recurring_mode: RecurringMode::default(),
+            recurring_end_date: None,
+            timezone: "Europe/Berlin".to_owned(),
+            parent_task_id: None,
+            created_at: Some(Utc::now()),
+            updated_at: Some(Utc::now()),
+            completed_at: None,
+            changes,
+        },
+    }
+}
+
+/// The CloudEvent body the sidecar would deliver for `event`.
+pub fn cloudevent(event: &TaskEvent) -> Value {
+    let mut envelope = serde_json::to_value(CloudEvent::for_task_event(
+        "backend-api",
+        event.clone(),
+        None,
+    ))
+    .unwrap();
+    // Fields daprd adds on delivery; the handler must ignore them.
+    envelope["topic"] = json!(event.event_type.topic());
+    envelope["pubsubname"] = json!("pubsub");
+    envelope
+}
+
+impl TestAudit {
+    pub fn request(&self, method: Method, path: &str, user: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(token(user))
+    }
+
+    /// POSTs raw bytes to a delivery route as the sidecar does; returns (status, body).
+    pub async fn deliver_raw(&self, topic: &str, body: Vec<u8>) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/events/{topic}", self.address))
+            .header("content-type", "application/cloudevents+json")
+            .header("pubsubname", "pubsub")
+            .header("__topic", topic)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Delivers `event` on its topic and returns the reply status string.
+    pub async fn deliver(&self, event: &TaskEvent) -> String {
+        let body = serde_json::to_vec(&cloudevent(event)).unwrap();
+        let (status, reply) = self.deliver_raw(event.event_type.topic(), body).await;
+        assert_eq!(status, 200, "{reply}");
+        reply["status"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn get_json(&self, user: &str, path: &str) -> (u16, Value) {
+        let response = self.request(Method::GET, path, user).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET /api/audit…` that must succeed; returns the items.
+    pub async fn entries(&self, user: &str, query: &str) -> Vec<Value> {
+        let (status, body) = self.get_json(user, &format!("/api/audit{query}")).await;
+        assert_eq!(status, 200, "{body}");
+        body["items"].as_array().unwrap().clone()
+    }
+
+    pub async fn verify(&self, user: &str) -> Value {
+        let (status, body) = self.get_json(user, "/api/audit/verify").await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    pub async fn rows(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM audit_log")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+}
+
+/// Asserts the SPEC §4 error shape and returns the code.
+pub fn error_code(body: &Value) -> String {
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error body: {body}"));
+    assert!(body["error"]["message"].is_string(), "{body}");
+    code.to_owned()
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `deadline`.
+pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

@@ -1,0 +1,155 @@
+//! Through the dev sidecar: events published to the broker reach audit via its programmatic
+//! subscriptions, and a poison event lands on the dead-letter topic.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::dapr::DaprClient;
+use common::events::{CloudEvent, EventType, PUBSUB};
+use dev_sidecar::{AppSpec, DeliveryPolicy, DevSidecar, SidecarConfig};
+use uuid::Uuid;
+
+use crate::helpers::{
+    TestAudit, eventually, free_port, fresh_database, settings, spawn_audit_with, task_event,
+};
+
+fn resources() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("taskfleet-audit-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("pubsub.yaml"),
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: pubsub\nspec:\n  type: pubsub.in-memory\n  version: v1\n  metadata: []\n",
+    )
+    .unwrap();
+    dir
+}
+
+async fn audit_behind_a_sidecar() -> (TestAudit, DevSidecar, DaprClient) {
+    let (pool, url) = fresh_database().await;
+    let sidecar_port = free_port();
+    let app = spawn_audit_with(pool, settings(&url, sidecar_port)).await;
+    let sidecar = dev_sidecar::start(SidecarConfig {
+        resources_dir: resources(),
+        apps: vec![AppSpec {
+            app_id: "audit".to_owned(),
+            instance: "audit-0".to_owned(),
+            app_port: app.port,
+            sidecar_port,
+            app_api_token: None,
+        }],
+        delivery: DeliveryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(100),
+        },
+    })
+    .await
+    .unwrap();
+    let dapr = DaprClient::new(sidecar_port, None);
+    dapr.wait_for_outbound(Duration::from_secs(10))
+        .await
+        .unwrap();
+    (app, sidecar, dapr)
+}
+
+#[tokio::test]
+async fn events_published_through_the_sidecar_are_recorded_once_in_order() {
+    let (app, sidecar, dapr) = audit_behind_a_sidecar().await;
+    let task_id = Uuid::new_v4();
+    let events = [
+        task_event(EventType::TaskCreated, "alice", task_id, 1),
+        task_event(EventType::TaskUpdated, "alice", task_id, 2),
+        task_event(EventType::TaskCompleted, "alice", task_id, 3),
+        task_event(EventType::TaskDeleted, "alice", task_id, 4),
+    ];
+    for event in &events {
+        let envelope = serde_json::to_value(CloudEvent::for_task_event(
+            "backend-api",
+            event.clone(),
+            None,
+        ))
+        .unwrap();
+        dapr.publish_cloudevent(PUBSUB, event.event_type.topic(), &envelope, "alice")
+            .await
+            .unwrap();
+    }
+    // A republished event (a relay retry) must not add an entry.
+    let again = serde_json::to_value(CloudEvent::for_task_event(
+        "backend-api",
+        events[0].clone(),
+        None,
+    ))
+    .unwrap();
+    dapr.publish_cloudevent(PUBSUB, "task-created", &again, "alice")
+        .await
+        .unwrap();
+    let items = eventually(Duration::from_secs(10), "four audit entries", || async {
+        let items = app.entries("alice", "").await;
+        (items.len() == 4).then_some(items)
+    })
+    .await;
+    let types: Vec<&str> = items
+        .iter()
+        .rev()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "task-created",
+            "task-updated",
+            "task-completed",
+            "task-deleted"
+        ]
+    );
+    assert_eq!(app.verify("alice").await["intact"], true);
+    sidecar.shutdown().await;
+    assert_eq!(app.rows().await, 4);
+}
+
+#[tokio::test]
+async fn a_poison_event_goes_to_the_dead_letter_topic_and_later_events_are_still_recorded() {
+    let (app, sidecar, _dapr) = audit_behind_a_sidecar().await;
+    let sidecar_url = format!(
+        "http://127.0.0.1:{}/v1.0/publish/pubsub/task-created",
+        sidecar.sidecar_port("audit").unwrap()
+    );
+    let client = reqwest::Client::new();
+    let response = client
+        .post(&sidecar_url)
+        .header("content-type", "application/json")
+        .body(r#"{"not":"a task event"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let event = task_event(EventType::TaskCreated, "alice", Uuid::new_v4(), 1);
+    let envelope = serde_json::to_value(CloudEvent::for_task_event(
+        "backend-api",
+        event.clone(),
+        None,
+    ))
+    .unwrap();
+    DaprClient::new(sidecar.sidecar_port("audit").unwrap(), None)
+        .publish_cloudevent(PUBSUB, "task-created", &envelope, "alice")
+        .await
+        .unwrap();
+    let dead = eventually(Duration::from_secs(10), "the dead letter", || async {
+        sidecar
+            .published()
+            .into_iter()
+            .find(|m| m.topic == "task-created-dlq")
+    })
+    .await;
+    assert_eq!(dead.envelope["data"]["not"], "a task event");
+    eventually(
+        Duration::from_secs(10),
+        "the later event's entry",
+        || async {
+            let items = app.entries("alice", "").await;
+            (items.len() == 1).then_some(())
+        },
+    )
+    .await;
+    sidecar.shutdown().await;
+}
