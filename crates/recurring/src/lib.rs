@@ -1,17 +1,22 @@
 //! recurring: creates exactly one next occurrence when a recurring task is completed.
 //!
-//! This build serves the process contract of SPEC §2 (`/healthz`, `/readyz`, `/metrics`)
-//! and an empty `GET /dapr/subscribe`; its event handling is built in the next issue.
+//! The service subscribes to `task-completed` (programmatic subscription with a dead-letter
+//! topic). For a completed task with a `recurring_rule` it computes the next occurrence in the
+//! task's time zone, anchored to the series start ([`schedule`]), and in one transaction records
+//! the event as processed, links the completed occurrence to its successor (the database fact
+//! "one next occurrence per completed occurrence", [`series`]), inserts the new task and writes
+//! its `task-created` event (`actor: recurring`) to the outbox ([`occurrence`]). Its own outbox
+//! relay publishes that event once the sidecar is reachable ([`startup`]).
 
-use common::config::ServiceSettings;
-use common::server::{Service, bind_basic_service};
+pub mod occurrence;
+pub mod schedule;
+pub mod series;
+pub mod startup;
+pub mod subscriptions;
 
-/// The service name: app-id, binary, image.
+pub use startup::{build, build_with_pool};
+
+/// The service name: app-id, binary, image, CloudEvent `source`, consumer name.
 pub const SERVICE: &str = "recurring";
 /// The app port of SPEC §2.
 pub const PORT: u16 = 8002;
-
-/// Binds the service per `settings`; call `run_until_stopped` on the result.
-pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
-    bind_basic_service(SERVICE, settings, Vec::new()).await
-}

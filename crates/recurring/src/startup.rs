@@ -1,0 +1,58 @@
+//! Wiring: the router, the server and the outbox relay that publishes `task-created`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::config::ServiceSettings;
+use common::dapr::DaprClient;
+use common::outbox::{OutboxRelay, RelaySettings};
+use common::server::{Readiness, Server, Service, ops_routes};
+use sqlx::PgPool;
+
+use crate::SERVICE;
+
+/// Connects (lazily) to Postgres, binds the port and prepares the outbox relay.
+pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
+    let pool = common::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
+    build_with_pool(settings, pool, RelaySettings::default()).await
+}
+
+/// Like [`build`] with an existing pool and relay pacing (tests).
+pub async fn build_with_pool(
+    settings: &ServiceSettings,
+    pool: PgPool,
+    relay: RelaySettings,
+) -> anyhow::Result<Service> {
+    let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
+    let readiness = Readiness {
+        pool: pool.clone(),
+        dapr: dapr.clone(),
+    };
+    let router = ops_routes(readiness).merge(crate::subscriptions::router(
+        pool.clone(),
+        settings.app_api_token.clone(),
+    ));
+    let server = Server::bind(
+        SocketAddr::new(settings.host, settings.port),
+        router,
+        SERVICE,
+    )
+    .await?;
+    tracing::info!(port = server.port(), "recurring listening");
+    let relay = OutboxRelay::new(pool, dapr.clone(), relay);
+    Ok(
+        Service::new(server).with_background(move |shutdown| async move {
+            // Deliveries are handled meanwhile; their task-created events wait in the outbox.
+            tokio::select! {
+                () = wait_for_sidecar(&dapr) => relay.run(shutdown).await,
+                () = shutdown.cancelled() => {}
+            }
+        }),
+    )
+}
+
+async fn wait_for_sidecar(dapr: &DaprClient) {
+    while let Err(error) = dapr.wait_for_outbound(Duration::from_secs(30)).await {
+        tracing::warn!(%error, "sidecar not ready yet; events stay in the outbox");
+    }
+}

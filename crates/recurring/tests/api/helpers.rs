@@ -1,0 +1,209 @@
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::CancellationToken;
+use common::auth::AuthSettings;
+use common::config::ServiceSettings;
+use common::events::{Actor, CloudEvent, EventType, TaskEvent};
+use common::outbox::RelaySettings;
+use common::tasks::{NewTask, Priority, RecurringMode, Task, TaskStatus};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub const USER: &str = "alice";
+
+/// A fresh, migrated database for one test.
+pub async fn fresh_database() -> (PgPool, String) {
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let url = format!("{prefix}/taskfleet_test_{}", Uuid::new_v4().simple());
+    common::db::ensure_database(&url).await.unwrap();
+    let pool = common::db::connect(&url, 20).await.unwrap();
+    common::db::MIGRATOR.run(&pool).await.unwrap();
+    (pool, url)
+}
+
+/// A port nothing listens on: no sidecar, so the relay never starts and outbox rows stay put
+/// for the tests to read.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn settings(database_url: &str, app_api_token: Option<&str>) -> ServiceSettings {
+    ServiceSettings {
+        host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        port: 0,
+        dapr_http_port: free_port(),
+        dapr_api_token: None,
+        app_api_token: app_api_token.map(str::to_owned),
+        database_url: database_url.to_owned(),
+        database_max_connections: 20,
+        auth: AuthSettings {
+            jwt_secret: Some("recurring-test-secret-recurring-test-01".to_owned()),
+            jwks_url: None,
+        },
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: PgPool,
+    pub client: reqwest::Client,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let (pool, url) = fresh_database().await;
+    spawn_app_on(pool, &settings(&url, None)).await
+}
+
+pub async fn spawn_app_on(pool: PgPool, settings: &ServiceSettings) -> TestApp {
+    let relay = RelaySettings {
+        poll_interval: Duration::from_millis(200),
+        ..RelaySettings::default()
+    };
+    let service = recurring::build_with_pool(settings, pool.clone(), relay)
+        .await
+        .unwrap();
+    let address = format!("http://127.0.0.1:{}", service.port());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(service.run_until_stopped(shutdown.clone()));
+    TestApp {
+        address,
+        pool,
+        client: reqwest::Client::new(),
+        shutdown,
+    }
+}
+
+/// A pending task of [`USER`] due at `due`, recurring per `rule`.
+pub fn new_task(rule: Option<&str>, due: Option<DateTime<Utc>>) -> NewTask {
+    NewTask {
+        id: Uuid::now_v7(),
+        user_id: USER.to_owned(),
+        title: "Water the plants".to_owned(),
+        description: "the ones on the balcony".to_owned(),
+        priority: Priority::High,
+        tags: vec!["home".to_owned(), "garden".to_owned()],
+        due_date: due,
+        reminder_at: due.map(|d| d - chrono::Duration::minutes(30)),
+        recurring_rule: rule.map(str::to_owned),
+        recurring_mode: RecurringMode::Schedule,
+        recurring_end_date: None,
+        timezone: "Europe/Berlin".to_owned(),
+        parent_task_id: None,
+    }
+}
+
+pub async fn insert(pool: &PgPool, new: &NewTask) -> Task {
+    let mut conn = pool.acquire().await.unwrap();
+    common::tasks::insert_task(&mut conn, new).await.unwrap()
+}
+
+/// Sets the task's status as the API would, returning the stored row.
+pub async fn set_status(pool: &PgPool, task: &Task, status: TaskStatus) -> Task {
+    let mut tx = pool.begin().await.unwrap();
+    let mut row = common::tasks::lock_task(&mut tx, USER, task.id)
+        .await
+        .unwrap()
+        .unwrap();
+    row.status = status;
+    row.completed_at = (status == TaskStatus::Completed).then(Utc::now);
+    let row = common::tasks::update_task(&mut tx, &row).await.unwrap();
+    tx.commit().await.unwrap();
+    row
+}
+
+/// The `task-completed` CloudEvent backend-api publishes when `task` is completed.
+pub fn completed_event(task: &Task) -> CloudEvent<TaskEvent> {
+    let event = TaskEvent::new(
+        EventType::TaskCompleted,
+        Actor::User,
+        task,
+        None,
+        Some("request-42".to_owned()),
+    );
+    CloudEvent::for_task_event(
+        "backend-api",
+        event,
+        Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_owned()),
+    )
+}
+
+impl TestApp {
+    /// POSTs `body` to the delivery route as the sidecar does and returns the reply status.
+    pub async fn deliver_bytes(&self, body: Vec<u8>, token: Option<&str>) -> (u16, String) {
+        let mut request = self
+            .client
+            .post(format!("{}/events/task-completed", self.address))
+            .header("content-type", "application/cloudevents+json")
+            .header("pubsubName", "pubsub")
+            .header("__topic", "task-completed");
+        if let Some(token) = token {
+            request = request.header("dapr-api-token", token);
+        }
+        let response = request.body(body).send().await.unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        (
+            status,
+            body["status"].as_str().unwrap_or_default().to_owned(),
+        )
+    }
+
+    /// Delivers `envelope` and asserts a 200 reply, returning its status string.
+    pub async fn deliver(&self, envelope: &CloudEvent<TaskEvent>) -> String {
+        let (status, reply) = self
+            .deliver_bytes(serde_json::to_vec(envelope).unwrap(), None)
+            .await;
+        assert_eq!(status, 200, "a delivery must always be answered 200");
+        reply
+    }
+
+    /// The tasks of the series rooted at `root` other than the root itself, by due date.
+    pub async fn successors(&self, root: Uuid) -> Vec<Task> {
+        let tasks: Vec<Task> = sqlx::query_as(
+            "SELECT id, user_id, title, description, status, priority, tags, due_date, \
+             reminder_at, recurring_rule, recurring_mode, recurring_end_date, timezone, \
+             parent_task_id, created_at, updated_at, completed_at, version \
+             FROM tasks WHERE parent_task_id = $1 ORDER BY due_date",
+        )
+        .bind(root)
+        .fetch_all(&self.pool)
+        .await
+        .unwrap();
+        tasks
+    }
+
+    /// The envelopes in the outbox, oldest first.
+    pub async fn outbox(&self) -> Vec<Value> {
+        sqlx::query_scalar("SELECT envelope FROM outbox ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn task_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM tasks")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+}
+
+pub fn at(rfc3339: &str) -> DateTime<Utc> {
+    rfc3339.parse().unwrap()
+}
