@@ -18,6 +18,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod outbox;
 pub mod recurrence;
+pub mod reminders;
 pub mod server;
 pub mod tasks;
 pub mod telemetry;

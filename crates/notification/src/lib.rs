@@ -1,17 +1,31 @@
-//! notification: reminders (exact-time firing plus the reminder-cron safety net), the notifications API and reminder-due events.
+//! notification: reminders that fire once and on time, the notifications API, and
+//! `reminder-due` events (SPEC §4, §6).
 //!
-//! This build serves the process contract of SPEC §2 (`/healthz`, `/readyz`, `/metrics`)
-//! and an empty `GET /dapr/subscribe`; its event handling is built in the next issue.
+//! * **Exact time**: every replica runs [`reminders::scheduler`], which sleeps until the next
+//!   pending `reminder_at` (woken early by the outbox NOTIFY every task write sends) and then
+//!   claims what is due.
+//! * **Once**: [`reminders::claim`] inserts the notification and the outbox `reminder-due`
+//!   event in one transaction, guarded by `UNIQUE (task_id, reminder_at)`, so any number of
+//!   replicas and cron ticks fire each reminder exactly once.
+//! * **Safety net**: the Dapr cron binding `reminder-cron` (`@every 1m`, on every replica)
+//!   runs the same claim ([`routes::cron`]).
+//! * **Source of truth**: the `tasks` table itself; moving, completing or deleting a task
+//!   reschedules or cancels its reminder with no extra bookkeeping.
+//! * The outbox relay publishes the events; the service subscribes to no topic.
+
+pub mod reminders;
+pub mod routes;
+pub mod startup;
 
 use common::config::ServiceSettings;
-use common::server::{Service, bind_basic_service};
+use common::server::Service;
 
-/// The service name: app-id, binary, image.
+/// The service name: app-id, binary, image, CloudEvent `source`.
 pub const SERVICE: &str = "notification";
 /// The app port of SPEC §2.
 pub const PORT: u16 = 8003;
 
 /// Binds the service per `settings`; call `run_until_stopped` on the result.
 pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
-    bind_basic_service(SERVICE, settings, Vec::new()).await
+    startup::build(settings).await
 }

@@ -5,3 +5,6 @@
 mod helpers;
 mod smoke;
 mod us1_realtime;
+mod us2_recurring;
+mod us3_reminders;
+mod us4_audit;

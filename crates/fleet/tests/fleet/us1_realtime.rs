@@ -9,12 +9,17 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::helpers::{request, start_fleet, token};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn next_message(socket: &mut Socket, wait: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        match tokio::time::timeout_at(deadline, socket.next()).await.ok()??.ok()? {
+        match tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()??
+            .ok()?
+        {
             Message::Text(text) => return Some(serde_json::from_str(&text).unwrap()),
             Message::Close(_) => return None,
             _ => continue,
@@ -23,14 +28,31 @@ async fn next_message(socket: &mut Socket, wait: Duration) -> Option<Value> {
 }
 
 #[tokio::test]
-async fn us1_two_sockets_of_a_user_receive_a_created_task_and_another_users_socket_receives_nothing() {
+async fn us1_two_sockets_of_a_user_receive_a_created_task_and_another_users_socket_receives_nothing()
+ {
     let fleet = start_fleet().await;
     let ws = fleet.app_port("websocket").unwrap();
-    let connect = |query: String| async move { tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{ws}/ws{query}")).await };
+    let connect = |query: String| async move {
+        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{ws}/ws{query}")).await
+    };
     let (mut phone, _) = connect(format!("?token={}", token("alice"))).await.unwrap();
     // The second device uses a ticket, as the browser does.
-    let ticket: Value = request(&fleet, "websocket", Method::POST, "/api/realtime/ticket", "alice").send().await.unwrap().json().await.unwrap();
-    let (mut laptop, _) = connect(format!("?token={}", ticket["ticket"].as_str().unwrap())).await.unwrap();
+    let ticket: Value = request(
+        &fleet,
+        "websocket",
+        Method::POST,
+        "/api/realtime/ticket",
+        "alice",
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let (mut laptop, _) = connect(format!("?token={}", ticket["ticket"].as_str().unwrap()))
+        .await
+        .unwrap();
     let (mut bob, _) = connect(format!("?token={}", token("bob"))).await.unwrap();
     for refused in ["".to_owned(), "?user_id=alice".to_owned()] {
         match connect(refused.clone()).await {
@@ -50,15 +72,23 @@ async fn us1_two_sockets_of_a_user_receive_a_created_task_and_another_users_sock
         .await
         .unwrap();
     for socket in [&mut phone, &mut laptop] {
-        let message = next_message(socket, Duration::from_secs(10)).await.expect("no push");
+        let message = next_message(socket, Duration::from_secs(10))
+            .await
+            .expect("no push");
         assert_eq!(message["type"], "task.created");
         assert_eq!(message["task_id"], created["id"]);
         assert_eq!(message["version"], 1);
         assert_eq!(message["task"]["title"], "seen everywhere");
     }
     // Bob's first push is his own change: alice's never reached him.
-    request(&fleet, "backend-api", Method::POST, "/api/tasks", "bob").json(&json!({"title": "bob's"})).send().await.unwrap();
-    let message = next_message(&mut bob, Duration::from_secs(10)).await.expect("no push for bob");
+    request(&fleet, "backend-api", Method::POST, "/api/tasks", "bob")
+        .json(&json!({"title": "bob's"}))
+        .send()
+        .await
+        .unwrap();
+    let message = next_message(&mut bob, Duration::from_secs(10))
+        .await
+        .expect("no push for bob");
     assert_eq!(message["task"]["title"], "bob's");
     fleet.stop().await;
 }

@@ -1,0 +1,109 @@
+//! `GET /api/notifications`: newest first, optionally unread only, keyset-paginated.
+//!
+//! The cursor is opaque to clients: base64url JSON of the last row's `(created_at, id)`. The
+//! next page is `(created_at, id) < cursor`, so pages neither skip nor repeat rows when new
+//! notifications arrive meanwhile. A cursor this API did not issue is a 400.
+
+use axum::Json;
+use axum::extract::State;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use common::auth::AuthUser;
+use common::error::ApiError;
+use common::extract::ApiQuery;
+use serde::{Deserialize, Serialize};
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use super::{COLUMNS, Notification};
+use crate::startup::AppState;
+
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 200;
+
+/// One page of notifications.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NotificationPage {
+    /// This page, newest first.
+    pub items: Vec<Notification>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Query parameters; anything else is a 400.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// `true`: unread notifications only.
+    pub unread: Option<bool>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    t: DateTime<Utc>,
+    id: Uuid,
+}
+
+fn decode_cursor(raw: &str) -> Result<Cursor, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued")
+        })
+}
+
+fn encode_cursor(cursor: &Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
+}
+
+/// Lists the caller's notifications, newest first.
+pub async fn list_notifications(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<NotificationPage>, ApiError> {
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit: an integer from 1 to {MAX_LIMIT}"),
+        ));
+    }
+    let cursor = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut sql = QueryBuilder::<Postgres>::new(format!(
+        "SELECT {COLUMNS} FROM notifications WHERE user_id = "
+    ));
+    sql.push_bind(&user.user_id);
+    if params.unread == Some(true) {
+        sql.push(" AND read_at IS NULL");
+    }
+    if let Some(cursor) = &cursor {
+        sql.push(" AND (created_at, id) < (")
+            .push_bind(cursor.t)
+            .push(", ")
+            .push_bind(cursor.id)
+            .push(")");
+    }
+    sql.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+        .push_bind(limit + 1);
+    let mut items: Vec<Notification> = sql.build_query_as().fetch_all(&state.pool).await?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|last| {
+            encode_cursor(&Cursor {
+                t: last.created_at,
+                id: last.id,
+            })
+        })
+    } else {
+        None
+    };
+    Ok(Json(NotificationPage { items, next_cursor }))
+}

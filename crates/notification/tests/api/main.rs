@@ -1,0 +1,9 @@
+//! notification integration tests: real services on port 0 against a fresh Postgres database
+//! per test, tasks written the way backend-api writes them (row + NOTIFY on commit).
+#![allow(clippy::unwrap_used)]
+
+mod cron;
+mod helpers;
+mod notifications;
+mod scheduler;
+mod validation;
