@@ -8,12 +8,12 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::http::{HeaderName, Method};
 use axum::routing::{get, post};
-use tower_http::cors::{Any, CorsLayer};
 use common::CancellationToken;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
 use common::dapr::DaprClient;
 use common::server::{Readiness, Server, Service, ops_routes, require_app_token, subscribe_route};
+use tower_http::cors::{Any, CorsLayer};
 
 use crate::hub::{Hub, HubLimits};
 use crate::{SERVICE, events, sse, ticket, ws};
@@ -93,7 +93,12 @@ pub async fn build_with(
         // the URL, not a cookie, so allowing any origin grants nothing.
         .route(
             "/api/sse",
-            get(sse::stream).layer(CorsLayer::new().allow_origin(Any).allow_methods([Method::GET]).allow_headers([LAST_EVENT_ID])),
+            get(sse::stream).layer(
+                CorsLayer::new()
+                    .allow_origin(Any)
+                    .allow_methods([Method::GET])
+                    .allow_headers([LAST_EVENT_ID]),
+            ),
         )
         .route("/api/realtime/ticket", post(ticket::issue))
         .with_state(state.clone());
