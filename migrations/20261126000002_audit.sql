@@ -1,7 +1,9 @@
 -- audit: indexes for the audit API and a guard on the start of each user's hash chain.
 
--- `GET /api/audit?task_id=…` lists one task's history, newest first, for one user.
-CREATE INDEX audit_log_user_task_idx ON audit_log (user_id, task_id, id DESC);
+-- `GET /api/audit` lists a user's entries newest first by when the change happened (arrival
+-- order can differ across topics), optionally for one task.
+CREATE INDEX audit_log_user_occurred_idx ON audit_log (user_id, occurred_at DESC, id DESC);
+CREATE INDEX audit_log_user_task_idx ON audit_log (user_id, task_id, occurred_at DESC, id DESC);
 
 -- UNIQUE (user_id, prev_hash) refuses two entries claiming the same predecessor, but NULLs are
 -- distinct, so it cannot refuse two "first" entries of one user. This closes that gap: a user's

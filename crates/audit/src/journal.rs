@@ -81,7 +81,7 @@ pub async fn append(pool: &PgPool, event: &TaskEvent) -> sqlx::Result<Appended> 
 /// One stored entry as listed and verified.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredEntry {
-    /// Row id: the chain order and the keyset of the list cursor.
+    /// Row id: the chain order, and the tie-break of the list order.
     pub id: i64,
     /// The hashed fields.
     #[sqlx(flatten)]
@@ -106,11 +106,14 @@ pub struct ListFilter {
     pub since: Option<DateTime<Utc>>,
     /// Only entries that occurred before this time.
     pub until: Option<DateTime<Utc>>,
-    /// Only entries older (lower id) than this one: the keyset cursor.
-    pub before_id: Option<i64>,
+    /// Only entries listed after this (occurred_at, id) position: the keyset cursor.
+    pub before: Option<(DateTime<Utc>, i64)>,
 }
 
-/// Up to `limit` of `user_id`'s entries matching `filter`, newest (highest id) first.
+/// Up to `limit` of `user_id`'s entries matching `filter`, newest first by when the change
+/// happened. Arrival order (the chain order, `id`) can differ: events of different topics are
+/// not ordered against each other by the broker, so a completion may arrive after a deletion
+/// that followed it. `occurred_at` is the writer's commit-ordered clock for one task.
 pub async fn list(
     pool: &PgPool,
     user_id: &str,
@@ -132,10 +135,15 @@ pub async fn list(
     if let Some(until) = filter.until {
         sql.push(" AND occurred_at < ").push_bind(until);
     }
-    if let Some(before) = filter.before_id {
-        sql.push(" AND id < ").push_bind(before);
+    if let Some((occurred_at, id)) = filter.before {
+        sql.push(" AND (occurred_at, id) < (")
+            .push_bind(occurred_at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
     }
-    sql.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+    sql.push(" ORDER BY occurred_at DESC, id DESC LIMIT ")
+        .push_bind(limit);
     sql.build_query_as().fetch_all(pool).await
 }
 

@@ -1,7 +1,8 @@
 //! `GET /api/audit`: the caller's entries, newest first, filtered and paged by keyset cursor.
 //!
-//! The cursor is opaque to clients (base64url JSON of the last entry's id); the next page is
-//! `id < cursor`, so pages never skip or repeat entries while new ones are appended. Unknown
+//! The cursor is opaque to clients (base64url JSON of the last entry's `occurred_at` and id);
+//! the next page is `(occurred_at, id) < cursor`, so pages never skip or repeat entries while new
+//! ones are appended. Unknown
 //! parameters and malformed values are a 400, never ignored.
 
 use axum::Json;
@@ -75,6 +76,7 @@ pub struct AuditPage {
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Cursor {
+    t: DateTime<Utc>,
     id: i64,
 }
 
@@ -88,20 +90,20 @@ fn parse_time(param: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
         .map_err(|e| invalid(param, format!("an RFC 3339 time ({e})")))
 }
 
-fn decode_cursor(raw: &str) -> Result<i64, ApiError> {
+fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, i64), ApiError> {
     URL_SAFE_NO_PAD
         .decode(raw)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
-        .map(|c| c.id)
-        .filter(|id| *id > 0)
+        .filter(|c| c.id > 0)
+        .map(|c| (c.t, c.id))
         .ok_or_else(|| {
             ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued")
         })
 }
 
-fn encode_cursor(id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&Cursor { id }).unwrap_or_default())
+fn encode_cursor(t: DateTime<Utc>, id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&Cursor { t, id }).unwrap_or_default())
 }
 
 /// Parses the query string into a filter and a page size.
@@ -134,7 +136,7 @@ fn parse_query(raw: Option<&str>) -> Result<(ListFilter, i64), ApiError> {
                     .filter(|l| (1..=MAX_LIMIT).contains(l))
                     .ok_or_else(|| invalid(name, format!("an integer from 1 to {MAX_LIMIT}")))?;
             }
-            "cursor" => filter.before_id = Some(decode_cursor(value)?),
+            "cursor" => filter.before = Some(decode_cursor(value)?),
             other => return Err(invalid(other, "unknown parameter")),
         }
     }
@@ -156,7 +158,8 @@ pub async fn list_entries(
     let mut rows = crate::journal::list(&state.pool, &user.user_id, &filter, limit + 1).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(|last| encode_cursor(last.id))
+        rows.last()
+            .map(|last| encode_cursor(last.entry.occurred_at, last.id))
     } else {
         None
     };
@@ -173,7 +176,8 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_forged_ones_are_refused() {
-        assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
+        let at = chrono::Utc::now();
+        assert_eq!(decode_cursor(&encode_cursor(at, 42)).unwrap(), (at, 42));
         for forged in [
             "",
             "not-base64!",
