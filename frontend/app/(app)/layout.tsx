@@ -1,0 +1,11 @@
+import { headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { AppShell } from "@/components/app-shell";
+import { auth } from "@/lib/server/auth";
+
+export default async function AppLayout({ children }: { children: React.ReactNode }) {
+  const session = await auth.api.getSession({ headers: await headers() });
+  if (!session) redirect("/sign-in");
+  const { id, name, email } = session.user;
+  return <AppShell user={{ id, name, email }}>{children}</AppShell>;
+}

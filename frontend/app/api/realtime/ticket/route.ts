@@ -1,0 +1,5 @@
+import { forward } from "@/lib/server/forward";
+
+export const dynamic = "force-dynamic";
+/** A single-use, 60-second ticket for the browser's WebSocket/SSE connection. */
+export const POST = (req: Request) => forward(req, "websocket", "/api/realtime/ticket");

@@ -1,0 +1,171 @@
+"use client";
+import Link from "next/link";
+import { usePathname, useRouter } from "next/navigation";
+import { useEffect, useRef, useState } from "react";
+import { AnimatePresence, motion } from "framer-motion";
+import { Activity, CheckSquare, LogOut, Radio } from "lucide-react";
+import { authClient } from "@/lib/auth-client";
+import { cn } from "@/lib/cn";
+import { RealtimeProvider, useRealtimeStatus } from "./realtime-provider";
+import { NotificationBell } from "./notification-bell";
+import { ThemeToggle } from "./theme";
+
+export interface ShellUser {
+  id: string;
+  name: string;
+  email: string;
+}
+
+const NAV = [
+  { href: "/tasks", label: "Tasks", icon: CheckSquare },
+  { href: "/activity", label: "Activity", icon: Activity },
+];
+
+function ConnectionBadge() {
+  const { status, transport } = useRealtimeStatus();
+  const live = status === "open";
+  const label = live
+    ? `Live${transport === "sse" ? " (SSE)" : ""}`
+    : status === "offline"
+      ? "Offline"
+      : status === "connecting"
+        ? "Connecting…"
+        : "Reconnecting…";
+  return (
+    <span
+      role="status"
+      aria-live="polite"
+      data-testid="connection-status"
+      data-status={status}
+      data-transport={transport}
+      title={live ? "Changes from your other devices appear instantly" : "Trying to reconnect; your list will re-sync"}
+      className={cn(
+        "hidden items-center gap-1.5 rounded-full px-2 py-1 text-xs font-medium sm:inline-flex",
+        live
+          ? "text-emerald-700 dark:text-emerald-400"
+          : "bg-amber-50 text-amber-700 dark:bg-amber-500/10 dark:text-amber-400",
+      )}
+    >
+      <span className={cn("size-1.5 rounded-full", live ? "bg-emerald-500" : "animate-pulse-dot bg-amber-500")} />
+      {label}
+    </span>
+  );
+}
+
+function UserMenu({ user }: { user: ShellUser }) {
+  const [open, setOpen] = useState(false);
+  const router = useRouter();
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const onDown = (e: MouseEvent) => {
+      if (!ref.current?.contains(e.target as Node)) setOpen(false);
+    };
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && setOpen(false);
+    document.addEventListener("mousedown", onDown);
+    document.addEventListener("keydown", onKey);
+    return () => {
+      document.removeEventListener("mousedown", onDown);
+      document.removeEventListener("keydown", onKey);
+    };
+  }, [open]);
+  const initials = (user.name || user.email).trim().slice(0, 1).toUpperCase();
+  return (
+    <div className="relative" ref={ref}>
+      <button
+        type="button"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        aria-label={`Account: ${user.name || user.email}`}
+        onClick={() => setOpen((o) => !o)}
+        className="inline-flex size-8 items-center justify-center rounded-full bg-gradient-to-br from-brand-400 to-brand-600 text-sm font-semibold text-white ring-2 ring-white transition hover:brightness-110 dark:ring-zinc-900"
+      >
+        {initials}
+      </button>
+      <AnimatePresence>
+        {open && (
+          <motion.div
+            role="menu"
+            initial={{ opacity: 0, y: -4, scale: 0.98 }}
+            animate={{ opacity: 1, y: 0, scale: 1 }}
+            exit={{ opacity: 0, y: -4, scale: 0.98 }}
+            transition={{ duration: 0.12 }}
+            className="absolute right-0 z-40 mt-2 w-60 origin-top-right overflow-hidden rounded-xl border border-zinc-200 bg-white p-1 shadow-xl dark:border-zinc-800 dark:bg-zinc-900"
+          >
+            <div className="px-3 py-2">
+              <p className="truncate text-sm font-medium">{user.name}</p>
+              <p className="truncate text-xs text-zinc-500 dark:text-zinc-400">{user.email}</p>
+            </div>
+            <div className="my-1 h-px bg-zinc-100 dark:bg-zinc-800" />
+            <button
+              type="button"
+              role="menuitem"
+              onClick={async () => {
+                await authClient.signOut();
+                router.replace("/sign-in");
+                router.refresh();
+              }}
+              className="flex w-full items-center gap-2 rounded-lg px-3 py-2 text-sm text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800"
+            >
+              <LogOut className="size-4" /> Sign out
+            </button>
+          </motion.div>
+        )}
+      </AnimatePresence>
+    </div>
+  );
+}
+
+export function AppShell({ user, children }: { user: ShellUser; children: React.ReactNode }) {
+  const pathname = usePathname();
+  return (
+    <RealtimeProvider>
+      <a
+        href="#main"
+        className="sr-only focus:not-sr-only focus:fixed focus:top-2 focus:left-2 focus:z-50 focus:rounded-lg focus:bg-white focus:px-3 focus:py-2 focus:shadow dark:focus:bg-zinc-900"
+      >
+        Skip to content
+      </a>
+      <header className="sticky top-0 z-30 border-b border-zinc-200/80 bg-zinc-50/85 backdrop-blur-md dark:border-zinc-800/80 dark:bg-zinc-950/80">
+        <div className="mx-auto flex h-14 max-w-5xl items-center gap-2 px-4 sm:gap-4 sm:px-6">
+          <Link href="/tasks" className="flex items-center gap-2 font-semibold tracking-tight" aria-label="taskfleet home">
+            <span className="inline-flex size-7 items-center justify-center rounded-lg bg-brand-600 text-white shadow-sm shadow-brand-600/30">
+              <Radio className="size-4" aria-hidden />
+            </span>
+            <span className="hidden sm:inline">taskfleet</span>
+          </Link>
+          <nav aria-label="Main" className="ml-1 flex items-center gap-0.5 sm:ml-3">
+            {NAV.map(({ href, label, icon: Icon }) => {
+              const active = pathname.startsWith(href);
+              return (
+                <Link
+                  key={href}
+                  href={href}
+                  aria-current={active ? "page" : undefined}
+                  className={cn(
+                    "inline-flex items-center gap-1.5 rounded-lg px-2.5 py-1.5 text-sm font-medium transition",
+                    active
+                      ? "bg-white text-zinc-900 shadow-xs ring-1 ring-zinc-200 dark:bg-zinc-900 dark:text-zinc-100 dark:ring-zinc-800"
+                      : "text-zinc-600 hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-zinc-100",
+                  )}
+                >
+                  <Icon className="size-4" aria-hidden />
+                  {label}
+                </Link>
+              );
+            })}
+          </nav>
+          <div className="ml-auto flex items-center gap-1 sm:gap-2">
+            <ConnectionBadge />
+            <NotificationBell />
+            <ThemeToggle />
+            <UserMenu user={user} />
+          </div>
+        </div>
+      </header>
+      <main id="main" className="mx-auto max-w-5xl px-4 pt-6 pb-24 sm:px-6 sm:pt-8">
+        {children}
+      </main>
+    </RealtimeProvider>
+  );
+}

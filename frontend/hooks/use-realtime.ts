@@ -1,0 +1,55 @@
+"use client";
+// The one real-time hook: WebSocket first, SSE after repeated failures, backoff reconnects, and a
+// re-sync callback after every reconnect (and on a server `resync` message).
+import { useEffect, useRef, useState } from "react";
+import { api } from "@/lib/api";
+import { RealtimeClient, realtimeUrls, type ConnectionStatus, type Transport } from "@/lib/realtime";
+import type { RealtimeMessage } from "@/lib/types";
+
+export interface UseRealtimeOptions {
+  onMessage: (msg: RealtimeMessage) => void;
+  onResync: () => void;
+  url?: string;
+  enabled?: boolean;
+}
+
+export const DEFAULT_WS_URL = process.env.NEXT_PUBLIC_WS_URL || "ws://127.0.0.1:8001";
+
+export function useRealtime({ onMessage, onResync, url = DEFAULT_WS_URL, enabled = true }: UseRealtimeOptions) {
+  const [status, setStatus] = useState<ConnectionStatus>("connecting");
+  const [transport, setTransport] = useState<Transport>("ws");
+  const handlers = useRef({ onMessage, onResync });
+  useEffect(() => {
+    handlers.current = { onMessage, onResync };
+  });
+
+  useEffect(() => {
+    if (!enabled) return;
+    const { wsUrl, sseUrl } = realtimeUrls(url);
+    const client = new RealtimeClient({
+      wsUrl,
+      sseUrl,
+      getTicket: async () => (await api.ticket()).ticket,
+      onMessage: (msg) => {
+        if (msg.type === "resync") handlers.current.onResync();
+        else handlers.current.onMessage(msg);
+      },
+      onOpen: ({ reconnected }) => {
+        if (reconnected) handlers.current.onResync();
+      },
+      onStatus: (s, t) => {
+        setStatus(s);
+        setTransport(t);
+      },
+    });
+    client.start();
+    const online = () => client.reconnectNow();
+    window.addEventListener("online", online);
+    return () => {
+      window.removeEventListener("online", online);
+      client.stop();
+    };
+  }, [url, enabled]);
+
+  return { status, transport };
+}

@@ -1,0 +1,93 @@
+// Forwards a browser request to a service with the signed-in user's JWT: through Dapr service
+// invocation when DAPR_HTTP_PORT is set, directly to the service URL otherwise.
+import { auth } from "./auth";
+
+export type Service = "backend-api" | "notification" | "audit" | "websocket";
+
+const DIRECT: Record<Service, { env: string; fallback: string }> = {
+  "backend-api": { env: "BACKEND_API_URL", fallback: "http://127.0.0.1:8000" },
+  notification: { env: "NOTIFICATION_URL", fallback: "http://127.0.0.1:8003" },
+  audit: { env: "AUDIT_URL", fallback: "http://127.0.0.1:8004" },
+  websocket: { env: "WEBSOCKET_URL", fallback: "http://127.0.0.1:8001" },
+};
+
+const APP_ID_ENV: Record<Service, string> = {
+  "backend-api": "BACKEND_API_APP_ID",
+  notification: "NOTIFICATION_APP_ID",
+  audit: "AUDIT_APP_ID",
+  websocket: "WEBSOCKET_APP_ID",
+};
+
+/** The upstream URL for `path` (which starts with `/api/...`) plus the query string. */
+export function upstreamUrl(service: Service, path: string, search = "", env: NodeJS.ProcessEnv = process.env): string {
+  const dapr = env.DAPR_HTTP_PORT;
+  if (dapr) {
+    const appId = env[APP_ID_ENV[service]] || service;
+    return `http://127.0.0.1:${dapr}/v1.0/invoke/${appId}/method${path}${search}`;
+  }
+  const base = (env[DIRECT[service].env] || DIRECT[service].fallback).replace(/\/+$/, "");
+  return `${base}${path}${search}`;
+}
+
+export function errorResponse(status: number, code: string, message: string): Response {
+  return Response.json({ error: { code, message } }, { status, headers: { "Cache-Control": "no-store" } });
+}
+
+/** The signed-in user's short-lived JWT (EdDSA, verified by the services via JWKS), or null. */
+export async function userJwt(headers: Headers): Promise<string | null> {
+  try {
+    const res = await auth.api.getToken({ headers });
+    return res?.token ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const FORWARD_REQUEST_HEADERS = ["content-type", "if-match", "idempotency-key", "accept", "x-request-id"];
+const FORWARD_RESPONSE_HEADERS = ["content-type", "etag", "location", "x-request-id", "retry-after"];
+
+export async function forward(req: Request, service: Service, path: string): Promise<Response> {
+  const token = await userJwt(req.headers);
+  if (!token) return errorResponse(401, "unauthenticated", "Sign in to continue.");
+  const url = new URL(req.url);
+  const headers = new Headers({ authorization: `Bearer ${token}` });
+  for (const h of FORWARD_REQUEST_HEADERS) {
+    const v = req.headers.get(h);
+    if (v) headers.set(h, v);
+  }
+  if (process.env.DAPR_API_TOKEN && process.env.DAPR_HTTP_PORT) headers.set("dapr-api-token", process.env.DAPR_API_TOKEN);
+  const hasBody = !["GET", "HEAD"].includes(req.method);
+  let upstream: Response;
+  try {
+    upstream = await fetch(upstreamUrl(service, path, url.search), {
+      method: req.method,
+      headers,
+      body: hasBody ? await req.arrayBuffer() : undefined,
+      cache: "no-store",
+      redirect: "manual",
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (e) {
+    console.error(`forward to ${service} failed:`, e instanceof Error ? e.message : e);
+    return errorResponse(502, "service_unavailable", `The ${service} service is not reachable right now.`);
+  }
+  const out = new Headers({ "Cache-Control": "no-store" });
+  for (const h of FORWARD_RESPONSE_HEADERS) {
+    const v = upstream.headers.get(h);
+    if (v) out.set(h, v);
+  }
+  const body = upstream.status === 204 || upstream.status === 304 ? null : await upstream.arrayBuffer();
+  return new Response(body, { status: upstream.status, headers: out });
+}
+
+type Ctx = { params: Promise<{ path?: string[] }> };
+
+/** Route handlers for `/api/<prefix>/[[...path]]` forwarding to `service`. */
+export function forwardingRoutes(service: Service, prefix: string) {
+  const handler = async (req: Request, ctx: Ctx) => {
+    const { path = [] } = await ctx.params;
+    const suffix = path.map(encodeURIComponent).join("/");
+    return forward(req, service, `/api/${prefix}${suffix ? `/${suffix}` : ""}`);
+  };
+  return { GET: handler, POST: handler, PATCH: handler, PUT: handler, DELETE: handler };
+}
