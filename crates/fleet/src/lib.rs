@@ -12,6 +12,8 @@ use common::CancellationToken;
 use common::auth::AuthSettings;
 use common::config::ServiceSettings;
 use common::server::Service;
+
+pub mod ui;
 use dev_sidecar::{AppSpec, DeliveryPolicy, DevSidecar, SidecarConfig};
 
 /// The development JWT secret used when `JWT_SECRET` is not set. Never use it outside a laptop.

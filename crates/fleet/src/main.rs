@@ -38,13 +38,24 @@ fn token(args: &[String]) -> anyhow::Result<()> {
 
 async fn run() -> anyhow::Result<()> {
     common::telemetry::init("info,sqlx=warn,tower_http=warn");
-    let config = FleetConfig::from_env()?;
+    let mut config = FleetConfig::from_env()?;
+    let with_ui = fleet::ui::wanted();
+    if with_ui && config.auth.jwks_url.is_none() {
+        // The UI's Better Auth signs the browser's tokens; the services fetch its keys.
+        config.auth.jwks_url = Some(fleet::ui::jwks_url());
+    }
     if config.auth.jwt_secret.as_deref() == Some(fleet::DEV_JWT_SECRET) {
         tracing::warn!(
             "using the built-in development JWT secret; set JWT_SECRET for anything shared"
         );
     }
+    let database_url = config.database_url.clone();
     let fleet = Fleet::start(config).await?;
+    let ui = if with_ui {
+        Some(fleet::ui::Ui::spawn(&database_url)?)
+    } else {
+        None
+    };
     println!("\ntaskfleet is running (dev sidecar, no Dapr needed):");
     for ports in &fleet.ports {
         println!(
@@ -60,9 +71,18 @@ async fn run() -> anyhow::Result<()> {
             fleet.ports[0].sidecar_port
         );
     }
+    if ui.is_some() {
+        println!(
+            "  UI            http://127.0.0.1:{}  (first start installs and builds it: ~2 min)",
+            fleet::ui::UI_PORT
+        );
+    }
     println!("\nctrl-c stops everything.");
     common::server::shutdown_signal().await;
     tracing::info!("stopping");
+    if let Some(ui) = ui {
+        ui.stop().await;
+    }
     fleet.stop().await;
     Ok(())
 }

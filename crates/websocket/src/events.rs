@@ -44,9 +44,21 @@ pub fn push_for(body: &[u8]) -> Result<Push, TopicReply> {
         tracing::warn!(%error, "dropping an event that cannot be pushed");
         TopicReply::Drop
     })?;
-    let payload = envelope.data;
+    let mut payload = envelope.data;
     if payload.user_id.is_empty() || payload.event_id.is_empty() {
         return Err(TopicReply::Drop);
+    }
+    // Task pushes carry the task in the REST shape (`id`, `version`), so a client can put it
+    // straight into its list.
+    if payload.event_type != EventType::ReminderDue
+        && let Value::Object(task) = &mut payload.data
+    {
+        if let Some(id) = task.get("task_id").cloned() {
+            task.insert("id".to_owned(), id);
+        }
+        if let Some(version) = payload.task_version {
+            task.insert("version".to_owned(), version.into());
+        }
     }
     let message = json!({
         "type": payload.event_type.push_type(),

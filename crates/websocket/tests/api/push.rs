@@ -28,6 +28,12 @@ async fn every_connection_of_a_user_receives_a_task_event_and_another_user_recei
         assert_eq!(message["task_id"], created.id.to_string());
         assert_eq!(message["version"], 1);
         assert_eq!(message["task"]["title"], "buy milk");
+        assert_eq!(
+            message["task"]["id"],
+            created.id.to_string(),
+            "the task in its REST shape"
+        );
+        assert_eq!(message["task"]["version"], 1);
         assert!(message["event_id"].is_string());
     }
     // Bob's first message is his own event: alice's never reached him.
