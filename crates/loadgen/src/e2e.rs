@@ -54,7 +54,9 @@ async fn listen(
 }
 
 /// Creates, updates and completes tasks of the listening users with 8 writers for the duration
-/// and measures each write's push latency from the moment the request was sent.
+/// and measures each write's push latency from the moment the request was sent. With
+/// `--e2e-rate`, the writers together issue about that many writes per second (latency at a
+/// given load); with 0 they write as fast as they can (latency at saturation).
 pub async fn end_to_end(options: &Options) -> anyhow::Result<Measured> {
     let tokens = Arc::new(tokens(options, "listener", options.listeners)?);
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -64,11 +66,22 @@ pub async fn end_to_end(options: &Options) -> anyhow::Result<Measured> {
     let deadline = started + options.duration;
     let writers = (0..8).map(|worker| {
         let (http, tokens, api) = (http.clone(), tokens.clone(), options.api.clone());
+        // Each round is three writes; eight writers share the rate.
+        let pace = (options.e2e_rate > 0)
+            .then(|| Duration::from_secs_f64(3.0 * 8.0 / options.e2e_rate as f64));
         tokio::spawn(async move {
             let mut sent: Vec<((String, i64), Instant)> = Vec::new();
             let mut errors = 0;
             let mut n = worker;
+            let mut ticker = pace.map(|every| {
+                let mut ticker = tokio::time::interval(every);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                ticker
+            });
             while Instant::now() < deadline {
+                if let Some(ticker) = &mut ticker {
+                    ticker.tick().await;
+                }
                 let token = &tokens[n % tokens.len()];
                 n += 8;
                 let at = Instant::now();

@@ -28,11 +28,12 @@ pub struct Options {
     pub duration: Duration,
     pub listeners: usize,
     pub reminders: usize,
+    pub e2e_rate: u64,
     pub phases: Vec<String>,
 }
 
 const USAGE: &str = "usage: loadgen [--api URL] [--ws URL] [--secret JWT_SECRET] [--users N] [--clients 8,32,256] \
-[--duration SECS] [--listeners N] [--reminders N] [--phases throughput,e2e,reminders,rss]";
+[--duration SECS] [--listeners N] [--reminders N] [--e2e-rate WRITES_PER_SEC (0 = as fast as possible)] [--phases rss-idle,e2e,reminders,throughput,rss-after]";
 
 fn parse() -> anyhow::Result<Options> {
     let mut options = Options {
@@ -45,6 +46,7 @@ fn parse() -> anyhow::Result<Options> {
         duration: Duration::from_secs(15),
         listeners: 20,
         reminders: 200,
+        e2e_rate: 0,
         phases: vec![
             "rss".into(),
             "throughput".into(),
@@ -72,6 +74,7 @@ fn parse() -> anyhow::Result<Options> {
             "--duration" => options.duration = Duration::from_secs(value()?.parse()?),
             "--listeners" => options.listeners = value()?.parse()?,
             "--reminders" => options.reminders = value()?.parse()?,
+            "--e2e-rate" => options.e2e_rate = value()?.parse()?,
             "--phases" => options.phases = value()?.split(',').map(str::to_owned).collect(),
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -90,29 +93,38 @@ fn parse() -> anyhow::Result<Options> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = parse()?;
-    let phases = |name: &str| options.phases.iter().any(|p| p == name);
-    if phases("rss") {
-        report::print_rss("idle");
-    }
-    if phases("throughput") {
-        for &clients in &options.clients {
-            let result = throughput::create_tasks(&options, clients).await?;
-            report::print_throughput(clients, &result);
+    // Phases run in the order given: measuring latency before the throughput phase keeps its
+    // backlog (every consumer catching up on tens of thousands of events) out of the figures.
+    for phase in &options.phases {
+        match phase.as_str() {
+            "rss-idle" => report::print_rss("idle"),
+            "rss-after" => report::print_rss("after load"),
+            "throughput" => {
+                for &clients in &options.clients {
+                    let result = throughput::create_tasks(&options, clients).await?;
+                    report::print_throughput(clients, &result);
+                }
+            }
+            "e2e" => {
+                let result = e2e::end_to_end(&options).await?;
+                let load = match options.e2e_rate {
+                    0 => "writers saturating".to_owned(),
+                    rate => format!("{rate} writes/s"),
+                };
+                report::print_latency(
+                    &format!("event end-to-end (API write → WebSocket, {load})"),
+                    &result,
+                );
+            }
+            "reminders" => {
+                let result = e2e::reminder_lateness(&options).await?;
+                report::print_latency(
+                    "reminder lateness (reminder_at → reminder.due push)",
+                    &result,
+                );
+            }
+            other => anyhow::bail!("unknown phase {other}\n{USAGE}"),
         }
-    }
-    if phases("e2e") {
-        let result = e2e::end_to_end(&options).await?;
-        report::print_latency("event end-to-end (API write → WebSocket)", &result);
-    }
-    if phases("reminders") {
-        let result = e2e::reminder_lateness(&options).await?;
-        report::print_latency(
-            "reminder lateness (reminder_at → reminder.due push)",
-            &result,
-        );
-    }
-    if phases("rss") {
-        report::print_rss("after load");
     }
     Ok(())
 }
