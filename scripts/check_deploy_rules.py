@@ -338,6 +338,113 @@ def dockerfiles():
     return problems
 
 
+def components_named(name):
+    return [o for o in DAPR_OBJECTS if o.get("kind") == "Component" and o["metadata"]["name"] == name]
+
+
+def metadata_of(component):
+    return {m["name"]: m.get("value") for m in component["spec"].get("metadata") or []}
+
+
+@rule("the reminder cron binding reaches only notification, as an input binding")
+def cron_scoped():
+    problems = []
+    for component in components_named("reminder-cron"):
+        if component.get("scopes") != ["notification"]:
+            problems.append(f"reminder-cron scopes {component.get('scopes')} (every replica of every scoped app ticks)")
+        if metadata_of(component).get("direction") != "input":
+            problems.append("reminder-cron lacks direction: input")
+    return problems or ([] if components_named("reminder-cron") else ["no reminder-cron component"])
+
+
+@rule("the broadcast pub/sub reaches only websocket and gives every pod its own group")
+def broadcast_scoped():
+    problems = []
+    for component in components_named("pubsub-broadcast"):
+        meta = metadata_of(component)
+        if component.get("scopes") != ["websocket"]:
+            problems.append(f"pubsub-broadcast scopes {component.get('scopes')}")
+        if "{podName}" not in (meta.get("consumerGroup") or meta.get("consumerID") or ""):
+            problems.append("pubsub-broadcast has no {podName} consumer group")
+    return problems or ([] if components_named("pubsub-broadcast") else ["no pubsub-broadcast component"])
+
+
+@rule("the main pub/sub neither starts new groups at the newest offset nor disables retries")
+def main_pubsub_keeps_history():
+    problems = []
+    for component in components_named("pubsub"):
+        meta = metadata_of(component)
+        if meta.get("initialOffset") == "newest":
+            problems.append("pubsub: initialOffset newest loses events published before a consumer's first start")
+        if meta.get("consumerGroup"):
+            problems.append("pubsub: a shared consumerGroup makes the services compete for each event")
+    for obj in DAPR_OBJECTS:
+        if obj.get("kind") == "Resiliency":
+            for name, retry in (obj["spec"].get("policies", {}).get("retries") or {}).items():
+                if str(retry.get("maxRetries")) == "0":
+                    problems.append(f"Resiliency retry policy {name} has maxRetries: 0")
+    return problems
+
+
+@rule("every subscription the services declare has a dead-letter topic")
+def subscriptions_have_dead_letters():
+    # Programmatic subscriptions are built by common::delivery::DaprSubscription::new, which
+    # always sets the topic's dead-letter topic; no crate may build the struct by hand.
+    problems = []
+    for path in (ROOT / "crates").glob("*/src/**/*.rs"):
+        if path.name == "delivery.rs":
+            continue
+        if re.search(r"DaprSubscription\s*\{", path.read_text()):
+            problems.append(f"{path.relative_to(ROOT)} builds a DaprSubscription without DaprSubscription::new")
+    for obj in DAPR_OBJECTS:
+        if obj.get("kind") == "Subscription" and not obj["spec"].get("deadLetterTopic"):
+            problems.append(f"Subscription/{obj['metadata']['name']} has no deadLetterTopic")
+    return problems
+
+
+def quantity(value, cpu):
+    text = str(value)
+    if cpu:
+        return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "K": 1e3, "M": 1e6, "G": 1e9}
+    for suffix, factor in units.items():
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
+
+
+# What runs beside taskfleet in the Minikube of START.md: Redpanda (1 core, 2.5 GiB per the
+# values there), the Dapr control plane (about 0.5 CPU / 0.5 GiB requested) and Postgres.
+MINIKUBE_CPU, MINIKUBE_MEMORY = 4.0, 8 * 2**30
+NEIGHBOURS_CPU, NEIGHBOURS_MEMORY = 1.0 + 0.5 + 0.25, 2.5 * 2**30 + 0.5 * 2**30 + 0.25 * 2**30
+
+
+@rule("the whole install's requests (services + sidecars + Redis) fit a 4-CPU / 8-GiB Minikube beside Redpanda")
+def requests_fit():
+    cpu = memory = 0.0
+    for obj, template in workloads():
+        if obj["kind"] != "Deployment":
+            continue
+        replicas = obj["spec"].get("replicas", 1)
+        ann = template["metadata"].get("annotations") or {}
+        for container in template["spec"].get("containers", []):
+            requests = (container.get("resources") or {}).get("requests") or {}
+            cpu += replicas * quantity(requests.get("cpu", "0"), True)
+            memory += replicas * quantity(requests.get("memory", "0"), False)
+        if ann.get("dapr.io/enabled") == "true":
+            cpu += replicas * quantity(ann.get("dapr.io/sidecar-cpu-request", "0"), True)
+            memory += replicas * quantity(ann.get("dapr.io/sidecar-memory-request", "0"), False)
+    for obj in load_all(sorted((ROOT / "k8s-dapr").glob("redis*.yaml"))):
+        if obj.get("kind") == "Deployment":
+            for container in obj["spec"]["template"]["spec"]["containers"]:
+                requests = (container.get("resources") or {}).get("requests") or {}
+                cpu += quantity(requests.get("cpu", "0"), True)
+                memory += quantity(requests.get("memory", "0"), False)
+    if cpu + NEIGHBOURS_CPU > MINIKUBE_CPU or memory + NEIGHBOURS_MEMORY > MINIKUBE_MEMORY:
+        return [f"requests {cpu:.2f} CPU / {memory / 2**30:.2f} GiB + neighbours exceed 4 CPU / 8 GiB"]
+    return []
+
+
 def main():
     global OBJECTS
     if not RENDERINGS:
