@@ -1,6 +1,5 @@
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use common::CancellationToken;
@@ -15,12 +14,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub const SECRET: &str = "audit-test-secret-audit-test-secret-0123";
-
-pub fn base_database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
+pub use testkit::{SECRET, base_database_url, error_code, eventually, free_port};
 
 /// A fresh, migrated database for one test.
 pub async fn fresh_database() -> (PgPool, String) {
@@ -36,15 +30,6 @@ pub fn unused_database_url() -> String {
     let base = base_database_url();
     let (prefix, _) = base.rsplit_once('/').unwrap();
     format!("{prefix}/taskfleet_test_{}", Uuid::new_v4().simple())
-}
-
-/// A port nothing listens on.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 pub fn settings(database_url: &str, dapr_port: u16) -> ServiceSettings {
@@ -217,30 +202,5 @@ impl TestAudit {
             .fetch_one(&self.pool)
             .await
             .unwrap()
-    }
-}
-
-/// Asserts the SPEC §4 error shape and returns the code.
-pub fn error_code(body: &Value) -> String {
-    let code = body["error"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("not an error body: {body}"));
-    assert!(body["error"]["message"].is_string(), "{body}");
-    code.to_owned()
-}
-
-/// Polls `check` until it returns `Some`, failing the test after `deadline`.
-pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(started.elapsed() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }

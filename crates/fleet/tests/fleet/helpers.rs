@@ -1,10 +1,11 @@
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::auth::AuthSettings;
 use fleet::{DEFAULT_PORTS, Fleet, FleetConfig, ServicePorts};
 use reqwest::{Method, RequestBuilder};
 use uuid::Uuid;
+
+pub use testkit::eventually;
 
 pub const SECRET: &str = "fleet-test-secret-fleet-test-secret-0123";
 
@@ -66,20 +67,4 @@ pub fn request(
     reqwest::Client::new()
         .request(method, format!("http://127.0.0.1:{port}{path}"))
         .bearer_auth(token(user))
-}
-
-/// Polls `check` until it returns `Some`, failing the test after `deadline`.
-pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(started.elapsed() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }

@@ -1,6 +1,4 @@
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use common::CancellationToken;
@@ -12,29 +10,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
-
-/// A fresh, migrated database for one test.
-pub async fn fresh_database() -> (PgPool, String) {
-    let base = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/taskfleet_test_{}", Uuid::new_v4().simple());
-    common::db::ensure_database(&url).await.unwrap();
-    let pool = common::db::connect(&url, 20).await.unwrap();
-    common::db::MIGRATOR.run(&pool).await.unwrap();
-    (pool, url)
-}
-
-/// A port nothing listens on: the sidecar stays "down", so reminder events stay in the outbox
-/// where the tests count them.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use testkit::{SECRET, error_code, eventually, free_port, fresh_database, token};
 
 pub fn settings(database_url: &str) -> ServiceSettings {
     ServiceSettings {
@@ -50,10 +26,6 @@ pub fn settings(database_url: &str) -> ServiceSettings {
             jwks_url: None,
         },
     }
-}
-
-pub fn token(user: &str) -> String {
-    common::auth::mint_hs256(SECRET, user, Duration::from_secs(3600)).unwrap()
 }
 
 /// One running notification instance.
@@ -214,34 +186,9 @@ pub async fn reminder_events(pool: &PgPool, task_id: Uuid) -> Vec<Value> {
     .unwrap()
 }
 
-/// Polls `check` until it returns `Some`, failing the test after `deadline`.
-pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(started.elapsed() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 /// Waits until wall-clock time `at` has passed.
 pub async fn sleep_past(at: DateTime<Utc>) {
     if let Ok(left) = (at - Utc::now()).to_std() {
         tokio::time::sleep(left).await;
     }
-}
-
-/// Asserts the SPEC §4 error shape and returns the code.
-pub fn error_code(body: &Value) -> String {
-    let code = body["error"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("not an error body: {body}"));
-    assert!(body["error"]["message"].is_string(), "{body}");
-    code.to_owned()
 }

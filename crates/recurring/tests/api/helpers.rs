@@ -12,29 +12,9 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+pub use testkit::{free_port, fresh_database};
+
 pub const USER: &str = "alice";
-
-/// A fresh, migrated database for one test.
-pub async fn fresh_database() -> (PgPool, String) {
-    let base = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/taskfleet_test_{}", Uuid::new_v4().simple());
-    common::db::ensure_database(&url).await.unwrap();
-    let pool = common::db::connect(&url, 20).await.unwrap();
-    common::db::MIGRATOR.run(&pool).await.unwrap();
-    (pool, url)
-}
-
-/// A port nothing listens on: no sidecar, so the relay never starts and outbox rows stay put
-/// for the tests to read.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 pub fn settings(database_url: &str, app_api_token: Option<&str>) -> ServiceSettings {
     ServiceSettings {

@@ -13,15 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 use websocket::RealtimeSettings;
 
-pub const SECRET: &str = "websocket-test-secret-websocket-test-0123";
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use testkit::{SECRET, free_port, token};
 
 pub struct TestApp {
     pub port: u16,
@@ -123,10 +115,6 @@ pub async fn spawn_app_with(realtime: RealtimeSettings) -> TestApp {
         shutdown,
         handle,
     }
-}
-
-pub fn token(user: &str) -> String {
-    common::auth::mint_hs256(SECRET, user, Duration::from_secs(600)).unwrap()
 }
 
 pub type Socket =

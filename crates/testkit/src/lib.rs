@@ -1,0 +1,94 @@
+//! Test support shared by every crate's integration tests: a fresh migrated database per test,
+//! free ports, HS256 tokens, service settings for port 0, polling with a deadline, and the API
+//! error shape. Only tests depend on it (as a dev-dependency).
+#![allow(clippy::unwrap_used)]
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use common::auth::AuthSettings;
+use common::config::ServiceSettings;
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// The HS256 secret every test service is configured with.
+pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// The Postgres tests create their databases next to (`DATABASE_URL`'s server).
+pub fn base_database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh, migrated database (`taskfleet_test_<uuid>`) for one test, with its URL.
+pub async fn fresh_database() -> (PgPool, String) {
+    let base = base_database_url();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let url = format!("{prefix}/taskfleet_test_{}", Uuid::new_v4().simple());
+    common::db::ensure_database(&url).await.unwrap();
+    let pool = common::db::connect(&url, 20).await.unwrap();
+    common::db::MIGRATOR.run(&pool).await.unwrap();
+    (pool, url)
+}
+
+/// A port nothing listens on (bound once, then released): a sidecar that is "down" until a
+/// test starts one there.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Settings for a service on port 0 of 127.0.0.1 with the test secret.
+pub fn service_settings(database_url: &str, dapr_port: u16) -> ServiceSettings {
+    ServiceSettings {
+        host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        port: 0,
+        dapr_http_port: dapr_port,
+        dapr_api_token: None,
+        app_api_token: None,
+        database_url: database_url.to_owned(),
+        database_max_connections: 10,
+        auth: AuthSettings {
+            jwt_secret: Some(SECRET.to_owned()),
+            jwks_url: None,
+        },
+    }
+}
+
+/// A token for `user`, valid for an hour, signed with [`SECRET`].
+pub fn token(user: &str) -> String {
+    common::auth::mint_hs256(SECRET, user, Duration::from_secs(3600)).unwrap()
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `deadline`.
+pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Asserts the SPEC §4 error shape and returns the code.
+pub fn error_code(body: &Value) -> String {
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error body: {body}"));
+    assert!(
+        body["error"]["message"].is_string(),
+        "error without message: {body}"
+    );
+    code.to_owned()
+}
