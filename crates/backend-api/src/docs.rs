@@ -6,14 +6,19 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::assistant::routes as assistant;
 use crate::routes::{tags, tasks};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "taskfleet backend-api", description = "Tasks of the signed-in user. Every error is `{\"error\":{\"code\",\"message\",\"details\"}}`."),
     paths(tasks::create_task, tasks::list_tasks, tasks::get_task, tasks::update_task, tasks::delete_task,
-          tasks::complete_task, tasks::reopen_task, tags::list_tags),
-    components(schemas(common::tasks::Task, tasks::CreateTaskRequest, tasks::UpdateTaskRequest, tasks::TaskPage, tags::TagCount)),
+          tasks::complete_task, tasks::reopen_task, tasks::parse_task, tags::list_tags,
+          assistant::status, assistant::create_thread, assistant::list_threads, assistant::list_items,
+          assistant::post_message, assistant::decide),
+    components(schemas(common::tasks::Task, tasks::CreateTaskRequest, tasks::UpdateTaskRequest, tasks::TaskPage,
+                       tasks::ParseRequest, tasks::TaskFilter, tags::TagCount,
+                       assistant::NewThread, assistant::NewMessage, assistant::Decision)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

@@ -2,7 +2,13 @@
 //! delete their own tasks; lists are filtered, searched, sorted and paginated by keyset cursor.
 //! Every change writes its event to the outbox in the same transaction, and the outbox relay
 //! publishes it through the Dapr sidecar (see `common::outbox`).
+//!
+//! The same task operations (`routes::tasks::service`) serve the AI assistant ([`assistant`]),
+//! which acts only as the signed-in user; quick-add texts and the assistant's date phrases are
+//! read by one deterministic parser ([`quickadd`]).
 
+pub mod assistant;
 pub mod docs;
+pub mod quickadd;
 pub mod routes;
 pub mod startup;

@@ -1,4 +1,4 @@
-//! Wiring: state, router, server and the outbox relay.
+//! Wiring: state, router, server, the outbox relay and the assistant.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::FromRef;
+use chrono::{DateTime, Utc};
 use common::CancellationToken;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
@@ -14,10 +15,20 @@ use common::outbox::{OutboxRelay, RelaySettings};
 use common::server::{Readiness, Server, Service, ops_routes, require_app_token, subscribe_route};
 use sqlx::PgPool;
 
+use crate::assistant::{Assistant, AssistantSettings};
+
 /// The service name: app-id, binary, CloudEvent `source`.
 pub const SERVICE: &str = "backend-api";
 /// The app port of SPEC §2.
 pub const PORT: u16 = 8000;
+
+/// "Now", injectable so date phrases can be tested at a fixed instant.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -26,6 +37,32 @@ pub struct AppState {
     pub pool: PgPool,
     /// Token verification.
     pub verifier: Arc<JwtVerifier>,
+    /// "Now" for quick-add and the assistant's date phrases.
+    pub clock: Clock,
+    /// The assistant, when a provider key is configured.
+    pub assistant: Option<Arc<Assistant>>,
+}
+
+/// What [`build_with_options`] takes beyond the service settings.
+#[derive(Clone)]
+pub struct BuildOptions {
+    /// Outbox relay pacing.
+    pub relay: RelaySettings,
+    /// The assistant's provider and limits (disabled without a key).
+    pub assistant: AssistantSettings,
+    /// "Now".
+    pub clock: Clock,
+}
+
+impl Default for BuildOptions {
+    /// Default relay, assistant off, system clock.
+    fn default() -> Self {
+        Self {
+            relay: RelaySettings::default(),
+            assistant: AssistantSettings::default(),
+            clock: system_clock(),
+        }
+    }
 }
 
 impl FromRef<AppState> for Arc<JwtVerifier> {
@@ -39,6 +76,7 @@ pub fn router(state: AppState, readiness: Readiness, app_api_token: Option<Strin
     Router::new()
         .merge(crate::routes::tasks::router())
         .merge(crate::routes::tags::router())
+        .merge(crate::assistant::routes::router())
         .with_state(state)
         .merge(crate::docs::router())
         .merge(ops_routes(readiness))
@@ -55,16 +93,41 @@ pub async fn build(settings: ServiceSettings) -> anyhow::Result<Service> {
     build_with_pool(settings, pool, RelaySettings::default()).await
 }
 
-/// Like [`build`] with an existing pool and relay pacing (tests, `fleet`).
+/// Like [`build`] with an existing pool and relay pacing (tests, `fleet`); the assistant's
+/// settings come from the environment (`ASSISTANT_*`).
 pub async fn build_with_pool(
     settings: ServiceSettings,
     pool: PgPool,
     relay: RelaySettings,
 ) -> anyhow::Result<Service> {
+    let options = BuildOptions {
+        relay,
+        assistant: AssistantSettings::from_env()?,
+        clock: system_clock(),
+    };
+    build_with_options(settings, pool, options).await
+}
+
+/// Like [`build_with_pool`] with every option explicit (tests of the assistant).
+pub async fn build_with_options(
+    settings: ServiceSettings,
+    pool: PgPool,
+    options: BuildOptions,
+) -> anyhow::Result<Service> {
+    let BuildOptions {
+        relay,
+        assistant,
+        clock,
+    } = options;
+    if assistant.enabled() {
+        tracing::info!(model = %assistant.model, base_url = %assistant.base_url, "assistant enabled");
+    }
     let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
     let state = AppState {
         pool: pool.clone(),
         verifier: Arc::new(JwtVerifier::new(&settings.auth)),
+        clock,
+        assistant: Assistant::from_settings(assistant)?.map(Arc::new),
     };
     let readiness = Readiness {
         pool: pool.clone(),

@@ -1,7 +1,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use backend_api::startup::build_with_pool;
+use backend_api::startup::{BuildOptions, build_with_options, build_with_pool};
 use common::CancellationToken;
 use common::auth::AuthSettings;
 use common::config::ServiceSettings;
@@ -80,6 +80,25 @@ pub async fn spawn_app_on(pool: PgPool, database_url: String, dapr_port: u16) ->
     let application = build_with_pool(settings(&database_url, dapr_port), pool.clone(), relay)
         .await
         .unwrap();
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move { application.run_until_stopped(stop).await });
+    TestApp {
+        address,
+        pool,
+        client: reqwest::Client::new(),
+        shutdown,
+    }
+}
+
+/// Like [`spawn_app`] with explicit build options (the assistant's provider, a fixed clock).
+pub async fn spawn_app_with(options: BuildOptions) -> TestApp {
+    let (pool, database_url) = fresh_database().await;
+    let application =
+        build_with_options(settings(&database_url, free_port()), pool.clone(), options)
+            .await
+            .unwrap();
     let address = format!("http://127.0.0.1:{}", application.port());
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();

@@ -2,9 +2,13 @@
 //! database per test, with the dev sidecar where events must flow.
 #![allow(clippy::unwrap_used)]
 
+mod assistant;
+mod assistant_provider;
+mod assistant_scripted;
 mod auth;
 mod concurrency;
 mod helpers;
 mod outbox;
+mod parse;
 mod tasks;
 mod validation;

@@ -5,13 +5,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use common::auth::AuthUser;
 use common::error::ApiError;
-use common::events::EventType;
 use common::extract::ApiJson;
-use common::tasks::{Task, insert_task};
-use sha2::{Digest, Sha256};
+use common::tasks::Task;
 
 use super::input::CreateTaskRequest;
-use super::write::{WriteContext, emit, task_response};
+use super::service;
+use super::write::{Caller, WriteContext, task_response};
 use crate::startup::AppState;
 
 const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -50,64 +49,20 @@ pub async fn create_task(
     ApiJson(request): ApiJson<CreateTaskRequest>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    let request_hash = hex::encode(Sha256::digest(
-        serde_json::to_vec(&request).unwrap_or_default(),
-    ));
-    let new = request.into_new_task(&user.user_id)?;
+    let caller = Caller::user(user.user_id, context);
     let mut tx = state.pool.begin().await?;
-    if let Some(key) = &key {
-        // Claims the key; a concurrent request with the same key waits here for our commit and
-        // then finds the stored response.
-        let claimed = sqlx::query(
-            "INSERT INTO idempotency_keys (user_id, idempotency_key, request_hash, response_status, response_body) \
-             VALUES ($1, $2, $3, 0, 'null') ON CONFLICT DO NOTHING",
-        )
-        .bind(&user.user_id)
-        .bind(key)
-        .bind(&request_hash)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed == 0 {
-            let (stored_hash, body): (String, serde_json::Value) = sqlx::query_as(
-                "SELECT request_hash, response_body FROM idempotency_keys WHERE user_id = $1 AND idempotency_key = $2",
-            )
-            .bind(&user.user_id)
-            .bind(key)
-            .fetch_one(&mut *tx)
-            .await?;
-            if stored_hash != request_hash {
-                return Err(ApiError::Validation(serde_json::json!({
-                    "idempotency_key": "already used with a different request"
-                })));
-            }
-            let task: Task =
-                serde_json::from_value(body).map_err(|e| ApiError::Internal(e.into()))?;
-            let mut response = created(&task);
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            return Ok(response);
-        }
-    }
-    let task = insert_task(&mut tx, &new).await?;
-    emit(&mut tx, EventType::TaskCreated, &task, None, &context).await?;
-    if let Some(key) = &key {
-        let stored = serde_json::to_value(&task).map_err(|e| ApiError::Internal(e.into()))?;
-        sqlx::query(
-            "UPDATE idempotency_keys SET response_status = 201, response_body = $3 WHERE user_id = $1 AND idempotency_key = $2",
-        )
-        .bind(&user.user_id)
-        .bind(key)
-        .bind(stored)
-        .execute(&mut *tx)
-        .await?;
-    }
+    let created = service::create(&mut tx, &caller, request, key.as_deref()).await?;
     tx.commit().await?;
-    Ok(created(&task))
+    let mut response = created_response(&created.task);
+    if created.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
 
-fn created(task: &Task) -> Response {
+fn created_response(task: &Task) -> Response {
     let mut response = task_response(StatusCode::CREATED, task);
     if let Ok(location) = HeaderValue::from_str(&format!("/api/tasks/{}", task.id)) {
         response.headers_mut().insert(header::LOCATION, location);

@@ -5,13 +5,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use common::auth::AuthUser;
 use common::error::ApiError;
-use common::events::EventType;
 use common::extract::{ApiJson, ApiPath};
-use common::tasks::{Task, lock_task, update_task as store_update};
+use common::tasks::Task;
 use uuid::Uuid;
 
 use super::input::UpdateTaskRequest;
-use super::write::{WriteContext, check_if_match, diff, emit, if_match, task_response};
+use super::service;
+use super::write::{Caller, WriteContext, if_match, task_response};
 use crate::startup::AppState;
 
 /// One of the caller's tasks; someone else's answers 404 exactly like a missing one.
@@ -24,9 +24,7 @@ pub async fn get_task(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Response, ApiError> {
     let mut conn = state.pool.acquire().await?;
-    let task = common::tasks::get_task(&mut conn, &user.user_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("task"))?;
+    let task = service::get(&mut conn, &user.user_id, id).await?;
     Ok(task_response(StatusCode::OK, &task))
 }
 
@@ -46,25 +44,9 @@ pub async fn update_task(
     ApiJson(request): ApiJson<UpdateTaskRequest>,
 ) -> Result<Response, ApiError> {
     let condition = if_match(&headers)?;
+    let caller = Caller::user(user.user_id, context);
     let mut tx = state.pool.begin().await?;
-    let current = lock_task(&mut tx, &user.user_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("task"))?;
-    check_if_match(condition, &current)?;
-    let wanted = request.apply(&current)?;
-    let changes = diff(&current, &wanted);
-    if changes.is_empty() {
-        return Ok(task_response(StatusCode::OK, &current));
-    }
-    let updated = store_update(&mut tx, &wanted).await?;
-    emit(
-        &mut tx,
-        EventType::TaskUpdated,
-        &updated,
-        Some(changes),
-        &context,
-    )
-    .await?;
+    let updated = service::update(&mut tx, &caller, id, request, condition).await?;
     tx.commit().await?;
     Ok(task_response(StatusCode::OK, &updated))
 }
@@ -82,18 +64,9 @@ pub async fn delete_task(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let condition = if_match(&headers)?;
+    let caller = Caller::user(user.user_id, context);
     let mut tx = state.pool.begin().await?;
-    let current = lock_task(&mut tx, &user.user_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("task"))?;
-    check_if_match(condition, &current)?;
-    let mut deleted: Task = common::tasks::delete_task(&mut tx, &user.user_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("task"))?;
-    // The deletion is the newest state of the task: a client ordering pushes by version must
-    // not let an older update resurrect it.
-    deleted.version += 1;
-    emit(&mut tx, EventType::TaskDeleted, &deleted, None, &context).await?;
+    service::delete(&mut tx, &caller, id, condition).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -4,15 +4,14 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::Utc;
 use common::auth::AuthUser;
 use common::error::ApiError;
-use common::events::EventType;
 use common::extract::ApiPath;
-use common::tasks::{Task, TaskStatus, lock_task, update_task};
+use common::tasks::{Task, TaskStatus};
 use uuid::Uuid;
 
-use super::write::{WriteContext, check_if_match, diff, emit, if_match, task_response};
+use super::service;
+use super::write::{Caller, WriteContext, if_match, task_response};
 use crate::startup::AppState;
 
 /// Marks the task completed and publishes `task-completed`.
@@ -52,23 +51,12 @@ async fn transition(
     to: TaskStatus,
 ) -> Result<Response, ApiError> {
     let condition = if_match(headers)?;
+    let caller = Caller::user(user.user_id, context);
     let mut tx = state.pool.begin().await?;
-    let current = lock_task(&mut tx, &user.user_id, id)
-        .await?
-        .ok_or(ApiError::NotFound("task"))?;
-    check_if_match(condition, &current)?;
-    if current.status == to {
-        return Ok(task_response(StatusCode::OK, &current));
-    }
-    let mut wanted = current.clone();
-    wanted.status = to;
-    wanted.completed_at = (to == TaskStatus::Completed).then(Utc::now);
-    let updated = update_task(&mut tx, &wanted).await?;
-    let (event_type, changes) = match to {
-        TaskStatus::Completed => (EventType::TaskCompleted, None),
-        TaskStatus::Pending => (EventType::TaskUpdated, Some(diff(&current, &updated))),
+    let task = match to {
+        TaskStatus::Completed => service::complete(&mut tx, &caller, id, condition).await?,
+        TaskStatus::Pending => service::reopen(&mut tx, &caller, id, condition).await?,
     };
-    emit(&mut tx, event_type, &updated, changes, &context).await?;
     tx.commit().await?;
-    Ok(task_response(StatusCode::OK, &updated))
+    Ok(task_response(StatusCode::OK, &task))
 }

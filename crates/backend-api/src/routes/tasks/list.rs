@@ -14,7 +14,7 @@ use common::auth::AuthUser;
 use common::error::ApiError;
 use common::tasks::{Priority, Task, TaskStatus};
 use serde::{Deserialize, Serialize};
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -86,8 +86,9 @@ struct Cursor {
     id: Uuid,
 }
 
+/// A validated list request: filters, sort, page size and cursor.
 #[derive(Debug)]
-struct ListQuery {
+pub struct ListQuery {
     status: Option<TaskStatus>,
     priority: Option<Priority>,
     tags: Vec<String>,
@@ -109,7 +110,8 @@ fn parse_enum<T: for<'de> Deserialize<'de>>(param: &str, value: &str) -> Result<
 }
 
 impl ListQuery {
-    fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+    /// Parses and validates a `GET /api/tasks` query string.
+    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
         let mut query = Self {
             status: None,
             priority: None,
@@ -205,6 +207,16 @@ pub async fn list_tasks(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<TaskPage>, ApiError> {
     let query = ListQuery::parse(raw.as_deref())?;
+    let mut conn = state.pool.acquire().await?;
+    Ok(Json(list(&mut conn, &user.user_id, &query).await?))
+}
+
+/// One page of the user's tasks matching `query`.
+pub async fn list(
+    conn: &mut PgConnection,
+    user_id: &str,
+    query: &ListQuery,
+) -> Result<TaskPage, ApiError> {
     let (key, descending) = SortKey::parse(&query.sort).unwrap_or((SortKey::CreatedAt, false));
     let (expression, key_type) = key.expression(descending);
     let mut sql = QueryBuilder::<Postgres>::new(
@@ -212,7 +224,7 @@ pub async fn list_tasks(
     );
     sql.push(expression)
         .push(")::text AS sort_key FROM tasks WHERE user_id = ")
-        .push_bind(&user.user_id);
+        .push_bind(user_id);
     if let Some(status) = query.status {
         sql.push(" AND status = ").push_bind(status);
     }
@@ -257,16 +269,16 @@ pub async fn list_tasks(
         " ORDER BY {expression} {direction}, id {direction} LIMIT "
     ))
     .push_bind(query.limit + 1);
-    let mut rows: Vec<Row> =
-        sql.build_query_as()
-            .fetch_all(&state.pool)
-            .await
-            .map_err(|error| match &error {
-                sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
-                    ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued")
-                }
-                _ => error.into(),
-            })?;
+    let mut rows: Vec<Row> = sql
+        .build_query_as()
+        .fetch_all(conn)
+        .await
+        .map_err(|error| match &error {
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+                ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued")
+            }
+            _ => error.into(),
+        })?;
     let next_cursor = if rows.len() as i64 > query.limit {
         rows.truncate(query.limit as usize);
         rows.last().map(|last| {
@@ -279,8 +291,8 @@ pub async fn list_tasks(
     } else {
         None
     };
-    Ok(Json(TaskPage {
+    Ok(TaskPage {
         items: rows.into_iter().map(|r| r.task).collect(),
         next_cursor,
-    }))
+    })
 }

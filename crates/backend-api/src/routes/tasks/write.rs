@@ -13,6 +13,39 @@ use sqlx::PgConnection;
 
 use crate::startup::SERVICE;
 
+/// Who asks for a change: the owner whose tasks it may touch (never chosen by the request body
+/// or a model), who made it (recorded in the event and so in the audit trail) and the request
+/// context the event carries.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The signed-in user (JWT `sub`); every query filters on it.
+    pub user_id: String,
+    /// `user` for REST calls, `assistant` for the assistant's tools.
+    pub actor: Actor,
+    /// Correlation id and trace context for the events.
+    pub context: WriteContext,
+}
+
+impl Caller {
+    /// The user acting through the REST API.
+    pub fn user(user_id: impl Into<String>, context: WriteContext) -> Self {
+        Self {
+            user_id: user_id.into(),
+            actor: Actor::User,
+            context,
+        }
+    }
+
+    /// The assistant acting for `user_id`.
+    pub fn assistant(user_id: impl Into<String>, context: WriteContext) -> Self {
+        Self {
+            user_id: user_id.into(),
+            actor: Actor::Assistant,
+            context,
+        }
+    }
+}
+
 /// Per-request data carried into events: the request id as correlation id and the W3C trace
 /// context (the caller's, or a new one) so Dapr's traces join the request's.
 #[derive(Debug, Clone)]
@@ -51,28 +84,40 @@ fn valid_traceparent(value: &str) -> bool {
             .all(|(len, part)| part.len() == *len && part.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+impl WriteContext {
+    /// A context with no request id and a fresh trace.
+    pub fn detached() -> Self {
+        Self {
+            correlation_id: None,
+            traceparent: new_traceparent(),
+        }
+    }
+}
+
 fn new_traceparent() -> String {
     let trace: [u8; 16] = rand::random();
     let span: [u8; 8] = rand::random();
     format!("00-{}-{}-01", hex::encode(trace), hex::encode(span))
 }
 
-/// Writes the event for a change of `task` to the outbox, in the caller's transaction.
+/// Writes the event for a change of `task` to the outbox, in the caller's transaction, with
+/// the caller's actor.
 pub async fn emit(
     conn: &mut PgConnection,
     event_type: EventType,
     task: &Task,
     changes: Option<Changes>,
-    context: &WriteContext,
+    caller: &Caller,
 ) -> Result<(), ApiError> {
     let event = TaskEvent::new(
         event_type,
-        Actor::User,
+        caller.actor,
         task,
         changes,
-        context.correlation_id.clone(),
+        caller.context.correlation_id.clone(),
     );
-    common::outbox::enqueue(conn, SERVICE, event, Some(context.traceparent.clone())).await?;
+    let traceparent = Some(caller.context.traceparent.clone());
+    common::outbox::enqueue(conn, SERVICE, event, traceparent).await?;
     Ok(())
 }
 

@@ -1,0 +1,139 @@
+//! The assistant's tools. None takes a user id: each call is bound to the signed-in caller and
+//! goes through the same task operations as the REST API (`routes::tasks::service`), with
+//! actor `assistant`. Dates are natural-language phrases read by `crate::quickadd` in the
+//! user's zone — the model never computes a date or an offset. Results are JSON data; task
+//! text inside them is never an instruction. No tool reaches the network.
+//!
+//! `delete_task` deletes nothing: it returns a confirmation card, and only the user's confirm
+//! call (`POST /api/assistant/confirmations/{id}`) deletes.
+
+mod definitions;
+mod read;
+mod write;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use common::error::ApiError;
+use common::tasks::{Priority, Task};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::routes::tasks::Caller;
+
+pub use definitions::definitions;
+
+/// Everything a tool call is bound to.
+pub struct ToolContext<'a> {
+    /// Postgres.
+    pub pool: &'a PgPool,
+    /// The signed-in user, as actor `assistant`.
+    pub caller: &'a Caller,
+    /// The user's zone.
+    pub tz: Tz,
+    /// Its IANA name, stored on created tasks.
+    pub timezone: &'a str,
+    /// "Now" for date phrases.
+    pub now: DateTime<Utc>,
+    /// The thread the call belongs to (for confirmation cards).
+    pub thread_id: Uuid,
+}
+
+/// A tool's failure as the model sees it.
+fn failure(code: &str, message: impl Into<String>) -> Value {
+    json!({"error": {"code": code, "message": message.into()}})
+}
+
+fn api_failure(error: &ApiError) -> Value {
+    match error {
+        ApiError::NotFound(what) => failure("not_found", format!("{what} not found")),
+        ApiError::Validation(details) => {
+            json!({"error": {"code": "validation_failed", "message": "invalid field", "details": details}})
+        }
+        ApiError::BadRequest { code, message } | ApiError::Conflict { code, message } => {
+            failure(code, message.clone())
+        }
+        ApiError::PreconditionFailed { current } => failure(
+            "precondition_failed",
+            format!("the task changed; current version is {current}"),
+        ),
+        ApiError::Internal(cause) | ApiError::Unavailable(cause) => {
+            tracing::error!(error = ?cause, "assistant tool failed");
+            failure("internal_error", "the operation failed")
+        }
+        other => failure("failed", other.to_string()),
+    }
+}
+
+/// Long descriptions are cut to this many characters, so a list of tasks cannot flood the
+/// model's context (and the user's token budget); `get_task` shows the same cut view.
+const VIEW_DESCRIPTION_CHARS: usize = 1_000;
+
+/// The task as the model reads it: data, with the due date also in the user's local time so
+/// the model never converts zones itself.
+pub fn task_view(task: &Task, tz: Tz) -> Value {
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M").to_string();
+    let description: String = task
+        .description
+        .chars()
+        .take(VIEW_DESCRIPTION_CHARS)
+        .collect();
+    let truncated = description.len() < task.description.len();
+    json!({
+        "id": task.id, "title": task.title, "description": description,
+        "description_truncated": truncated,
+        "status": task.status, "priority": task.priority, "tags": task.tags,
+        "due_date": task.due_date, "due_local": task.due_date.map(local),
+        "recurring_rule": task.recurring_rule, "recurring_mode": task.recurring_mode,
+        "completed_at": task.completed_at, "version": task.version,
+    })
+}
+
+fn priority(raw: Option<&str>) -> Result<Option<Priority>, Value> {
+    match raw.map(|p| p.trim().to_ascii_lowercase()).as_deref() {
+        None => Ok(None),
+        Some("high" | "p1") => Ok(Some(Priority::High)),
+        Some("medium" | "p2") => Ok(Some(Priority::Medium)),
+        Some("low" | "p3") => Ok(Some(Priority::Low)),
+        Some(other) => Err(failure(
+            "invalid_priority",
+            format!("{other:?} is not high, medium or low"),
+        )),
+    }
+}
+
+fn task_id(raw: &Value) -> Result<Uuid, Value> {
+    raw.get("id")
+        .and_then(Value::as_str)
+        .and_then(|id| Uuid::parse_str(id.trim()).ok())
+        .ok_or_else(|| failure("not_found", "task not found"))
+}
+
+fn args<T: for<'de> Deserialize<'de>>(raw: &Value) -> Result<T, Value> {
+    serde_json::from_value(raw.clone()).map_err(|e| failure("invalid_arguments", e.to_string()))
+}
+
+/// Runs tool `name` with the model's `arguments` (JSON text) for the caller. Always returns
+/// JSON; failures are `{"error":{...}}` for the model to read.
+pub async fn run(context: &ToolContext<'_>, name: &str, arguments: &str) -> Value {
+    let raw: Value = match arguments.trim() {
+        "" => json!({}),
+        text => match serde_json::from_str(text) {
+            Ok(value @ Value::Object(_)) => value,
+            _ => return failure("invalid_arguments", "arguments must be a JSON object"),
+        },
+    };
+    let outcome = match name {
+        "list_tasks" => read::list_tasks(context, &raw).await,
+        "find_tasks" => read::find_tasks(context, raw).await,
+        "get_task" => read::get_task(context, &raw).await,
+        "add_task" => write::add_task(context, &raw).await,
+        "update_task" => write::update_task(context, &raw).await,
+        "complete_task" | "reopen_task" => write::transition(context, &raw, name).await,
+        "delete_task" => write::delete_task(context, &raw).await,
+        "get_stats" => read::get_stats(context).await,
+        other => Err(failure("unknown_tool", format!("no tool named {other:?}"))),
+    };
+    outcome.unwrap_or_else(|failure| failure)
+}

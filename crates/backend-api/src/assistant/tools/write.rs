@@ -1,0 +1,170 @@
+//! The changing tools: add, update, complete, reopen — each in its own transaction through
+//! the shared task operations — and delete, which only draws a confirmation card.
+
+use common::error::ApiError;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ToolContext, api_failure, args, failure, priority, task_id, task_view};
+use crate::assistant::store;
+use crate::quickadd::{parse_repeat, parse_when};
+use crate::routes::tasks::service;
+use crate::routes::tasks::{Caller, CreateTaskRequest, UpdateTaskRequest};
+
+#[derive(Deserialize)]
+struct AddArgs {
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    when: Option<String>,
+    #[serde(default)]
+    repeat: Option<String>,
+    #[serde(default)]
+    priority: Option<String>,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+}
+
+pub(super) async fn add_task(context: &ToolContext<'_>, raw: &Value) -> Result<Value, Value> {
+    let add: AddArgs = args(raw)?;
+    let mut request = CreateTaskRequest {
+        title: add.title,
+        description: add.description,
+        priority: priority(add.priority.as_deref())?,
+        tags: add.tags,
+        due_date: None,
+        reminder_at: None,
+        recurring_rule: None,
+        recurring_mode: None,
+        recurring_end_date: None,
+        timezone: Some(context.timezone.to_owned()),
+    };
+    if let Some(repeat) = add.repeat.as_deref().filter(|r| !r.trim().is_empty()) {
+        let (rule, mode, first) = parse_repeat(repeat, context.tz, context.now)
+            .map_err(|e| failure("invalid_repeat", e))?;
+        request.recurring_rule = Some(rule);
+        request.recurring_mode = Some(mode);
+        request.due_date = Some(first);
+    }
+    if let Some(when) = add.when.as_deref().filter(|w| !w.trim().is_empty()) {
+        let due =
+            parse_when(when, context.tz, context.now).map_err(|e| failure("invalid_date", e))?;
+        request.due_date = Some(due);
+    }
+    let created = write(context, |conn, caller| {
+        Box::pin(async move {
+            service::create(conn, caller, request, None)
+                .await
+                .map(|c| c.task)
+        })
+    })
+    .await?;
+    Ok(json!({"created": task_view(&created, context.tz)}))
+}
+
+pub(super) async fn update_task(context: &ToolContext<'_>, raw: &Value) -> Result<Value, Value> {
+    let id = task_id(raw)?;
+    let text = |field: &str| raw.get(field).and_then(Value::as_str).map(str::to_owned);
+    let mut request = UpdateTaskRequest {
+        title: text("title"),
+        description: text("description"),
+        priority: priority(raw.get("priority").and_then(Value::as_str))?,
+        tags: match raw.get("tags") {
+            Some(tags) if !tags.is_null() => Some(args(tags)?),
+            _ => None,
+        },
+        ..UpdateTaskRequest::default()
+    };
+    match raw.get("when") {
+        None => {}
+        Some(Value::Null) => request.due_date = Some(None),
+        Some(when) => {
+            let phrase = when.as_str().unwrap_or_default();
+            let due = parse_when(phrase, context.tz, context.now)
+                .map_err(|e| failure("invalid_date", e))?;
+            request.due_date = Some(Some(due));
+        }
+    }
+    match raw.get("repeat") {
+        None => {}
+        Some(Value::Null) => request.recurring_rule = Some(None),
+        Some(repeat) => {
+            let phrase = repeat.as_str().unwrap_or_default();
+            let (rule, mode, _) = parse_repeat(phrase, context.tz, context.now)
+                .map_err(|e| failure("invalid_repeat", e))?;
+            request.recurring_rule = Some(Some(rule));
+            request.recurring_mode = Some(mode);
+        }
+    }
+    let updated = write(context, |conn, caller| {
+        Box::pin(async move { service::update(conn, caller, id, request, None).await })
+    })
+    .await?;
+    Ok(json!({"updated": task_view(&updated, context.tz)}))
+}
+
+pub(super) async fn transition(
+    context: &ToolContext<'_>,
+    raw: &Value,
+    name: &str,
+) -> Result<Value, Value> {
+    let id = task_id(raw)?;
+    let complete = name == "complete_task";
+    let task = write(context, |conn, caller| {
+        Box::pin(async move {
+            if complete {
+                service::complete(conn, caller, id, None).await
+            } else {
+                service::reopen(conn, caller, id, None).await
+            }
+        })
+    })
+    .await?;
+    Ok(json!({"task": task_view(&task, context.tz)}))
+}
+
+pub(super) async fn delete_task(context: &ToolContext<'_>, raw: &Value) -> Result<Value, Value> {
+    let id = task_id(raw)?;
+    let mut conn = context
+        .pool
+        .acquire()
+        .await
+        .map_err(|e| api_failure(&e.into()))?;
+    let task = service::get(&mut conn, &context.caller.user_id, id)
+        .await
+        .map_err(|e| api_failure(&e))?;
+    let confirmation = store::create_confirmation(
+        &mut conn,
+        &context.caller.user_id,
+        context.thread_id,
+        "delete_task",
+        task.id,
+        task.version,
+    )
+    .await
+    .map_err(|e| api_failure(&e.into()))?;
+    Ok(json!({
+        "status": "confirmation_required",
+        "message": "Nothing was deleted. The user must confirm this card in the app.",
+        "confirmation": {"id": confirmation, "action": "delete_task",
+                         "task": task_view(&task, context.tz)},
+    }))
+}
+
+type WriteFuture<'c, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ApiError>> + Send + 'c>>;
+
+/// Runs one task operation in its own transaction as the assistant.
+async fn write<T, F>(context: &ToolContext<'_>, operation: F) -> Result<T, Value>
+where
+    F: for<'c> FnOnce(&'c mut sqlx::PgConnection, &'c Caller) -> WriteFuture<'c, T>,
+{
+    let run = async {
+        let mut tx = context.pool.begin().await?;
+        let value = operation(&mut tx, context.caller).await?;
+        tx.commit().await?;
+        Ok::<T, ApiError>(value)
+    };
+    run.await.map_err(|e| api_failure(&e))
+}
