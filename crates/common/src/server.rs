@@ -266,30 +266,6 @@ pub fn subscribe_route(subscriptions: Vec<crate::delivery::DaprSubscription>) ->
     )
 }
 
-/// A service with only the standard routes (`/healthz`, `/readyz`, `/metrics`) and the given
-/// subscriptions, bound per `settings`: the shape every event consumer starts from.
-pub async fn bind_basic_service(
-    service: &'static str,
-    settings: &crate::config::ServiceSettings,
-    subscriptions: Vec<crate::delivery::DaprSubscription>,
-) -> anyhow::Result<Service> {
-    let pool = crate::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
-    let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
-    let internal = require_app_token(
-        subscribe_route(subscriptions),
-        settings.app_api_token.clone(),
-    );
-    let router = ops_routes(Readiness { pool, dapr }).merge(internal);
-    let server = Server::bind(
-        SocketAddr::new(settings.host, settings.port),
-        router,
-        service,
-    )
-    .await?;
-    tracing::info!(service, port = server.port(), "listening");
-    Ok(Service::new(server))
-}
-
 type BackgroundTask =
     Box<dyn FnOnce(CancellationToken) -> futures::future::BoxFuture<'static, ()> + Send>;
 

@@ -76,6 +76,17 @@ pub struct DevSidecar {
 /// Loads the resources, binds one HTTP server per app and starts each app's start-up sequence
 /// (wait for the app port, read its subscriptions, start cron bindings) in the background.
 pub async fn start(config: SidecarConfig) -> anyhow::Result<DevSidecar> {
+    start_with_listeners(config, HashMap::new()).await
+}
+
+/// Like [`start`], serving the instances named in `listeners` (by [`AppSpec::instance`]) on
+/// sockets the caller bound already. A caller that must tell a service its sidecar port before
+/// the sidecar starts binds port 0 itself and hands the socket over, so no other process can
+/// take the port in between.
+pub async fn start_with_listeners(
+    config: SidecarConfig,
+    mut listeners_by_instance: HashMap<String, std::net::TcpListener>,
+) -> anyhow::Result<DevSidecar> {
     let resources = components::load_resources(&config.resources_dir)?;
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -88,14 +99,20 @@ pub async fn start(config: SidecarConfig) -> anyhow::Result<DevSidecar> {
     let mut listeners = Vec::new();
     let mut apps = Vec::new();
     for spec in &config.apps {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", spec.sidecar_port))
-            .await
-            .with_context(|| {
-                format!(
-                    "binding the sidecar port {} for {}",
-                    spec.sidecar_port, spec.app_id
-                )
-            })?;
+        let listener = match listeners_by_instance.remove(&spec.instance) {
+            Some(bound) => {
+                bound.set_nonblocking(true)?;
+                tokio::net::TcpListener::from_std(bound)?
+            }
+            None => tokio::net::TcpListener::bind(("127.0.0.1", spec.sidecar_port))
+                .await
+                .with_context(|| {
+                    format!(
+                        "binding the sidecar port {} for {}",
+                        spec.sidecar_port, spec.app_id
+                    )
+                })?,
+        };
         let sidecar_port = listener.local_addr()?.port();
         let mut state_stores = BTreeMap::new();
         for component in resources.components.iter().filter(|c| {

@@ -130,15 +130,6 @@ pub struct Fleet {
     sidecar: DevSidecar,
 }
 
-fn pick_port(port: u16) -> anyhow::Result<u16> {
-    if port != 0 {
-        return Ok(port);
-    }
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 impl Fleet {
     /// Prepares the database, binds every service, then starts the sidecars (which find the
     /// already-open app ports, read subscriptions and start delivering). Listing a service twice
@@ -156,8 +147,18 @@ impl Fleet {
             .context("migrations failed")?;
         let mut instances = Vec::new();
         let mut apps = Vec::new();
+        // Sidecar sockets are bound here, before the services learn their ports, and handed to
+        // the dev sidecar: a port picked and released would be up for grabs in between.
+        let mut sidecar_sockets = std::collections::HashMap::new();
         for wanted in &config.ports {
-            let sidecar_port = pick_port(wanted.sidecar_port)?;
+            let socket = std::net::TcpListener::bind(("127.0.0.1", wanted.sidecar_port))
+                .with_context(|| {
+                    format!(
+                        "cannot bind the sidecar port {} of {}",
+                        wanted.sidecar_port, wanted.name
+                    )
+                })?;
+            let sidecar_port = socket.local_addr()?.port();
             let settings = ServiceSettings {
                 host: config.host,
                 port: wanted.app_port,
@@ -183,9 +184,11 @@ impl Fleet {
                 .iter()
                 .filter(|i: &&Instance| i.ports.name == wanted.name)
                 .count();
+            let instance = format!("{}-{replica}", wanted.name);
+            sidecar_sockets.insert(instance.clone(), socket);
             apps.push(AppSpec {
                 app_id: wanted.name.to_owned(),
-                instance: format!("{}-{replica}", wanted.name),
+                instance,
                 app_port: ports.app_port,
                 sidecar_port,
                 app_api_token: None,
@@ -201,11 +204,14 @@ impl Fleet {
                 running: Some(spawn(service)),
             });
         }
-        let sidecar = dev_sidecar::start(SidecarConfig {
-            resources_dir: config.resources_dir.clone(),
-            apps,
-            delivery: config.delivery.clone(),
-        })
+        let sidecar = dev_sidecar::start_with_listeners(
+            SidecarConfig {
+                resources_dir: config.resources_dir.clone(),
+                apps,
+                delivery: config.delivery.clone(),
+            },
+            sidecar_sockets,
+        )
         .await
         .context("cannot start the dev sidecar")?;
         let ports = instances.iter().map(|i| i.ports).collect();

@@ -92,3 +92,27 @@ pub fn error_code(body: &Value) -> String {
     );
     code.to_owned()
 }
+
+/// A loopback port bound but not listening: connections to it are refused (a sidecar that is
+/// down), and no other process can take the port until the test starts a server on it.
+pub struct ReservedPort {
+    socket: tokio::net::TcpSocket,
+    /// The reserved port.
+    pub port: u16,
+}
+
+/// Reserves a free loopback port; see [`ReservedPort`].
+pub fn reserve_port() -> ReservedPort {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    ReservedPort { socket, port }
+}
+
+impl ReservedPort {
+    /// Starts listening on the reserved port, for a server that takes a bound socket (such as
+    /// `dev_sidecar::start_with_listeners`).
+    pub fn into_listener(self) -> std::net::TcpListener {
+        self.socket.listen(1024).unwrap().into_std().unwrap()
+    }
+}

@@ -10,7 +10,7 @@ use dev_sidecar::{AppSpec, DeliveryPolicy, DevSidecar, SidecarConfig};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestAudit, eventually, free_port, fresh_database, settings, spawn_audit_with, task_event,
+    TestAudit, eventually, fresh_database, settings, spawn_audit_with, task_event,
 };
 
 fn resources() -> PathBuf {
@@ -26,23 +26,29 @@ fn resources() -> PathBuf {
 
 async fn audit_behind_a_sidecar() -> (TestAudit, DevSidecar, DaprClient) {
     let (pool, url) = fresh_database().await;
-    let sidecar_port = free_port();
+    let reserved = testkit::reserve_port();
+    let sidecar_port = reserved.port;
     let app = spawn_audit_with(pool, settings(&url, sidecar_port)).await;
-    let sidecar = dev_sidecar::start(SidecarConfig {
-        resources_dir: resources(),
-        apps: vec![AppSpec {
-            app_id: "audit".to_owned(),
-            instance: "audit-0".to_owned(),
-            app_port: app.port,
-            sidecar_port,
-            app_api_token: None,
-        }],
-        delivery: DeliveryPolicy {
-            max_retries: 2,
-            initial_backoff: Duration::from_millis(20),
-            max_backoff: Duration::from_millis(100),
+    let listeners =
+        std::collections::HashMap::from([("audit-0".to_owned(), reserved.into_listener())]);
+    let sidecar = dev_sidecar::start_with_listeners(
+        SidecarConfig {
+            resources_dir: resources(),
+            apps: vec![AppSpec {
+                app_id: "audit".to_owned(),
+                instance: "audit-0".to_owned(),
+                app_port: app.port,
+                sidecar_port,
+                app_api_token: None,
+            }],
+            delivery: DeliveryPolicy {
+                max_retries: 2,
+                initial_backoff: Duration::from_millis(20),
+                max_backoff: Duration::from_millis(100),
+            },
         },
-    })
+        listeners,
+    )
     .await
     .unwrap();
     let dapr = DaprClient::new(sidecar_port, None);

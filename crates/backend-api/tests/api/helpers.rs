@@ -39,6 +39,8 @@ pub fn free_port() -> u16 {
 }
 
 pub struct TestApp {
+    /// Keeps the sidecar port of [`spawn_app`] refusing connections: nobody else can take it.
+    _sidecar: Option<testkit::ReservedPort>,
     pub address: String,
     pub pool: PgPool,
     pub client: reqwest::Client,
@@ -46,7 +48,10 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with_sidecar(free_port()).await
+    let sidecar = testkit::reserve_port();
+    let mut app = spawn_app_with_sidecar(sidecar.port).await;
+    app._sidecar = Some(sidecar);
+    app
 }
 
 pub async fn spawn_app_with_sidecar(dapr_port: u16) -> TestApp {
@@ -85,6 +90,7 @@ pub async fn spawn_app_on(pool: PgPool, database_url: String, dapr_port: u16) ->
     let stop = shutdown.clone();
     tokio::spawn(async move { application.run_until_stopped(stop).await });
     TestApp {
+        _sidecar: None,
         address,
         pool,
         client: reqwest::Client::new(),
@@ -104,6 +110,7 @@ pub async fn spawn_app_with(options: BuildOptions) -> TestApp {
     let stop = shutdown.clone();
     tokio::spawn(async move { application.run_until_stopped(stop).await });
     TestApp {
+        _sidecar: None,
         address,
         pool,
         client: reqwest::Client::new(),

@@ -7,6 +7,7 @@ use common::outbox::{OutboxRelay, RelaySettings};
 use dev_sidecar::{AppSpec, DeliveryPolicy, SidecarConfig};
 use futures::future::join_all;
 use serde_json::json;
+use testkit::{ReservedPort, reserve_port};
 use uuid::Uuid;
 
 use crate::helpers::{free_port, fresh_database, spawn_app_with_sidecar};
@@ -22,18 +23,26 @@ fn resources() -> PathBuf {
     dir
 }
 
-async fn start_sidecar(app_id: &str, app_port: u16, sidecar_port: u16) -> dev_sidecar::DevSidecar {
-    dev_sidecar::start(SidecarConfig {
-        resources_dir: resources(),
-        apps: vec![AppSpec {
-            app_id: app_id.to_owned(),
-            instance: app_id.to_owned(),
-            app_port,
-            sidecar_port,
-            app_api_token: None,
-        }],
-        delivery: DeliveryPolicy::default(),
-    })
+async fn start_sidecar(
+    app_id: &str,
+    app_port: u16,
+    sidecar: ReservedPort,
+) -> dev_sidecar::DevSidecar {
+    let spec = AppSpec {
+        app_id: app_id.to_owned(),
+        instance: app_id.to_owned(),
+        app_port,
+        sidecar_port: sidecar.port,
+        app_api_token: None,
+    };
+    dev_sidecar::start_with_listeners(
+        SidecarConfig {
+            resources_dir: resources(),
+            apps: vec![spec],
+            delivery: DeliveryPolicy::default(),
+        },
+        HashMap::from([(app_id.to_owned(), sidecar.into_listener())]),
+    )
     .await
     .unwrap()
 }
@@ -49,8 +58,8 @@ async fn wait_until(deadline: Duration, mut done: impl FnMut() -> bool) {
 #[tokio::test]
 async fn writes_while_the_sidecar_is_down_are_kept_and_published_once_each_in_per_user_order_when_it_returns()
  {
-    let sidecar_port = free_port();
-    let app = spawn_app_with_sidecar(sidecar_port).await;
+    let sidecar = reserve_port();
+    let app = spawn_app_with_sidecar(sidecar.port).await;
     let users = ["alice", "bob", "carol", "dave"];
     for i in 0..100 {
         app.create_ok(users[i % users.len()], json!({"title": format!("t{i}")}))
@@ -79,7 +88,7 @@ async fn writes_while_the_sidecar_is_down_are_kept_and_published_once_each_in_pe
     }
 
     let app_port: u16 = app.address.rsplit(':').next().unwrap().parse().unwrap();
-    let sidecar = start_sidecar("backend-api", app_port, sidecar_port).await;
+    let sidecar = start_sidecar("backend-api", app_port, sidecar).await;
     wait_until(Duration::from_secs(20), || sidecar.published().len() >= 100).await;
     // Give a duplicate the chance to show up before counting.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -119,10 +128,10 @@ async fn writes_while_the_sidecar_is_down_are_kept_and_published_once_each_in_pe
 
 #[tokio::test]
 async fn an_event_is_published_promptly_once_the_sidecar_is_up() {
-    let sidecar_port = free_port();
-    let app = spawn_app_with_sidecar(sidecar_port).await;
+    let sidecar = reserve_port();
+    let app = spawn_app_with_sidecar(sidecar.port).await;
     let app_port: u16 = app.address.rsplit(':').next().unwrap().parse().unwrap();
-    let sidecar = start_sidecar("backend-api", app_port, sidecar_port).await;
+    let sidecar = start_sidecar("backend-api", app_port, sidecar).await;
     // Let the relay find the sidecar and go idle, so the next event is sent on NOTIFY.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let task = app.create_ok("alice", json!({"title": "now"})).await;
@@ -137,9 +146,10 @@ async fn an_event_is_published_promptly_once_the_sidecar_is_up() {
 #[tokio::test]
 async fn two_relays_on_one_database_publish_each_row_once_and_keep_each_users_order() {
     let (pool, _url) = fresh_database().await;
-    let sidecar_port = free_port();
+    let reserved = reserve_port();
+    let sidecar_port = reserved.port;
     // The sidecar needs an app port to serve; nothing has to listen there for publishing.
-    let sidecar = start_sidecar("backend-api", free_port(), sidecar_port).await;
+    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
     let mut conn = pool.acquire().await.unwrap();
     for i in 0..300 {
         let id = Uuid::now_v7();

@@ -63,7 +63,8 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(realtime: RealtimeSettings) -> TestApp {
-    let sidecar_port = free_port();
+    let sidecar = testkit::reserve_port();
+    let sidecar_port = sidecar.port;
     let settings = ServiceSettings {
         host: IpAddr::V4(Ipv4Addr::LOCALHOST),
         port: 0,
@@ -83,27 +84,35 @@ pub async fn spawn_app_with(realtime: RealtimeSettings) -> TestApp {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("components.yaml"), COMPONENTS).unwrap();
     // Unique app ids per test keep Redis keys apart; the topic logs are in memory per sidecar.
-    let backend_sidecar_port = free_port();
-    let sidecar = dev_sidecar::start(SidecarConfig {
-        resources_dir: dir,
-        apps: vec![
-            AppSpec {
-                app_id: "websocket".into(),
-                instance: format!("ws-{port}"),
-                app_port: port,
-                sidecar_port,
-                app_api_token: None,
-            },
-            AppSpec {
-                app_id: "backend-api".into(),
-                instance: "api".into(),
-                app_port: free_port(),
-                sidecar_port: backend_sidecar_port,
-                app_api_token: None,
-            },
-        ],
-        delivery: Default::default(),
-    })
+    let backend_sidecar = testkit::reserve_port();
+    let backend_sidecar_port = backend_sidecar.port;
+    let listeners = std::collections::HashMap::from([
+        (format!("ws-{port}"), sidecar.into_listener()),
+        ("api".to_owned(), backend_sidecar.into_listener()),
+    ]);
+    let sidecar = dev_sidecar::start_with_listeners(
+        SidecarConfig {
+            resources_dir: dir,
+            apps: vec![
+                AppSpec {
+                    app_id: "websocket".into(),
+                    instance: format!("ws-{port}"),
+                    app_port: port,
+                    sidecar_port,
+                    app_api_token: None,
+                },
+                AppSpec {
+                    app_id: "backend-api".into(),
+                    instance: "api".into(),
+                    app_port: free_port(),
+                    sidecar_port: backend_sidecar_port,
+                    app_api_token: None,
+                },
+            ],
+            delivery: Default::default(),
+        },
+        listeners,
+    )
     .await
     .unwrap();
     let shutdown = CancellationToken::new();
