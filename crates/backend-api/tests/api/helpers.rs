@@ -9,34 +9,8 @@ use common::outbox::RelaySettings;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use sqlx::PgPool;
-use uuid::Uuid;
 
-pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
-
-pub fn base_database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A fresh, migrated database for one test.
-pub async fn fresh_database() -> (PgPool, String) {
-    let base = base_database_url();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/taskfleet_test_{}", Uuid::new_v4().simple());
-    common::db::ensure_database(&url).await.unwrap();
-    let pool = common::db::connect(&url, 20).await.unwrap();
-    common::db::MIGRATOR.run(&pool).await.unwrap();
-    (pool, url)
-}
-
-/// A port nothing listens on (yet): the sidecar is "down" until a test starts one there.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use testkit::{SECRET, error_code, free_port, fresh_database, token};
 
 pub struct TestApp {
     /// Keeps the sidecar port of [`spawn_app`] refusing connections: nobody else can take it.
@@ -118,10 +92,6 @@ pub async fn spawn_app_with(options: BuildOptions) -> TestApp {
     }
 }
 
-pub fn token(user: &str) -> String {
-    common::auth::mint_hs256(SECRET, user, Duration::from_secs(3600)).unwrap()
-}
-
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
@@ -161,16 +131,4 @@ impl TestApp {
             .await
             .unwrap()
     }
-}
-
-/// Asserts the SPEC §4 error shape and returns the code.
-pub fn error_code(body: &Value) -> String {
-    let code = body["error"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("not an error body: {body}"));
-    assert!(
-        body["error"]["message"].is_string(),
-        "error without message: {body}"
-    );
-    code.to_owned()
 }
