@@ -52,7 +52,7 @@ pub fn service_settings(database_url: &str, dapr_port: u16) -> ServiceSettings {
         dapr_api_token: None,
         app_api_token: None,
         database_url: database_url.to_owned(),
-        database_max_connections: 10,
+        database_max_connections: 20,
         auth: AuthSettings {
             jwt_secret: Some(SECRET.to_owned()),
             jwks_url: None,

@@ -1,9 +1,7 @@
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use chrono::Utc;
 use common::CancellationToken;
-use common::auth::AuthSettings;
 use common::config::ServiceSettings;
 use common::events::{
     Actor, Changes, CloudEvent, EventType, FieldChange, SCHEMA_VERSION, TaskEvent, TaskEventData,
@@ -32,21 +30,7 @@ pub fn unused_database_url() -> String {
     format!("{prefix}/taskfleet_test_{}", Uuid::new_v4().simple())
 }
 
-pub fn settings(database_url: &str, dapr_port: u16) -> ServiceSettings {
-    ServiceSettings {
-        host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        port: 0,
-        dapr_http_port: dapr_port,
-        dapr_api_token: None,
-        app_api_token: None,
-        database_url: database_url.to_owned(),
-        database_max_connections: 20,
-        auth: AuthSettings {
-            jwt_secret: Some(SECRET.to_owned()),
-            jwks_url: None,
-        },
-    }
-}
+pub use testkit::service_settings as settings;
 
 pub struct TestAudit {
     pub address: String,

@@ -1,10 +1,7 @@
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use backend_api::startup::{BuildOptions, build_with_options, build_with_pool};
 use common::CancellationToken;
-use common::auth::AuthSettings;
-use common::config::ServiceSettings;
 use common::outbox::RelaySettings;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
@@ -33,21 +30,7 @@ pub async fn spawn_app_with_sidecar(dapr_port: u16) -> TestApp {
     spawn_app_on(pool, database_url, dapr_port).await
 }
 
-pub fn settings(database_url: &str, dapr_port: u16) -> ServiceSettings {
-    ServiceSettings {
-        host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        port: 0,
-        dapr_http_port: dapr_port,
-        dapr_api_token: None,
-        app_api_token: None,
-        database_url: database_url.to_owned(),
-        database_max_connections: 20,
-        auth: AuthSettings {
-            jwt_secret: Some(SECRET.to_owned()),
-            jwks_url: None,
-        },
-    }
-}
+pub use testkit::service_settings as settings;
 
 pub async fn spawn_app_on(pool: PgPool, database_url: String, dapr_port: u16) -> TestApp {
     let relay = RelaySettings {
