@@ -5,10 +5,12 @@
 //!
 //! The same task operations (`routes::tasks::service`) serve the AI assistant ([`assistant`]),
 //! which acts only as the signed-in user; quick-add texts and the assistant's date phrases are
-//! read by one deterministic parser ([`quickadd`]).
+//! read by one deterministic parser ([`quickadd`]). External agents reach the same tools over
+//! MCP ([`mcp`]).
 
 pub mod assistant;
 pub mod docs;
+pub mod mcp;
 pub mod quickadd;
 pub mod routes;
 pub mod startup;

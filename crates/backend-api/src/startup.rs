@@ -1,4 +1,4 @@
-//! Wiring: state, router, server, the outbox relay and the assistant.
+//! Wiring: state, router, server, the outbox relay, the assistant and `/mcp`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use common::server::{Readiness, Server, Service, ops_routes, require_app_token, 
 use sqlx::PgPool;
 
 use crate::assistant::{Assistant, AssistantSettings};
+use crate::mcp::McpSettings;
 
 /// The service name: app-id, binary, CloudEvent `source`.
 pub const SERVICE: &str = "backend-api";
@@ -52,15 +53,19 @@ pub struct BuildOptions {
     pub assistant: AssistantSettings,
     /// "Now".
     pub clock: Clock,
+    /// The `/mcp` endpoint.
+    pub mcp: McpSettings,
 }
 
 impl Default for BuildOptions {
-    /// Default relay, assistant off, system clock.
+    /// Default relay, assistant off, system clock, `/mcp` at `http://localhost:8000/mcp`.
     fn default() -> Self {
         Self {
             relay: RelaySettings::default(),
             assistant: AssistantSettings::default(),
             clock: system_clock(),
+            mcp: McpSettings::for_url(&format!("http://localhost:{PORT}/mcp"))
+                .expect("the default MCP URL is valid"),
         }
     }
 }
@@ -72,11 +77,17 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
 }
 
 /// The whole API (without the standard layers, which [`Server::bind`] adds).
-pub fn router(state: AppState, readiness: Readiness, app_api_token: Option<String>) -> Router {
+pub fn router(
+    state: AppState,
+    readiness: Readiness,
+    app_api_token: Option<String>,
+    mcp: McpSettings,
+) -> Router {
     Router::new()
         .merge(crate::routes::tasks::router())
         .merge(crate::routes::tags::router())
         .merge(crate::assistant::routes::router())
+        .merge(crate::mcp::router(&state, Arc::new(mcp)))
         .with_state(state)
         .merge(crate::docs::router())
         .merge(ops_routes(readiness))
@@ -100,10 +111,13 @@ pub async fn build_with_pool(
     pool: PgPool,
     relay: RelaySettings,
 ) -> anyhow::Result<Service> {
+    let assistant = AssistantSettings::from_env()?;
+    let mcp = McpSettings::from_env(settings.port, assistant.confirmation_ttl)?;
     let options = BuildOptions {
         relay,
-        assistant: AssistantSettings::from_env()?,
+        assistant,
         clock: system_clock(),
+        mcp,
     };
     build_with_options(settings, pool, options).await
 }
@@ -118,6 +132,7 @@ pub async fn build_with_options(
         relay,
         assistant,
         clock,
+        mcp,
     } = options;
     if assistant.enabled() {
         tracing::info!(model = %assistant.model, base_url = %assistant.base_url, "assistant enabled");
@@ -136,7 +151,7 @@ pub async fn build_with_options(
     let addr = SocketAddr::new(settings.host, settings.port);
     let server = Server::bind(
         addr,
-        router(state, readiness, settings.app_api_token.clone()),
+        router(state, readiness, settings.app_api_token.clone(), mcp),
         SERVICE,
     )
     .await?;

@@ -51,6 +51,9 @@ pub struct Claims {
     /// Not-before, if present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
+    /// Audience: one string or several. Checked only where a route asks for one (`/mcp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<serde_json::Value>,
 }
 
 /// Where keys come from.
@@ -115,6 +118,16 @@ impl JwtVerifier {
 
     /// Verifies `token` and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        self.verify_with_audience(token, None).await
+    }
+
+    /// Like [`Self::verify`], and when `audience` is given the token's `aud` must name it
+    /// (a token minted for another resource is refused).
+    pub async fn verify_with_audience(
+        &self,
+        token: &str,
+        audience: Option<&str>,
+    ) -> Result<Claims, AuthError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
         let (key, alg) = match header.alg {
@@ -149,8 +162,16 @@ impl JwtVerifier {
         let mut validation = Validation::new(alg);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
-        validation.validate_aud = false;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        match audience {
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+            }
+            None => {
+                validation.validate_aud = false;
+                validation.set_required_spec_claims(&["exp", "sub"]);
+            }
+        }
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map_err(|e| AuthError::Invalid(e.to_string()))?;
         let sub = data.claims.sub.trim();
@@ -233,15 +254,26 @@ pub fn mint_hs256_with_exp(
     sub: &str,
     exp: u64,
 ) -> Result<String, jsonwebtoken::errors::Error> {
-    let claims = Claims {
-        sub: sub.to_owned(),
-        exp,
-        iat: Some(jsonwebtoken::get_current_timestamp()),
-        nbf: None,
-    };
+    mint_hs256_claims(
+        secret,
+        &Claims {
+            sub: sub.to_owned(),
+            exp,
+            iat: Some(jsonwebtoken::get_current_timestamp()),
+            nbf: None,
+            aud: None,
+        },
+    )
+}
+
+/// Mints an HS256 token carrying exactly `claims` (tokens with an audience, for `/mcp`).
+pub fn mint_hs256_claims(
+    secret: &str,
+    claims: &Claims,
+) -> Result<String, jsonwebtoken::errors::Error> {
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
-        &claims,
+        claims,
         &EncodingKey::from_secret(secret.as_bytes()),
     )
 }

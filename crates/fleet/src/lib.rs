@@ -82,6 +82,8 @@ pub struct FleetConfig {
     pub host: IpAddr,
     /// Pub/sub delivery retries of the dev sidecar.
     pub delivery: DeliveryPolicy,
+    /// backend-api's assistant; `None` reads `ASSISTANT_*` from the environment.
+    pub assistant: Option<backend_api::assistant::AssistantSettings>,
 }
 
 impl FleetConfig {
@@ -105,6 +107,7 @@ impl FleetConfig {
             ports: DEFAULT_PORTS.to_vec(),
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             delivery: DeliveryPolicy::default(),
+            assistant: None,
         })
     }
 }
@@ -128,6 +131,7 @@ pub struct Fleet {
     instances: Vec<Instance>,
     pool: sqlx::PgPool,
     sidecar: DevSidecar,
+    assistant: Option<backend_api::assistant::AssistantSettings>,
 }
 
 impl Fleet {
@@ -170,7 +174,7 @@ impl Fleet {
                 auth: config.auth.clone(),
             };
             settings.validate()?;
-            let service = build_service(wanted.name, settings.clone(), &pool)
+            let service = build_service(wanted.name, settings.clone(), &pool, &config.assistant)
                 .await
                 .with_context(|| {
                     format!("cannot start {} on port {}", wanted.name, wanted.app_port)
@@ -220,6 +224,7 @@ impl Fleet {
             instances,
             pool,
             sidecar,
+            assistant: config.assistant,
         })
     }
 
@@ -262,8 +267,13 @@ impl Fleet {
             .iter_mut()
             .filter(|i| i.ports.name == service && i.running.is_none())
         {
-            let built =
-                build_service(instance.ports.name, instance.settings.clone(), &self.pool).await?;
+            let built = build_service(
+                instance.ports.name,
+                instance.settings.clone(),
+                &self.pool,
+                &self.assistant,
+            )
+            .await?;
             instance.running = Some(spawn(built));
         }
         Ok(())
@@ -305,11 +315,22 @@ async fn build_service(
     name: &str,
     settings: ServiceSettings,
     pool: &sqlx::PgPool,
+    assistant: &Option<backend_api::assistant::AssistantSettings>,
 ) -> anyhow::Result<Service> {
     match name {
-        backend_api::startup::SERVICE => {
-            backend_api::startup::build_with_pool(settings, pool.clone(), Default::default()).await
-        }
+        backend_api::startup::SERVICE => match assistant {
+            None => {
+                backend_api::startup::build_with_pool(settings, pool.clone(), Default::default())
+                    .await
+            }
+            Some(assistant) => {
+                let options = backend_api::startup::BuildOptions {
+                    assistant: assistant.clone(),
+                    ..Default::default()
+                };
+                backend_api::startup::build_with_options(settings, pool.clone(), options).await
+            }
+        },
         websocket::SERVICE => websocket::build(&settings).await,
         notification::SERVICE => notification::build(&settings).await,
         audit::SERVICE => audit::build(&settings).await,

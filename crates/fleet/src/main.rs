@@ -1,11 +1,12 @@
 //! `fleet` — run everything: `fleet` (or `fleet run`) starts the dev sidecar and the five
-//! services; `fleet token <user> [hours]` prints a dev JWT for `curl`.
+//! services; `fleet token <user> [hours] [--audience URL]` prints a dev JWT for `curl` (with
+//! `--audience http://localhost:8000/mcp`, one for `/mcp`).
 
 use std::time::Duration;
 
 use fleet::{Fleet, FleetConfig};
 
-const USAGE: &str = "usage: fleet [run] | fleet token <user-id> [hours]";
+const USAGE: &str = "usage: fleet [run] | fleet token <user-id> [hours] [--audience URL]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -22,18 +23,43 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn token(args: &[String]) -> anyhow::Result<()> {
-    let user = args.first().ok_or_else(|| anyhow::anyhow!(USAGE))?;
-    let hours: u64 = args.get(1).map(|h| h.parse()).transpose()?.unwrap_or(24);
+    let mut positional = Vec::new();
+    let mut audience = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        if arg == "--audience" {
+            audience = Some(rest.next().ok_or_else(|| anyhow::anyhow!(USAGE))?.clone());
+        } else {
+            positional.push(arg);
+        }
+    }
+    let user = positional.first().ok_or_else(|| anyhow::anyhow!(USAGE))?;
+    let hours: u64 = positional
+        .get(1)
+        .map(|h| h.parse())
+        .transpose()?
+        .unwrap_or(24);
     let config = FleetConfig::from_env()?;
     let secret = config
         .auth
         .jwt_secret
         .ok_or_else(|| anyhow::anyhow!("JWT_SECRET is not set"))?;
-    println!(
-        "{}",
-        common::auth::mint_hs256(&secret, user, Duration::from_secs(hours * 3600))?
-    );
+    let now = jsonwebtoken_now();
+    let claims = common::auth::Claims {
+        sub: (*user).clone(),
+        exp: now + Duration::from_secs(hours * 3600).as_secs(),
+        iat: Some(now),
+        nbf: None,
+        aud: audience.map(serde_json::Value::String),
+    };
+    println!("{}", common::auth::mint_hs256_claims(&secret, &claims)?);
     Ok(())
+}
+
+fn jsonwebtoken_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 async fn run() -> anyhow::Result<()> {

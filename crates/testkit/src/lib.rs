@@ -1,7 +1,10 @@
 //! Test support shared by every crate's integration tests: a fresh migrated database per test,
 //! free ports, HS256 tokens, service settings for port 0, polling with a deadline, and the API
-//! error shape. Only tests depend on it (as a dev-dependency).
+//! error shape, and a scripted model provider ([`llm`]). Only tests depend on it (as a
+//! dev-dependency).
 #![allow(clippy::unwrap_used)]
+
+pub mod llm;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};

@@ -95,6 +95,8 @@ pub struct Completion {
     pub reasoning_content: Option<String>,
     /// The tools it calls, in order.
     pub tool_calls: Vec<ToolCall>,
+    /// The tokens the call used, when the provider reported them (`usage.total_tokens`).
+    pub total_tokens: Option<u64>,
 }
 
 /// Why a model call failed. The messages are safe to show to the user.

@@ -95,18 +95,9 @@ fn history(items: &[Item]) -> Vec<ChatMessage> {
                 serde_json::from_value(item.content["tool_calls"].clone()).unwrap_or_default(),
             )),
             // The user's own decision, told in the user's voice; it carries ids, no task text.
-            "confirmation" => messages.push(ChatMessage::text(
-                "user",
-                format!(
-                    "(In the app I {} the confirmation to {} task {}.)",
-                    text("status").unwrap_or_default(),
-                    text("action")
-                        .unwrap_or_default()
-                        .replace('_', " ")
-                        .trim_end_matches(" task"),
-                    text("task_id").unwrap_or_default()
-                ),
-            )),
+            "confirmation" => {
+                messages.push(ChatMessage::text("user", decision_note(&item.content)))
+            }
             "tool_result" => {
                 let id = text("tool_call_id").unwrap_or_default();
                 messages.push(ChatMessage::tool_result(&id, &item.content["result"]));
@@ -116,6 +107,33 @@ fn history(items: &[Item]) -> Vec<ChatMessage> {
     }
     drop_unanswered_calls(&mut messages);
     messages
+}
+
+/// The user's decision on a card as a line for the model: the action and task ids only.
+fn decision_note(content: &Value) -> String {
+    let text = |key: &str| content.get(key).and_then(Value::as_str).unwrap_or_default();
+    let mut ids: Vec<&str> = content
+        .get("task_ids")
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if ids.is_empty() {
+        // Items written before cards could name several tasks.
+        ids.push(text("task_id"));
+    }
+    let action = match text("action") {
+        "complete_tasks" => "complete",
+        _ => "delete",
+    };
+    let tasks = format!("task(s) {}", ids.join(", "));
+    match text("status") {
+        "expired" => {
+            format!(
+                "(The confirmation to {action} {tasks} expired before I decided; nothing changed.)"
+            )
+        }
+        status => format!("(In the app I {status} the confirmation to {action} {tasks}.)"),
+    }
 }
 
 /// A turn interrupted between a tool call and its stored result (a crash, a lost database)
@@ -188,6 +206,39 @@ async fn fail(
     send(events, "error", json!({"error": content}));
 }
 
+/// Whether the user's tokens for today are spent.
+async fn spent_budget(turn: &TurnContext, budget: u64) -> Result<bool, sqlx::Error> {
+    let mut conn = turn.pool.acquire().await?;
+    let used = store::tokens_today(&mut conn, &turn.caller.user_id).await?;
+    Ok(u64::try_from(used).unwrap_or(0) >= budget)
+}
+
+/// Adds a model call's tokens to the user's day: the provider's count, or about one token per
+/// four characters of what was sent and received when it gives none.
+async fn record_usage(
+    turn: &TurnContext,
+    messages: &[ChatMessage],
+    definitions: &Value,
+    completion: &Completion,
+) -> Result<(), sqlx::Error> {
+    let tokens = completion.total_tokens.unwrap_or_else(|| {
+        let sent =
+            serde_json::to_string(messages).map_or(0, |t| t.len()) + definitions.to_string().len();
+        let received = completion.content.len()
+            + completion.reasoning_content.as_ref().map_or(0, String::len)
+            + serde_json::to_string(&completion.tool_calls).map_or(0, |t| t.len());
+        ((sent + received) / 4) as u64
+    });
+    let mut conn = turn.pool.acquire().await?;
+    store::add_tokens(
+        &mut conn,
+        &turn.caller.user_id,
+        i64::try_from(tokens).unwrap_or(i64::MAX),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Answers the thread's latest user message, streaming events until the turn ends.
 #[tracing::instrument(skip_all, fields(thread_id = %turn.thread.id))]
 pub async fn run(turn: TurnContext, events: UnboundedSender<StreamEvent>) {
@@ -199,6 +250,7 @@ pub async fn run(turn: TurnContext, events: UnboundedSender<StreamEvent>) {
                 &mut conn,
                 &turn.caller.user_id,
                 turn.thread.id,
+                None,
                 HISTORY_ITEMS,
             )
             .await
@@ -223,7 +275,27 @@ pub async fn run(turn: TurnContext, events: UnboundedSender<StreamEvent>) {
     messages.extend(history(&items));
     let definitions = tools::definitions();
     let rounds = turn.assistant.settings.max_rounds;
+    let budget = turn.assistant.settings.daily_token_limit;
     for _ in 0..rounds {
+        match spent_budget(&turn, budget).await {
+            Ok(false) => {}
+            Ok(true) => {
+                let message = format!("today's assistant budget of {budget} tokens is used up");
+                fail(&turn, &events, "token_budget_exhausted", &message).await;
+                return;
+            }
+            Err(error) => {
+                tracing::error!(%error, "reading the token budget failed");
+                fail(
+                    &turn,
+                    &events,
+                    "internal_error",
+                    "the token budget could not be read",
+                )
+                .await;
+                return;
+            }
+        }
         let item_id = Uuid::now_v7();
         send(
             &events,
@@ -254,6 +326,9 @@ pub async fn run(turn: TurnContext, events: UnboundedSender<StreamEvent>) {
                 return;
             }
         };
+        if let Err(error) = record_usage(&turn, &messages, &definitions, &completion).await {
+            tracing::error!(%error, "recording token usage failed");
+        }
         let content = json!({
             "text": completion.content,
             "reasoning_content": completion.reasoning_content,
@@ -287,7 +362,8 @@ pub async fn run(turn: TurnContext, events: UnboundedSender<StreamEvent>) {
             tz,
             timezone: &turn.timezone,
             now: turn.now,
-            thread_id: turn.thread.id,
+            thread_id: Some(turn.thread.id),
+            confirmation_ttl: turn.assistant.settings.confirmation_ttl,
         };
         for call in &completion.tool_calls {
             send(

@@ -1,6 +1,7 @@
 //! `/api/assistant/*`: status, threads, items, messages (a server-sent event stream) and
-//! confirmations. Every route needs the user's token; all but `status` answer 503
-//! `assistant_disabled` when no provider key is configured.
+//! confirmations. Every route needs the user's token. The conversation routes answer 503
+//! `assistant_disabled` when no provider key is configured; the confirmation routes work
+//! regardless, because MCP agents ask for confirmations too.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -10,11 +11,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::auth::AuthUser;
 use common::error::ApiError;
-use common::extract::{ApiJson, ApiPath};
+use common::extract::{ApiJson, ApiPath, ApiQuery};
 use futures::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -28,8 +31,10 @@ use crate::routes::tasks::{Caller, IfMatch, WriteContext, service, user_zone};
 use crate::startup::AppState;
 
 const MAX_MESSAGE: usize = 4_000;
-const MAX_THREADS: i64 = 100;
-const MAX_ITEMS: i64 = 500;
+/// Page sizes: default and most.
+const THREAD_PAGE: (i64, i64) = (50, 100);
+const ITEM_PAGE: (i64, i64) = (200, 500);
+const MAX_PENDING: i64 = 100;
 
 /// The assistant's routes.
 pub fn router() -> Router<AppState> {
@@ -39,8 +44,10 @@ pub fn router() -> Router<AppState> {
             "/api/assistant/threads",
             post(create_thread).get(list_threads),
         )
+        .route("/api/assistant/threads/{id}", delete(delete_thread))
         .route("/api/assistant/threads/{id}/items", get(list_items))
         .route("/api/assistant/threads/{id}/messages", post(post_message))
+        .route("/api/assistant/confirmations", get(list_confirmations))
         .route("/api/assistant/confirmations/{id}", post(decide))
 }
 
@@ -54,6 +61,15 @@ pub enum AssistantError {
         /// Messages allowed per minute.
         per_minute: u32,
     },
+    /// 429: the user's tokens for today are spent.
+    TokenBudget {
+        /// Tokens per UTC day.
+        limit: u64,
+        /// Seconds until the budget renews (next UTC midnight).
+        retry_after: i64,
+    },
+    /// 410: the confirmation card is past its expiry.
+    Expired,
     /// Any API error.
     Api(ApiError),
 }
@@ -93,6 +109,27 @@ impl IntoResponse for AssistantError {
                 );
                 response
             }
+            Self::TokenBudget { limit, retry_after } => {
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(json!({"error": {"code": "token_budget_exhausted",
+                        "message": format!("today's assistant budget of {limit} tokens is used up"),
+                        "details": {"limit_per_day": limit, "retry_after_seconds": retry_after}}})),
+                )
+                    .into_response();
+                if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after.to_string()) {
+                    response
+                        .headers_mut()
+                        .insert(axum::http::header::RETRY_AFTER, value);
+                }
+                response
+            }
+            Self::Expired => (
+                StatusCode::GONE,
+                Json(json!({"error": {"code": "confirmation_expired",
+                    "message": "this confirmation expired; ask again"}})),
+            )
+                .into_response(),
             Self::Api(error) => error.into_response(),
         }
     }
@@ -150,17 +187,88 @@ pub async fn create_thread(
     Ok((StatusCode::CREATED, Json(thread)).into_response())
 }
 
-/// The caller's threads, most recent first.
+/// Query of the paged lists: `limit` and the `cursor` of the previous page.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    /// Page size.
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+fn page_size(page: &Page, (default, most): (i64, i64)) -> Result<i64, ApiError> {
+    match page.limit {
+        None => Ok(default),
+        Some(limit) if (1..=most).contains(&limit) => Ok(limit),
+        Some(_) => Err(ApiError::invalid_field("limit", format!("1–{most}"))),
+    }
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave out")
+}
+
+fn encode_thread_cursor(thread: &store::Thread) -> String {
+    let raw = format!("{}.{}", thread.updated_at.timestamp_micros(), thread.id);
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn decode_thread_cursor(raw: &str) -> Result<store::ThreadCursor, ApiError> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad_cursor())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad_cursor())?;
+    let (micros, id) = text.split_once('.').ok_or_else(bad_cursor)?;
+    let micros: i64 = micros.parse().map_err(|_| bad_cursor())?;
+    Ok(store::ThreadCursor {
+        updated_at: chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad_cursor)?,
+        id: Uuid::parse_str(id).map_err(|_| bad_cursor())?,
+    })
+}
+
+/// The caller's threads, most recent first, a page at a time.
 #[utoipa::path(get, path = "/api/assistant/threads", tag = "assistant", security(("bearer" = [])),
-    responses((status = 200, description = "`{\"items\":[thread...]}`"), (status = 503, description = "assistant_disabled")))]
+    params(Page),
+    responses((status = 200, description = "`{\"items\":[thread...],\"next_cursor\":...}`"), (status = 503, description = "assistant_disabled")))]
 pub async fn list_threads(
     State(state): State<AppState>,
     user: AuthUser,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<Value>, AssistantError> {
     enabled(&state)?;
+    let limit = page_size(&page, THREAD_PAGE)?;
+    let cursor = page
+        .cursor
+        .as_deref()
+        .map(decode_thread_cursor)
+        .transpose()?;
     let mut conn = state.pool.acquire().await?;
-    let threads = store::list_threads(&mut conn, &user.user_id, MAX_THREADS).await?;
-    Ok(Json(json!({"items": threads})))
+    let mut threads = store::list_threads(&mut conn, &user.user_id, cursor, limit + 1).await?;
+    let more = threads.len() as i64 > limit;
+    threads.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| threads.last().map(encode_thread_cursor))
+        .flatten();
+    Ok(Json(json!({"items": threads, "next_cursor": next_cursor})))
+}
+
+/// Deletes one of the caller's threads with its items and undecided cards.
+#[utoipa::path(delete, path = "/api/assistant/threads/{id}", tag = "assistant", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 204, description = "deleted"), (status = 404, description = "no such thread")))]
+pub async fn delete_thread(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, AssistantError> {
+    enabled(&state)?;
+    let mut conn = state.pool.acquire().await?;
+    if store::delete_thread(&mut conn, &user.user_id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("thread").into())
+    }
 }
 
 async fn own_thread(
@@ -174,20 +282,35 @@ async fn own_thread(
         .ok_or(AssistantError::Api(ApiError::NotFound("thread")))
 }
 
-/// The thread's items in order: `user_message`, `assistant_message`, `tool_result`, `error`.
+/// The thread's items in order: `user_message`, `assistant_message`, `tool_result`, `error`,
+/// `confirmation`. A page holds the latest `limit` items; `next_cursor` pages back to older
+/// ones.
 #[utoipa::path(get, path = "/api/assistant/threads/{id}/items", tag = "assistant", security(("bearer" = [])),
-    params(("id" = Uuid, Path)),
-    responses((status = 200, description = "`{\"items\":[item...]}`"), (status = 404, description = "no such thread")))]
+    params(("id" = Uuid, Path), Page),
+    responses((status = 200, description = "`{\"items\":[item...],\"next_cursor\":...}`"), (status = 404, description = "no such thread")))]
 pub async fn list_items(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<Value>, AssistantError> {
     enabled(&state)?;
+    let limit = page_size(&page, ITEM_PAGE)?;
+    let before = match page.cursor.as_deref() {
+        None => None,
+        Some(raw) => Some(Uuid::parse_str(raw).map_err(|_| bad_cursor())?),
+    };
     own_thread(&state, &user.user_id, id).await?;
     let mut conn = state.pool.acquire().await?;
-    let items = store::list_items(&mut conn, &user.user_id, id, MAX_ITEMS).await?;
-    Ok(Json(json!({"items": items})))
+    let mut items = store::list_items(&mut conn, &user.user_id, id, before, limit + 1).await?;
+    let more = items.len() as i64 > limit;
+    if more {
+        items.remove(0);
+    }
+    let next_cursor = more
+        .then(|| items.first().map(|i| i.id.to_string()))
+        .flatten();
+    Ok(Json(json!({"items": items, "next_cursor": next_cursor})))
 }
 
 /// Body of `POST /api/assistant/threads/{id}/messages`.
@@ -228,6 +351,14 @@ pub async fn post_message(
     };
     let per_minute = assistant.settings.rate_limit_per_minute;
     let mut tx = state.pool.begin().await?;
+    let limit = assistant.settings.daily_token_limit;
+    let used = store::tokens_today(&mut tx, &user.user_id).await?;
+    if u64::try_from(used).unwrap_or(0) >= limit {
+        return Err(AssistantError::TokenBudget {
+            limit,
+            retry_after: seconds_to_utc_midnight((state.clock)()),
+        });
+    }
     let item = store::add_user_message_within_limit(&mut tx, &user.user_id, id, &text, per_minute)
         .await?
         .ok_or(AssistantError::RateLimited { per_minute })?;
@@ -258,6 +389,56 @@ pub async fn post_message(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
+/// Seconds from `now` to the next UTC midnight, when token budgets renew.
+fn seconds_to_utc_midnight(now: chrono::DateTime<chrono::Utc>) -> i64 {
+    let tomorrow = now.date_naive() + chrono::Days::new(1);
+    let midnight = tomorrow.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    (midnight - now).num_seconds().max(1)
+}
+
+/// A card as the app shows it: what it does and the tasks it names, as they are now.
+async fn card_view(
+    conn: &mut sqlx::PgConnection,
+    user_id: &str,
+    card: &store::Confirmation,
+) -> Result<Value, ApiError> {
+    let targets = store::confirmation_targets(&mut *conn, card.id).await?;
+    let mut tasks = Vec::with_capacity(targets.len());
+    for target in &targets {
+        match service::get(&mut *conn, user_id, target.task_id).await {
+            Ok(task) => tasks.push(
+                json!({"task_id": target.task_id, "version": target.task_version,
+                "changed": task.version != target.task_version, "task": task}),
+            ),
+            Err(ApiError::NotFound(_)) => tasks.push(json!({"task_id": target.task_id,
+                "version": target.task_version, "changed": true, "task": null})),
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(
+        json!({"id": card.id, "action": card.action, "source": card.source,
+              "thread_id": card.thread_id, "created_at": card.created_at,
+              "expires_at": card.expires_at, "tasks": tasks}),
+    )
+}
+
+/// The caller's cards still waiting for a decision — the in-app assistant's and those MCP
+/// agents asked for — oldest first.
+#[utoipa::path(get, path = "/api/assistant/confirmations", tag = "assistant", security(("bearer" = [])),
+    responses((status = 200, description = "`{\"items\":[card...]}`")))]
+pub async fn list_confirmations(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Value>, AssistantError> {
+    let mut conn = state.pool.acquire().await?;
+    let cards = store::pending_confirmations(&mut conn, &user.user_id, MAX_PENDING).await?;
+    let mut items = Vec::with_capacity(cards.len());
+    for card in &cards {
+        items.push(card_view(&mut conn, &user.user_id, card).await?);
+    }
+    Ok(Json(json!({"items": items})))
+}
+
 /// Body of `POST /api/assistant/confirmations/{id}`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -266,13 +447,15 @@ pub struct Decision {
     pub confirm: bool,
 }
 
-/// Runs or cancels the action on a confirmation card. Confirming deletes the task only if it
-/// is still the version shown (412 otherwise); a decided card answers 409.
+/// Runs or cancels the action on a confirmation card. Confirming acts on every task of the
+/// card in one transaction, and only if each is still the version shown (412 otherwise,
+/// nothing changed); a decided card answers 409, an expired one 410.
 #[utoipa::path(post, path = "/api/assistant/confirmations/{id}", tag = "assistant", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = Decision,
     responses((status = 200, description = "`{\"status\":\"confirmed\"|\"cancelled\",...}`"),
               (status = 404, description = "no such confirmation"), (status = 409, description = "already decided"),
-              (status = 412, description = "the task changed since the card")))]
+              (status = 410, description = "confirmation_expired"),
+              (status = 412, description = "a task changed since the card")))]
 pub async fn decide(
     State(state): State<AppState>,
     user: AuthUser,
@@ -280,7 +463,6 @@ pub async fn decide(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(decision): ApiJson<Decision>,
 ) -> Result<Json<Value>, AssistantError> {
-    enabled(&state)?;
     let mut tx = state.pool.begin().await?;
     let card = store::lock_confirmation(&mut tx, &user.user_id, id)
         .await?
@@ -292,29 +474,49 @@ pub async fn decide(
         }
         .into());
     }
-    let status = if decision.confirm {
+    let targets = store::confirmation_targets(&mut tx, card.id).await?;
+    let task_ids: Vec<Uuid> = targets.iter().map(|t| t.task_id).collect();
+    let expired = card.expires_at <= chrono::Utc::now();
+    let status = if expired {
+        "expired"
+    } else if decision.confirm {
         let caller = Caller::assistant(user.user_id.clone(), context);
-        let condition = Some(IfMatch::Version(card.task_version));
-        service::delete(&mut tx, &caller, card.task_id, condition).await?;
+        for target in &targets {
+            let condition = Some(IfMatch::Version(target.task_version));
+            match card.action.as_str() {
+                "complete_tasks" => {
+                    service::complete(&mut tx, &caller, target.task_id, condition).await?;
+                }
+                _ => {
+                    service::delete(&mut tx, &caller, target.task_id, condition).await?;
+                }
+            }
+        }
         "confirmed"
     } else {
         "cancelled"
     };
     store::decide_confirmation(&mut tx, &user.user_id, id, status).await?;
     let decided = json!({"confirmation_id": card.id, "action": card.action,
-                         "task_id": card.task_id, "status": status});
-    store::add_item(
-        &mut tx,
-        Uuid::now_v7(),
-        &user.user_id,
-        card.thread_id,
-        "confirmation",
-        &decided,
-    )
-    .await?;
+                         "task_ids": task_ids, "status": status});
+    if let Some(thread_id) = card.thread_id {
+        store::add_item(
+            &mut tx,
+            Uuid::now_v7(),
+            &user.user_id,
+            thread_id,
+            "confirmation",
+            &decided,
+        )
+        .await?;
+    }
     tx.commit().await?;
+    if expired {
+        return Err(AssistantError::Expired);
+    }
+    let single = (task_ids.len() == 1).then(|| task_ids[0]);
     Ok(Json(
         json!({"id": card.id, "thread_id": card.thread_id, "action": card.action,
-                   "task_id": card.task_id, "status": status}),
+                   "task_id": single, "task_ids": task_ids, "status": status}),
     ))
 }

@@ -29,6 +29,12 @@ pub struct AssistantSettings {
     pub timeout: Duration,
     /// `ASSISTANT_RATE_LIMIT_PER_MINUTE`: messages per user per minute (default 10).
     pub rate_limit_per_minute: u32,
+    /// `ASSISTANT_DAILY_TOKEN_LIMIT`: tokens per user per UTC day (default 200 000), as the
+    /// provider reports them (`usage`), estimated from the text when it reports none.
+    pub daily_token_limit: u64,
+    /// `ASSISTANT_CONFIRMATION_TTL_SECS`: how long a confirmation card can be confirmed
+    /// (default 900). Also applies to cards asked for over MCP.
+    pub confirmation_ttl: Duration,
 }
 
 impl std::fmt::Debug for AssistantSettings {
@@ -42,6 +48,8 @@ impl std::fmt::Debug for AssistantSettings {
             .field("max_rounds", &self.max_rounds)
             .field("timeout", &self.timeout)
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("daily_token_limit", &self.daily_token_limit)
+            .field("confirmation_ttl", &self.confirmation_ttl)
             .finish_non_exhaustive()
     }
 }
@@ -58,6 +66,8 @@ impl Default for AssistantSettings {
             max_rounds: 6,
             timeout: Duration::from_secs(60),
             rate_limit_per_minute: 10,
+            daily_token_limit: 200_000,
+            confirmation_ttl: Duration::from_secs(900),
         }
     }
 }
@@ -92,6 +102,11 @@ impl AssistantSettings {
                 "ASSISTANT_RATE_LIMIT_PER_MINUTE",
                 defaults.rate_limit_per_minute,
             )?,
+            daily_token_limit: env_or("ASSISTANT_DAILY_TOKEN_LIMIT", defaults.daily_token_limit)?,
+            confirmation_ttl: Duration::from_secs(env_or(
+                "ASSISTANT_CONFIRMATION_TTL_SECS",
+                defaults.confirmation_ttl.as_secs(),
+            )?),
         };
         settings.validate()?;
         Ok(settings)
@@ -111,6 +126,15 @@ impl AssistantSettings {
         if self.rate_limit_per_minute == 0 {
             return Err(invalid(
                 "ASSISTANT_RATE_LIMIT_PER_MINUTE",
+                "must be at least 1",
+            ));
+        }
+        if self.daily_token_limit == 0 {
+            return Err(invalid("ASSISTANT_DAILY_TOKEN_LIMIT", "must be at least 1"));
+        }
+        if self.confirmation_ttl.is_zero() {
+            return Err(invalid(
+                "ASSISTANT_CONFIRMATION_TTL_SECS",
                 "must be at least 1",
             ));
         }

@@ -1,5 +1,5 @@
-//! All SQL of the assistant's tables (`migrations/20261126000005_assistant.sql`). Every query
-//! filters by the owner's user id.
+//! All SQL of the assistant's tables (`migrations/20261126000005_assistant.sql` and
+//! `…06_assistant_limits.sql`). Every query filters by the owner's user id.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -33,7 +33,7 @@ pub struct Item {
     pub kind: String,
     /// Kind-specific JSON: `{"text"}`, `{"text","reasoning_content","tool_calls"}`,
     /// `{"tool_call_id","name","arguments","result"}`, `{"code","message"}` or
-    /// `{"confirmation_id","action","task_id","status"}`.
+    /// `{"confirmation_id","action","task_ids","status"}`.
     pub content: Value,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -44,17 +44,44 @@ pub struct Item {
 pub struct Confirmation {
     /// The card's id.
     pub id: Uuid,
-    /// The thread it was asked in.
-    pub thread_id: Uuid,
-    /// `delete_task`.
+    /// The thread it was asked in (`None` for a card from an MCP agent).
+    pub thread_id: Option<Uuid>,
+    /// `assistant` or `mcp`.
+    pub source: String,
+    /// `delete_task`, `delete_tasks` or `complete_tasks`.
     pub action: String,
-    /// The task it acts on.
-    pub task_id: Uuid,
-    /// The version shown to the user.
-    pub task_version: i64,
-    /// `pending`, `confirmed` or `cancelled`.
+    /// `pending`, `confirmed`, `cancelled` or `expired`.
     pub status: String,
+    /// When it was asked for.
+    pub created_at: DateTime<Utc>,
+    /// After this it can no longer be confirmed.
+    pub expires_at: DateTime<Utc>,
 }
+
+/// A task named on a card, with the version the user was shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Target {
+    /// The task.
+    pub task_id: Uuid,
+    /// Its version when the card was drawn.
+    pub task_version: i64,
+}
+
+/// A new card.
+pub struct NewConfirmation<'a> {
+    /// The owner.
+    pub user_id: &'a str,
+    /// The thread (in-app assistant) or `None` (MCP agent).
+    pub thread_id: Option<Uuid>,
+    /// `delete_task`, `delete_tasks` or `complete_tasks`.
+    pub action: &'a str,
+    /// The tasks, in the order shown.
+    pub targets: &'a [Target],
+    /// How long the user has to decide.
+    pub ttl: std::time::Duration,
+}
+
+const CONFIRMATION_COLUMNS: &str = "id, thread_id, source, action, status, created_at, expires_at";
 
 const THREAD_COLUMNS: &str = "id, title, timezone, created_at, updated_at";
 const ITEM_COLUMNS: &str = "id, thread_id, kind, content, created_at";
@@ -79,18 +106,31 @@ pub async fn create_thread(
         .await
 }
 
-/// The user's threads, most recently active first.
+/// A position in the thread list: the last thread of the previous page.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThreadCursor {
+    /// Its `updated_at`.
+    pub updated_at: DateTime<Utc>,
+    /// Its id.
+    pub id: Uuid,
+}
+
+/// The user's threads, most recently active first, after `cursor`.
 pub async fn list_threads(
     conn: &mut PgConnection,
     user_id: &str,
+    cursor: Option<ThreadCursor>,
     limit: i64,
 ) -> sqlx::Result<Vec<Thread>> {
     let sql = format!(
         "SELECT {THREAD_COLUMNS} FROM assistant_threads WHERE user_id = $1 \
-         ORDER BY updated_at DESC, id DESC LIMIT $2"
+         AND ($2::timestamptz IS NULL OR (updated_at, id) < ($2, $3)) \
+         ORDER BY updated_at DESC, id DESC LIMIT $4"
     );
     sqlx::query_as(&sql)
         .bind(user_id)
+        .bind(cursor.map(|c| c.updated_at))
+        .bind(cursor.map(|c| c.id))
         .bind(limit)
         .fetch_all(conn)
         .await
@@ -154,20 +194,24 @@ pub async fn add_item(
         .await
 }
 
-/// The thread's items in order (the latest `limit`).
+/// The thread's items in order: the latest `limit` of those older than `before` (all when
+/// `None`).
 pub async fn list_items(
     conn: &mut PgConnection,
     user_id: &str,
     thread_id: Uuid,
+    before: Option<Uuid>,
     limit: i64,
 ) -> sqlx::Result<Vec<Item>> {
     let sql = format!(
         "SELECT * FROM (SELECT {ITEM_COLUMNS} FROM assistant_items \
-         WHERE thread_id = $1 AND user_id = $2 ORDER BY id DESC LIMIT $3) AS latest ORDER BY id"
+         WHERE thread_id = $1 AND user_id = $2 AND ($3::uuid IS NULL OR id < $3) \
+         ORDER BY id DESC LIMIT $4) AS latest ORDER BY id"
     );
     sqlx::query_as(&sql)
         .bind(thread_id)
         .bind(user_id)
+        .bind(before)
         .bind(limit)
         .fetch_all(conn)
         .await
@@ -203,29 +247,55 @@ pub async fn add_user_message_within_limit(
     Ok(Some(item))
 }
 
-/// Records a pending confirmation card.
+/// Records a pending confirmation card; returns its id and expiry.
 pub async fn create_confirmation(
     conn: &mut PgConnection,
-    user_id: &str,
-    thread_id: Uuid,
-    action: &str,
-    task_id: Uuid,
-    task_version: i64,
-) -> sqlx::Result<Uuid> {
+    card: NewConfirmation<'_>,
+) -> sqlx::Result<(Uuid, DateTime<Utc>)> {
     let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO assistant_confirmations (id, user_id, thread_id, action, task_id, task_version) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+    let source = if card.thread_id.is_some() {
+        "assistant"
+    } else {
+        "mcp"
+    };
+    let ttl_ms = i64::try_from(card.ttl.as_millis()).unwrap_or(i64::MAX);
+    let expires_at: DateTime<Utc> = sqlx::query_scalar(
+        "INSERT INTO assistant_confirmations (id, user_id, thread_id, source, action, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::double precision / 1000)) \
+         RETURNING expires_at",
     )
     .bind(id)
-    .bind(user_id)
-    .bind(thread_id)
-    .bind(action)
-    .bind(task_id)
-    .bind(task_version)
+    .bind(card.user_id)
+    .bind(card.thread_id)
+    .bind(source)
+    .bind(card.action)
+    .bind(ttl_ms)
+    .fetch_one(&mut *conn)
+    .await?;
+    let task_ids: Vec<Uuid> = card.targets.iter().map(|t| t.task_id).collect();
+    let versions: Vec<i64> = card.targets.iter().map(|t| t.task_version).collect();
+    sqlx::query(
+        "INSERT INTO assistant_confirmation_tasks (confirmation_id, task_id, task_version, position) \
+         SELECT $1, t.task_id, t.version, (t.position - 1)::int \
+         FROM unnest($2::uuid[], $3::bigint[]) WITH ORDINALITY AS t(task_id, version, position)",
+    )
+    .bind(id)
+    .bind(&task_ids)
+    .bind(&versions)
     .execute(conn)
     .await?;
-    Ok(id)
+    Ok((id, expires_at))
+}
+
+/// The tasks named on a card, in the order shown.
+pub async fn confirmation_targets(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Vec<Target>> {
+    sqlx::query_as(
+        "SELECT task_id, task_version FROM assistant_confirmation_tasks \
+         WHERE confirmation_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
 }
 
 /// The user's confirmation, locked until the transaction ends so it is decided once.
@@ -234,17 +304,36 @@ pub async fn lock_confirmation(
     user_id: &str,
     id: Uuid,
 ) -> sqlx::Result<Option<Confirmation>> {
-    sqlx::query_as(
-        "SELECT id, thread_id, action, task_id, task_version, status FROM assistant_confirmations \
-         WHERE id = $1 AND user_id = $2 FOR UPDATE",
-    )
-    .bind(id)
-    .bind(user_id)
-    .fetch_optional(conn)
-    .await
+    let sql = format!(
+        "SELECT {CONFIRMATION_COLUMNS} FROM assistant_confirmations \
+         WHERE id = $1 AND user_id = $2 FOR UPDATE"
+    );
+    sqlx::query_as(&sql)
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
 }
 
-/// Records the user's decision.
+/// The user's cards still waiting for a decision (not expired), oldest first.
+pub async fn pending_confirmations(
+    conn: &mut PgConnection,
+    user_id: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<Confirmation>> {
+    let sql = format!(
+        "SELECT {CONFIRMATION_COLUMNS} FROM assistant_confirmations \
+         WHERE user_id = $1 AND status = 'pending' AND expires_at > now() \
+         ORDER BY created_at LIMIT $2"
+    );
+    sqlx::query_as(&sql)
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+}
+
+/// Records the user's decision (or the card's expiry).
 pub async fn decide_confirmation(
     conn: &mut PgConnection,
     user_id: &str,
@@ -261,4 +350,40 @@ pub async fn decide_confirmation(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Deletes one of the user's threads with its items and cards; `false` when there is none.
+pub async fn delete_thread(conn: &mut PgConnection, user_id: &str, id: Uuid) -> sqlx::Result<bool> {
+    let deleted = sqlx::query("DELETE FROM assistant_threads WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
+/// Tokens the user's conversations used today (UTC).
+pub async fn tokens_today(conn: &mut PgConnection, user_id: &str) -> sqlx::Result<i64> {
+    let used: Option<i64> = sqlx::query_scalar(
+        "SELECT tokens FROM assistant_usage WHERE user_id = $1 \
+         AND day = (now() AT TIME ZONE 'UTC')::date",
+    )
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(used.unwrap_or(0))
+}
+
+/// Adds `tokens` to the user's count for today (UTC); returns the new total.
+pub async fn add_tokens(conn: &mut PgConnection, user_id: &str, tokens: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO assistant_usage (user_id, day, tokens) \
+         VALUES ($1, (now() AT TIME ZONE 'UTC')::date, $2) \
+         ON CONFLICT (user_id, day) DO UPDATE SET tokens = assistant_usage.tokens + EXCLUDED.tokens \
+         RETURNING tokens",
+    )
+    .bind(user_id)
+    .bind(tokens.max(0))
+    .fetch_one(conn)
+    .await
 }

@@ -20,6 +20,15 @@ pub(super) struct Chunk {
     choices: Vec<ChunkChoice>,
     #[serde(default)]
     error: Option<Value>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+/// Token counts (the last chunk carries them when the provider reports usage).
+#[derive(Deserialize)]
+struct Usage {
+    #[serde(default)]
+    total_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -119,6 +128,7 @@ pub(super) struct Turn {
     content: String,
     reasoning: String,
     calls: CallAccumulator,
+    total_tokens: Option<u64>,
 }
 
 impl Turn {
@@ -143,6 +153,9 @@ impl Turn {
         if let Some(error) = chunk.error {
             return Err(ProviderError::Reported(error.to_string()));
         }
+        if let Some(total) = chunk.usage.and_then(|u| u.total_tokens) {
+            self.total_tokens = Some(total);
+        }
         for choice in chunk.choices {
             if let Some(delta) = choice.delta.or(choice.message) {
                 self.apply(delta, on_content);
@@ -162,6 +175,7 @@ impl Turn {
             content: self.content,
             reasoning_content: (!self.reasoning.is_empty()).then_some(self.reasoning),
             tool_calls,
+            total_tokens: self.total_tokens,
         }
     }
 }

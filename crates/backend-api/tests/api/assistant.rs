@@ -277,7 +277,9 @@ async fn delete_task_asks_for_confirmation_and_only_the_users_confirm_deletes() 
     send_message(&app, "alice", &thread, "thanks").await;
     let last = script.requests().last().unwrap().to_string();
     assert!(
-        last.contains(&format!("I confirmed the confirmation to delete task {id}")),
+        last.contains(&format!(
+            "I confirmed the confirmation to delete task(s) {id}"
+        )),
         "{last}"
     );
     assert_eq!(

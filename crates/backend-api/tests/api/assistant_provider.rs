@@ -76,7 +76,7 @@ async fn tool_choice_is_omitted_unless_configured_and_extra_fields_are_sent() {
     assert!(request.get("tool_choice").is_none(), "{request}");
     assert_eq!(request["model"], "scripted-model");
     assert_eq!(request["stream"], true);
-    assert_eq!(request["tools"].as_array().unwrap().len(), 9);
+    assert_eq!(request["tools"].as_array().unwrap().len(), 11);
 
     let (base, script) = start_provider(vec![text_reply("hi")]).await;
     let mut settings = provider_settings(&base);

@@ -3,11 +3,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod assistant;
+mod assistant_limits;
 mod assistant_provider;
 mod assistant_scripted;
 mod auth;
 mod concurrency;
 mod helpers;
+mod mcp;
 mod outbox;
 mod parse;
 mod tasks;

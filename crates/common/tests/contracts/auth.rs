@@ -41,6 +41,7 @@ fn sign(key: &SigningKey, sub: &str, exp: u64) -> String {
             exp,
             iat: None,
             nbf: None,
+            aud: None,
         },
         &key.encoding,
     )

@@ -1,8 +1,12 @@
 use std::time::Duration;
 
+use backend_api::assistant::AssistantSettings;
 use common::auth::AuthSettings;
 use fleet::{DEFAULT_PORTS, Fleet, FleetConfig, ServicePorts};
+use futures::StreamExt;
 use reqwest::{Method, RequestBuilder};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 pub use testkit::eventually;
@@ -16,6 +20,18 @@ pub async fn start_fleet() -> Fleet {
 
 /// Like [`start_fleet`], with a second instance of each service named in `extra`.
 pub async fn start_fleet_with_replicas(extra: &[&str]) -> Fleet {
+    Fleet::start(fleet_config(extra)).await.unwrap()
+}
+
+/// Like [`start_fleet`], with backend-api's assistant on `assistant`'s provider.
+pub async fn start_fleet_with_assistant(assistant: AssistantSettings) -> Fleet {
+    let mut config = fleet_config(&[]);
+    config.assistant = Some(assistant);
+    Fleet::start(config).await.unwrap()
+}
+
+/// The configuration of a test fleet: free ports, a fresh database, quick redelivery.
+fn fleet_config(extra: &[&str]) -> FleetConfig {
     let base = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let (prefix, _) = base.rsplit_once('/').unwrap();
@@ -31,7 +47,7 @@ pub async fn start_fleet_with_replicas(extra: &[&str]) -> Fleet {
         let template = *ports.iter().find(|p| p.name == *name).unwrap();
         ports.push(template);
     }
-    let config = FleetConfig {
+    FleetConfig {
         database_url: format!("{prefix}/taskfleet_test_{}", Uuid::new_v4().simple()),
         auth: AuthSettings {
             jwt_secret: Some(SECRET.to_owned()),
@@ -45,8 +61,8 @@ pub async fn start_fleet_with_replicas(extra: &[&str]) -> Fleet {
             initial_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_millis(500),
         },
-    };
-    Fleet::start(config).await.unwrap()
+        assistant: None,
+    }
 }
 
 pub fn token(user: &str) -> String {
@@ -67,4 +83,24 @@ pub fn request(
     reqwest::Client::new()
         .request(method, format!("http://127.0.0.1:{port}{path}"))
         .bearer_auth(token(user))
+}
+
+/// A WebSocket client of the websocket service.
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next JSON message within `wait`; `None` on timeout or close.
+pub async fn next_message(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()??
+            .ok()?
+        {
+            Message::Text(text) => return Some(serde_json::from_str(&text).unwrap()),
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
 }

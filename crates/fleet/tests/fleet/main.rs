@@ -8,3 +8,4 @@ mod us1_realtime;
 mod us2_recurring;
 mod us3_reminders;
 mod us4_audit;
+mod us6_assistant;

@@ -2,30 +2,11 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::Error as WsError;
 
-use crate::helpers::{request, start_fleet, token};
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next_message(socket: &mut Socket, wait: Duration) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        match tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .ok()??
-            .ok()?
-        {
-            Message::Text(text) => return Some(serde_json::from_str(&text).unwrap()),
-            Message::Close(_) => return None,
-            _ => continue,
-        }
-    }
-}
+use crate::helpers::{next_message, request, start_fleet, token};
 
 #[tokio::test]
 async fn us1_two_sockets_of_a_user_receive_a_created_task_and_another_users_socket_receives_nothing()

@@ -13,6 +13,12 @@ fn id_only() -> Value {
            "required": ["id"]})
 }
 
+fn ids() -> Value {
+    json!({"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "string"},
+           "minItems": 1, "maxItems": super::MAX_BULK, "description": "task ids"}},
+           "required": ["ids"]})
+}
+
 /// The tool definitions sent with every request.
 pub fn definitions() -> Value {
     let when = "a date/time phrase in the user's words, e.g. 'tomorrow 5pm', 'next monday', \
@@ -79,6 +85,16 @@ pub fn definitions() -> Value {
             "delete_task",
             "Ask the user to confirm deleting a task. Nothing is deleted until the user confirms in the app.",
             id_only()
+        ),
+        tool(
+            "delete_tasks",
+            "Ask the user to confirm deleting several tasks at once. Nothing is deleted until the user confirms in the app.",
+            ids()
+        ),
+        tool(
+            "complete_tasks",
+            "Ask the user to confirm marking several tasks done at once. Nothing changes until the user confirms in the app.",
+            ids()
         ),
         tool(
             "get_stats",

@@ -4,8 +4,9 @@
 //! user's zone — the model never computes a date or an offset. Results are JSON data; task
 //! text inside them is never an instruction. No tool reaches the network.
 //!
-//! `delete_task` deletes nothing: it returns a confirmation card, and only the user's confirm
-//! call (`POST /api/assistant/confirmations/{id}`) deletes.
+//! `delete_task` and the bulk tools (`delete_tasks`, `complete_tasks`) change nothing: they
+//! return a confirmation card, and only the user's confirm call
+//! (`POST /api/assistant/confirmations/{id}`) acts.
 
 mod definitions;
 mod read;
@@ -23,6 +24,7 @@ use uuid::Uuid;
 use crate::routes::tasks::Caller;
 
 pub use definitions::definitions;
+pub use write::MAX_BULK;
 
 /// Everything a tool call is bound to.
 pub struct ToolContext<'a> {
@@ -36,8 +38,10 @@ pub struct ToolContext<'a> {
     pub timezone: &'a str,
     /// "Now" for date phrases.
     pub now: DateTime<Utc>,
-    /// The thread the call belongs to (for confirmation cards).
-    pub thread_id: Uuid,
+    /// The thread the call belongs to (for confirmation cards); `None` for an MCP agent.
+    pub thread_id: Option<Uuid>,
+    /// How long a confirmation card stays decidable.
+    pub confirmation_ttl: std::time::Duration,
 }
 
 /// A tool's failure as the model sees it.
@@ -132,6 +136,7 @@ pub async fn run(context: &ToolContext<'_>, name: &str, arguments: &str) -> Valu
         "update_task" => write::update_task(context, &raw).await,
         "complete_task" | "reopen_task" => write::transition(context, &raw, name).await,
         "delete_task" => write::delete_task(context, &raw).await,
+        "delete_tasks" | "complete_tasks" => write::bulk(context, &raw, name).await,
         "get_stats" => read::get_stats(context).await,
         other => Err(failure("unknown_tool", format!("no tool named {other:?}"))),
     };

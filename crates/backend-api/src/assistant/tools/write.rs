@@ -4,6 +4,7 @@
 use common::error::ApiError;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use super::{ToolContext, api_failure, args, failure, priority, task_id, task_view};
 use crate::assistant::store;
@@ -124,31 +125,93 @@ pub(super) async fn transition(
     Ok(json!({"task": task_view(&task, context.tz)}))
 }
 
+/// Most tasks one bulk card may name.
+pub const MAX_BULK: usize = 50;
+
 pub(super) async fn delete_task(context: &ToolContext<'_>, raw: &Value) -> Result<Value, Value> {
     let id = task_id(raw)?;
+    ask_confirmation(context, "delete_task", &[id]).await
+}
+
+#[derive(Deserialize)]
+struct BulkArgs {
+    ids: Vec<String>,
+}
+
+/// `delete_tasks` and `complete_tasks`: one card for several tasks.
+pub(super) async fn bulk(
+    context: &ToolContext<'_>,
+    raw: &Value,
+    action: &str,
+) -> Result<Value, Value> {
+    let bulk: BulkArgs = args(raw)?;
+    let mut ids: Vec<Uuid> = Vec::new();
+    for raw_id in &bulk.ids {
+        let id = Uuid::parse_str(raw_id.trim())
+            .map_err(|_| failure("not_found", format!("task {raw_id:?} not found")))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.is_empty() || ids.len() > MAX_BULK {
+        return Err(failure(
+            "invalid_arguments",
+            format!("ids must name 1–{MAX_BULK} tasks"),
+        ));
+    }
+    ask_confirmation(context, action, &ids).await
+}
+
+/// Draws a confirmation card for `action` on the caller's tasks `ids` (each must exist and be
+/// the caller's) and changes nothing: the user decides in the app.
+async fn ask_confirmation(
+    context: &ToolContext<'_>,
+    action: &str,
+    ids: &[Uuid],
+) -> Result<Value, Value> {
     let mut conn = context
         .pool
         .acquire()
         .await
         .map_err(|e| api_failure(&e.into()))?;
-    let task = service::get(&mut conn, &context.caller.user_id, id)
-        .await
-        .map_err(|e| api_failure(&e))?;
-    let confirmation = store::create_confirmation(
+    let mut tasks = Vec::with_capacity(ids.len());
+    for id in ids {
+        let task = service::get(&mut conn, &context.caller.user_id, *id)
+            .await
+            .map_err(|e| match e {
+                ApiError::NotFound(_) => failure("not_found", format!("task {id} not found")),
+                other => api_failure(&other),
+            })?;
+        tasks.push(task);
+    }
+    let targets: Vec<store::Target> = tasks
+        .iter()
+        .map(|t| store::Target {
+            task_id: t.id,
+            task_version: t.version,
+        })
+        .collect();
+    let (id, expires_at) = store::create_confirmation(
         &mut conn,
-        &context.caller.user_id,
-        context.thread_id,
-        "delete_task",
-        task.id,
-        task.version,
+        store::NewConfirmation {
+            user_id: &context.caller.user_id,
+            thread_id: context.thread_id,
+            action,
+            targets: &targets,
+            ttl: context.confirmation_ttl,
+        },
     )
     .await
     .map_err(|e| api_failure(&e.into()))?;
+    let views: Vec<Value> = tasks.iter().map(|t| task_view(t, context.tz)).collect();
+    let mut card = json!({"id": id, "action": action, "expires_at": expires_at, "tasks": views});
+    if let [single] = views.as_slice() {
+        card["task"] = single.clone();
+    }
     Ok(json!({
         "status": "confirmation_required",
-        "message": "Nothing was deleted. The user must confirm this card in the app.",
-        "confirmation": {"id": confirmation, "action": "delete_task",
-                         "task": task_view(&task, context.tz)},
+        "message": "Nothing was changed yet. The user must confirm this card in the app.",
+        "confirmation": card,
     }))
 }
 
