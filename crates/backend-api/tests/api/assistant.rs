@@ -5,8 +5,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::assistant_scripted::{
-    names, new_thread, outbox_events, post_message, send_message, spawn_scripted, text_reply,
-    tool_reply, tool_results,
+    decide, names, new_thread, outbox_events, post_message, send_message, spawn_scripted,
+    text_reply, tool_reply, tool_results,
 };
 use crate::helpers::{error_code, spawn_app_with};
 
@@ -228,26 +228,17 @@ async fn delete_task_asks_for_confirmation_and_only_the_users_confirm_deletes() 
     );
 
     // Someone else cannot decide alice's card.
-    let decide = |user: &'static str, card: String, confirm: bool| {
-        app.request(
-            Method::POST,
-            &format!("/api/assistant/confirmations/{card}"),
-            user,
-        )
-        .json(&json!({"confirm": confirm}))
-        .send()
-    };
-    let response = decide("bob", first_card.clone(), true).await.unwrap();
-    assert_eq!(response.status(), 404);
-
-    let response = decide("alice", first_card.clone(), false).await.unwrap();
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
+    assert_eq!(decide(&app, "bob", &first_card, true).await.0, 404);
+    let (status, body) = decide(&app, "alice", &first_card, false).await;
+    assert_eq!(status, 200);
     assert_eq!(body["status"], "cancelled");
     let (status, _) = app.get_json("alice", &format!("/api/tasks/{id}")).await;
     assert_eq!(status, 200, "cancel deleted the task");
-    let response = decide("alice", first_card, true).await.unwrap();
-    assert_eq!(response.status(), 409, "a decided card was decided again");
+    assert_eq!(
+        decide(&app, "alice", &first_card, true).await.0,
+        409,
+        "a decided card was decided again"
+    );
 
     ask("d2");
     let events = send_message(&app, "alice", &thread, "delete it after all").await;
@@ -255,9 +246,8 @@ async fn delete_task_asks_for_confirmation_and_only_the_users_confirm_deletes() 
         .as_str()
         .unwrap()
         .to_owned();
-    let response = decide("alice", card, true).await.unwrap();
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = decide(&app, "alice", &card, true).await;
+    assert_eq!(status, 200);
     assert_eq!(body["status"], "confirmed");
     let (status, _) = app.get_json("alice", &format!("/api/tasks/{id}")).await;
     assert_eq!(status, 404);
@@ -312,17 +302,7 @@ async fn a_confirmation_for_a_task_that_changed_since_the_card_deletes_nothing()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let response = app
-        .request(
-            Method::POST,
-            &format!("/api/assistant/confirmations/{card}"),
-            "alice",
-        )
-        .json(&json!({"confirm": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 412);
+    assert_eq!(decide(&app, "alice", &card, true).await.0, 412);
     let (status, _) = app.get_json("alice", &format!("/api/tasks/{id}")).await;
     assert_eq!(status, 200);
 }

@@ -5,25 +5,10 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::assistant_scripted::{
-    Reply, new_thread, post_message, provider_settings, send_message, spawn_scripted, spawn_with,
-    start_provider, text_reply, tool_reply, tool_results,
+    Reply, decide, new_thread, post_message, provider_settings, send_message, spawn_scripted,
+    spawn_with, start_provider, text_reply, tool_reply, tool_results,
 };
 use crate::helpers::{TestApp, error_code};
-
-async fn decide(app: &TestApp, user: &str, card: &str, confirm: bool) -> (u16, Value) {
-    let response = app
-        .request(
-            Method::POST,
-            &format!("/api/assistant/confirmations/{card}"),
-            user,
-        )
-        .json(&json!({"confirm": confirm}))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 async fn status_of(app: &TestApp, id: &str) -> (u16, String) {
     let (status, task) = app.get_json("alice", &format!("/api/tasks/{id}")).await;

@@ -153,3 +153,19 @@ pub async fn outbox_events(app: &TestApp) -> Vec<(String, String, String)> {
         })
         .collect()
 }
+
+/// Decides confirmation card `card` as `user`: the status and the JSON body.
+pub async fn decide(app: &TestApp, user: &str, card: &str, confirm: bool) -> (u16, Value) {
+    let response = app
+        .request(
+            Method::POST,
+            &format!("/api/assistant/confirmations/{card}"),
+            user,
+        )
+        .json(&json!({"confirm": confirm}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}

@@ -4,10 +4,9 @@
 use backend_api::mcp::McpSettings;
 use backend_api::startup::BuildOptions;
 use common::auth::{Claims, mint_hs256_claims};
-use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::assistant_scripted::outbox_events;
+use crate::assistant_scripted::{decide, outbox_events};
 use crate::helpers::{SECRET, TestApp, spawn_app_with};
 
 const MCP_URL: &str = "https://tasks.example.com/mcp";
@@ -246,17 +245,8 @@ async fn tools_list_and_tools_call_act_as_the_tokens_user_only() {
     let (_, pending) = app.get_json("alice", "/api/assistant/confirmations").await;
     assert_eq!(pending["items"][0]["source"], "mcp");
     let card = pending["items"][0]["id"].as_str().unwrap().to_owned();
-    let response = app
-        .request(
-            Method::POST,
-            &format!("/api/assistant/confirmations/{card}"),
-            "alice",
-        )
-        .json(&json!({"confirm": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let (status, body) = decide(&app, "alice", &card, true).await;
+    assert_eq!(status, 200, "{body}");
     let (status, _) = app.get_json("alice", &format!("/api/tasks/{id}")).await;
     assert_eq!(status, 404);
 
