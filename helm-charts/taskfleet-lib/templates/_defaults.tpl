@@ -18,6 +18,9 @@ globalEnv: true
 env: {}
 # Env var name -> key in the Kubernetes Secret (global.secretName); read with secretKeyRef.
 secretEnv: {}
+# The same for keys the Secret may lack (secretKeyRef optional: the variable is then unset),
+# e.g. backend-api's ASSISTANT_API_KEY: no key, no assistant.
+optionalSecretEnv: {}
 service:
   type: ClusterIP
 resources:

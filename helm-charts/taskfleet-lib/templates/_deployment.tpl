@@ -98,14 +98,22 @@ spec:
           {{- if .Values.globalEnv }}
           {{- $secretEnv = merge (dict) .Values.secretEnv ((.Values.global | default dict).secretEnv | default dict) }}
           {{- end }}
-          {{- with $secretEnv }}
+          {{- if or $secretEnv .Values.optionalSecretEnv }}
           env:
-            {{- range $envName, $key := . }}
+            {{- range $envName, $key := $secretEnv }}
             - name: {{ $envName }}
               valueFrom:
                 secretKeyRef:
                   name: {{ include "taskfleet-lib.secretName" $ }}
                   key: {{ $key }}
+            {{- end }}
+            {{- range $envName, $key := .Values.optionalSecretEnv }}
+            - name: {{ $envName }}
+              valueFrom:
+                secretKeyRef:
+                  name: {{ include "taskfleet-lib.secretName" $ }}
+                  key: {{ $key }}
+                  optional: true
             {{- end }}
           {{- end }}
           livenessProbe:
