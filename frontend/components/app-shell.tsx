@@ -6,6 +6,7 @@ import { AnimatePresence, motion } from "framer-motion";
 import { Activity, CheckSquare, LogOut, Radio } from "lucide-react";
 import { authClient } from "@/lib/auth-client";
 import { cn } from "@/lib/cn";
+import { AssistantPanel, AssistantToggle } from "./assistant/assistant-panel";
 import { RealtimeProvider, useRealtimeStatus } from "./realtime-provider";
 import { NotificationBell } from "./notification-bell";
 import { ThemeToggle } from "./theme";
@@ -118,6 +119,8 @@ function UserMenu({ user }: { user: ShellUser }) {
 
 export function AppShell({ user, children }: { user: ShellUser; children: React.ReactNode }) {
   const pathname = usePathname();
+  const [assistantOpen, setAssistantOpen] = useState(false);
+  const assistantToggle = useRef<HTMLButtonElement>(null);
   return (
     <RealtimeProvider>
       <a
@@ -157,15 +160,20 @@ export function AppShell({ user, children }: { user: ShellUser; children: React.
           </nav>
           <div className="ml-auto flex items-center gap-1 sm:gap-2">
             <ConnectionBadge />
+            <AssistantToggle ref={assistantToggle} open={assistantOpen} onToggle={() => setAssistantOpen((o) => !o)} />
             <NotificationBell />
             <ThemeToggle />
             <UserMenu user={user} />
           </div>
         </div>
       </header>
-      <main id="main" className="mx-auto max-w-5xl px-4 pt-6 pb-24 sm:px-6 sm:pt-8">
-        {children}
-      </main>
+      {/* Wide screens keep the list beside the open assistant rather than under it. */}
+      <div className={cn("transition-[margin] duration-200", assistantOpen && "lg:mr-[26rem]")}>
+        <main id="main" className="mx-auto max-w-5xl px-4 pt-6 pb-24 sm:px-6 sm:pt-8">
+          {children}
+        </main>
+      </div>
+      <AssistantPanel open={assistantOpen} onClose={() => setAssistantOpen(false)} returnFocusTo={assistantToggle} />
     </RealtimeProvider>
   );
 }

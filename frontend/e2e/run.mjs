@@ -1,4 +1,4 @@
-// End-to-end scenarios of issue 5 in real headless Chromium (playwright-core + Debian's chromium),
+// End-to-end scenarios of issues 5 and 6 in real headless Chromium (playwright-core + Debian's chromium),
 // against a running app (BASE_URL, default http://127.0.0.1:3000) backed by `fleet`.
 // Each scenario saves a screenshot under e2e-screenshots/ and prints its path.
 import { chromium } from "playwright-core";
@@ -107,9 +107,10 @@ async function scenario(id, name, fn) {
   } catch (e) {
     results.push({ id, ok: false });
     console.log(`  FAIL: ${e.message}`);
-    for (const p of [S.a1, S.a2, S.b].filter(Boolean)) {
+    for (const p of [S.a1, S.a2, S.b, S.c].filter(Boolean)) {
+      const who = p === S.c ? "userC" : p === S.b ? "userB" : p === S.a1 ? "userA-page1" : "userA-page2";
       try {
-        await p.screenshot({ path: path.join(SHOTS, `scenario${id}-failure-${p === S.b ? "userB" : p === S.a1 ? "userA-page1" : "userA-page2"}.png`) });
+        await p.screenshot({ path: path.join(SHOTS, `scenario${id}-failure-${who}.png`) });
       } catch {
         /* page gone */
       }
@@ -293,6 +294,222 @@ await scenario(5, "the activity page lists the changes of scenarios 1–4", asyn
   await p.waitForURL(/task_id=/);
   await p.locator('[data-testid="activity-entry"]').first().waitFor();
   await shot(p, "scenario5-activity-per-task");
+});
+
+/** The UTC instant of `hh:mm` tomorrow on Europe/Berlin's wall clock (what "tomorrow 5pm" means there). */
+function berlinTomorrowAt(hh, mm) {
+  const parts = (ms) =>
+    Object.fromEntries(
+      new Intl.DateTimeFormat("en-US", { timeZone: "Europe/Berlin", hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric" })
+        .formatToParts(new Date(ms))
+        .filter((p) => p.type !== "literal")
+        .map((p) => [p.type, Number(p.value)]),
+    );
+  const offset = (ms) => {
+    const p = parts(ms);
+    return Date.UTC(p.year, p.month - 1, p.day, p.hour % 24, p.minute) - Math.floor(ms / 60_000) * 60_000;
+  };
+  const today = parts(Date.now());
+  const wall = Date.UTC(today.year, today.month - 1, today.day + 1, hh, mm);
+  let at = wall - offset(wall);
+  at = wall - offset(at);
+  return new Date(at).toISOString();
+}
+
+const apiTasks = (page) =>
+  page.evaluate(async () => (await (await fetch("/api/tasks?status=pending&sort=-created_at&limit=100", { cache: "no-store" })).json()).items);
+
+await scenario(6, "the assistant adds a task with a streamed answer and deletes it only after confirmation", async () => {
+  const { page: p } = await newUser("Cleo");
+  S.c = p;
+  const panel = p.locator('[data-testid="assistant-panel"]');
+  const input = p.locator('[data-testid="assistant-input"]');
+  const answers = p.locator('[data-testid="assistant-message"][data-role="assistant"]');
+  const ask = async (text) => {
+    await input.fill(text);
+    await p.click('[data-testid="assistant-send"]');
+    await p.locator('[data-testid="assistant-message"][data-role="user"]', { hasText: text }).last().waitFor({ timeout: 5_000 });
+  };
+  const answered = (text) => answers.filter({ hasText: text }).and(p.locator('[data-streaming="false"]'));
+
+  await p.click('[data-testid="assistant-toggle"]');
+  await panel.waitFor();
+  await expectEventually(async () => (await p.evaluate(() => document.activeElement?.id)) === "assistant-input", {
+    timeout: 5_000,
+    message: "the panel to focus its input",
+  });
+
+  // Every text a streaming answer shows on the way, to prove it arrives in pieces.
+  await p.evaluate(() => {
+    window.__partials = [];
+    new MutationObserver(() => {
+      for (const m of document.querySelectorAll('[data-testid="assistant-message"][data-role="assistant"][data-streaming="true"]')) {
+        const t = m.querySelector('[data-testid="assistant-message-text"]')?.textContent;
+        if (t && window.__partials.at(-1) !== t) window.__partials.push(t);
+      }
+    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+
+  // 1. Add: a tool call, a streamed answer, and the task appears in the list without a reload.
+  await ask("add a task to buy milk tomorrow at 5pm #home p1");
+  const addCard = p.locator('[data-testid="tool-call-card"][data-tool="add_task"]');
+  await addCard.waitFor({ timeout: 15_000 });
+  const streaming = p.locator('[data-testid="assistant-message"][data-role="assistant"][data-streaming="true"] [data-testid="assistant-message-text"]');
+  await streaming.first().waitFor({ timeout: 15_000 });
+  await shot(p, "scenario6-streaming-answer");
+  const added = "Added “Buy milk” for tomorrow 17:00.";
+  await answered(added).waitFor({ timeout: 15_000 });
+  if ((await addCard.getAttribute("data-state")) !== "finished") throw new Error(`add_task card is ${await addCard.getAttribute("data-state")}`);
+  const argsText = await addCard.locator('[data-testid="tool-call-args"]').textContent();
+  if (!/Buy milk/.test(argsText) || !/tomorrow 5pm/.test(argsText) || !/#home/.test(argsText)) throw new Error(`add_task args summary: ${argsText}`);
+  const partials = await p.evaluate(() => window.__partials);
+  const before = partials.filter((t) => t.length < added.length && added.startsWith(t));
+  if (!before.length) throw new Error(`no partial text before the answer was done (seen: ${JSON.stringify(partials)})`);
+  console.log(`  streamed in ${partials.length} steps, e.g. ${JSON.stringify(before[0])}`);
+
+  const milk = row(p, "Buy milk");
+  await milk.waitFor({ timeout: 5_000 });
+  const rowText = await milk.textContent();
+  if (!/high/i.test(rowText) || !rowText.includes("#home")) throw new Error(`row lacks high priority or #home: ${rowText}`);
+  const due = (await milk.locator('[data-testid="task-due"]').textContent())?.trim();
+  if (!/^Tomorrow (17:00|0?5:00\sPM)$/i.test(due)) throw new Error(`due shows "${due}", not tomorrow 17:00`);
+  const stored = (await apiTasks(p)).find((t) => t.title === "Buy milk");
+  const expectedDue = berlinTomorrowAt(17, 0);
+  if (!stored || stored.priority !== "high" || JSON.stringify(stored.tags) !== '["home"]' || Date.parse(stored.due_date) !== Date.parse(expectedDue)) {
+    throw new Error(`stored task ${JSON.stringify(stored)}; expected high, ["home"], due ${expectedDue}`);
+  }
+  console.log(`  "Buy milk" listed live: ${due}, high, #home (due_date ${stored.due_date})`);
+  await shot(p, "scenario6-streamed-answer");
+
+  // 2. Delete: a confirmation card; nothing is deleted until the user confirms.
+  const cards = p.locator('[data-testid="confirmation-card"]');
+  await ask("delete buy milk");
+  await answered("Please confirm the deletion in the card.").waitFor({ timeout: 15_000 });
+  await p.locator('[data-testid="tool-call-card"][data-tool="find_tasks"][data-state="finished"]').waitFor({ timeout: 5_000 });
+  await p.locator('[data-testid="tool-call-card"][data-tool="delete_task"][data-state="finished"]').waitFor({ timeout: 5_000 });
+  const first = cards.first();
+  await first.waitFor();
+  if ((await first.getAttribute("data-status")) !== "pending") throw new Error("the card is not pending");
+  if (!(await first.locator('[data-testid="confirmation-task"]').textContent()).includes("Buy milk")) throw new Error("the card does not name the task");
+  if ((await milk.count()) !== 1) throw new Error("the task left the list before any confirmation");
+  await shot(p, "scenario6-confirmation-card");
+
+  await first.locator('[data-testid="cancel-button"]').click();
+  await p.locator('[data-testid="confirmation-card"][data-status="cancelled"]').first().waitFor({ timeout: 5_000 });
+  await p.waitForTimeout(1500);
+  if ((await milk.count()) !== 1) throw new Error("cancelling removed the task from the list");
+  if (!(await apiTasks(p)).some((t) => t.title === "Buy milk")) throw new Error("cancelling deleted the task");
+
+  // 3. Ask again and confirm: the task leaves the list live.
+  await ask("delete buy milk");
+  await expectEventually(async () => (await cards.count()) === 2 && (await cards.nth(1).getAttribute("data-status")) === "pending", {
+    timeout: 15_000,
+    message: "a second, pending card",
+  });
+  await cards.nth(1).locator('[data-testid="confirm-button"]').click();
+  await p.locator('[data-testid="confirmation-card"][data-status="confirmed"]').waitFor({ timeout: 5_000 });
+  await milk.waitFor({ state: "detached", timeout: 5_000 });
+  if ((await apiTasks(p)).some((t) => t.title === "Buy milk")) throw new Error("the task still exists after confirming");
+  await p.locator('[data-testid="assistant-message"][data-streaming="true"]').waitFor({ state: "detached", timeout: 10_000 });
+  await shot(p, "scenario6-after-delete");
+
+  // A reloaded thread shows both decisions; Escape closes the panel and focus returns to the toggle.
+  await p.reload();
+  await live(p);
+  await p.click('[data-testid="assistant-toggle"]');
+  await expectEventually(
+    async () => JSON.stringify(await cards.evaluateAll((els) => els.map((e) => e.dataset.status))) === '["cancelled","confirmed"]',
+    { timeout: 10_000, message: "the reloaded thread to show the cancelled and the confirmed card" },
+  );
+  await shot(p, "scenario6-reloaded-thread");
+
+  // Deleting the conversation asks first; the tasks are not touched.
+  await p.click('[data-testid="assistant-threads-toggle"]');
+  const threads = p.locator('[data-testid="assistant-thread"]');
+  await threads.first().waitFor({ timeout: 5_000 });
+  if ((await threads.count()) !== 1) throw new Error(`${await threads.count()} conversations listed, expected 1`);
+  await threads.first().locator('[data-testid="assistant-thread-delete"]').click();
+  await p.click('[role="alertdialog"] [data-testid="assistant-thread-delete-confirm"]');
+  await threads.first().waitFor({ state: "detached", timeout: 5_000 });
+  await p.reload();
+  await live(p);
+  await p.click('[data-testid="assistant-toggle"]');
+  await expectEventually(async () => (await p.evaluate(() => document.activeElement?.id)) === "assistant-input", {
+    timeout: 5_000,
+    message: "a fresh conversation with a focused input after the delete",
+  });
+  if (await answers.count()) throw new Error("the deleted conversation came back after a reload");
+  await p.keyboard.press("Escape");
+  await panel.waitFor({ state: "detached", timeout: 3_000 });
+  if ((await p.evaluate(() => document.activeElement?.dataset.testid)) !== "assistant-toggle") throw new Error("focus did not return to the toggle");
+
+  // Phone width: the panel covers the screen.
+  await p.setViewportSize({ width: 390, height: 844 });
+  await p.click('[data-testid="assistant-toggle"]');
+  const box = await panel.boundingBox();
+  if (!box || Math.round(box.width) !== 390) throw new Error(`panel is ${box?.width} px wide on a 390 px screen`);
+  await ask("hello");
+  await answered("Hello!").waitFor({ timeout: 10_000 });
+  await shot(p, "scenario6-phone");
+  await p.keyboard.press("Escape");
+  await panel.waitFor({ state: "detached", timeout: 3_000 });
+});
+
+await scenario(7, "an external agent with the user's MCP token acts as that user; its delete waits for the user in the panel", async () => {
+  const { page: p } = await newUser("Dora");
+  const panel = p.locator('[data-testid="assistant-panel"]');
+  await p.click('[data-testid="assistant-toggle"]');
+  await panel.waitFor();
+  await p.click('[data-testid="assistant-threads-toggle"]');
+  await p.click('[data-testid="agent-access-create"]');
+  const token = (await p.locator('[data-testid="agent-access-token"]').textContent())?.trim();
+  const url = (await p.locator('[data-testid="agent-access-url"]').textContent())?.trim();
+  if (!token || !url?.endsWith("/mcp")) throw new Error(`no token or URL shown (${url})`);
+  await shot(p, "scenario7-agent-access");
+  // The agent runs outside the browser (here: this Node process), talking MCP over HTTP.
+  const endpoint = url.replace("//localhost:", "//127.0.0.1:");
+  let rpcId = 0;
+  const rpc = async (method, params, bearer = token) => {
+    const res = await fetch(endpoint, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-06-18",
+        ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++rpcId, method, params }),
+    });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  };
+  const refused = await rpc("tools/list", {}, null);
+  if (refused.status !== 401) throw new Error(`/mcp without a token answered ${refused.status}`);
+  const init = await rpc("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "e2e-agent", version: "1" } });
+  if (init.status !== 200 || init.body?.result?.serverInfo?.name !== "taskfleet") throw new Error(`initialize: ${JSON.stringify(init)}`);
+  const add = await rpc("tools/call", { name: "add_task", arguments: { title: "Call the plumber", when: "tomorrow 9am", timezone: "Europe/Berlin" } });
+  const created = add.body?.result?.structuredContent?.created;
+  if (add.status !== 200 || !created?.id) throw new Error(`add_task over MCP: ${JSON.stringify(add.body)}`);
+  // The agent's change reaches the user's open page live, like any other.
+  await row(p, "Call the plumber").waitFor({ timeout: 10_000 });
+  console.log(`  agent added "Call the plumber" (due ${created.due_local}); listed live`);
+
+  const del = await rpc("tools/call", { name: "delete_task", arguments: { id: created.id } });
+  if (del.body?.result?.structuredContent?.status !== "confirmation_required") throw new Error(`delete_task over MCP: ${JSON.stringify(del.body)}`);
+  await p.waitForTimeout(500);
+  if ((await row(p, "Call the plumber").count()) !== 1) throw new Error("the agent deleted without the user's confirmation");
+  // Reopening the panel looks for cards waiting for the user.
+  await p.click('[data-testid="assistant-toggle"]');
+  await panel.waitFor({ state: "detached", timeout: 3_000 });
+  await p.click('[data-testid="assistant-toggle"]');
+  const waiting = p.locator('[data-testid="assistant-waiting"] [data-testid="confirmation-card"]');
+  await waiting.first().waitFor({ timeout: 10_000 });
+  if (!(await waiting.first().locator('[data-testid="confirmation-task"]').textContent()).includes("Call the plumber")) {
+    throw new Error("the waiting card does not name the task");
+  }
+  await shot(p, "scenario7-waiting-card");
+  await waiting.first().locator('[data-testid="confirm-button"]').click();
+  await row(p, "Call the plumber").waitFor({ state: "detached", timeout: 10_000 });
+  if ((await apiTasks(p)).some((t) => t.title === "Call the plumber")) throw new Error("the task still exists after confirming");
 });
 
 await browser.close();

@@ -46,6 +46,13 @@ export async function userJwt(headers: Headers): Promise<string | null> {
 const FORWARD_REQUEST_HEADERS = ["content-type", "if-match", "idempotency-key", "accept", "x-request-id"];
 const FORWARD_RESPONSE_HEADERS = ["content-type", "etag", "location", "x-request-id", "retry-after"];
 
+/** A plain answer must arrive whole within this time. */
+const TIMEOUT_MS = 15_000;
+/** A server-sent event stream (the assistant's answer) may run this long in all. */
+const STREAM_LIMIT_MS = 10 * 60_000;
+
+const isEventStream = (res: Response) => (res.headers.get("content-type") ?? "").startsWith("text/event-stream");
+
 export async function forward(req: Request, service: Service, path: string): Promise<Response> {
   const token = await userJwt(req.headers);
   if (!token) return errorResponse(401, "unauthenticated", "Sign in to continue.");
@@ -57,6 +64,18 @@ export async function forward(req: Request, service: Service, path: string): Pro
   }
   if (process.env.DAPR_API_TOKEN && process.env.DAPR_HTTP_PORT) headers.set("dapr-api-token", process.env.DAPR_API_TOKEN);
   const hasBody = !["GET", "HEAD"].includes(req.method);
+  // One signal for the whole exchange: the plain timeout until the answer is read, the stream
+  // limit once it turns out to be an event stream, and the browser going away (which also
+  // closes the upstream stream instead of leaving it open behind a closed tab).
+  const abort = new AbortController();
+  let timer = setTimeout(() => abort.abort(new Error("upstream timeout")), TIMEOUT_MS);
+  const onClientGone = () => abort.abort(new Error("client went away"));
+  req.signal?.addEventListener("abort", onClientGone, { once: true });
+  const done = () => {
+    clearTimeout(timer);
+    req.signal?.removeEventListener("abort", onClientGone);
+  };
+  abort.signal.addEventListener("abort", done, { once: true });
   let upstream: Response;
   try {
     upstream = await fetch(upstreamUrl(service, path, url.search), {
@@ -65,9 +84,10 @@ export async function forward(req: Request, service: Service, path: string): Pro
       body: hasBody ? await req.arrayBuffer() : undefined,
       cache: "no-store",
       redirect: "manual",
-      signal: AbortSignal.timeout(15_000),
+      signal: abort.signal,
     });
   } catch (e) {
+    done();
     console.error(`forward to ${service} failed:`, e instanceof Error ? e.message : e);
     return errorResponse(502, "service_unavailable", `The ${service} service is not reachable right now.`);
   }
@@ -76,7 +96,29 @@ export async function forward(req: Request, service: Service, path: string): Pro
     const v = upstream.headers.get(h);
     if (v) out.set(h, v);
   }
-  const body = upstream.status === 204 || upstream.status === 304 ? null : await upstream.arrayBuffer();
+  if (isEventStream(upstream) && upstream.body) {
+    clearTimeout(timer);
+    timer = setTimeout(() => abort.abort(new Error("stream limit")), STREAM_LIMIT_MS);
+    // Passed through chunk by chunk. no-transform keeps Next's gzip (and proxies) from
+    // buffering the events; X-Accel-Buffering does the same for nginx in front of the app.
+    out.set("Cache-Control", "no-cache, no-store, no-transform");
+    out.set("X-Accel-Buffering", "no");
+    const body = upstream.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        flush: done,
+      }),
+    );
+    return new Response(body, { status: upstream.status, headers: out });
+  }
+  let body: ArrayBuffer | null = null;
+  try {
+    body = upstream.status === 204 || upstream.status === 304 ? null : await upstream.arrayBuffer();
+  } catch (e) {
+    console.error(`reading the answer of ${service} failed:`, e instanceof Error ? e.message : e);
+    return errorResponse(502, "service_unavailable", `The ${service} service did not answer in time.`);
+  } finally {
+    done();
+  }
   return new Response(body, { status: upstream.status, headers: out });
 }
 
