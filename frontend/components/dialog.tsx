@@ -6,9 +6,7 @@ import { createPortal } from "react-dom";
 import { AnimatePresence, motion } from "framer-motion";
 import { X } from "lucide-react";
 import { cn } from "@/lib/cn";
-
-const FOCUSABLE =
-  'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+import { FOCUSABLE, trapTab } from "@/lib/focus";
 
 export function Dialog({
   open,
@@ -48,18 +46,8 @@ export function Dialog({
       if (e.key === "Escape") {
         e.stopPropagation();
         onCloseRef.current();
-      } else if (e.key === "Tab" && panel.current) {
-        const items = [...panel.current.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((el) => el.offsetParent !== null);
-        if (!items.length) return;
-        const first = items[0]!;
-        const last = items[items.length - 1]!;
-        if (e.shiftKey && document.activeElement === first) {
-          e.preventDefault();
-          last.focus();
-        } else if (!e.shiftKey && document.activeElement === last) {
-          e.preventDefault();
-          first.focus();
-        }
+      } else if (panel.current) {
+        trapTab(e, panel.current);
       }
     };
     document.addEventListener("keydown", onKey, true);

@@ -9,6 +9,7 @@ import { ChevronLeft, History, MessageSquarePlus, PowerOff, RefreshCw, Sparkles,
 import { useAssistant, type AssistantState } from "@/hooks/use-assistant";
 import type { Thread } from "@/lib/assistant/types";
 import { cn } from "@/lib/cn";
+import { FOCUSABLE, trapTab } from "@/lib/focus";
 import { Dialog } from "../dialog";
 import { Button, IconButton, Spinner } from "../ui";
 import { AgentAccess } from "./agent-access";
@@ -16,9 +17,6 @@ import { ConfirmationCardView } from "./cards";
 import { Composer } from "./composer";
 import { ConversationView } from "./conversation-view";
 import { ThreadList } from "./thread-list";
-
-const FOCUSABLE =
-  'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
 const COMPACT = "(max-width: 639px)";
 
@@ -188,18 +186,8 @@ export function AssistantPanel({
     const overflow = document.body.style.overflow;
     document.body.style.overflow = "hidden";
     const onKey = (e: KeyboardEvent) => {
-      if (e.key !== "Tab" || !panel.current || document.querySelector('[role="alertdialog"]')) return;
-      const items = [...panel.current.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((el) => el.offsetParent !== null);
-      if (!items.length) return;
-      const first = items[0]!;
-      const last = items[items.length - 1]!;
-      if (e.shiftKey && document.activeElement === first) {
-        e.preventDefault();
-        last.focus();
-      } else if (!e.shiftKey && document.activeElement === last) {
-        e.preventDefault();
-        first.focus();
-      }
+      if (!panel.current || document.querySelector('[role="alertdialog"]')) return;
+      trapTab(e, panel.current);
     };
     document.addEventListener("keydown", onKey);
     return () => {
