@@ -59,5 +59,5 @@ done
 
 echo "== load"
 ./target/release/loadgen --secret "$JWT_SECRET" --duration "$DURATION" --e2e-rate 100 --phases e2e
-./target/release/loadgen --secret "$JWT_SECRET" --clients "$CLIENTS" --duration "$DURATION" --phases e2e,reminders,throughput,rss-after
+./target/release/loadgen --secret "$JWT_SECRET" --clients "$CLIENTS" --duration "$DURATION" --phases e2e,reminders,throughput,reads,rss-after
 echo "logs: $LOGS"

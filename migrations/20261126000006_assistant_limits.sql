@@ -23,8 +23,8 @@ ALTER TABLE assistant_confirmations DROP CONSTRAINT assistant_confirmations_acti
 ALTER TABLE assistant_confirmations ADD CONSTRAINT assistant_confirmations_action_check
     CHECK (action IN ('delete_task', 'delete_tasks', 'complete_tasks'));
 
--- A card not decided in time can no longer be confirmed; it is marked expired when someone
--- tries (or lists it). decided_at is then the moment it was found expired.
+-- A card not decided in time can no longer be confirmed: the list leaves it out, and a decision
+-- on it marks it expired (decided_at is then that moment) and answers 410.
 ALTER TABLE assistant_confirmations DROP CONSTRAINT assistant_confirmations_status_check;
 ALTER TABLE assistant_confirmations ADD CONSTRAINT assistant_confirmations_status_check
     CHECK (status IN ('pending', 'confirmed', 'cancelled', 'expired'));

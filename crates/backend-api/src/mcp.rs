@@ -53,8 +53,6 @@ pub struct McpSettings {
     /// `MCP_AUTHORIZATION_SERVERS`: comma-separated issuer URLs advertised in the
     /// protected-resource metadata, where agents get tokens (default: none advertised).
     pub authorization_servers: Vec<String>,
-    /// How long a card asked for over MCP can be confirmed (the assistant's setting).
-    pub confirmation_ttl: Duration,
 }
 
 /// Where the endpoint is served (a proxy may publish it elsewhere: `MCP_URL` says where).
@@ -100,12 +98,11 @@ impl McpSettings {
             url: url.to_owned(),
             allowed_hosts,
             authorization_servers: Vec::new(),
-            confirmation_ttl: Duration::from_secs(900),
         })
     }
 
     /// Reads `MCP_*`; `port` is the service's port, for the default URL.
-    pub fn from_env(port: u16, confirmation_ttl: Duration) -> Result<Self, ConfigError> {
+    pub fn from_env(port: u16) -> Result<Self, ConfigError> {
         let url = env_or("MCP_URL", format!("http://localhost:{port}/mcp"))?;
         let mut settings = Self::for_url(&url)?;
         settings.enabled = env_or("MCP_ENABLED", true)?;
@@ -118,7 +115,6 @@ impl McpSettings {
         if let Some(servers) = env_opt::<String>("MCP_AUTHORIZATION_SERVERS")? {
             settings.authorization_servers = list(&servers);
         }
-        settings.confirmation_ttl = confirmation_ttl;
         Ok(settings)
     }
 
@@ -176,7 +172,7 @@ async fn authenticate(State(gate): State<Gate>, request: Request, next: Next) ->
     };
     let claims = match gate
         .verifier
-        .verify_with_audience(token, Some(&gate.settings.url))
+        .verify_for_mcp(token, &gate.settings.url)
         .await
     {
         Ok(claims) => claims,
@@ -325,8 +321,13 @@ async fn metadata(State(gate): State<Gate>) -> Json<Value> {
     }))
 }
 
-/// The `/mcp` endpoint and its metadata, or nothing when disabled.
-pub fn router(state: &AppState, settings: Arc<McpSettings>) -> Router<AppState> {
+/// The `/mcp` endpoint and its metadata, or nothing when disabled. Cards its tools draw stay
+/// decidable for `confirmation_ttl` (the assistant's `ASSISTANT_CONFIRMATION_TTL_SECS`).
+pub fn router(
+    state: &AppState,
+    settings: Arc<McpSettings>,
+    confirmation_ttl: Duration,
+) -> Router<AppState> {
     if !settings.enabled {
         return Router::new();
     }
@@ -337,11 +338,13 @@ pub fn router(state: &AppState, settings: Arc<McpSettings>) -> Router<AppState> 
     let handler = TaskTools {
         pool: state.pool.clone(),
         clock: state.clock.clone(),
-        confirmation_ttl: settings.confirmation_ttl,
+        confirmation_ttl,
     };
+    // rmcp reads the body itself, past axum's limit layer: the same 1 MiB bound (413) here.
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
-        .with_json_response(true);
+        .with_json_response(true)
+        .with_max_request_body_bytes(common::server::MAX_BODY_BYTES);
     config = if settings.allowed_hosts.iter().any(|h| h == "*") {
         config.disable_allowed_hosts()
     } else {

@@ -82,12 +82,13 @@ pub fn router(
     readiness: Readiness,
     app_api_token: Option<String>,
     mcp: McpSettings,
+    confirmation_ttl: Duration,
 ) -> Router {
     Router::new()
         .merge(crate::routes::tasks::router())
         .merge(crate::routes::tags::router())
         .merge(crate::assistant::routes::router())
-        .merge(crate::mcp::router(&state, Arc::new(mcp)))
+        .merge(crate::mcp::router(&state, Arc::new(mcp), confirmation_ttl))
         .with_state(state)
         .merge(crate::docs::router())
         .merge(ops_routes(readiness))
@@ -112,7 +113,7 @@ pub async fn build_with_pool(
     relay: RelaySettings,
 ) -> anyhow::Result<Service> {
     let assistant = AssistantSettings::from_env()?;
-    let mcp = McpSettings::from_env(settings.port, assistant.confirmation_ttl)?;
+    let mcp = McpSettings::from_env(settings.port)?;
     let options = BuildOptions {
         relay,
         assistant,
@@ -138,6 +139,7 @@ pub async fn build_with_options(
         tracing::info!(model = %assistant.model, base_url = %assistant.base_url, "assistant enabled");
     }
     let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
+    let confirmation_ttl = assistant.confirmation_ttl;
     let state = AppState {
         pool: pool.clone(),
         verifier: Arc::new(JwtVerifier::new(&settings.auth)),
@@ -151,7 +153,13 @@ pub async fn build_with_options(
     let addr = SocketAddr::new(settings.host, settings.port);
     let server = Server::bind(
         addr,
-        router(state, readiness, settings.app_api_token.clone(), mcp),
+        router(
+            state,
+            readiness,
+            settings.app_api_token.clone(),
+            mcp,
+            confirmation_ttl,
+        ),
         SERVICE,
     )
     .await?;

@@ -54,7 +54,15 @@ pub struct Claims {
     /// Audience: one string or several. Checked only where a route asks for one (`/mcp`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<serde_json::Value>,
+    /// What the token is for. [`MCP_TOKEN_USE`] marks a token handed to an external agent:
+    /// only `/mcp` accepts it, so an agent cannot reach the REST API (and confirm its own
+    /// confirmation cards) with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_use: Option<String>,
 }
+
+/// The `token_use` of tokens for MCP agents.
+pub const MCP_TOKEN_USE: &str = "mcp";
 
 /// Where keys come from.
 #[derive(Debug, Clone, Default)]
@@ -116,14 +124,25 @@ impl JwtVerifier {
         self
     }
 
-    /// Verifies `token` and returns its claims.
+    /// Verifies a token for the APIs and returns its claims. Tokens for MCP agents
+    /// (`token_use` = [`MCP_TOKEN_USE`]) are refused here.
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        self.verify_with_audience(token, None).await
+        let claims = self.verify_signed(token, None).await?;
+        if claims.token_use.as_deref() == Some(MCP_TOKEN_USE) {
+            return Err(AuthError::Invalid(
+                "an MCP agent token is accepted only by /mcp".into(),
+            ));
+        }
+        Ok(claims)
     }
 
-    /// Like [`Self::verify`], and when `audience` is given the token's `aud` must name it
-    /// (a token minted for another resource is refused).
-    pub async fn verify_with_audience(
+    /// Verifies a token for the MCP endpoint at `audience`: its `aud` must name it (a token
+    /// minted for anything else is refused).
+    pub async fn verify_for_mcp(&self, token: &str, audience: &str) -> Result<Claims, AuthError> {
+        self.verify_signed(token, Some(audience)).await
+    }
+
+    async fn verify_signed(
         &self,
         token: &str,
         audience: Option<&str>,
@@ -262,6 +281,7 @@ pub fn mint_hs256_with_exp(
             iat: Some(jsonwebtoken::get_current_timestamp()),
             nbf: None,
             aud: None,
+            token_use: None,
         },
     )
 }

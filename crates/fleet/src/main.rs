@@ -50,6 +50,9 @@ fn token(args: &[String]) -> anyhow::Result<()> {
         exp: now + Duration::from_secs(hours * 3600).as_secs(),
         iat: Some(now),
         nbf: None,
+        token_use: audience
+            .is_some()
+            .then(|| common::auth::MCP_TOKEN_USE.to_owned()),
         aud: audience.map(serde_json::Value::String),
     };
     println!("{}", common::auth::mint_hs256_claims(&secret, &claims)?);

@@ -2,6 +2,7 @@
 //! reports what SPEC and issue 3 promise, measured rather than asserted:
 //!
 //! * create-task throughput and latency (p50/p99, errors) at each client count of `--clients`;
+//! * the same read through REST and through `/mcp` (`reads` phase), at each client count;
 //! * event end-to-end latency: API write → the push arriving on a user's WebSocket, while
 //!   `--listeners` users hold sockets and tasks are created, updated and completed for them;
 //! * reminder lateness: `reminder.due` pushes against their `reminder_at`;
@@ -30,10 +31,12 @@ pub struct Options {
     pub reminders: usize,
     pub e2e_rate: u64,
     pub phases: Vec<String>,
+    /// The audience of `/mcp` tokens (backend-api's `MCP_URL`).
+    pub mcp_url: String,
 }
 
 const USAGE: &str = "usage: loadgen [--api URL] [--ws URL] [--secret JWT_SECRET] [--users N] [--clients 8,32,256] \
-[--duration SECS] [--listeners N] [--reminders N] [--e2e-rate WRITES_PER_SEC (0 = as fast as possible)] [--phases rss-idle,e2e,reminders,throughput,rss-after]";
+[--duration SECS] [--listeners N] [--reminders N] [--e2e-rate WRITES_PER_SEC (0 = as fast as possible)] [--phases rss-idle,e2e,reminders,throughput,reads,rss-after] [--mcp-url AUDIENCE]";
 
 fn parse() -> anyhow::Result<Options> {
     let mut options = Options {
@@ -53,6 +56,7 @@ fn parse() -> anyhow::Result<Options> {
             "e2e".into(),
             "reminders".into(),
         ],
+        mcp_url: "http://localhost:8000/mcp".into(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -76,6 +80,7 @@ fn parse() -> anyhow::Result<Options> {
             "--reminders" => options.reminders = value()?.parse()?,
             "--e2e-rate" => options.e2e_rate = value()?.parse()?,
             "--phases" => options.phases = value()?.split(',').map(str::to_owned).collect(),
+            "--mcp-url" => options.mcp_url = value()?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -102,7 +107,15 @@ async fn main() -> anyhow::Result<()> {
             "throughput" => {
                 for &clients in &options.clients {
                     let result = throughput::create_tasks(&options, clients).await?;
-                    report::print_throughput(clients, &result);
+                    report::print_throughput("create-task", clients, &result);
+                }
+            }
+            "reads" => {
+                for &clients in &options.clients {
+                    let rest = throughput::list_rest(&options, clients).await?;
+                    report::print_throughput("list-rest", clients, &rest);
+                    let mcp = throughput::list_mcp(&options, clients).await?;
+                    report::print_throughput("list-mcp", clients, &mcp);
                 }
             }
             "e2e" => {

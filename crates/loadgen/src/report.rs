@@ -40,9 +40,9 @@ fn ms(micros: u64) -> f64 {
     micros as f64 / 1000.0
 }
 
-pub fn print_throughput(clients: usize, m: &Measured) {
+pub fn print_throughput(what: &str, clients: usize, m: &Measured) {
     println!(
-        "create-task  clients={clients:<4} {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ok {}  errors {}",
+        "{what:<12} clients={clients:<4} {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ok {}  errors {}",
         m.ok as f64 / m.seconds,
         ms(m.latency_us.value_at_quantile(0.50)),
         ms(m.latency_us.value_at_quantile(0.99)),

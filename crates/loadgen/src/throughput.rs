@@ -1,21 +1,45 @@
-//! Create-task throughput: `clients` workers POST tasks back to back for the duration.
+//! Throughput phases: `clients` workers send requests back to back for the duration, each
+//! request as one of `--users` users.
+//!
+//! * `create-task`: `POST /api/tasks` (the write path: task row + outbox row, then every
+//!   consumer's work behind it);
+//! * `list-rest` / `list-mcp`: the same read — the user's first 20 pending tasks — through
+//!   `GET /api/tasks` and through `/mcp` `tools/call list_tasks` (JSON-RPC, stateless), so the
+//!   MCP layer's cost shows against the REST handler's.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::Options;
 use crate::report::Measured;
 
 pub fn tokens(options: &Options, prefix: &str, count: usize) -> anyhow::Result<Vec<String>> {
+    tokens_for(options, prefix, count, None)
+}
+
+/// HS256 tokens for `count` users, with audience `audience` when given (for `/mcp`).
+fn tokens_for(
+    options: &Options,
+    prefix: &str,
+    count: usize,
+    audience: Option<&str>,
+) -> anyhow::Result<Vec<String>> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
     (0..count)
         .map(|i| {
-            Ok(common::auth::mint_hs256(
-                &options.secret,
-                &format!("{prefix}-{i}"),
-                Duration::from_secs(3600),
-            )?)
+            let claims = common::auth::Claims {
+                sub: format!("{prefix}-{i}"),
+                exp: now + 3600,
+                iat: Some(now),
+                nbf: None,
+                aud: audience.map(|a| json!(a)),
+                token_use: audience.map(|_| common::auth::MCP_TOKEN_USE.to_owned()),
+            };
+            Ok(common::auth::mint_hs256_claims(&options.secret, &claims)?)
         })
         .collect()
 }
@@ -27,15 +51,24 @@ pub fn client() -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
-pub async fn create_tasks(options: &Options, clients: usize) -> anyhow::Result<Measured> {
-    let tokens = Arc::new(tokens(options, "load-user", options.users)?);
+/// What one phase sends: a request for the user with `token`.
+type MakeRequest = Arc<dyn Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder + Send + Sync>;
+
+/// `clients` workers send `make` requests back to back until the duration is over; a request
+/// counts as ok when its status is a success and `accept` says its body is right.
+async fn drive(
+    options: &Options,
+    clients: usize,
+    tokens: Vec<String>,
+    make: MakeRequest,
+    accept: fn(&[u8]) -> bool,
+) -> anyhow::Result<Measured> {
+    let tokens = Arc::new(tokens);
     let http = client()?;
-    let url = format!("{}/api/tasks", options.api);
-    let body = json!({"title": "a task title", "description": "some description", "priority": "high", "tags": ["work", "home"]});
     let started = Instant::now();
     let deadline = started + options.duration;
     let workers = (0..clients).map(|worker| {
-        let (http, url, body, tokens) = (http.clone(), url.clone(), body.clone(), tokens.clone());
+        let (http, tokens, make) = (http.clone(), tokens.clone(), make.clone());
         tokio::spawn(async move {
             let mut measured = Measured::new();
             let mut n = worker;
@@ -43,13 +76,17 @@ pub async fn create_tasks(options: &Options, clients: usize) -> anyhow::Result<M
                 let token = &tokens[n % tokens.len()];
                 n += clients;
                 let sent = Instant::now();
-                match http.post(&url).bearer_auth(token).json(&body).send().await {
+                let outcome = match make(&http, token).send().await {
                     Ok(response) if response.status().is_success() => {
-                        let _ = response.bytes().await;
-                        measured.record(sent.elapsed().as_micros() as u64);
-                        measured.ok += 1;
+                        response.bytes().await.is_ok_and(|body| accept(&body))
                     }
-                    _ => measured.errors += 1,
+                    _ => false,
+                };
+                if outcome {
+                    measured.record(sent.elapsed().as_micros() as u64);
+                    measured.ok += 1;
+                } else {
+                    measured.errors += 1;
                 }
             }
             measured
@@ -61,4 +98,45 @@ pub async fn create_tasks(options: &Options, clients: usize) -> anyhow::Result<M
     }
     total.seconds = started.elapsed().as_secs_f64();
     Ok(total)
+}
+
+pub async fn create_tasks(options: &Options, clients: usize) -> anyhow::Result<Measured> {
+    let url = format!("{}/api/tasks", options.api);
+    let body = json!({"title": "a task title", "description": "some description", "priority": "high", "tags": ["work", "home"]});
+    let make: MakeRequest =
+        Arc::new(move |http, token| http.post(&url).bearer_auth(token).json(&body));
+    let tokens = tokens(options, "load-user", options.users)?;
+    drive(options, clients, tokens, make, |_| true).await
+}
+
+/// The read through REST: the user's first 20 pending tasks, soonest due first.
+pub async fn list_rest(options: &Options, clients: usize) -> anyhow::Result<Measured> {
+    let url = format!(
+        "{}/api/tasks?status=pending&sort=due_date&limit=20",
+        options.api
+    );
+    let make: MakeRequest = Arc::new(move |http, token| http.get(&url).bearer_auth(token));
+    let tokens = tokens(options, "load-user", options.users)?;
+    drive(options, clients, tokens, make, |_| true).await
+}
+
+/// The same read through `/mcp`: `tools/call list_tasks` with a token for the MCP audience.
+pub async fn list_mcp(options: &Options, clients: usize) -> anyhow::Result<Measured> {
+    let url = format!("{}/mcp", options.api);
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                      "params": {"name": "list_tasks", "arguments": {"limit": 20}}});
+    let make: MakeRequest = Arc::new(move |http, token| {
+        http.post(&url)
+            .bearer_auth(token)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-06-18")
+            .json(&call)
+    });
+    let tokens = tokens_for(options, "load-user", options.users, Some(&options.mcp_url))?;
+    // A JSON-RPC error or a tool error comes with 200: only a result without isError counts.
+    let accept = |body: &[u8]| {
+        serde_json::from_slice::<Value>(body)
+            .is_ok_and(|reply| reply["result"]["isError"] == json!(false))
+    };
+    drive(options, clients, tokens, make, accept).await
 }

@@ -9,7 +9,7 @@ interface Page<T> {
   next_cursor?: string | null;
 }
 
-/** How many pages of a thread's items are read at most (the backend keeps 500 at most). */
+/** How many pages of a thread's items are read at most (200 items a page). */
 const MAX_ITEM_PAGES = 10;
 
 export const assistantApi = {

@@ -131,7 +131,7 @@ export function cardOutcome(card: ConfirmationCard, status: string): string {
     case "expired":
       return "Expired — nothing was changed";
     case "stale":
-      return "Not done: the task changed since the card was made";
+      return "Not done: a task changed or was deleted since the card was made";
     case "gone":
       return "This card no longer exists";
     default:

@@ -70,6 +70,8 @@ pub enum AssistantError {
     },
     /// 410: the confirmation card is past its expiry.
     Expired,
+    /// 412: a task of the card was deleted since it was drawn.
+    TaskGone(Uuid),
     /// Any API error.
     Api(ApiError),
 }
@@ -128,6 +130,13 @@ impl IntoResponse for AssistantError {
                 StatusCode::GONE,
                 Json(json!({"error": {"code": "confirmation_expired",
                     "message": "this confirmation expired; ask again"}})),
+            )
+                .into_response(),
+            Self::TaskGone(task_id) => (
+                StatusCode::PRECONDITION_FAILED,
+                Json(json!({"error": {"code": "task_changed",
+                    "message": "a task on this card was deleted since it was drawn; nothing was done",
+                    "details": {"task_id": task_id}}})),
             )
                 .into_response(),
             Self::Api(error) => error.into_response(),
@@ -253,7 +262,8 @@ pub async fn list_threads(
     Ok(Json(json!({"items": threads, "next_cursor": next_cursor})))
 }
 
-/// Deletes one of the caller's threads with its items and undecided cards.
+/// Deletes one of the caller's threads with its items and cards; works with the assistant off
+/// too (a user may clear what was stored while it was on).
 #[utoipa::path(delete, path = "/api/assistant/threads/{id}", tag = "assistant", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 204, description = "deleted"), (status = 404, description = "no such thread")))]
@@ -262,7 +272,6 @@ pub async fn delete_thread(
     user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, AssistantError> {
-    enabled(&state)?;
     let mut conn = state.pool.acquire().await?;
     if store::delete_thread(&mut conn, &user.user_id, id).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -396,34 +405,9 @@ fn seconds_to_utc_midnight(now: chrono::DateTime<chrono::Utc>) -> i64 {
     (midnight - now).num_seconds().max(1)
 }
 
-/// A card as the app shows it: what it does and the tasks it names, as they are now.
-async fn card_view(
-    conn: &mut sqlx::PgConnection,
-    user_id: &str,
-    card: &store::Confirmation,
-) -> Result<Value, ApiError> {
-    let targets = store::confirmation_targets(&mut *conn, card.id).await?;
-    let mut tasks = Vec::with_capacity(targets.len());
-    for target in &targets {
-        match service::get(&mut *conn, user_id, target.task_id).await {
-            Ok(task) => tasks.push(
-                json!({"task_id": target.task_id, "version": target.task_version,
-                "changed": task.version != target.task_version, "task": task}),
-            ),
-            Err(ApiError::NotFound(_)) => tasks.push(json!({"task_id": target.task_id,
-                "version": target.task_version, "changed": true, "task": null})),
-            Err(other) => return Err(other),
-        }
-    }
-    Ok(
-        json!({"id": card.id, "action": card.action, "source": card.source,
-              "thread_id": card.thread_id, "created_at": card.created_at,
-              "expires_at": card.expires_at, "tasks": tasks}),
-    )
-}
-
 /// The caller's cards still waiting for a decision — the in-app assistant's and those MCP
-/// agents asked for — oldest first.
+/// agents asked for — oldest first, each with the tasks it names as they are now (`changed`
+/// when a task moved past the version shown, `task: null` when it is gone).
 #[utoipa::path(get, path = "/api/assistant/confirmations", tag = "assistant", security(("bearer" = [])),
     responses((status = 200, description = "`{\"items\":[card...]}`")))]
 pub async fn list_confirmations(
@@ -432,10 +416,33 @@ pub async fn list_confirmations(
 ) -> Result<Json<Value>, AssistantError> {
     let mut conn = state.pool.acquire().await?;
     let cards = store::pending_confirmations(&mut conn, &user.user_id, MAX_PENDING).await?;
-    let mut items = Vec::with_capacity(cards.len());
-    for card in &cards {
-        items.push(card_view(&mut conn, &user.user_id, card).await?);
-    }
+    let card_ids: Vec<Uuid> = cards.iter().map(|c| c.id).collect();
+    let targets = store::targets_of(&mut conn, &card_ids).await?;
+    let task_ids: Vec<Uuid> = targets.iter().map(|(_, t)| t.task_id).collect();
+    let tasks: std::collections::HashMap<Uuid, common::tasks::Task> =
+        common::tasks::get_tasks(&mut conn, &user.user_id, &task_ids)
+            .await?
+            .into_iter()
+            .map(|task| (task.id, task))
+            .collect();
+    let items: Vec<Value> = cards
+        .iter()
+        .map(|card| {
+            let named: Vec<Value> = targets
+                .iter()
+                .filter(|(id, _)| *id == card.id)
+                .map(|(_, target)| {
+                    let task = tasks.get(&target.task_id);
+                    json!({"task_id": target.task_id, "version": target.task_version,
+                           "changed": task.is_none_or(|t| t.version != target.task_version),
+                           "task": task})
+                })
+                .collect();
+            json!({"id": card.id, "action": card.action, "source": card.source,
+                   "thread_id": card.thread_id, "created_at": card.created_at,
+                   "expires_at": card.expires_at, "tasks": named})
+        })
+        .collect();
     Ok(Json(json!({"items": items})))
 }
 
@@ -448,14 +455,15 @@ pub struct Decision {
 }
 
 /// Runs or cancels the action on a confirmation card. Confirming acts on every task of the
-/// card in one transaction, and only if each is still the version shown (412 otherwise,
-/// nothing changed); a decided card answers 409, an expired one 410.
+/// card in one transaction, and only if each still is the version shown (412 otherwise —
+/// changed or deleted since — and nothing is done); a decided card answers 409, an expired one
+/// 410.
 #[utoipa::path(post, path = "/api/assistant/confirmations/{id}", tag = "assistant", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = Decision,
     responses((status = 200, description = "`{\"status\":\"confirmed\"|\"cancelled\",...}`"),
               (status = 404, description = "no such confirmation"), (status = 409, description = "already decided"),
               (status = 410, description = "confirmation_expired"),
-              (status = 412, description = "a task changed since the card")))]
+              (status = 412, description = "a task changed or was deleted since the card")))]
 pub async fn decide(
     State(state): State<AppState>,
     user: AuthUser,
@@ -476,20 +484,26 @@ pub async fn decide(
     }
     let targets = store::confirmation_targets(&mut tx, card.id).await?;
     let task_ids: Vec<Uuid> = targets.iter().map(|t| t.task_id).collect();
-    let expired = card.expires_at <= chrono::Utc::now();
-    let status = if expired {
+    let status = if card.expired {
         "expired"
     } else if decision.confirm {
         let caller = Caller::assistant(user.user_id.clone(), context);
         for target in &targets {
             let condition = Some(IfMatch::Version(target.task_version));
-            match card.action.as_str() {
+            let done = match card.action.as_str() {
                 "complete_tasks" => {
-                    service::complete(&mut tx, &caller, target.task_id, condition).await?;
+                    service::complete(&mut tx, &caller, target.task_id, condition).await
                 }
-                _ => {
-                    service::delete(&mut tx, &caller, target.task_id, condition).await?;
+                _ => service::delete(&mut tx, &caller, target.task_id, condition).await,
+            };
+            match done {
+                Ok(_) => {}
+                // Deleted since the card was drawn: as changed as a task can be. The
+                // transaction rolls back whatever this card already did.
+                Err(ApiError::NotFound(_)) => {
+                    return Err(AssistantError::TaskGone(target.task_id));
                 }
+                Err(other) => return Err(other.into()),
             }
         }
         "confirmed"
@@ -511,7 +525,7 @@ pub async fn decide(
         .await?;
     }
     tx.commit().await?;
-    if expired {
+    if card.expired {
         return Err(AssistantError::Expired);
     }
     let single = (task_ids.len() == 1).then(|| task_ids[0]);

@@ -56,6 +56,8 @@ pub struct Confirmation {
     pub created_at: DateTime<Utc>,
     /// After this it can no longer be confirmed.
     pub expires_at: DateTime<Utc>,
+    /// Whether `expires_at` has passed, by the database's clock (the one that set it).
+    pub expired: bool,
 }
 
 /// A task named on a card, with the version the user was shown.
@@ -81,7 +83,8 @@ pub struct NewConfirmation<'a> {
     pub ttl: std::time::Duration,
 }
 
-const CONFIRMATION_COLUMNS: &str = "id, thread_id, source, action, status, created_at, expires_at";
+const CONFIRMATION_COLUMNS: &str =
+    "id, thread_id, source, action, status, created_at, expires_at, expires_at <= now() AS expired";
 
 const THREAD_COLUMNS: &str = "id, title, timezone, created_at, updated_at";
 const ITEM_COLUMNS: &str = "id, thread_id, kind, content, created_at";
@@ -247,7 +250,8 @@ pub async fn add_user_message_within_limit(
     Ok(Some(item))
 }
 
-/// Records a pending confirmation card; returns its id and expiry.
+/// Records a pending confirmation card with its tasks; returns its id and expiry. Two
+/// statements: run it in a transaction.
 pub async fn create_confirmation(
     conn: &mut PgConnection,
     card: NewConfirmation<'_>,
@@ -296,6 +300,32 @@ pub async fn confirmation_targets(conn: &mut PgConnection, id: Uuid) -> sqlx::Re
     .bind(id)
     .fetch_all(conn)
     .await
+}
+
+/// The tasks named on each of `ids` (cards already filtered by owner), in card order.
+pub async fn targets_of(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> sqlx::Result<Vec<(Uuid, Target)>> {
+    let rows: Vec<(Uuid, Uuid, i64)> = sqlx::query_as(
+        "SELECT confirmation_id, task_id, task_version FROM assistant_confirmation_tasks \
+         WHERE confirmation_id = ANY($1) ORDER BY confirmation_id, position",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(card, task_id, task_version)| {
+            (
+                card,
+                Target {
+                    task_id,
+                    task_version,
+                },
+            )
+        })
+        .collect())
 }
 
 /// The user's confirmation, locked until the transaction ends so it is decided once.

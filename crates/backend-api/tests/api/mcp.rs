@@ -22,6 +22,7 @@ fn mcp_token(user: &str, audience: Option<&str>, expires_in: i64) -> String {
         iat: Some(now),
         nbf: None,
         aud: audience.map(|a| json!(a)),
+        token_use: Some(common::auth::MCP_TOKEN_USE.to_owned()),
     };
     mint_hs256_claims(SECRET, &claims).unwrap()
 }
@@ -269,4 +270,59 @@ async fn tools_list_and_tools_call_act_as_the_tokens_user_only() {
     )
     .await;
     assert!(body["error"]["code"].is_i64(), "{body}");
+}
+
+#[tokio::test]
+async fn an_agent_token_opens_nothing_but_mcp_so_an_agent_cannot_confirm_its_own_cards() {
+    let app = spawn().await;
+    let task = app.create_ok("alice", json!({"title": "keep"})).await;
+    let id = task["id"].as_str().unwrap();
+    let result = call(&app, "alice", "delete_task", json!({"id": id})).await;
+    let card = result["structuredContent"]["confirmation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let agent = mcp_token("alice", Some(MCP_URL), 300);
+    let attempts = [
+        app.client.get(format!("{}/api/tasks", app.address)),
+        app.client.delete(format!("{}/api/tasks/{id}", app.address)),
+        app.client
+            .post(format!(
+                "{}/api/assistant/confirmations/{card}",
+                app.address
+            ))
+            .json(&json!({"confirm": true})),
+    ];
+    for attempt in attempts {
+        let response = attempt.bearer_auth(&agent).send().await.unwrap();
+        assert_eq!(response.status(), 401);
+    }
+    let (status, _) = app.get_json("alice", &format!("/api/tasks/{id}")).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn oversized_requests_are_refused_cheaply() {
+    let app = spawn().await;
+    // Too many ids for one card: refused before any of them is looked at.
+    let ids: Vec<String> = (0..5_000).map(|i| format!("{i:08}")).collect();
+    let result = call(&app, "alice", "delete_tasks", json!({"ids": ids})).await;
+    assert_eq!(
+        result["structuredContent"]["error"]["code"],
+        "invalid_arguments"
+    );
+    // A body over 1 MiB never reaches a tool.
+    let token = mcp_token("alice", Some(MCP_URL), 300);
+    let big = "x".repeat(2 * 1024 * 1024);
+    let response = app
+        .client
+        .post(format!("{}/mcp", app.address))
+        .bearer_auth(token)
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                      "params": {"name": "add_task", "arguments": {"title": big}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
 }

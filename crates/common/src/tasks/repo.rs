@@ -48,6 +48,20 @@ pub async fn get_task(
         .await
 }
 
+/// Those of `ids` that are the caller's tasks, in no particular order.
+pub async fn get_tasks(
+    conn: &mut PgConnection,
+    user_id: &str,
+    ids: &[Uuid],
+) -> sqlx::Result<Vec<Task>> {
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = ANY($2)");
+    sqlx::query_as::<_, Task>(&sql)
+        .bind(user_id)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+}
+
 /// Like [`get_task`], but locks the row until the transaction ends, so that a read-modify-write
 /// (update, complete, reopen) cannot interleave with another one on the same task.
 #[tracing::instrument(skip_all, fields(task_id = %id))]

@@ -42,6 +42,7 @@ fn sign(key: &SigningKey, sub: &str, exp: u64) -> String {
             iat: None,
             nbf: None,
             aud: None,
+            token_use: None,
         },
         &key.encoding,
     )
@@ -147,4 +148,47 @@ async fn an_unreachable_jwks_refuses_tokens_instead_of_accepting_them() {
         verifier.verify(&token).await,
         Err(AuthError::KeysUnavailable(_))
     ));
+}
+
+#[tokio::test]
+async fn an_mcp_agent_token_opens_only_its_mcp_endpoint() {
+    const SECRET: &str = "a-secret-that-is-long-enough-for-hs256!";
+    const MCP: &str = "https://tasks.example.com/mcp";
+    let verifier = JwtVerifier::new(&AuthSettings {
+        jwt_secret: Some(SECRET.to_owned()),
+        jwks_url: None,
+    });
+    let mint = |aud: Option<&str>, token_use: Option<&str>| {
+        common::auth::mint_hs256_claims(
+            SECRET,
+            &Claims {
+                sub: "alice".to_owned(),
+                exp: now() + 60,
+                iat: None,
+                nbf: None,
+                aud: aud.map(|a| json!(a)),
+                token_use: token_use.map(str::to_owned),
+            },
+        )
+        .unwrap()
+    };
+    let agent = mint(Some(MCP), Some(common::auth::MCP_TOKEN_USE));
+    assert_eq!(
+        verifier.verify_for_mcp(&agent, MCP).await.unwrap().sub,
+        "alice"
+    );
+    assert!(
+        matches!(verifier.verify(&agent).await, Err(AuthError::Invalid(_))),
+        "an agent token opened the APIs"
+    );
+    // The APIs' tokens (no audience, or the app's) are not MCP tokens.
+    for token in [mint(None, None), mint(Some("http://localhost:3000"), None)] {
+        assert!(verifier.verify(&token).await.is_ok());
+        assert!(verifier.verify_for_mcp(&token, MCP).await.is_err());
+    }
+    let elsewhere = mint(
+        Some("https://other.example.com/mcp"),
+        Some(common::auth::MCP_TOKEN_USE),
+    );
+    assert!(verifier.verify_for_mcp(&elsewhere, MCP).await.is_err());
 }

@@ -145,6 +145,13 @@ pub(super) async fn bulk(
     action: &str,
 ) -> Result<Value, Value> {
     let bulk: BulkArgs = args(raw)?;
+    // Checked before any work, so a huge list costs nothing.
+    if bulk.ids.is_empty() || bulk.ids.len() > MAX_BULK {
+        return Err(failure(
+            "invalid_arguments",
+            format!("ids must name 1–{MAX_BULK} tasks"),
+        ));
+    }
     let mut ids: Vec<Uuid> = Vec::new();
     for raw_id in &bulk.ids {
         let id = Uuid::parse_str(raw_id.trim())
@@ -152,12 +159,6 @@ pub(super) async fn bulk(
         if !ids.contains(&id) {
             ids.push(id);
         }
-    }
-    if ids.is_empty() || ids.len() > MAX_BULK {
-        return Err(failure(
-            "invalid_arguments",
-            format!("ids must name 1–{MAX_BULK} tasks"),
-        ));
     }
     ask_confirmation(context, action, &ids).await
 }
@@ -169,14 +170,14 @@ async fn ask_confirmation(
     action: &str,
     ids: &[Uuid],
 ) -> Result<Value, Value> {
-    let mut conn = context
+    let mut tx = context
         .pool
-        .acquire()
+        .begin()
         .await
         .map_err(|e| api_failure(&e.into()))?;
     let mut tasks = Vec::with_capacity(ids.len());
     for id in ids {
-        let task = service::get(&mut conn, &context.caller.user_id, *id)
+        let task = service::get(&mut tx, &context.caller.user_id, *id)
             .await
             .map_err(|e| match e {
                 ApiError::NotFound(_) => failure("not_found", format!("task {id} not found")),
@@ -191,18 +192,19 @@ async fn ask_confirmation(
             task_version: t.version,
         })
         .collect();
-    let (id, expires_at) = store::create_confirmation(
-        &mut conn,
-        store::NewConfirmation {
-            user_id: &context.caller.user_id,
-            thread_id: context.thread_id,
-            action,
-            targets: &targets,
-            ttl: context.confirmation_ttl,
-        },
-    )
-    .await
-    .map_err(|e| api_failure(&e.into()))?;
+    let card = store::NewConfirmation {
+        user_id: &context.caller.user_id,
+        thread_id: context.thread_id,
+        action,
+        targets: &targets,
+        ttl: context.confirmation_ttl,
+    };
+    let created = async {
+        let created = store::create_confirmation(&mut tx, card).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(created)
+    };
+    let (id, expires_at) = created.await.map_err(|e| api_failure(&e.into()))?;
     let views: Vec<Value> = tasks.iter().map(|t| task_view(t, context.tz)).collect();
     let mut card = json!({"id": id, "action": action, "expires_at": expires_at, "tasks": views});
     if let [single] = views.as_slice() {

@@ -7,8 +7,10 @@ export const dynamic = "force-dynamic";
 /**
  * A token for an external agent (Claude Desktop, an IDE, a script) to use backend-api's `/mcp`
  * as the signed-in user: signed by Better Auth's JWT plugin (EdDSA, verified by the services
- * through the JWKS) with `sub` = the user and `aud` = the MCP URL, so the REST API's tokens
- * are not accepted there and this one is good for nothing else. Shown once; valid 7 days.
+ * through the JWKS) with `sub` = the user, `aud` = the MCP URL and `token_use` = "mcp". `/mcp`
+ * takes only tokens for its audience, and every other API refuses `token_use` "mcp" — so the
+ * agent cannot confirm its own confirmation cards or reach the REST API. Shown once; valid 7
+ * days; it cannot be revoked before that (signing out does not end it).
  */
 export async function POST(req: Request) {
   const session = await auth.api.getSession({ headers: req.headers }).catch(() => null);
@@ -16,7 +18,7 @@ export async function POST(req: Request) {
   const url = mcpUrl();
   const now = Math.floor(Date.now() / 1000);
   const exp = now + MCP_TOKEN_TTL_SECONDS;
-  const { token } = await auth.api.signJWT({ body: { payload: { sub: session.user.id, aud: url, iat: now, exp } } });
+  const { token } = await auth.api.signJWT({ body: { payload: { sub: session.user.id, aud: url, token_use: "mcp", iat: now, exp } } });
   return Response.json(
     { token, url, expires_at: new Date(exp * 1000).toISOString() },
     { headers: { "Cache-Control": "no-store" } },
