@@ -100,6 +100,74 @@ async fn bulk_changes_wait_for_one_confirmation_and_then_apply_to_every_task_tog
         "half a bulk delete ran"
     );
     assert_eq!(status_of(&app, &ids[2]).await.0, 200);
+    // A task deleted since the card: 412 task_changed, and the other task stays.
+    script.push(tool_reply(&[(
+        "d2",
+        "delete_tasks",
+        json!({"ids": [ids[1], ids[2]]}),
+    )]));
+    script.push(text_reply("Confirm in the card."));
+    let events = send_message(&app, "alice", &thread, "delete b and c").await;
+    let card = tool_results(&events)[0]["confirmation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = app
+        .request(Method::DELETE, &format!("/api/tasks/{}", ids[2]), "alice")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let (_, pending) = app.get_json("alice", "/api/assistant/confirmations").await;
+    let listed = pending["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == card.as_str())
+        .unwrap()["tasks"]
+        .clone();
+    assert_eq!(listed[1]["task"], Value::Null, "{listed}");
+    assert_eq!(listed[1]["changed"], true);
+    assert_eq!(listed[0]["changed"], false);
+    let (status, body) = decide(&app, "alice", &card, true).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (412, "task_changed".to_owned())
+    );
+    assert_eq!(
+        status_of(&app, &ids[1]).await.0,
+        200,
+        "half a bulk delete ran"
+    );
+}
+
+#[tokio::test]
+async fn a_card_confirmed_twice_at_once_acts_once() {
+    let (app, script) = spawn_scripted(Vec::new()).await;
+    let task = app.create_ok("alice", json!({"title": "once"})).await;
+    let id = task["id"].as_str().unwrap();
+    let thread = new_thread(&app, "alice").await;
+    script.push(tool_reply(&[("d", "delete_task", json!({"id": id}))]));
+    script.push(text_reply("Confirm in the card."));
+    let events = send_message(&app, "alice", &thread, "delete once").await;
+    let card = tool_results(&events)[0]["confirmation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (first, second) = tokio::join!(
+        decide(&app, "alice", &card, true),
+        decide(&app, "alice", &card, true)
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409]);
+    let deletions = app
+        .outbox_topics()
+        .await
+        .iter()
+        .filter(|t| *t == "task-deleted")
+        .count();
+    assert_eq!(deletions, 1);
 }
 
 #[tokio::test]
