@@ -108,14 +108,25 @@ async fn completion_mode_counts_the_next_occurrence_from_the_completion() {
     new.recurring_mode = RecurringMode::Completion;
     let root = insert(&app.pool, &new).await;
 
+    let today = || {
+        Utc::now()
+            .with_timezone(&chrono_tz::Europe::Berlin)
+            .date_naive()
+    };
+    let before = today();
     let successors = complete(&app, &root, root.id).await;
+    let after = today();
 
-    // Completed now: due a week from today at 09:00 Berlin time, not a week after Mar 2.
+    // Completed now: due a week from today (in Berlin, the task's zone — not UTC's today) at
+    // 09:00 Berlin time, not a week after Mar 2.
     let due = successors[0].due_date.unwrap();
     let berlin = due.with_timezone(&chrono_tz::Europe::Berlin);
     assert_eq!(berlin.format("%H:%M").to_string(), "09:00");
-    let days_ahead = (due - Utc::now()).num_hours();
-    assert!((6 * 24 - 1..=7 * 24).contains(&days_ahead), "{due}");
+    let week = chrono::Days::new(7);
+    assert!(
+        [before + week, after + week].contains(&berlin.date_naive()),
+        "{due}"
+    );
 }
 
 #[tokio::test]
