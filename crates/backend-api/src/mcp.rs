@@ -195,6 +195,8 @@ struct TaskTools {
     pool: PgPool,
     clock: Clock,
     confirmation_ttl: Duration,
+    /// Built once: the same list answers every `tools/list` and checks every `tools/call`.
+    tools: Arc<Vec<Tool>>,
 }
 
 /// The tools that change nothing, and those that only draw a confirmation card.
@@ -257,7 +259,7 @@ impl ServerHandler for TaskTools {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(tool_list()))
+        Ok(ListToolsResult::with_all_items(self.tools.as_ref().clone()))
     }
 
     async fn call_tool(
@@ -272,7 +274,7 @@ impl ServerHandler for TaskTools {
             .cloned()
             .ok_or_else(|| ErrorData::internal_error("the request is not authenticated", None))?;
         let name = request.name.to_string();
-        if !tool_list().iter().any(|tool| tool.name == name) {
+        if !self.tools.iter().any(|tool| tool.name == name) {
             return Err(ErrorData::invalid_params(
                 format!("no tool named {name:?}"),
                 None,
@@ -339,6 +341,7 @@ pub fn router(
         pool: state.pool.clone(),
         clock: state.clock.clone(),
         confirmation_ttl,
+        tools: Arc::new(tool_list()),
     };
     // rmcp reads the body itself, past axum's limit layer: the same 1 MiB bound (413) here.
     let mut config = StreamableHttpServerConfig::default()
