@@ -5,8 +5,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::assistant_scripted::{
-    decide, names, new_thread, outbox_events, post_message, send_message, spawn_scripted,
-    text_reply, tool_reply, tool_results,
+    ask_for_card, decide, names, new_thread, outbox_events, post_message, send_message,
+    spawn_scripted, text_reply, tool_reply, tool_results,
 };
 use crate::helpers::{error_code, spawn_app_with};
 
@@ -287,14 +287,9 @@ async fn a_confirmation_for_a_task_that_changed_since_the_card_deletes_nothing()
     let (app, script) = spawn_scripted(Vec::new()).await;
     let task = app.create_ok("alice", json!({"title": "draft"})).await;
     let id = task["id"].as_str().unwrap();
-    script.push(tool_reply(&[("d1", "delete_task", json!({"id": id}))]));
-    script.push(text_reply("Confirm?"));
     let thread = new_thread(&app, "alice").await;
-    let events = send_message(&app, "alice", &thread, "delete draft").await;
-    let card = tool_results(&events)[0]["confirmation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let delete = ("delete_task", json!({"id": id}));
+    let card = ask_for_card(&app, &script, &thread, "delete draft", delete).await;
     let response = app
         .request(Method::PATCH, &format!("/api/tasks/{id}"), "alice")
         .json(&json!({"title": "final"}))

@@ -5,8 +5,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::assistant_scripted::{
-    Reply, decide, new_thread, post_message, provider_settings, send_message, spawn_scripted,
-    spawn_with, start_provider, text_reply, tool_reply, tool_results,
+    Reply, ask_for_card, decide, new_thread, post_message, provider_settings, send_message,
+    spawn_scripted, spawn_with, start_provider, text_reply, tool_reply, tool_results,
 };
 use crate::helpers::{TestApp, error_code};
 
@@ -74,17 +74,8 @@ async fn bulk_changes_wait_for_one_confirmation_and_then_apply_to_every_task_tog
     assert_eq!(pending["items"], json!([]));
 
     // delete_tasks: one task changed since the card → 412 and nothing at all is deleted.
-    script.push(tool_reply(&[(
-        "d1",
-        "delete_tasks",
-        json!({"ids": [ids[1], ids[2]]}),
-    )]));
-    script.push(text_reply("Confirm in the card."));
-    let events = send_message(&app, "alice", &thread, "delete b and c").await;
-    let card = tool_results(&events)[0]["confirmation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let both = ("delete_tasks", json!({"ids": [ids[1], ids[2]]}));
+    let card = ask_for_card(&app, &script, &thread, "delete b and c", both.clone()).await;
     let response = app
         .request(Method::PATCH, &format!("/api/tasks/{}", ids[2]), "alice")
         .json(&json!({"title": "c, edited"}))
@@ -101,17 +92,7 @@ async fn bulk_changes_wait_for_one_confirmation_and_then_apply_to_every_task_tog
     );
     assert_eq!(status_of(&app, &ids[2]).await.0, 200);
     // A task deleted since the card: 412 task_changed, and the other task stays.
-    script.push(tool_reply(&[(
-        "d2",
-        "delete_tasks",
-        json!({"ids": [ids[1], ids[2]]}),
-    )]));
-    script.push(text_reply("Confirm in the card."));
-    let events = send_message(&app, "alice", &thread, "delete b and c").await;
-    let card = tool_results(&events)[0]["confirmation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let card = ask_for_card(&app, &script, &thread, "delete b and c", both).await;
     let response = app
         .request(Method::DELETE, &format!("/api/tasks/{}", ids[2]), "alice")
         .send()
@@ -147,13 +128,8 @@ async fn a_card_confirmed_twice_at_once_acts_once() {
     let task = app.create_ok("alice", json!({"title": "once"})).await;
     let id = task["id"].as_str().unwrap();
     let thread = new_thread(&app, "alice").await;
-    script.push(tool_reply(&[("d", "delete_task", json!({"id": id}))]));
-    script.push(text_reply("Confirm in the card."));
-    let events = send_message(&app, "alice", &thread, "delete once").await;
-    let card = tool_results(&events)[0]["confirmation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let delete = ("delete_task", json!({"id": id}));
+    let card = ask_for_card(&app, &script, &thread, "delete once", delete).await;
     let (first, second) = tokio::join!(
         decide(&app, "alice", &card, true),
         decide(&app, "alice", &card, true)
@@ -179,13 +155,8 @@ async fn an_expired_card_cannot_be_confirmed_and_the_model_hears_it_expired() {
     let task = app.create_ok("alice", json!({"title": "keep me"})).await;
     let id = task["id"].as_str().unwrap();
     let thread = new_thread(&app, "alice").await;
-    script.push(tool_reply(&[("d1", "delete_task", json!({"id": id}))]));
-    script.push(text_reply("Confirm in the card."));
-    let events = send_message(&app, "alice", &thread, "delete keep me").await;
-    let card = tool_results(&events)[0]["confirmation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let delete = ("delete_task", json!({"id": id}));
+    let card = ask_for_card(&app, &script, &thread, "delete keep me", delete).await;
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     let (_, pending) = app.get_json("alice", "/api/assistant/confirmations").await;
     assert_eq!(
@@ -271,13 +242,8 @@ async fn threads_page_by_cursor_and_a_deleted_thread_takes_its_items_and_cards_w
 
     // A card drawn in the thread goes with it.
     let task = app.create_ok("alice", json!({"title": "x"})).await;
-    script.push(tool_reply(&[(
-        "d",
-        "delete_task",
-        json!({"id": task["id"]}),
-    )]));
-    script.push(text_reply("Confirm."));
-    send_message(&app, "alice", &thread, "delete x").await;
+    let delete = ("delete_task", json!({"id": task["id"]}));
+    ask_for_card(&app, &script, &thread, "delete x", delete).await;
     let (_, pending) = app.get_json("alice", "/api/assistant/confirmations").await;
     assert_eq!(pending["items"].as_array().unwrap().len(), 1);
 

@@ -169,3 +169,22 @@ pub async fn decide(app: &TestApp, user: &str, card: &str, confirm: bool) -> (u1
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
+
+/// Has the scripted model answer alice's `text` in `thread` with one `tool` call (which must draw a
+/// confirmation card) and a short reply; returns the card's id.
+pub async fn ask_for_card(
+    app: &TestApp,
+    script: &Script,
+    thread: &str,
+    text: &str,
+    (tool, arguments): (&str, Value),
+) -> String {
+    script.push(tool_reply(&[("card_call", tool, arguments)]));
+    script.push(text_reply("Confirm in the card."));
+    let events = send_message(app, "alice", thread, text).await;
+    let result = &tool_results(&events)[0];
+    result["confirmation"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no card: {result}"))
+        .to_owned()
+}
