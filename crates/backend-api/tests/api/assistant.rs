@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::assistant_scripted::{
-    ask_for_card, decide, names, new_thread, outbox_events, post_message, send_message,
+    ask_for_card, decide, item_kinds, names, new_thread, outbox_events, post_message, send_message,
     spawn_scripted, text_reply, tool_reply, tool_results,
 };
 use crate::helpers::{error_code, spawn_app_with};
@@ -95,12 +95,7 @@ async fn add_a_task_to_buy_milk_tomorrow_at_5pm_creates_exactly_that_task_as_the
         .get_json("alice", &format!("/api/assistant/threads/{thread}/items"))
         .await;
     assert_eq!(status, 200);
-    let kinds: Vec<&str> = items["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["kind"].as_str().unwrap())
-        .collect();
+    let kinds = item_kinds(&items);
     assert_eq!(
         kinds,
         [

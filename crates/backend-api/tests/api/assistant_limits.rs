@@ -5,8 +5,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::assistant_scripted::{
-    Reply, ask_for_card, decide, new_thread, post_message, provider_settings, send_message,
-    spawn_scripted, spawn_with, start_provider, text_reply, tool_reply, tool_results,
+    Reply, ask_for_card, decide, item_kinds, new_thread, post_message, provider_settings,
+    send_message, spawn_scripted, spawn_with, start_provider, text_reply, tool_reply, tool_results,
 };
 use crate::helpers::{TestApp, error_code};
 
@@ -216,12 +216,7 @@ async fn threads_page_by_cursor_and_a_deleted_thread_takes_its_items_and_cards_w
     }
     let base = format!("/api/assistant/threads/{thread}/items");
     let (_, newest) = app.get_json("alice", &format!("{base}?limit=4")).await;
-    let kinds: Vec<&str> = newest["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["kind"].as_str().unwrap())
-        .collect();
+    let kinds = item_kinds(&newest);
     assert_eq!(
         kinds,
         [

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::assistant_scripted::{
-    Reply, names, new_thread, provider_settings, send_message, spawn_scripted, spawn_with,
-    start_provider, text_reply, tool_reply,
+    Reply, item_kinds, names, new_thread, provider_settings, send_message, spawn_scripted,
+    spawn_with, start_provider, text_reply, tool_reply,
 };
 
 fn assistant_messages(request: &Value) -> Vec<Value> {
@@ -137,12 +137,7 @@ async fn a_provider_error_ends_the_stream_with_an_error_item() {
     let (_, items) = app
         .get_json("alice", &format!("/api/assistant/threads/{thread}/items"))
         .await;
-    let kinds: Vec<&str> = items["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["kind"].as_str().unwrap())
-        .collect();
+    let kinds = item_kinds(&items);
     assert_eq!(kinds, ["user_message", "error"]);
     // The thread goes on afterwards.
     let events = send_message(&app, "alice", &thread, "again").await;

@@ -188,3 +188,13 @@ pub async fn ask_for_card(
         .unwrap_or_else(|| panic!("no card: {result}"))
         .to_owned()
 }
+
+/// The `kind` of each item of an items page, in order.
+pub fn item_kinds(page: &Value) -> Vec<&str> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect()
+}
