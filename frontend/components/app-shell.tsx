@@ -1,11 +1,12 @@
 "use client";
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
-import { useEffect, useRef, useState } from "react";
+import { useCallback, useRef, useState } from "react";
 import { AnimatePresence, motion } from "framer-motion";
 import { Activity, CheckSquare, LogOut, Radio } from "lucide-react";
 import { authClient } from "@/lib/auth-client";
 import { cn } from "@/lib/cn";
+import { useDismiss } from "@/hooks/use-dismiss";
 import { AssistantPanel, AssistantToggle } from "./assistant/assistant-panel";
 import { RealtimeProvider, useRealtimeStatus } from "./realtime-provider";
 import { NotificationBell } from "./notification-bell";
@@ -57,19 +58,8 @@ function UserMenu({ user }: { user: ShellUser }) {
   const [open, setOpen] = useState(false);
   const router = useRouter();
   const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    const onDown = (e: MouseEvent) => {
-      if (!ref.current?.contains(e.target as Node)) setOpen(false);
-    };
-    const onKey = (e: KeyboardEvent) => e.key === "Escape" && setOpen(false);
-    document.addEventListener("mousedown", onDown);
-    document.addEventListener("keydown", onKey);
-    return () => {
-      document.removeEventListener("mousedown", onDown);
-      document.removeEventListener("keydown", onKey);
-    };
-  }, [open]);
+  const close = useCallback(() => setOpen(false), []);
+  useDismiss(open, ref, close);
   const initials = (user.name || user.email).trim().slice(0, 1).toUpperCase();
   return (
     <div className="relative" ref={ref}>

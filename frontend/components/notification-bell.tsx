@@ -5,6 +5,7 @@ import { Bell, BellRing, Check, CheckCheck, Trash2 } from "lucide-react";
 import { toast } from "sonner";
 import { api } from "@/lib/api";
 import { cn } from "@/lib/cn";
+import { useDismiss } from "@/hooks/use-dismiss";
 import { relativeTime } from "@/lib/datetime";
 import type { Notification, ReminderPush } from "@/lib/types";
 import { useRealtimeEvents } from "./realtime-provider";
@@ -54,19 +55,8 @@ export function NotificationBell() {
     if (open) void loadList();
   }, [open, loadList]);
 
-  useEffect(() => {
-    if (!open) return;
-    const onDown = (e: MouseEvent) => {
-      if (!ref.current?.contains(e.target as Node)) setOpen(false);
-    };
-    const onKey = (e: KeyboardEvent) => e.key === "Escape" && setOpen(false);
-    document.addEventListener("mousedown", onDown);
-    document.addEventListener("keydown", onKey);
-    return () => {
-      document.removeEventListener("mousedown", onDown);
-      document.removeEventListener("keydown", onKey);
-    };
-  }, [open]);
+  const close = useCallback(() => setOpen(false), []);
+  useDismiss(open, ref, close);
 
   useRealtimeEvents(
     (msg) => {
