@@ -42,6 +42,11 @@ pub async fn spawn_app_on(pool: PgPool, database_url: String, dapr_port: u16) ->
     let application = build_with_pool(settings(&database_url, dapr_port), pool.clone(), relay)
         .await
         .unwrap();
+    serve(application, pool)
+}
+
+/// Runs a built backend until the [`TestApp`] is dropped.
+fn serve(application: common::server::Service, pool: PgPool) -> TestApp {
     let address = format!("http://127.0.0.1:{}", application.port());
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
@@ -62,17 +67,7 @@ pub async fn spawn_app_with(options: BuildOptions) -> TestApp {
         build_with_options(settings(&database_url, free_port()), pool.clone(), options)
             .await
             .unwrap();
-    let address = format!("http://127.0.0.1:{}", application.port());
-    let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    tokio::spawn(async move { application.run_until_stopped(stop).await });
-    TestApp {
-        _sidecar: None,
-        address,
-        pool,
-        client: reqwest::Client::new(),
-        shutdown,
-    }
+    serve(application, pool)
 }
 
 impl Drop for TestApp {
