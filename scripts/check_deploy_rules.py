@@ -204,7 +204,7 @@ def no_literal_secrets():
             for key, value in (obj.get("data") or {}).items():
                 if SECRET_NAME.search(key) or SECRET_VALUE.search(str(value)):
                     problems.append(f"ConfigMap {obj['metadata']['name']}: {key}")
-        if obj["kind"] == "Secret":
+        if obj["kind"] == "Secret" and obj["metadata"]["name"] not in token_secret_names():
             problems.append(f"the chart renders Secret {obj['metadata']['name']}; the operator creates them")
     for obj in DAPR_OBJECTS:
         if obj.get("kind") != "Component":
@@ -213,6 +213,134 @@ def no_literal_secrets():
             value = item.get("value")
             if value and (SECRET_NAME.search(item["name"]) or SECRET_VALUE.search(str(value))):
                 problems.append(f"Component {obj['metadata']['name']}: {item['name']} is a literal")
+    return problems
+
+
+def dapr_deployments():
+    """(Deployment, pod annotations, app container) for every Deployment with a Dapr sidecar."""
+    for obj, template in workloads():
+        ann = template["metadata"].get("annotations") or {}
+        if obj["kind"] != "Deployment" or ann.get("dapr.io/enabled") != "true":
+            continue
+        containers_ = template["spec"]["containers"]
+        app = next((c for c in containers_ if c["name"] == obj["metadata"]["name"]), containers_[0])
+        yield obj, ann, app
+
+
+def secret_ref(container, name):
+    """The secretKeyRef of env var `name` in `container`, or None."""
+    for env in container.get("env", []):
+        if env["name"] == name:
+            return (env.get("valueFrom") or {}).get("secretKeyRef")
+    return None
+
+
+TOKEN_ANNOTATIONS = {"APP_API_TOKEN": "dapr.io/app-token-secret",
+                     "DAPR_API_TOKEN": "dapr.io/api-token-secret"}
+
+
+def token_secret_names():
+    """The Secrets the Dapr token annotations of this rendering name."""
+    return {ann[a] for _, ann, _ in dapr_deployments() for a in TOKEN_ANNOTATIONS.values() if a in ann}
+
+
+@rule("every Dapr Deployment: app/API token annotations, the same Secrets as APP_API_TOKEN/DAPR_API_TOKEN in the app, APP_HOST")
+def dapr_tokens():
+    # The injector gives the token Secrets to daprd only; a service without APP_API_TOKEN
+    # refuses to start (outside development), one with another value rejects every delivery.
+    problems = []
+    for obj, ann, app in dapr_deployments():
+        name = obj["metadata"]["name"]
+        for var, annotation in TOKEN_ANNOTATIONS.items():
+            secret = ann.get(annotation)
+            ref = secret_ref(app, var)
+            if not secret:
+                problems.append(f"{name}: no {annotation}")
+            elif not ref:
+                problems.append(f"{name}: {var} is not read from a secretKeyRef in container {app['name']}")
+            elif (ref.get("name"), ref.get("key"), ref.get("optional", False)) != (secret, "token", False):
+                problems.append(f"{name}: {var} from {ref.get('name')}/{ref.get('key')} (optional "
+                                f"{ref.get('optional', False)}), but {annotation} is {secret} (key token)")
+        host = [e for e in app.get("env", []) if e["name"] == "APP_HOST"]
+        if not host:
+            problems.append(f"{name}: no APP_HOST in the env of container {app['name']} (the services bind 127.0.0.1)")
+        elif host[0].get("value") in (None, "127.0.0.1", "localhost", "::1"):
+            problems.append(f"{name}: APP_HOST={host[0].get('value')!r}: probes, the Service and daprd cannot reach it")
+    return problems
+
+
+@rule("the chart's only Secrets: the Dapr token Secrets, generated once and kept (not hooks)")
+def token_secrets():
+    problems = []
+    for obj in OBJECTS:
+        if obj["kind"] != "Secret":
+            continue
+        name, ann = obj["metadata"]["name"], obj["metadata"].get("annotations") or {}
+        if name not in token_secret_names():
+            continue  # reported by the literal-secrets rule
+        if set(obj.get("data") or {}) != {"token"} or obj.get("stringData"):
+            problems.append(f"Secret {name}: keys {sorted(obj.get('data') or {})}, want only `token`")
+        if ann.get("helm.sh/resource-policy") != "keep":
+            problems.append(f"Secret {name}: no helm.sh/resource-policy: keep")
+        if "helm.sh/hook" in ann:
+            # A hook is recreated (before-hook-creation) on every upgrade; the token must
+            # live with the release, its value carried over by lookup.
+            problems.append(f"Secret {name}: is a Helm hook")
+    # A literal token in the chart would render the same value every time; a generated one differs.
+    seen = {}
+    for label, objects in RENDERINGS:
+        for obj in objects:
+            if obj["kind"] == "Secret" and "token" in (obj.get("data") or {}):
+                seen.setdefault(obj["metadata"]["name"], []).append((label, obj["data"]["token"]))
+    for name, values in seen.items():
+        tokens = [v for _, v in values]
+        if len(tokens) != len(set(tokens)):
+            problems.append(f"Secret {name}: the same token in several renderings {[l for l, _ in values]} (a literal?)")
+    return problems
+
+
+def selects(selector, labels):
+    if selector.get("matchExpressions"):
+        return False  # not used by the chart; treat as not proven
+    return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
+
+
+@rule("every Deployment has a NetworkPolicy; no policy opens daprd's 50002 or all ports")
+def network_policies():
+    problems = []
+    policies = [o for o in OBJECTS if o["kind"] == "NetworkPolicy"]
+    for obj, template in workloads():
+        if obj["kind"] != "Deployment":
+            continue
+        name, labels = obj["metadata"]["name"], template["metadata"].get("labels") or {}
+        mine = [p for p in policies if selects(p["spec"].get("podSelector") or {}, labels)]
+        if not any("Ingress" in (p["spec"].get("policyTypes") or ["Ingress"]) for p in mine):
+            problems.append(f"{name}: no NetworkPolicy (Ingress) selects its pods")
+        dapr = (template["metadata"].get("annotations") or {}).get("dapr.io/enabled") == "true"
+        for policy in mine:
+            for entry in policy["spec"].get("ingress") or []:
+                ports = {str(p.get("port")) for p in entry.get("ports") or []}
+                if not ports:
+                    problems.append(f"NetworkPolicy/{policy['metadata']['name']}: an ingress rule without ports opens every port")
+                elif dapr and "50002" in ports:
+                    problems.append(f"NetworkPolicy/{policy['metadata']['name']}: opens daprd's 50002 (service invocation, unused)")
+    return problems
+
+
+@rule("the Dapr Configuration the sidecars load denies service invocation")
+def invocation_denied():
+    configs = {o["metadata"]["name"]: o for o in DAPR_OBJECTS if o.get("kind") == "Configuration"}
+    problems = []
+    for name in sorted({ann.get("dapr.io/config") for _, ann, _ in dapr_deployments()}):
+        config = configs.get(name)
+        if not config:
+            problems.append(f"no Configuration {name} in k8s-dapr/")
+            continue
+        acl = config["spec"].get("accessControl") or {}
+        if acl.get("defaultAction") != "deny" or not acl.get("trustDomain"):
+            problems.append(f"Configuration/{name}: accessControl {acl} (want defaultAction deny, a trustDomain)")
+        for policy in acl.get("policies") or []:
+            problems.append(f"Configuration/{name}: invocation policy for {policy.get('appId')}; taskfleet uses no invocation")
     return problems
 
 

@@ -13,6 +13,11 @@ args: []
 port: 0   # every service chart sets its own
 # The env var the process reads its port from; rendered into the ConfigMap from `port`.
 appPortEnv: APP_PORT
+# The env var the process reads its bind address from, and that address: rendered into the
+# container's env. The Rust services bind 127.0.0.1 unless APP_HOST says otherwise, and a pod
+# must be reachable on its IP by the kubelet's probes, the Service and (for deliveries) daprd.
+appHostEnv: APP_HOST
+appHost: "0.0.0.0"
 # Whether global.env and global.secretEnv (what the Rust services share) apply to this chart.
 globalEnv: true
 env: {}
@@ -56,6 +61,19 @@ securityContext:
   readOnlyRootFilesystem: true
   capabilities: {drop: [ALL]}
 podAnnotations: {}
+# Who may open connections to this pod (templates/_networkpolicy.tpl). Namespaces and the
+# global switch are under global.networkPolicy in the umbrella's values.yaml.
+networkPolicy:
+  enabled: true
+  # app.kubernetes.io/name of the pods of this release (same namespace) that may connect to `port`.
+  fromApps: []
+  # Whether the ingress controller's namespace (global.networkPolicy.ingressNamespace) may
+  # connect to `port`: for what browsers reach directly. With ingressNamespace "" (no ingress
+  # controller) such a service accepts `port` from anywhere.
+  fromIngress: false
+  # `port` open to every source (as it also is when service.type is NodePort or LoadBalancer:
+  # a service exposed outside the cluster by choice).
+  fromAnywhere: false
 nodeSelector: {}
 tolerations: []
 affinity: {}
@@ -78,9 +96,11 @@ dapr:
   # drains, then shuts down gracefully within gracefulShutdownSeconds.
   blockShutdownDuration: 5s
   gracefulShutdownSeconds: 10
-  # Name of a Secret with key `token`: Dapr then injects DAPR_API_TOKEN / APP_API_TOKEN.
-  apiTokenSecret: ""
-  appTokenSecret: ""
+  # daprd's Prometheus port (dapr.io/metrics-port); the NetworkPolicy opens it to
+  # global.networkPolicy.monitoringNamespace.
+  metricsPort: 9090
+  # The app token and API token Secrets are not per service: see global.daprTokens in the
+  # umbrella's values.yaml and "taskfleet-lib.appTokenSecret" in _helpers.tpl.
   sidecar:
     cpuRequest: 50m
     memoryRequest: 64Mi
@@ -110,6 +130,10 @@ of the library takes this context, so no template needs its own `default`.
 ---
 {{ include "taskfleet-lib.deployment" $ctx }}
 {{- with (include "taskfleet-lib.pdb" $ctx | trim) }}
+---
+{{ . }}
+{{- end }}
+{{- with (include "taskfleet-lib.networkpolicy" $ctx | trim) }}
 ---
 {{ . }}
 {{- end }}

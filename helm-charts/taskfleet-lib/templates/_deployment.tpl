@@ -9,6 +9,7 @@ dapr.io/log-level: {{ $d.logLevel | quote }}
 dapr.io/log-as-json: {{ $d.logAsJson | toString | quote }}
 dapr.io/enable-api-logging: {{ $d.enableApiLogging | toString | quote }}
 dapr.io/enable-metrics: "true"
+dapr.io/metrics-port: {{ $d.metricsPort | toString | quote }}
 dapr.io/sidecar-cpu-request: {{ $d.sidecar.cpuRequest | quote }}
 dapr.io/sidecar-memory-request: {{ $d.sidecar.memoryRequest | quote }}
 dapr.io/sidecar-cpu-limit: {{ $d.sidecar.cpuLimit | quote }}
@@ -19,11 +20,47 @@ dapr.io/app-health-probe-interval: {{ $d.appHealthProbeInterval | toString | quo
 dapr.io/app-health-threshold: {{ $d.appHealthThreshold | toString | quote }}
 dapr.io/block-shutdown-duration: {{ $d.blockShutdownDuration | quote }}
 dapr.io/graceful-shutdown-seconds: {{ $d.gracefulShutdownSeconds | toString | quote }}
-{{- with $d.apiTokenSecret }}
-dapr.io/api-token-secret: {{ . | quote }}
+{{- /*
+The injector gives daprd APP_API_TOKEN (sent to the app as dapr-api-token with every delivery
+and cron tick) and DAPR_API_TOKEN (required from the app on daprd's API) from
+these Secrets' key `token`; the app container gets the same values from
+"taskfleet-lib.daprTokenEnv" below, because the injector never puts them into it.
+*/}}
+dapr.io/app-token-secret: {{ include "taskfleet-lib.appTokenSecret" . | quote }}
+dapr.io/api-token-secret: {{ include "taskfleet-lib.apiTokenSecret" . | quote }}
 {{- end }}
-{{- with $d.appTokenSecret }}
-dapr.io/app-token-secret: {{ . | quote }}
+
+{{/* The app container's half of the Dapr tokens: the same Secrets as the annotations above. */}}
+{{- define "taskfleet-lib.daprTokenEnv" -}}
+- name: APP_API_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "taskfleet-lib.appTokenSecret" . }}
+      key: token
+- name: DAPR_API_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "taskfleet-lib.apiTokenSecret" . }}
+      key: token
+{{- end }}
+
+{{/*
+Env names the chart sets itself: a value setting them too would be shadowed (env, global.env)
+or duplicated (secretEnv, optionalSecretEnv), so it is refused.
+*/}}
+{{- define "taskfleet-lib.checkReservedEnv" -}}
+{{- $reserved := list -}}
+{{- with .Values.appHostEnv }}{{ $reserved = append $reserved . }}{{ end -}}
+{{- if .Values.dapr.enabled }}{{ $reserved = concat $reserved (list "APP_API_TOKEN" "DAPR_API_TOKEN") }}{{ end -}}
+{{- $global := .Values.global | default dict -}}
+{{- $sources := dict "env" .Values.env "secretEnv" .Values.secretEnv "optionalSecretEnv" .Values.optionalSecretEnv -}}
+{{- if .Values.globalEnv }}{{ $_ := set $sources "global.env" $global.env }}{{ $_ := set $sources "global.secretEnv" $global.secretEnv }}{{ end -}}
+{{- range $source, $vars := $sources }}
+{{- range $name := $reserved }}
+{{- if hasKey ($vars | default dict) $name }}
+{{- fail (printf "%s: %s.%s is set by the chart itself (appHost / global.daprTokens)" $.Chart.Name $source $name) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -94,12 +131,20 @@ spec:
           envFrom:
             - configMapRef:
                 name: {{ $name }}
+          {{- include "taskfleet-lib.checkReservedEnv" . }}
           {{- $secretEnv := .Values.secretEnv }}
           {{- if .Values.globalEnv }}
           {{- $secretEnv = merge (dict) .Values.secretEnv ((.Values.global | default dict).secretEnv | default dict) }}
           {{- end }}
-          {{- if or $secretEnv .Values.optionalSecretEnv }}
+          {{- if or .Values.appHostEnv .Values.dapr.enabled $secretEnv .Values.optionalSecretEnv }}
           env:
+            {{- with .Values.appHostEnv }}
+            - name: {{ . }}
+              value: {{ $.Values.appHost | quote }}
+            {{- end }}
+            {{- if .Values.dapr.enabled }}
+            {{- include "taskfleet-lib.daprTokenEnv" . | nindent 12 }}
+            {{- end }}
             {{- range $envName, $key := $secretEnv }}
             - name: {{ $envName }}
               valueFrom:

@@ -56,3 +56,32 @@ disagree.
 {{- end -}}
 {{- toYaml $env -}}
 {{- end }}
+
+{{/*
+The Secrets (key `token`) holding the Dapr app token (daprd -> app, `dapr.io/app-token-secret`,
+APP_API_TOKEN) and the Dapr API token (app -> daprd, `dapr.io/api-token-secret`,
+DAPR_API_TOKEN). One of each per release, shared by every Dapr-enabled service: the operator's
+own (global.daprTokens.*.existingSecret) or the one templates/_dapr-tokens.tpl creates.
+Take the root context of any chart of the release (umbrella or service).
+*/}}
+{{- define "taskfleet-lib.appTokenSecret" -}}
+{{- $tokens := (.Values.global | default dict).daprTokens | default dict -}}
+{{- ($tokens.appTokenSecret | default dict).existingSecret | default (printf "%s-dapr-app-token" .Release.Name) -}}
+{{- end }}
+
+{{- define "taskfleet-lib.apiTokenSecret" -}}
+{{- $tokens := (.Values.global | default dict).daprTokens | default dict -}}
+{{- ($tokens.apiTokenSecret | default dict).existingSecret | default (printf "%s-dapr-api-token" .Release.Name) -}}
+{{- end }}
+
+{{/*
+global.networkPolicy with its defaults (a service chart rendered on its own has no global):
+enabled true, ingressNamespace ingress-nginx, monitoringNamespace monitoring. An explicit ""
+namespace is kept (it means "none"), hence hasKey rather than `default`.
+*/}}
+{{- define "taskfleet-lib.networkPolicyGlobal" -}}
+{{- $g := (.Values.global | default dict).networkPolicy | default dict -}}
+enabled: {{ ternary $g.enabled true (hasKey $g "enabled") }}
+ingressNamespace: {{ ternary $g.ingressNamespace "ingress-nginx" (hasKey $g "ingressNamespace") | default "" | quote }}
+monitoringNamespace: {{ ternary $g.monitoringNamespace "monitoring" (hasKey $g "monitoringNamespace") | default "" | quote }}
+{{- end }}
