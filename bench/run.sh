@@ -15,6 +15,14 @@ PGHOST=127.0.0.1
 export JWT_SECRET="bench-secret-bench-secret-bench-secret-0123"
 export DATABASE_URL="postgres://postgres@$PGHOST:5432/taskfleet_bench"
 export RUST_LOG="${RUST_LOG:-warn}"
+# The production shape: the sidecar and the services share random app and API tokens, as
+# daprd and the services do on Kubernetes (the services refuse to start without an app token).
+APP_API_TOKEN="$(openssl rand -hex 32)"
+DAPR_API_TOKEN="$(openssl rand -hex 32)"
+export APP_API_TOKEN DAPR_API_TOKEN
+# loadgen drives 100 users at the database's ceiling (~10 writes per user per second): lift the
+# per-user write, parse and MCP budgets (ADR 0003), which would otherwise answer 429.
+export LIMIT_WRITES_PER_MINUTE=0 LIMIT_PARSE_PER_MINUTE=0 LIMIT_MCP_PER_MINUTE=0
 LOGS="$(mktemp -d)"
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }

@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
 use common::dapr::DaprClient;
+use common::limits::{LimitOf, Rate, UserLimit};
 use common::server::{Readiness, Server, Service, ops_routes, require_app_token, subscribe_route};
 use sqlx::PgPool;
 
@@ -20,6 +21,23 @@ pub struct AppState {
     pub pool: PgPool,
     /// Token verification for the user-facing API.
     pub verifier: Arc<JwtVerifier>,
+    /// Per-user budget of chain verifications (each reads and hashes the whole chain).
+    pub verify_limit: Arc<UserLimit>,
+}
+
+/// `GET /api/audit/verify` per user: `LIMIT_VERIFY_PER_MINUTE`.
+pub const VERIFY_RATE: Rate = Rate {
+    per_minute: 30,
+    burst: 10,
+};
+
+/// The chain-verification budget, for [`common::limits::Limited`].
+pub enum Verifications {}
+
+impl LimitOf<AppState> for Verifications {
+    fn limit(state: &AppState) -> &UserLimit {
+        &state.verify_limit
+    }
 }
 
 impl FromRef<AppState> for Arc<JwtVerifier> {
@@ -44,9 +62,14 @@ pub fn router(state: AppState, readiness: Readiness, app_api_token: Option<Strin
 pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
     let pool = common::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
     let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
+    let verify_limit = UserLimit::new(
+        "verifications",
+        Rate::from_env("LIMIT_VERIFY_PER_MINUTE", VERIFY_RATE)?,
+    );
     let state = AppState {
         pool: pool.clone(),
         verifier: Arc::new(JwtVerifier::new(&settings.auth)),
+        verify_limit: verify_limit.clone(),
     };
     let readiness = Readiness { pool, dapr };
     let server = Server::bind(
@@ -56,5 +79,7 @@ pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
     )
     .await?;
     tracing::info!(port = server.port(), "audit listening");
-    Ok(Service::new(server))
+    Ok(Service::new(server).with_background(move |shutdown| {
+        common::limits::forget_idle_periodically(vec![verify_limit], shutdown)
+    }))
 }

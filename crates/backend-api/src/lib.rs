@@ -10,6 +10,7 @@
 
 pub mod assistant;
 pub mod docs;
+pub mod limits;
 pub mod mcp;
 pub mod quickadd;
 pub mod routes;

@@ -8,11 +8,15 @@ use common::config::ServiceSettings;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init("info,sqlx=warn");
-    let settings = ServiceSettings::from_env(PORT)?;
     match std::env::args().nth(1).as_deref() {
         None | Some("serve") => {}
         Some("migrate") => {
-            let pool = common::db::connect(&settings.database_url, 1).await?;
+            // Needs nothing but the database: the hook Job carries no tokens.
+            let database_url: String = common::config::env_or(
+                "DATABASE_URL",
+                common::config::DEFAULT_DATABASE_URL.to_owned(),
+            )?;
+            let pool = common::db::connect(&database_url, 1).await?;
             common::db::MIGRATOR.run(&pool).await?;
             tracing::info!("migrations applied");
             return Ok(());
@@ -21,6 +25,7 @@ async fn main() -> anyhow::Result<()> {
             anyhow::bail!("unknown command {other:?}; usage: backend-api [serve|migrate]")
         }
     }
+    let settings = ServiceSettings::from_env(PORT)?;
     let service = backend_api::startup::build(settings).await?;
     service
         .run_until_stopped(common::server::signal_token())

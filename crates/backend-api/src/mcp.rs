@@ -143,6 +143,8 @@ struct McpUser {
 struct Gate {
     verifier: Arc<JwtVerifier>,
     settings: Arc<McpSettings>,
+    /// Per-user budget of `/mcp` requests.
+    limit: Arc<common::limits::UserLimit>,
 }
 
 fn unauthorized(settings: &McpSettings, token_given: bool) -> Response {
@@ -181,6 +183,9 @@ async fn authenticate(State(gate): State<Gate>, request: Request, next: Next) ->
             return unauthorized(&gate.settings, true);
         }
     };
+    if let Err(limited) = gate.limit.check(&claims.sub) {
+        return limited.into_response();
+    }
     let Ok(context) = WriteContext::from_request_parts(&mut parts, &()).await;
     parts.extensions.insert(McpUser {
         user_id: claims.sub,
@@ -336,6 +341,7 @@ pub fn router(
     let gate = Gate {
         verifier: state.verifier.clone(),
         settings: settings.clone(),
+        limit: state.limits.mcp.clone(),
     };
     let handler = TaskTools {
         pool: state.pool.clone(),

@@ -16,6 +16,7 @@ use common::server::{Readiness, Server, Service, ops_routes, require_app_token, 
 use sqlx::PgPool;
 
 use crate::assistant::{Assistant, AssistantSettings};
+use crate::limits::ApiLimits;
 use crate::mcp::McpSettings;
 
 /// The service name: app-id, binary, CloudEvent `source`.
@@ -42,6 +43,8 @@ pub struct AppState {
     pub clock: Clock,
     /// The assistant, when a provider key is configured.
     pub assistant: Option<Arc<Assistant>>,
+    /// Per-user budgets (writes, parse, `/mcp`).
+    pub limits: ApiLimits,
 }
 
 /// What [`build_with_options`] takes beyond the service settings.
@@ -55,6 +58,8 @@ pub struct BuildOptions {
     pub clock: Clock,
     /// The `/mcp` endpoint.
     pub mcp: McpSettings,
+    /// Per-user budgets.
+    pub limits: ApiLimits,
 }
 
 impl Default for BuildOptions {
@@ -66,6 +71,7 @@ impl Default for BuildOptions {
             clock: system_clock(),
             mcp: McpSettings::for_url(&format!("http://localhost:{PORT}/mcp"))
                 .expect("the default MCP URL is valid"),
+            limits: ApiLimits::default(),
         }
     }
 }
@@ -119,6 +125,7 @@ pub async fn build_with_pool(
         assistant,
         clock: system_clock(),
         mcp,
+        limits: ApiLimits::from_env()?,
     };
     build_with_options(settings, pool, options).await
 }
@@ -134,6 +141,7 @@ pub async fn build_with_options(
         assistant,
         clock,
         mcp,
+        limits,
     } = options;
     if assistant.enabled() {
         tracing::info!(model = %assistant.model, base_url = %assistant.base_url, "assistant enabled");
@@ -145,6 +153,7 @@ pub async fn build_with_options(
         verifier: Arc::new(JwtVerifier::new(&settings.auth)),
         clock,
         assistant: Assistant::from_settings(assistant)?.map(Arc::new),
+        limits: limits.clone(),
     };
     let readiness = Readiness {
         pool: pool.clone(),
@@ -174,7 +183,10 @@ pub async fn build_with_options(
                 () = shutdown.cancelled() => {}
             }
         })
-        .with_background(move |shutdown| prune_periodically(pool, shutdown)))
+        .with_background(move |shutdown| prune_periodically(pool, shutdown))
+        .with_background(move |shutdown| {
+            common::limits::forget_idle_periodically(limits.all(), shutdown)
+        }))
 }
 
 async fn wait_for_sidecar(dapr: &DaprClient) {

@@ -23,6 +23,9 @@ const LEEWAY_SECS: u64 = 5;
 /// An unknown `kid` triggers a JWKS refresh at most this often, so forged tokens cannot make
 /// us hammer the key server.
 const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+/// Fetched keys are trusted this long; after it the next request refetches them, so a key
+/// withdrawn from the JWKS stops being accepted.
+const KEYS_TTL: Duration = Duration::from_secs(600);
 
 /// Why a token was refused. Callers only ever see "invalid token"; the reason is logged.
 #[derive(Debug, thiserror::Error)]
@@ -64,20 +67,35 @@ pub struct Claims {
 /// The `token_use` of tokens for MCP agents.
 pub const MCP_TOKEN_USE: &str = "mcp";
 
-/// Where keys come from.
+/// Where keys come from and what a token must claim.
 #[derive(Debug, Clone, Default)]
 pub struct AuthSettings {
     /// HS256 secret; accepted only when set.
     pub jwt_secret: Option<String>,
     /// JWKS URL for asymmetric keys; accepted only when set.
     pub jwks_url: Option<String>,
+    /// When set, every token's `iss` must equal it (`AUTH_ISSUER`; Better Auth: its base URL).
+    pub issuer: Option<String>,
+    /// When set, every API token's `aud` must name it (`AUTH_AUDIENCE`; Better Auth: its base
+    /// URL). `/mcp` checks its own audience instead.
+    pub audience: Option<String>,
+}
+
+type KeyMap = HashMap<String, (DecodingKey, Algorithm)>;
+
+/// The last good key set and when it was fetched.
+#[derive(Default)]
+struct KeySet {
+    keys: KeyMap,
+    fetched_at: Option<Instant>,
 }
 
 struct JwksCache {
     url: String,
     min_refresh_interval: Duration,
+    ttl: Duration,
     http: reqwest::Client,
-    keys: RwLock<HashMap<String, (DecodingKey, Algorithm)>>,
+    keys: RwLock<KeySet>,
     last_refresh: Mutex<Option<Instant>>,
 }
 
@@ -85,6 +103,8 @@ struct JwksCache {
 pub struct JwtVerifier {
     hs256: Option<DecodingKey>,
     jwks: Option<JwksCache>,
+    issuer: Option<String>,
+    audience: Option<String>,
 }
 
 impl std::fmt::Debug for JwtVerifier {
@@ -106,14 +126,28 @@ impl JwtVerifier {
         let jwks = settings.jwks_url.clone().map(|url| JwksCache {
             url,
             min_refresh_interval: MIN_REFRESH_INTERVAL,
+            ttl: KEYS_TTL,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
                 .build()
                 .unwrap_or_default(),
-            keys: RwLock::new(HashMap::new()),
+            keys: RwLock::new(KeySet::default()),
             last_refresh: Mutex::new(None),
         });
-        Self { hs256, jwks }
+        Self {
+            hs256,
+            jwks,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+        }
+    }
+
+    /// Changes how long fetched keys are trusted before they are fetched again (default 10 min).
+    pub fn with_keys_ttl(mut self, ttl: Duration) -> Self {
+        if let Some(jwks) = &mut self.jwks {
+            jwks.ttl = ttl;
+        }
+        self
     }
 
     /// Changes how often an unknown `kid` may trigger a JWKS refresh (default 10 s).
@@ -181,16 +215,19 @@ impl JwtVerifier {
         let mut validation = Validation::new(alg);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
-        match audience {
+        let mut required = vec!["exp", "sub"];
+        match audience.or(self.audience.as_deref()) {
             Some(audience) => {
                 validation.set_audience(&[audience]);
-                validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+                required.push("aud");
             }
-            None => {
-                validation.validate_aud = false;
-                validation.set_required_spec_claims(&["exp", "sub"]);
-            }
+            None => validation.validate_aud = false,
         }
+        if let Some(issuer) = &self.issuer {
+            validation.set_issuer(&[issuer]);
+            required.push("iss");
+        }
+        validation.set_required_spec_claims(&required);
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map_err(|e| AuthError::Invalid(e.to_string()))?;
         let sub = data.claims.sub.trim();
@@ -202,17 +239,24 @@ impl JwtVerifier {
 }
 
 impl JwksCache {
+    /// The key for `kid`: from the cached set while it is fresh; otherwise the set is fetched
+    /// again (at most every `min_refresh_interval`). A failed or empty fetch keeps the last
+    /// good set, so an outage or a broken key server never locks every user out.
     async fn key(&self, kid: &str) -> Result<(DecodingKey, Algorithm), AuthError> {
-        if let Some(found) = self.keys.read().await.get(kid) {
-            return Ok(found.clone());
+        {
+            let set = self.keys.read().await;
+            let fresh = set.fetched_at.is_some_and(|at| at.elapsed() < self.ttl);
+            if let (true, Some(found)) = (fresh, set.keys.get(kid)) {
+                return Ok(found.clone());
+            }
         }
-        self.refresh().await?;
-        self.keys
-            .read()
-            .await
-            .get(kid)
-            .cloned()
-            .ok_or_else(|| AuthError::Invalid(format!("unknown kid {kid}")))
+        let refreshed = self.refresh().await;
+        let set = self.keys.read().await;
+        match (set.keys.get(kid), refreshed) {
+            (Some(found), _) => Ok(found.clone()),
+            (None, Err(error)) if set.keys.is_empty() => Err(error),
+            (None, _) => Err(AuthError::Invalid(format!("unknown kid {kid}"))),
+        }
     }
 
     async fn refresh(&self) -> Result<(), AuthError> {
@@ -221,6 +265,27 @@ impl JwksCache {
             return Ok(());
         }
         *last = Some(Instant::now());
+        let fetched = self.fetch().await;
+        match fetched {
+            Ok(keys) if !keys.is_empty() => {
+                *self.keys.write().await = KeySet {
+                    keys,
+                    fetched_at: Some(Instant::now()),
+                };
+                Ok(())
+            }
+            Ok(_) => {
+                tracing::warn!(url = %self.url, "the JWKS has no usable key; keeping the last good set");
+                Err(AuthError::KeysUnavailable("empty key set".into()))
+            }
+            Err(error) => {
+                tracing::warn!(url = %self.url, %error, "JWKS refresh failed; keeping the last good set");
+                Err(error)
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<KeyMap, AuthError> {
         let set: JwkSet = self
             .http
             .get(&self.url)
@@ -249,8 +314,7 @@ impl JwksCache {
                 Err(error) => tracing::warn!(%kid, %error, "skipping unusable jwk"),
             }
         }
-        *self.keys.write().await = keys;
-        Ok(())
+        Ok(keys)
     }
 }
 

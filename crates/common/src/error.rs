@@ -55,6 +55,14 @@ pub enum ApiError {
     /// 415: not `application/json`.
     #[error("expected content-type application/json")]
     UnsupportedMediaType,
+    /// 429: the caller used up a per-user budget; `Retry-After` says when to come back.
+    #[error("too many requests: {what}")]
+    RateLimited {
+        /// What was limited (e.g. `writes`), for the message.
+        what: &'static str,
+        /// Whole seconds until a retry can succeed.
+        retry_after_secs: u64,
+    },
     /// 503: a dependency is down; retrying later can succeed.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -90,6 +98,7 @@ impl ApiError {
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -106,6 +115,7 @@ impl ApiError {
             Self::PreconditionFailed { .. } => "precondition_failed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -130,6 +140,9 @@ impl IntoResponse for ApiError {
         let details = match &self {
             Self::Validation(details) => details.clone(),
             Self::PreconditionFailed { current } => json!({ "current_version": current }),
+            Self::RateLimited {
+                retry_after_secs, ..
+            } => json!({ "retry_after": retry_after_secs }),
             _ => Value::Null,
         };
         match &self {
@@ -146,6 +159,15 @@ impl IntoResponse for ApiError {
             body["error"]["details"] = details;
         }
         let mut response = (status, Json(body)).into_response();
+        if let Self::RateLimited {
+            retry_after_secs, ..
+        } = &self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

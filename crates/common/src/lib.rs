@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod idempotency;
+pub mod limits;
 pub mod outbox;
 pub mod recurrence;
 pub mod reminders;

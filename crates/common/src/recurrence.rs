@@ -48,6 +48,17 @@ pub fn rrule_set(rule: &str, start: DateTime<Utc>, tz: Tz) -> Result<rrule::RRul
     }
     let parsed: rrule::RRule<rrule::Unvalidated> =
         body.parse().map_err(|e: rrule::RRuleError| e.to_string())?;
+    if matches!(
+        parsed.get_freq(),
+        rrule::Frequency::Hourly | rrule::Frequency::Minutely | rrule::Frequency::Secondly
+    ) {
+        // A series walks its occurrences from its start: sub-daily rules over an old start
+        // mean millions of steps for one completion, an easy way for one user to burn the
+        // recurring service's CPU. A task manager's series repeat daily at most.
+        return Err(
+            "repeats at most daily: HOURLY, MINUTELY and SECONDLY are not accepted".to_owned(),
+        );
+    }
     let dtstart = start.with_timezone(&rrule::Tz::Tz(tz));
     let validated = parsed.validate(dtstart).map_err(|e| e.to_string())?;
     Ok(rrule::RRuleSet::new(dtstart).rrule(validated))
@@ -83,5 +94,18 @@ mod tests {
         assert!(validate("FREQ=DAILY\nEXDATE:20300101T000000Z").is_err());
         assert!(validate("DTSTART:20200101T000000Z").is_err());
         assert!(validate(&"FREQ=DAILY;".repeat(100)).is_err());
+    }
+
+    #[test]
+    fn sub_daily_rules_are_refused() {
+        for rule in [
+            "FREQ=SECONDLY",
+            "FREQ=MINUTELY;INTERVAL=5",
+            "FREQ=HOURLY",
+            "RRULE:freq=secondly;count=1000000",
+        ] {
+            let error = validate(rule).unwrap_err();
+            assert!(error.contains("at most daily"), "{rule}: {error}");
+        }
     }
 }

@@ -139,9 +139,14 @@ async fn record_metrics(
     response
 }
 
-/// Guards internal routes (Dapr deliveries, cron): when an app token is configured, the
-/// `dapr-api-token` header must match it. A user JWT never opens these routes.
+/// Guards internal routes (Dapr deliveries, cron, `/dapr/subscribe`): the `dapr-api-token`
+/// header must match the app token (401 without it, 403 when wrong), and a request with a body
+/// must be JSON or a CloudEvent (415 otherwise) — daprd sends `application/cloudevents+json`
+/// with deliveries and `application/json` with cron ticks, while a cross-site form or
+/// `text/plain` POST from a web page can send neither. A user JWT never opens these routes.
+/// `None` (development only, see `config::Environment`) leaves the token check off.
 pub fn require_app_token(router: Router, token: Option<String>) -> Router {
+    let router = router.layer(middleware::from_fn(require_json_body));
     match token {
         Some(token) => router.layer(middleware::from_fn_with_state(
             Arc::<str>::from(token),
@@ -156,15 +161,36 @@ async fn check_app_token(
     request: Request,
     next: Next,
 ) -> Response {
-    let given = request
+    match request.headers().get("dapr-api-token") {
+        None => ApiError::Unauthorized(crate::auth::AuthError::Missing).into_response(),
+        Some(given) if constant_time_eq(given.as_bytes(), expected.as_bytes()) => {
+            next.run(request).await
+        }
+        Some(_) => ApiError::Forbidden.into_response(),
+    }
+}
+
+/// The media types an internal route accepts a body in.
+const INTERNAL_MEDIA_TYPES: [&str; 2] = ["application/json", "application/cloudevents+json"];
+
+async fn require_json_body(request: Request, next: Next) -> Response {
+    use axum::http::Method;
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let media_type = request
         .headers()
-        .get("dapr-api-token")
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    if constant_time_eq(given, expected.as_bytes()) {
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if media_type.is_some_and(|t| INTERNAL_MEDIA_TYPES.contains(&t.as_str())) {
         next.run(request).await
     } else {
-        ApiError::Forbidden.into_response()
+        ApiError::UnsupportedMediaType.into_response()
     }
 }
 

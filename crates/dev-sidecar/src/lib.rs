@@ -16,7 +16,8 @@
 //! sidecar. It is a laptop and CI tool, not a production broker; production runs `daprd`.
 //!
 //! Besides the Dapr API, every sidecar port serves `GET /dev/messages?topic=<t>&limit=<n>`:
-//! the most recent published envelopes (newest last), to watch the event flow.
+//! the most recent published envelopes (newest last), to watch the event flow. With an API
+//! token configured, that endpoint needs the token like every other one.
 
 mod broker;
 mod components;
@@ -56,8 +57,12 @@ pub struct AppSpec {
     pub app_port: u16,
     /// The sidecar HTTP port for this app; 0 picks a free one.
     pub sidecar_port: u16,
-    /// When set, sent as the `dapr-api-token` header on every call to the app.
+    /// When set, sent as the `dapr-api-token` header on every call to the app (daprd's
+    /// `APP_API_TOKEN`).
     pub app_api_token: Option<String>,
+    /// When set, every call to this sidecar's API must carry it as `dapr-api-token`, except
+    /// `GET /v1.0/healthz` and `GET /v1.0/healthz/outbound` (daprd's `DAPR_API_TOKEN`).
+    pub dapr_api_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -134,6 +139,7 @@ pub async fn start_with_listeners(
             app_port: spec.app_port,
             sidecar_port,
             api_token: spec.app_api_token.clone(),
+            dapr_api_token: spec.dapr_api_token.clone(),
             ready: AtomicBool::new(false),
             subscriptions: Mutex::new(Vec::new()),
             state_stores,

@@ -28,6 +28,9 @@ fn parse_app(value: &str) -> anyhow::Result<AppSpec> {
         app_api_token: std::env::var("APP_API_TOKEN")
             .ok()
             .filter(|t| !t.is_empty()),
+        dapr_api_token: std::env::var("DAPR_API_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
     })
 }
 

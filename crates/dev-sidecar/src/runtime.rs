@@ -21,6 +21,8 @@ pub struct AppInstance {
     pub app_port: u16,
     pub sidecar_port: u16,
     pub api_token: Option<String>,
+    /// Required from callers of this sidecar's API (`DAPR_API_TOKEN`).
+    pub dapr_api_token: Option<String>,
     /// Set once the app's port accepted a TCP connection, as daprd's app channel readiness.
     pub ready: AtomicBool,
     /// Subscriptions in effect with their kind (`DECLARATIVE`/`PROGRAMMATIC`), for

@@ -50,6 +50,10 @@ pub fn serve(shared: &Arc<Shared>, app: Arc<AppInstance>, listener: tokio::net::
             any(crate::invoke::invoke),
         )
         .merge(crate::state_api::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_api_token,
+        ))
         .with_state(state);
     let cancel = shared.cancel.clone();
     shared.spawn(async move {
@@ -60,6 +64,41 @@ pub fn serve(shared: &Arc<Shared>, app: Arc<AppInstance>, listener: tokio::net::
             tracing::error!(%error, "sidecar server failed");
         }
     });
+}
+
+/// daprd's `APITokenAuthMiddleware` (dapr/dapr `pkg/api/http/middlewares.go`): with
+/// `DAPR_API_TOKEN` set, every request needs the exact token in `dapr-api-token`, except
+/// `GET /v1.0/healthz` and `GET /v1.0/healthz/outbound` (`isRouteExcludedFromAPITokenAuth`,
+/// slashes trimmed); otherwise 401 with the plain-text body `invalid api token`. The header is
+/// removed before the request is handled.
+async fn require_api_token(
+    State(s): State<Sidecar>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(expected) = &s.app.dapr_api_token else {
+        return next.run(request).await;
+    };
+    let path = request.uri().path().trim_matches('/');
+    let exempt = request.method() == axum::http::Method::GET
+        && matches!(path, "v1.0/healthz" | "v1.0/healthz/outbound");
+    if exempt {
+        return next.run(request).await;
+    }
+    let given = request
+        .headers()
+        .get("dapr-api-token")
+        .map(|v| v.as_bytes());
+    if given != Some(expected.as_bytes()) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "invalid api token\n",
+        )
+            .into_response();
+    }
+    request.headers_mut().remove("dapr-api-token");
+    next.run(request).await
 }
 
 async fn healthz(State(s): State<Sidecar>) -> Response {

@@ -16,8 +16,14 @@ use common::server::Service;
 pub mod ui;
 use dev_sidecar::{AppSpec, DeliveryPolicy, DevSidecar, SidecarConfig};
 
-/// The development JWT secret used when `JWT_SECRET` is not set. Never use it outside a laptop.
-pub const DEV_JWT_SECRET: &str = "taskfleet-dev-secret-do-not-use-in-production";
+/// The development JWT secret used when `JWT_SECRET` is not set. Never use it outside a laptop
+/// (the services refuse it unless `TASKFLEET_ENV=development`).
+pub use common::config::DEV_JWT_SECRET;
+
+/// A fresh random token (256 bits, hex) for the sidecar ↔ app tokens of one run.
+pub fn random_token() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
 
 /// The Dapr component folder shipped with the repository (also used by `dapr run -f .`).
 pub fn default_resources_dir() -> PathBuf {
@@ -84,11 +90,19 @@ pub struct FleetConfig {
     pub delivery: DeliveryPolicy,
     /// backend-api's assistant; `None` reads `ASSISTANT_*` from the environment.
     pub assistant: Option<backend_api::assistant::AssistantSettings>,
+    /// The app token: every sidecar sends it on each call to its app (deliveries, cron,
+    /// `/dapr/subscribe`) and the services refuse internal calls without it.
+    pub app_api_token: String,
+    /// The sidecar API token: the services send it on each call to their sidecar and the
+    /// sidecar refuses calls without it, so no other local process (or web page) can publish,
+    /// write state or invoke through it.
+    pub dapr_api_token: String,
 }
 
 impl FleetConfig {
     /// The configuration from the environment: `DATABASE_URL`, `JWT_SECRET`, `AUTH_JWKS_URL`,
-    /// `FLEET_RESOURCES`, with the defaults a laptop needs.
+    /// `AUTH_ISSUER`, `AUTH_AUDIENCE`, `FLEET_RESOURCES`, `APP_API_TOKEN`, `DAPR_API_TOKEN`
+    /// (each token random per run when unset), with the defaults a laptop needs.
     pub fn from_env() -> anyhow::Result<Self> {
         use common::config::{env_opt, env_or};
         let jwt_secret: Option<String> = env_opt("JWT_SECRET")?;
@@ -101,6 +115,8 @@ impl FleetConfig {
             auth: AuthSettings {
                 jwt_secret: jwt_secret.or_else(|| Some(DEV_JWT_SECRET.to_owned())),
                 jwks_url,
+                issuer: env_opt("AUTH_ISSUER")?,
+                audience: env_opt("AUTH_AUDIENCE")?,
             },
             resources_dir: env_opt::<PathBuf>("FLEET_RESOURCES")?
                 .unwrap_or_else(default_resources_dir),
@@ -108,6 +124,8 @@ impl FleetConfig {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             delivery: DeliveryPolicy::default(),
             assistant: None,
+            app_api_token: env_opt("APP_API_TOKEN")?.unwrap_or_else(random_token),
+            dapr_api_token: env_opt("DAPR_API_TOKEN")?.unwrap_or_else(random_token),
         })
     }
 }
@@ -132,6 +150,8 @@ pub struct Fleet {
     pool: sqlx::PgPool,
     sidecar: DevSidecar,
     assistant: Option<backend_api::assistant::AssistantSettings>,
+    dapr_api_token: String,
+    app_api_token: String,
 }
 
 impl Fleet {
@@ -167,13 +187,14 @@ impl Fleet {
                 host: config.host,
                 port: wanted.app_port,
                 dapr_http_port: sidecar_port,
-                dapr_api_token: None,
-                app_api_token: None,
+                dapr_api_token: Some(config.dapr_api_token.clone()),
+                app_api_token: Some(config.app_api_token.clone()),
                 database_url: config.database_url.clone(),
                 database_max_connections: 10,
                 auth: config.auth.clone(),
             };
             settings.validate()?;
+            settings.check_environment(common::config::Environment::Development)?;
             let service = build_service(wanted.name, settings.clone(), &pool, &config.assistant)
                 .await
                 .with_context(|| {
@@ -195,7 +216,8 @@ impl Fleet {
                 instance,
                 app_port: ports.app_port,
                 sidecar_port,
-                app_api_token: None,
+                app_api_token: Some(config.app_api_token.clone()),
+                dapr_api_token: Some(config.dapr_api_token.clone()),
             });
             // Restarts reuse the port the sidecar knows.
             let settings = ServiceSettings {
@@ -225,6 +247,8 @@ impl Fleet {
             pool,
             sidecar,
             assistant: config.assistant,
+            dapr_api_token: config.dapr_api_token,
+            app_api_token: config.app_api_token,
         })
     }
 
@@ -239,6 +263,16 @@ impl Fleet {
     /// The dev sidecar (to inspect published messages).
     pub fn sidecar(&self) -> &DevSidecar {
         &self.sidecar
+    }
+
+    /// The token every sidecar port requires as `dapr-api-token` (see [`FleetConfig`]).
+    pub fn dapr_api_token(&self) -> &str {
+        &self.dapr_api_token
+    }
+
+    /// The token every sidecar sends to its app as `dapr-api-token` (see [`FleetConfig`]).
+    pub fn app_api_token(&self) -> &str {
+        &self.app_api_token
     }
 
     /// The fleet's database pool.

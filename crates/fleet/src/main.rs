@@ -96,7 +96,8 @@ async fn run() -> anyhow::Result<()> {
         println!("\n  API docs      http://127.0.0.1:{api}/docs");
         println!("  a token       cargo run -q -p fleet -- token alice");
         println!(
-            "  events        curl http://127.0.0.1:{}/dev/messages",
+            "  events        curl -H 'dapr-api-token: {}' http://127.0.0.1:{}/dev/messages",
+            fleet.dapr_api_token(),
             fleet.ports[0].sidecar_port
         );
     }

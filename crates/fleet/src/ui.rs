@@ -51,6 +51,8 @@ impl Ui {
             .arg(start_script())
             .env("DATABASE_URL", database_url)
             .env("PORT", UI_PORT.to_string())
+            // fleet is a development tool: the UI may fall back to its development secret.
+            .env("TASKFLEET_ENV", "development")
             // Its own process group, so stopping it also stops a running npm install or build.
             .process_group(0)
             .kill_on_drop(true)

@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::SERVICE;
-use crate::schedule::{Completed, ScheduleError, Series, next_occurrence};
+use crate::schedule::{Completed, OwnedSeries, ScheduleError, next_occurrence_off_runtime};
 use crate::series::{
     RecurrenceLink, link_next_occurrence, occurrence_time, occurrences_so_far, series_id,
     series_start,
@@ -80,9 +80,8 @@ pub async fn create_next_occurrence(
     }
     let series_id = series_id(task);
     let start = series_start(&mut tx, user_id, task, event.timestamp).await?;
-    let rule = normalize(rule);
-    let series = Series {
-        rule: &rule,
+    let series = OwnedSeries {
+        rule: normalize(rule),
         mode: task.recurring_mode,
         timezone,
         start,
@@ -93,7 +92,7 @@ pub async fn create_next_occurrence(
         due: occurrence_time(task, event.timestamp),
         completed_at: task.completed_at.unwrap_or(event.timestamp),
     };
-    let Some(due_date) = next_occurrence(&series, &completed)? else {
+    let Some(due_date) = next_occurrence_off_runtime(series, completed).await? else {
         tx.commit().await?;
         return Ok(Outcome::SeriesEnded);
     };

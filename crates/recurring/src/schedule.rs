@@ -28,9 +28,10 @@ use common::recurrence::{preset_rrule, rrule_set};
 use common::tasks::RecurringMode;
 use rrule::{Frequency, RRule, Unvalidated};
 
-/// Occurrences walked at most to find the next one; bounds the work a pathological rule (e.g.
-/// `FREQ=MINUTELY` over years) can cause.
-pub const MAX_STEPS: usize = 1_000_000;
+/// Occurrences walked at most to find the next one: 270 years of a daily series. Rules repeat
+/// daily at most (sub-daily ones are refused by `common::recurrence`), so this bounds the work
+/// a series with an absurdly old start can cause; callers run the walk off the async workers.
+pub const MAX_STEPS: usize = 100_000;
 
 /// A recurring series as the computation needs it.
 #[derive(Debug, Clone)]
@@ -48,6 +49,44 @@ pub struct Series<'a> {
     pub end_date: Option<DateTime<Utc>>,
     /// Occurrences the series has had so far, the completed one included (for `COUNT`).
     pub occurrences_so_far: u32,
+}
+
+/// A [`Series`] that owns its rule, to move the computation onto a blocking thread.
+#[derive(Debug, Clone)]
+pub struct OwnedSeries {
+    /// See [`Series::rule`].
+    pub rule: String,
+    /// See [`Series::mode`].
+    pub mode: RecurringMode,
+    /// See [`Series::timezone`].
+    pub timezone: Tz,
+    /// See [`Series::start`].
+    pub start: DateTime<Utc>,
+    /// See [`Series::end_date`].
+    pub end_date: Option<DateTime<Utc>>,
+    /// See [`Series::occurrences_so_far`].
+    pub occurrences_so_far: u32,
+}
+
+/// [`next_occurrence`] on the blocking thread pool: walking a rule is CPU work (up to
+/// [`MAX_STEPS`] steps) that must not stall the async workers every other request shares.
+pub async fn next_occurrence_off_runtime(
+    series: OwnedSeries,
+    completed: Completed,
+) -> Result<Option<DateTime<Utc>>, ScheduleError> {
+    tokio::task::spawn_blocking(move || {
+        let borrowed = Series {
+            rule: &series.rule,
+            mode: series.mode,
+            timezone: series.timezone,
+            start: series.start,
+            end_date: series.end_date,
+            occurrences_so_far: series.occurrences_so_far,
+        };
+        next_occurrence(&borrowed, &completed)
+    })
+    .await
+    .map_err(|error| ScheduleError::InvalidRule(format!("the computation failed: {error}")))?
 }
 
 /// The occurrence that was completed.

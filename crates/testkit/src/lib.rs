@@ -59,6 +59,7 @@ pub fn service_settings(database_url: &str, dapr_port: u16) -> ServiceSettings {
         auth: AuthSettings {
             jwt_secret: Some(SECRET.to_owned()),
             jwks_url: None,
+            ..Default::default()
         },
     }
 }

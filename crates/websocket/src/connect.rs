@@ -46,3 +46,11 @@ impl FromRequestParts<AppState> for Connector {
         Ok(Self { user_id })
     }
 }
+
+/// The 429 for a user who already holds as many connections as one replica allows.
+pub fn too_many_connections() -> ApiError {
+    ApiError::RateLimited {
+        what: "connections",
+        retry_after_secs: 5,
+    }
+}

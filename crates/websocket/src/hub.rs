@@ -29,6 +29,9 @@ pub struct HubLimits {
     pub remembered_event_ids: usize,
     /// A user with no connection keeps their replay buffer this long.
     pub idle_user_retention: Duration,
+    /// Open connections one user may hold on this replica (tabs and devices); more are refused
+    /// so one account cannot exhaust the replica's sockets and memory.
+    pub connections_per_user: usize,
 }
 
 impl Default for HubLimits {
@@ -38,6 +41,7 @@ impl Default for HubLimits {
             replay_per_user: 200,
             remembered_event_ids: 50_000,
             idle_user_retention: Duration::from_secs(120),
+            connections_per_user: 20,
         }
     }
 }
@@ -104,6 +108,19 @@ impl Hub {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers a connection of `user_id` unless the user already holds
+    /// [`HubLimits::connections_per_user`] connections here.
+    pub fn try_subscribe(self: &Arc<Self>, user_id: &str) -> Option<Subscription> {
+        let open = self
+            .lock()
+            .users
+            .get(user_id)
+            .map_or(0, |slot| slot.connections.len());
+        // Checked and registered under two locks: a burst of concurrent connects can pass the
+        // cap by a few, which bounds the harm just the same.
+        (open < self.limits.connections_per_user).then(|| self.subscribe(user_id))
     }
 
     /// Registers a connection of `user_id`.

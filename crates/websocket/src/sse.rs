@@ -9,7 +9,9 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::stream::{self, Stream, StreamExt};
 
-use crate::connect::Connector;
+use common::error::ApiError;
+
+use crate::connect::{Connector, too_many_connections};
 use crate::hub::Push;
 use crate::startup::AppState;
 
@@ -25,10 +27,13 @@ pub async fn stream(
     State(state): State<AppState>,
     connector: Connector,
     headers: HeaderMap,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // Subscribe before reading the replay buffer, so nothing published in between is missed;
     // what arrives twice that way is filtered by id below.
-    let subscription = state.hub.subscribe(&connector.user_id);
+    let subscription = state
+        .hub
+        .try_subscribe(&connector.user_id)
+        .ok_or_else(too_many_connections)?;
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -69,5 +74,5 @@ pub async fn stream(
     let body = initial
         .chain(live)
         .take_until(async move { closing.cancelled().await });
-    Sse::new(body).keep_alive(KeepAlive::new().interval(state.settings.heartbeat))
+    Ok(Sse::new(body).keep_alive(KeepAlive::new().interval(state.settings.heartbeat)))
 }

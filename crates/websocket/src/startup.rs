@@ -12,6 +12,7 @@ use common::CancellationToken;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
 use common::dapr::DaprClient;
+use common::limits::{LimitOf, Rate, UserLimit};
 use common::server::{Readiness, Server, Service, ops_routes, require_app_token, subscribe_route};
 use tower_http::cors::{Any, CorsLayer};
 
@@ -50,6 +51,20 @@ pub struct AppState {
     pub settings: RealtimeSettings,
     /// Cancelled when the service shuts down: sockets close with 1001, SSE streams end.
     pub closing: CancellationToken,
+    /// Per-user budget of connection tickets.
+    pub ticket_limit: Arc<UserLimit>,
+}
+
+/// `POST /api/realtime/ticket` per user: `LIMIT_TICKETS_PER_MINUTE`.
+pub const TICKET_RATE: Rate = Rate::per_minute(60);
+
+/// The ticket budget, for [`common::limits::Limited`].
+pub enum Tickets {}
+
+impl LimitOf<AppState> for Tickets {
+    fn limit(state: &AppState) -> &UserLimit {
+        &state.ticket_limit
+    }
 }
 
 impl FromRef<AppState> for Arc<JwtVerifier> {
@@ -76,6 +91,10 @@ pub async fn build_with(
         dapr: dapr.clone(),
         settings: realtime,
         closing: CancellationToken::new(),
+        ticket_limit: UserLimit::new(
+            "tickets",
+            Rate::from_env("LIMIT_TICKETS_PER_MINUTE", TICKET_RATE)?,
+        ),
     };
     let mut deliveries = Router::new();
     for subscription in events::subscriptions() {
@@ -114,6 +133,7 @@ pub async fn build_with(
     tracing::info!(port = server.port(), "websocket listening");
     let closing = state.closing.clone();
     let hub = state.hub.clone();
+    let ticket_limit = state.ticket_limit.clone();
     Ok(Service::new(server)
         .with_background(move |shutdown| async move {
             shutdown.cancelled().await;
@@ -123,7 +143,10 @@ pub async fn build_with(
             let mut every = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tokio::select! {
-                    _ = every.tick() => hub.prune_idle(),
+                    _ = every.tick() => {
+                        hub.prune_idle();
+                        ticket_limit.forget_idle();
+                    }
                     () = shutdown.cancelled() => return,
                 }
             }

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use common::auth::AuthUser;
 use common::dapr::{DaprError, StateItem};
 use common::error::ApiError;
 use common::events::STATESTORE;
+use common::limits::Limited;
 use serde::{Deserialize, Serialize};
 
-use crate::startup::AppState;
+use crate::startup::{AppState, Tickets};
 
 #[derive(Serialize, Deserialize)]
 struct TicketValue {
@@ -37,7 +37,7 @@ fn key(ticket: &str) -> String {
 /// Issues a ticket for the caller.
 pub async fn issue(
     State(state): State<AppState>,
-    user: AuthUser,
+    Limited(user, _): Limited<Tickets>,
 ) -> Result<Json<TicketResponse>, ApiError> {
     let ticket = hex::encode(rand::random::<[u8; 32]>());
     let ttl = state.settings.ticket_ttl;
@@ -62,11 +62,32 @@ pub async fn issue(
     }))
 }
 
+fn spent_key(ticket: &str) -> String {
+    format!("ws-ticket-spent-{ticket}")
+}
+
 /// Spends a ticket: the user it was issued to, or `None` if it is unknown, expired or already
-/// spent (the ETag-guarded delete makes two concurrent spends of one ticket yield one user).
+/// spent. The spend is one first-write save of a "spent" marker, which the state store performs
+/// atomically (daprd's Redis script refuses a first-write on an existing key), so of any number
+/// of concurrent redemptions exactly one wins. A GET followed by an ETag-guarded DELETE would
+/// not do: Dapr's Redis delete succeeds on a key that is already gone, ETag or not
+/// (reference §16).
 pub async fn redeem(state: &AppState, ticket: &str) -> Result<Option<String>, DaprError> {
     if ticket.len() != 64 || !ticket.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
+    }
+    let marker = StateItem {
+        key: spent_key(ticket),
+        value: serde_json::Value::Bool(true),
+        etag: None,
+        first_write: true,
+        // Outlives the ticket, so a spent ticket can never be spent again.
+        ttl: Some(state.settings.ticket_ttl * 2),
+    };
+    match state.dapr.save_state(STATESTORE, &marker).await {
+        Ok(()) => {}
+        Err(DaprError::AlreadyExists) => return Ok(None),
+        Err(error) => return Err(error),
     }
     let Some(entry) = state
         .dapr
@@ -75,15 +96,15 @@ pub async fn redeem(state: &AppState, ticket: &str) -> Result<Option<String>, Da
     else {
         return Ok(None);
     };
-    match state
+    // Only tidiness: the marker already makes the ticket worthless.
+    if let Err(error) = state
         .dapr
-        .delete_state(STATESTORE, &key(ticket), entry.etag.as_deref())
+        .delete_state(STATESTORE, &key(ticket), None)
         .await
     {
-        Ok(()) => Ok(Some(entry.value.user_id)),
-        Err(DaprError::EtagMismatch) => Ok(None),
-        Err(error) => Err(error),
+        tracing::debug!(%error, "could not delete a spent ticket; it expires anyway");
     }
+    Ok(Some(entry.value.user_id))
 }
 
 /// The default ticket lifetime.

@@ -9,7 +9,8 @@ use axum::response::Response;
 use common::error::ApiError;
 use futures::{SinkExt, StreamExt};
 
-use crate::connect::Connector;
+use crate::connect::{Connector, too_many_connections};
+use crate::hub::Subscription;
 use crate::startup::AppState;
 
 /// A send that takes longer than this means the client is not reading: drop it.
@@ -25,11 +26,14 @@ pub async fn upgrade(
 ) -> Result<Response, ApiError> {
     let upgrade = upgrade
         .map_err(|rejection| ApiError::bad_request("not_a_websocket", rejection.body_text()))?;
-    Ok(upgrade.on_upgrade(move |socket| serve(state, connector.user_id, socket)))
+    let subscription = state
+        .hub
+        .try_subscribe(&connector.user_id)
+        .ok_or_else(too_many_connections)?;
+    Ok(upgrade.on_upgrade(move |socket| serve(state, subscription, socket)))
 }
 
-async fn serve(state: AppState, user_id: String, socket: WebSocket) {
-    let mut subscription = state.hub.subscribe(&user_id);
+async fn serve(state: AppState, mut subscription: Subscription, socket: WebSocket) {
     let (mut sink, mut incoming) = socket.split();
     let mut heartbeat = tokio::time::interval(state.settings.heartbeat);
     heartbeat.tick().await;

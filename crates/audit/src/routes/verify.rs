@@ -2,12 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use common::auth::AuthUser;
 use common::error::ApiError;
+use common::limits::Limited;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::startup::AppState;
+use crate::startup::{AppState, Verifications};
 
 /// The verdict on one user's chain.
 #[derive(Debug, Serialize, Deserialize)]
@@ -23,7 +23,7 @@ pub struct Verification {
 /// Verifies the caller's chain (never anyone else's).
 pub async fn verify_chain(
     State(state): State<AppState>,
-    user: AuthUser,
+    Limited(user, _): Limited<Verifications>,
 ) -> Result<Json<Verification>, ApiError> {
     let check = crate::journal::verify(&state.pool, &user.user_id).await?;
     Ok(Json(Verification {

@@ -192,7 +192,9 @@ async fn with_an_app_token_deliveries_and_subscriptions_need_it_and_a_user_jwt_i
         .unwrap()
         .status()
         .as_u16();
-    assert_eq!((anonymous, as_user, subscribe), (403, 403, 403));
+    assert_eq!((anonymous, as_user, subscribe), (401, 401, 401));
+    let wrong = deliver(Some("guess")).send().await.unwrap().status();
+    assert_eq!(wrong, 403);
     assert_eq!(app.rows().await, 0);
     let reply: Value = deliver(Some("sidecar-secret"))
         .send()

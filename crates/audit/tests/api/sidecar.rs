@@ -40,6 +40,7 @@ async fn audit_behind_a_sidecar() -> (TestAudit, DevSidecar, DaprClient) {
                 app_port: app.port,
                 sidecar_port,
                 app_api_token: None,
+                dapr_api_token: None,
             }],
             delivery: DeliveryPolicy {
                 max_retries: 2,

@@ -186,8 +186,8 @@ async fn internal_routes_need_the_app_token_when_one_is_configured_and_a_user_jw
         .send()
         .await
         .unwrap();
-    assert_eq!(denied.status(), 403);
-    assert_eq!(error_code(&denied.json().await.unwrap()), "forbidden");
+    assert_eq!(denied.status(), 401);
+    assert_eq!(error_code(&denied.json().await.unwrap()), "unauthorized");
     let wrong = client
         .get(&address)
         .header("dapr-api-token", "guess")

@@ -34,6 +34,7 @@ async fn start_sidecar(
         app_port,
         sidecar_port: sidecar.port,
         app_api_token: None,
+        dapr_api_token: None,
     };
     dev_sidecar::start_with_listeners(
         SidecarConfig {

@@ -73,6 +73,7 @@ async fn jwks_tokens_are_verified_by_kid_and_a_rotated_key_is_fetched_on_first_s
     let verifier = JwtVerifier::new(&AuthSettings {
         jwt_secret: None,
         jwks_url: Some(url),
+        ..Default::default()
     })
     .with_min_refresh_interval(Duration::ZERO);
 
@@ -124,6 +125,7 @@ async fn hs256_tokens_are_refused_when_only_jwks_is_configured() {
     let verifier = JwtVerifier::new(&AuthSettings {
         jwt_secret: None,
         jwks_url: Some(url),
+        ..Default::default()
     });
     let hs = common::auth::mint_hs256(
         "a-secret-that-is-long-enough-for-hs256!",
@@ -142,6 +144,7 @@ async fn an_unreachable_jwks_refuses_tokens_instead_of_accepting_them() {
     let verifier = JwtVerifier::new(&AuthSettings {
         jwt_secret: None,
         jwks_url: Some("http://127.0.0.1:9/jwks".to_owned()),
+        ..Default::default()
     });
     let token = sign(&ed25519("k1"), "alice", now() + 60);
     assert!(matches!(
@@ -157,6 +160,7 @@ async fn an_mcp_agent_token_opens_only_its_mcp_endpoint() {
     let verifier = JwtVerifier::new(&AuthSettings {
         jwt_secret: Some(SECRET.to_owned()),
         jwks_url: None,
+        ..Default::default()
     });
     let mint = |aud: Option<&str>, token_use: Option<&str>| {
         common::auth::mint_hs256_claims(
@@ -191,4 +195,93 @@ async fn an_mcp_agent_token_opens_only_its_mcp_endpoint() {
         Some(common::auth::MCP_TOKEN_USE),
     );
     assert!(verifier.verify_for_mcp(&elsewhere, MCP).await.is_err());
+}
+
+#[tokio::test]
+async fn an_empty_or_failed_jwks_refresh_keeps_the_last_good_keys() {
+    let first = ed25519("k1");
+    let keys = Arc::new(Mutex::new(vec![first.jwk.clone()]));
+    let url = jwks_server(keys.clone()).await;
+    // Every verification refetches (TTL 0, no refresh pacing): the worst case for a wipe.
+    let verifier = JwtVerifier::new(&AuthSettings {
+        jwks_url: Some(url),
+        ..Default::default()
+    })
+    .with_min_refresh_interval(Duration::ZERO)
+    .with_keys_ttl(Duration::ZERO);
+    let token = sign(&first, "alice", now() + 60);
+    assert!(verifier.verify(&token).await.is_ok());
+    // The provider answers an empty set (a broken deploy): the good key stays.
+    keys.lock().unwrap().clear();
+    assert!(
+        verifier
+            .verify(&sign(&ed25519("k9"), "eve", now() + 60))
+            .await
+            .is_err()
+    );
+    assert_eq!(verifier.verify(&token).await.unwrap().sub, "alice");
+}
+
+#[tokio::test]
+async fn a_key_withdrawn_from_the_jwks_stops_working_once_its_ttl_is_over() {
+    let first = ed25519("k1");
+    let second = ed25519("k2");
+    let keys = Arc::new(Mutex::new(vec![first.jwk.clone()]));
+    let url = jwks_server(keys.clone()).await;
+    let verifier = JwtVerifier::new(&AuthSettings {
+        jwks_url: Some(url),
+        ..Default::default()
+    })
+    .with_min_refresh_interval(Duration::ZERO)
+    .with_keys_ttl(Duration::ZERO);
+    let token = sign(&first, "alice", now() + 60);
+    assert!(verifier.verify(&token).await.is_ok());
+    *keys.lock().unwrap() = vec![second.jwk.clone()];
+    assert!(
+        verifier.verify(&token).await.is_err(),
+        "k1 was withdrawn (a compromised key must stop working)"
+    );
+    assert!(
+        verifier
+            .verify(&sign(&second, "bob", now() + 60))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn issuer_and_audience_are_required_when_configured() {
+    const SECRET: &str = "a-secret-that-is-long-enough-for-hs256!";
+    let verifier = JwtVerifier::new(&AuthSettings {
+        jwt_secret: Some(SECRET.to_owned()),
+        issuer: Some("https://auth.example.com".to_owned()),
+        audience: Some("https://auth.example.com".to_owned()),
+        ..Default::default()
+    });
+    let mint = |claims: Value| {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    let exp = now() + 60;
+    let good = mint(json!({"sub": "alice", "exp": exp,
+        "iss": "https://auth.example.com", "aud": "https://auth.example.com"}));
+    assert_eq!(verifier.verify(&good).await.unwrap().sub, "alice");
+    for claims in [
+        json!({"sub": "alice", "exp": exp}),
+        json!({"sub": "alice", "exp": exp, "aud": "https://auth.example.com"}),
+        json!({"sub": "alice", "exp": exp, "iss": "https://evil.example", "aud": "https://auth.example.com"}),
+        json!({"sub": "alice", "exp": exp, "iss": "https://auth.example.com", "aud": "https://other.example"}),
+    ] {
+        assert!(
+            matches!(
+                verifier.verify(&mint(claims.clone())).await,
+                Err(AuthError::Invalid(_))
+            ),
+            "{claims}"
+        );
+    }
 }

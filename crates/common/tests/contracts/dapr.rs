@@ -27,6 +27,7 @@ async fn sidecar() -> (DevSidecar, DaprClient) {
             app_port,
             sidecar_port: 0,
             app_api_token: None,
+            dapr_api_token: None,
         }],
         delivery: DeliveryPolicy::default(),
     })

@@ -202,6 +202,7 @@ pub fn app(app_id: &str, app_port: u16) -> AppSpec {
         app_port,
         sidecar_port: 0,
         app_api_token: None,
+        dapr_api_token: None,
     }
 }
 

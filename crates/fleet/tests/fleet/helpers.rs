@@ -52,6 +52,7 @@ fn fleet_config(extra: &[&str]) -> FleetConfig {
         auth: AuthSettings {
             jwt_secret: Some(SECRET.to_owned()),
             jwks_url: None,
+            ..Default::default()
         },
         resources_dir: fleet::default_resources_dir(),
         ports,
@@ -62,6 +63,8 @@ fn fleet_config(extra: &[&str]) -> FleetConfig {
             max_backoff: Duration::from_millis(500),
         },
         assistant: None,
+        app_api_token: fleet::random_token(),
+        dapr_api_token: fleet::random_token(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! database, driven over real HTTP, as the user stories of SPEC §6 describe.
 #![allow(clippy::unwrap_used)]
 
+mod attacks;
 mod helpers;
 mod smoke;
 mod us1_realtime;

@@ -69,6 +69,7 @@ fn fleet_token_prints_a_jwt_for_the_user_signed_with_jwt_secret() {
     let verifier = common::auth::JwtVerifier::new(&AuthSettings {
         jwt_secret: Some(SECRET.to_owned()),
         jwks_url: None,
+        ..Default::default()
     });
     let claims = runtime.block_on(verifier.verify(token.trim())).unwrap();
     assert_eq!(claims.sub, "alice");

@@ -139,6 +139,7 @@ async fn completing_a_daily_task_creates_exactly_one_next_occurrence_whatever_ha
         client
             .post(&url)
             .header("content-type", "application/cloudevents+json")
+            .header("dapr-api-token", fleet.app_api_token())
             .json(&completed.envelope)
             .send()
     }))

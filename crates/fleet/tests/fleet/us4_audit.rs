@@ -169,6 +169,7 @@ async fn a_poison_event_is_dead_lettered_while_later_task_events_are_still_audit
             "http://127.0.0.1:{sidecar_port}/v1.0/publish/pubsub/task-created"
         ))
         .header("content-type", "application/json")
+        .header("dapr-api-token", fleet.dapr_api_token())
         .body(r#"{"poison":true}"#)
         .send()
         .await

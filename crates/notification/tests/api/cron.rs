@@ -141,10 +141,10 @@ async fn the_cron_route_requires_the_app_token_when_one_is_configured() {
         }
         request.timeout(Duration::from_secs(5)).send()
     };
-    assert_eq!(tick(None, false).await.unwrap().status(), 403);
+    assert_eq!(tick(None, false).await.unwrap().status(), 401);
     assert_eq!(
         tick(None, true).await.unwrap().status(),
-        403,
+        401,
         "a user JWT is no app token"
     );
     assert_eq!(tick(Some("wrong"), false).await.unwrap().status(), 403);

@@ -24,6 +24,7 @@ pub fn settings(database_url: &str) -> ServiceSettings {
         auth: AuthSettings {
             jwt_secret: Some(SECRET.to_owned()),
             jwks_url: None,
+            ..Default::default()
         },
     }
 }

@@ -170,7 +170,7 @@ async fn deliveries_need_the_app_token_when_one_is_configured() {
         .send()
         .await
         .unwrap();
-    assert_eq!(subscribe.status(), 403);
+    assert_eq!(subscribe.status(), 401);
 
     assert_eq!(
         app.deliver_bytes(event, Some("sidecar-secret")).await,

@@ -28,6 +28,7 @@ pub fn settings(database_url: &str, app_api_token: Option<&str>) -> ServiceSetti
         auth: AuthSettings {
             jwt_secret: Some("recurring-test-secret-recurring-test-01".to_owned()),
             jwks_url: None,
+            ..Default::default()
         },
     }
 }

@@ -96,3 +96,40 @@ async fn a_ticket_opens_exactly_one_connection_and_only_for_its_user() {
         .unwrap();
     assert_eq!(no_token.status(), 401);
 }
+
+#[tokio::test]
+async fn a_ticket_redeemed_concurrently_opens_exactly_one_stream() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        let issued: serde_json::Value = client
+            .post(app.http("/api/realtime/ticket"))
+            .bearer_auth(token("alice"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ticket = issued["ticket"].as_str().unwrap().to_owned();
+        let attempts = (0..10).map(|_| {
+            client
+                .get(app.http(&format!("/api/sse?token={ticket}")))
+                .send()
+        });
+        let statuses: Vec<u16> = futures::future::join_all(attempts)
+            .await
+            .into_iter()
+            .map(|r| r.unwrap().status().as_u16())
+            .collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "one ticket, one stream: {statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 401),
+            "{statuses:?}"
+        );
+    }
+}

@@ -76,6 +76,7 @@ pub async fn spawn_app_with(realtime: RealtimeSettings) -> TestApp {
         auth: AuthSettings {
             jwt_secret: Some(SECRET.to_owned()),
             jwks_url: None,
+            ..Default::default()
         },
     };
     let service = websocket::build_with(&settings, realtime).await.unwrap();
@@ -100,6 +101,7 @@ pub async fn spawn_app_with(realtime: RealtimeSettings) -> TestApp {
                     app_port: port,
                     sidecar_port,
                     app_api_token: None,
+                    dapr_api_token: None,
                 },
                 AppSpec {
                     app_id: "backend-api".into(),
@@ -107,6 +109,7 @@ pub async fn spawn_app_with(realtime: RealtimeSettings) -> TestApp {
                     app_port: free_port(),
                     sidecar_port: backend_sidecar_port,
                     app_api_token: None,
+                    dapr_api_token: None,
                 },
             ],
             delivery: Default::default(),

@@ -3,7 +3,9 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use common::auth::AuthUser;
+use common::limits::Limited;
+
+use crate::limits::Writes;
 use common::error::ApiError;
 use common::extract::ApiJson;
 use common::tasks::Task;
@@ -43,7 +45,7 @@ pub async fn prune_idempotency_keys(
               (status = 422, description = "invalid field or reused idempotency key")))]
 pub async fn create_task(
     State(state): State<AppState>,
-    user: AuthUser,
+    Limited(user, _): Limited<Writes>,
     context: WriteContext,
     headers: HeaderMap,
     ApiJson(request): ApiJson<CreateTaskRequest>,

@@ -4,6 +4,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use common::auth::AuthUser;
+use common::limits::Limited;
+
+use crate::limits::Writes;
 use common::error::ApiError;
 use common::extract::{ApiJson, ApiPath};
 use common::tasks::Task;
@@ -37,7 +40,7 @@ pub async fn get_task(
               (status = 412, description = "version mismatch"), (status = 422, description = "invalid field")))]
 pub async fn update_task(
     State(state): State<AppState>,
-    user: AuthUser,
+    Limited(user, _): Limited<Writes>,
     context: WriteContext,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
@@ -58,7 +61,7 @@ pub async fn update_task(
               (status = 412, description = "version mismatch")))]
 pub async fn delete_task(
     State(state): State<AppState>,
-    user: AuthUser,
+    Limited(user, _): Limited<Writes>,
     context: WriteContext,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,

@@ -5,6 +5,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use common::auth::AuthUser;
+use common::limits::Limited;
+
+use crate::limits::Writes;
 use common::error::ApiError;
 use common::extract::ApiPath;
 use common::tasks::{Task, TaskStatus};
@@ -20,7 +23,7 @@ use crate::startup::AppState;
     responses((status = 200, body = Task), (status = 404, description = "no such task")))]
 pub async fn complete_task(
     State(state): State<AppState>,
-    user: AuthUser,
+    Limited(user, _): Limited<Writes>,
     context: WriteContext,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,
@@ -34,7 +37,7 @@ pub async fn complete_task(
     responses((status = 200, body = Task), (status = 404, description = "no such task")))]
 pub async fn reopen_task(
     State(state): State<AppState>,
-    user: AuthUser,
+    Limited(user, _): Limited<Writes>,
     context: WriteContext,
     ApiPath(id): ApiPath<Uuid>,
     headers: HeaderMap,

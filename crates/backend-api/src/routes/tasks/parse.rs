@@ -4,7 +4,9 @@
 use axum::Json;
 use axum::extract::State;
 use chrono_tz::Tz;
-use common::auth::AuthUser;
+use common::limits::Limited;
+
+use crate::limits::Parse;
 use common::error::ApiError;
 use common::extract::ApiJson;
 use serde::Deserialize;
@@ -37,7 +39,7 @@ pub type ParsedTask = CreateTaskRequest;
               (status = 422, description = "text too long, unknown time zone or too many tags")))]
 pub async fn parse_task(
     State(state): State<AppState>,
-    _user: AuthUser,
+    _user: Limited<Parse>,
     ApiJson(request): ApiJson<ParseRequest>,
 ) -> Result<Json<ParsedTask>, ApiError> {
     let (tz, timezone) = user_zone(request.timezone.as_deref())?;
