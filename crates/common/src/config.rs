@@ -236,6 +236,8 @@ impl ServiceSettings {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use std::collections::HashMap;
 
     use super::*;

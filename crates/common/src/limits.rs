@@ -140,6 +140,8 @@ pub async fn forget_idle_periodically(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
