@@ -5,7 +5,7 @@
 #   then the production server (`node .next/standalone/server.js`, i.e. `next start -p $PORT`). Better Auth's tables are created/updated in DATABASE_URL when the server
 #   starts (instrumentation.ts → getMigrations), before the first request is served.
 # Env: DATABASE_URL, BETTER_AUTH_SECRET (if unset, one is generated once into
-# frontend/.better-auth-secret), BETTER_AUTH_URL, BACKEND_API_URL, NOTIFICATION_URL, AUDIT_URL,
+# frontend/.better-auth-secret), TASKFLEET_ENV, BETTER_AUTH_URL, BACKEND_API_URL, NOTIFICATION_URL, AUDIT_URL,
 # WEBSOCKET_URL, DAPR_HTTP_PORT, NEXT_PUBLIC_WS_URL, PORT, HOST — see frontend/.env.example.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -2,31 +2,18 @@ import { betterAuth } from "better-auth";
 import { jwt } from "better-auth/plugins";
 import { nextCookies } from "better-auth/next-js";
 import { Pool } from "pg";
+import { authBaseUrl, resolveAuthSecret, trustedOrigins } from "./auth-config";
 
-export const DEV_SECRET = "taskfleet-dev-only-better-auth-secret-change-me-0123456789";
-
-function secret(): string {
-  const s = process.env.BETTER_AUTH_SECRET;
-  if (s) return s;
-  if (process.env.NODE_ENV === "production" && process.env.NEXT_PHASE !== "phase-production-build") {
-    console.warn("BETTER_AUTH_SECRET is not set: using the built-in development secret (never do this in production)");
-  }
-  return DEV_SECRET;
-}
+export { DEV_SECRET, trustedOrigins } from "./auth-config";
 
 export const databaseUrl = () => process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/taskfleet";
-const baseURL = process.env.BETTER_AUTH_URL || "http://127.0.0.1:3000";
-
-function trustedOrigins(): string[] {
-  const origins = new Set([baseURL, "http://127.0.0.1:3000", "http://localhost:3000"]);
-  for (const o of (process.env.BETTER_AUTH_TRUSTED_ORIGINS ?? "").split(",")) if (o.trim()) origins.add(o.trim());
-  return [...origins];
-}
 
 export const authOptions = {
   appName: "taskfleet",
-  baseURL,
-  secret: secret(),
+  baseURL: authBaseUrl(),
+  // Throws outside development when BETTER_AUTH_SECRET is missing or weak (instrumentation.ts
+  // checks the same at server start, so the server does not come up at all).
+  secret: resolveAuthSecret(),
   database: new Pool({ connectionString: databaseUrl(), max: 10 }),
   trustedOrigins: trustedOrigins(),
   emailAndPassword: { enabled: true, minPasswordLength: 8, autoSignIn: true },
