@@ -1,6 +1,12 @@
 // Forwards a browser request to a service with the signed-in user's JWT: through Dapr service
-// invocation when DAPR_HTTP_PORT is set, directly to the service URL otherwise.
+// invocation when DAPR_HTTP_PORT is set, directly to the service URL otherwise. Only to the
+// routes of lib/server/allow-list.ts (or a fixed path), and mutations only from trusted origins.
+import { type ForwardedPrefix, FORWARDED_SHAPES, matchRoute } from "./allow-list";
 import { auth } from "./auth";
+import { errorResponse, notFound } from "./errors";
+import { refuseCrossSite } from "./origin";
+
+export { errorResponse } from "./errors";
 
 export type Service = "backend-api" | "notification" | "audit" | "websocket";
 
@@ -29,10 +35,6 @@ export function upstreamUrl(service: Service, path: string, search = "", env: No
   return `${base}${path}${search}`;
 }
 
-export function errorResponse(status: number, code: string, message: string): Response {
-  return Response.json({ error: { code, message } }, { status, headers: { "Cache-Control": "no-store" } });
-}
-
 /** The signed-in user's short-lived JWT (EdDSA, verified by the services via JWKS), or null. */
 export async function userJwt(headers: Headers): Promise<string | null> {
   try {
@@ -53,7 +55,25 @@ const STREAM_LIMIT_MS = 10 * 60_000;
 
 const isEventStream = (res: Response) => (res.headers.get("content-type") ?? "").startsWith("text/event-stream");
 
+/** Plain `/seg/seg…` segments only: what the allow-list builds and the fixed routes pass. */
+const SAFE_PATH = /^(\/[A-Za-z0-9_-]{1,128})+$/;
+
+/**
+ * True when the browser's request path carries something a path could be smuggled with: a
+ * percent-encoded dot, slash or backslash, or a `..`. None of the app's routes has them, so how
+ * Next decoded them into params no longer matters. (Whole `..`/`%2e%2e` segments never show up
+ * here: the URL parser has already resolved them. The segment check of the allow-list covers
+ * what Next's router made of those.)
+ */
+export function suspiciousRequestPath(url: string): boolean {
+  const path = new URL(url).pathname;
+  return /%2e|%2f|%5c/i.test(path) || path.includes("..");
+}
+
 export async function forward(req: Request, service: Service, path: string): Promise<Response> {
+  if (suspiciousRequestPath(req.url) || !SAFE_PATH.test(path)) return notFound();
+  const refused = refuseCrossSite(req);
+  if (refused) return refused;
   const token = await userJwt(req.headers);
   if (!token) return errorResponse(401, "unauthenticated", "Sign in to continue.");
   const url = new URL(req.url);
@@ -124,12 +144,20 @@ export async function forward(req: Request, service: Service, path: string): Pro
 
 type Ctx = { params: Promise<{ path?: string[] }> };
 
-/** Route handlers for `/api/<prefix>/[[...path]]` forwarding to `service`. */
-export function forwardingRoutes(service: Service, prefix: string) {
+/**
+ * Route handlers for `/api/<prefix>/[[...path]]` forwarding to `service`: the request reaches the
+ * service only when its method and path fit one of FORWARDED_SHAPES[prefix], and then at the
+ * path built from that shape; anything else is answered here (404, or 405 for a known route).
+ */
+export function forwardingRoutes(service: Service, prefix: ForwardedPrefix) {
   const handler = async (req: Request, ctx: Ctx) => {
     const { path = [] } = await ctx.params;
-    const suffix = path.map(encodeURIComponent).join("/");
-    return forward(req, service, `/api/${prefix}${suffix ? `/${suffix}` : ""}`);
+    const match = matchRoute(FORWARDED_SHAPES[prefix], req.method, ["api", prefix, ...path]);
+    if (!match.ok) {
+      if (match.status === 404) return notFound();
+      return errorResponse(405, "method_not_allowed", `This route does not take ${req.method}.`, { Allow: match.allow.join(", ") });
+    }
+    return forward(req, service, match.path);
   };
   return { GET: handler, POST: handler, PATCH: handler, PUT: handler, DELETE: handler };
 }

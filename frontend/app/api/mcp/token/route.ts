@@ -1,6 +1,7 @@
 import { auth } from "@/lib/server/auth";
-import { errorResponse } from "@/lib/server/forward";
+import { errorResponse } from "@/lib/server/errors";
 import { MCP_TOKEN_TTL_SECONDS, mcpUrl } from "@/lib/server/mcp";
+import { refuseCrossSite } from "@/lib/server/origin";
 
 export const dynamic = "force-dynamic";
 
@@ -13,6 +14,9 @@ export const dynamic = "force-dynamic";
  * days; it cannot be revoked before that (signing out does not end it).
  */
 export async function POST(req: Request) {
+  // Another site must not be able to mint (and, with a CORS mistake anywhere, read) a token.
+  const refused = refuseCrossSite(req);
+  if (refused) return refused;
   const session = await auth.api.getSession({ headers: req.headers }).catch(() => null);
   if (!session) return errorResponse(401, "unauthenticated", "Sign in to continue.");
   const url = mcpUrl();
