@@ -3,7 +3,7 @@
 // re-sync callback after every reconnect (and on a server `resync` message).
 import { useEffect, useRef, useState } from "react";
 import { api } from "@/lib/api";
-import { RealtimeClient, realtimeUrls, type ConnectionStatus, type Transport } from "@/lib/realtime";
+import { DEFAULT_REALTIME_URL, RealtimeClient, realtimeUrls, type ConnectionStatus, type Transport } from "@/lib/realtime";
 import type { RealtimeMessage } from "@/lib/types";
 
 export interface UseRealtimeOptions {
@@ -13,7 +13,8 @@ export interface UseRealtimeOptions {
   enabled?: boolean;
 }
 
-export const DEFAULT_WS_URL = process.env.NEXT_PUBLIC_WS_URL || "ws://127.0.0.1:8001";
+// Inlined at build time; next.config.ts builds the CSP's connect-src from the same value.
+export const DEFAULT_WS_URL = process.env.NEXT_PUBLIC_WS_URL || DEFAULT_REALTIME_URL;
 
 export function useRealtime({ onMessage, onResync, url = DEFAULT_WS_URL, enabled = true }: UseRealtimeOptions) {
   const [status, setStatus] = useState<ConnectionStatus>("connecting");

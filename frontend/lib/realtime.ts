@@ -56,6 +56,9 @@ export function withToken(url: string, ticket: string): string {
   return u.toString();
 }
 
+/** Where the browser connects when NEXT_PUBLIC_WS_URL is not set (fleet's websocket service). */
+export const DEFAULT_REALTIME_URL = "ws://127.0.0.1:8001";
+
 /** Normalises NEXT_PUBLIC_WS_URL: `ws://host:8001` or `ws://host:8001/ws` → the `/ws` endpoint and the SSE one. */
 export function realtimeUrls(base: string): { wsUrl: string; sseUrl: string } {
   const u = new URL(base);
