@@ -55,15 +55,7 @@ async fn sockets_without_a_valid_token_are_refused_with_401_before_the_upgrade()
 async fn a_ticket_opens_exactly_one_connection_and_only_for_its_user() {
     let app = spawn_app().await;
     let client = reqwest::Client::new();
-    let issued: serde_json::Value = client
-        .post(app.http("/api/realtime/ticket"))
-        .bearer_auth(token("alice"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let issued = issue_ticket(&app, "alice").await;
     let ticket = issued["ticket"].as_str().unwrap().to_owned();
     assert_eq!(issued["expires_in"], 60);
     let mut socket = app.connect(&format!("?token={ticket}")).await.unwrap();
@@ -102,15 +94,7 @@ async fn a_ticket_redeemed_concurrently_opens_exactly_one_stream() {
     let app = spawn_app().await;
     let client = reqwest::Client::new();
     for _ in 0..3 {
-        let issued: serde_json::Value = client
-            .post(app.http("/api/realtime/ticket"))
-            .bearer_auth(token("alice"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let issued = issue_ticket(&app, "alice").await;
         let ticket = issued["ticket"].as_str().unwrap().to_owned();
         let attempts = (0..10).map(|_| {
             client
@@ -132,4 +116,16 @@ async fn a_ticket_redeemed_concurrently_opens_exactly_one_stream() {
             "{statuses:?}"
         );
     }
+}
+
+async fn issue_ticket(app: &crate::helpers::TestApp, user: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(app.http("/api/realtime/ticket"))
+        .bearer_auth(token(user))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
