@@ -1,9 +1,12 @@
 "use client";
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
-import { useCallback, useRef, useState } from "react";
+import { useCallback, useId, useRef, useState } from "react";
 import { AnimatePresence, motion } from "framer-motion";
-import { Activity, CheckSquare, LogOut, Radio } from "lucide-react";
+import { Activity, CheckSquare, Loader2, LogOut, MonitorX, Radio } from "lucide-react";
+import { toast } from "sonner";
+import { ApiError } from "@/lib/api";
+import { assistantApi } from "@/lib/assistant/api";
 import { authClient } from "@/lib/auth-client";
 import { cn } from "@/lib/cn";
 import { useDismiss } from "@/hooks/use-dismiss";
@@ -54,12 +57,39 @@ function ConnectionBadge() {
   );
 }
 
-function UserMenu({ user }: { user: ShellUser }) {
+export function UserMenu({ user }: { user: ShellUser }) {
   const [open, setOpen] = useState(false);
+  const [leaving, setLeaving] = useState(false);
+  const everywhereHint = useId();
   const router = useRouter();
   const ref = useRef<HTMLDivElement>(null);
   const close = useCallback(() => setOpen(false), []);
   useDismiss(open, ref, close);
+
+  /** Revokes the user's MCP agent tokens, then every session (all devices), then goes to the
+   * sign-in page. Stops, saying so, at the first step that fails: the user stays signed in
+   * rather than believing their agents were cut off when they were not. */
+  const signOutEverywhere = async () => {
+    setLeaving(true);
+    try {
+      await assistantApi.revokeAllAgentTokens();
+    } catch (e) {
+      setLeaving(false);
+      const why = e instanceof ApiError && e.status === 429 ? "too many requests right now" : e instanceof Error ? e.message : "unknown error";
+      toast.error(`Could not revoke your agent tokens (${why}), so you are still signed in. Try again.`);
+      return;
+    }
+    const { error } = await authClient.revokeSessions().catch((e: unknown) => ({ error: e ?? new Error("revokeSessions failed") }));
+    if (error) {
+      setLeaving(false);
+      toast.error("Your agent tokens are revoked, but your other devices could not be signed out. Try again.");
+      return;
+    }
+    // The session is gone already; this clears what is left of it in this browser.
+    await authClient.signOut().catch(() => undefined);
+    router.replace("/sign-in");
+    router.refresh();
+  };
   const initials = (user.name || user.email).trim().slice(0, 1).toUpperCase();
   return (
     <div className="relative" ref={ref}>
@@ -100,6 +130,19 @@ function UserMenu({ user }: { user: ShellUser }) {
             >
               <LogOut className="size-4" /> Sign out
             </button>
+            <button
+              type="button"
+              role="menuitem"
+              data-testid="sign-out-everywhere"
+              disabled={leaving}
+              aria-busy={leaving || undefined}
+              aria-describedby={everywhereHint}
+              onClick={() => void signOutEverywhere()}
+              className="flex w-full items-center gap-2 rounded-lg px-3 py-2 text-left text-sm text-zinc-700 hover:bg-zinc-100 disabled:opacity-60 dark:text-zinc-300 dark:hover:bg-zinc-800"
+            >
+              {leaving ? <Loader2 className="size-4 animate-spin" aria-hidden /> : <MonitorX className="size-4" aria-hidden />} Sign out of every device
+            </button>
+            <p id={everywhereHint} className="px-3 pb-2 text-xs text-zinc-500 dark:text-zinc-400">Also revokes the access tokens of your connected agents.</p>
           </motion.div>
         )}
       </AnimatePresence>

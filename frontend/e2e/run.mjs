@@ -455,16 +455,30 @@ await scenario(6, "the assistant adds a task with a streamed answer and deletes 
   await panel.waitFor({ state: "detached", timeout: 3_000 });
 });
 
-await scenario(7, "an external agent with the user's MCP token acts as that user; its delete waits for the user in the panel", async () => {
+await scenario(7, "an external agent with the user's MCP token acts as that user; its delete waits for the user in the panel; revoked, it is refused", async () => {
   const { page: p } = await newUser("Dora");
   const panel = p.locator('[data-testid="assistant-panel"]');
+  const threadsToggle = p.locator('[data-testid="assistant-threads-toggle"]');
+  // The agent-access section is in the conversations view (the panel remembers its view).
+  const showAgentAccess = async () => {
+    if ((await threadsToggle.getAttribute("aria-pressed")) !== "true") await threadsToggle.click();
+    await p.locator('[data-testid="agent-access"]').waitFor({ timeout: 5_000 });
+  };
+  const tokenRow = (label) =>
+    p.locator('[data-testid="agent-token"]', { has: p.locator('[data-testid="agent-token-label"]', { hasText: label }) });
+  const apiAgentTokens = () => p.evaluate(async () => (await (await fetch("/api/agent-tokens", { cache: "no-store" })).json()).items);
   await p.click('[data-testid="assistant-toggle"]');
   await panel.waitFor();
-  await p.click('[data-testid="assistant-threads-toggle"]');
+  await showAgentAccess();
+  await p.fill('[data-testid="agent-access-label"]', "e2e agent");
   await p.click('[data-testid="agent-access-create"]');
+  await p.locator('[data-testid="agent-access-token"]').waitFor({ timeout: 10_000 });
   const token = (await p.locator('[data-testid="agent-access-token"]').textContent())?.trim();
   const url = (await p.locator('[data-testid="agent-access-url"]').textContent())?.trim();
   if (!token || !url?.endsWith("/mcp")) throw new Error(`no token or URL shown (${url})`);
+  // Registered before it was signed: listed, active, never used yet.
+  await p.locator('[data-testid="agent-token"][data-state="active"]', { has: p.locator('[data-testid="agent-token-label"]', { hasText: "e2e agent" }) }).waitFor({ timeout: 5_000 });
+  if (!(await tokenRow("e2e agent").textContent()).includes("Last used never")) throw new Error("a new token is listed as used");
   await shot(p, "scenario7-agent-access");
   // The agent runs outside the browser (here: this Node process), talking MCP over HTTP.
   const endpoint = url.replace("//localhost:", "//127.0.0.1:");
@@ -510,6 +524,45 @@ await scenario(7, "an external agent with the user's MCP token acts as that user
   await waiting.first().locator('[data-testid="confirm-button"]').click();
   await row(p, "Call the plumber").waitFor({ state: "detached", timeout: 10_000 });
   if ((await apiTasks(p)).some((t) => t.title === "Call the plumber")) throw new Error("the task still exists after confirming");
+
+  // The user revokes the token in the panel; the agent's next call is refused.
+  const registered = (await apiAgentTokens()).find((t) => t.label === "e2e agent");
+  if (!registered?.last_used_at || registered.revoked_at) throw new Error(`the registry after the agent's calls: ${JSON.stringify(registered)}`);
+  await showAgentAccess();
+  await tokenRow("e2e agent").locator('[data-testid="agent-token-revoke"]').click();
+  await p.locator('[data-testid="agent-token"][data-state="revoked"]', { has: p.locator('[data-testid="agent-token-label"]', { hasText: "e2e agent" }) }).waitFor({ timeout: 5_000 });
+  if (!/Revoked /.test(await tokenRow("e2e agent").locator('[data-testid="agent-token-state"]').textContent())) throw new Error("the revoked token does not say so");
+  await shot(p, "scenario7-revoked");
+  const afterRevoke = await rpc("tools/list", {});
+  if (afterRevoke.status !== 401) throw new Error(`/mcp with the revoked token answered ${afterRevoke.status}: ${JSON.stringify(afterRevoke.body)}`);
+  const sneaky = await rpc("tools/call", { name: "add_task", arguments: { title: "Added after revocation", timezone: "Europe/Berlin" } });
+  if (sneaky.status !== 401) throw new Error(`tools/call with the revoked token answered ${sneaky.status}`);
+  if ((await apiTasks(p)).some((t) => t.title === "Added after revocation")) throw new Error("the revoked token still added a task");
+  console.log("  revoked in the panel: /mcp answers 401 to the agent");
+
+  // Signing out of every device revokes the tokens that are left.
+  await p.fill('[data-testid="agent-access-label"]', "second agent");
+  await p.click('[data-testid="agent-access-create"]');
+  await tokenRow("second agent").waitFor({ timeout: 10_000 });
+  const token2 = (await p.locator('[data-testid="agent-access-token"]').textContent())?.trim();
+  if (!token2 || token2 === token) throw new Error("no second token shown");
+  const works = await rpc("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "e2e-agent-2", version: "1" } }, token2);
+  if (works.status !== 200) throw new Error(`/mcp with the second token answered ${works.status}`);
+  await p.click('[data-testid="assistant-close"]');
+  await panel.waitFor({ state: "detached", timeout: 3_000 });
+  await p.click('button[aria-label^="Account:"]');
+  const errorsBeforeSignOut = consoleErrors.length;
+  await p.click('[data-testid="sign-out-everywhere"]');
+  await p.waitForURL("**/sign-in", { timeout: 15_000 });
+  const gone = await rpc("tools/list", {}, token2);
+  if (gone.status !== 401) throw new Error(`/mcp with a token of a user who signed out everywhere answered ${gone.status}`);
+  const back = await p.evaluate(async () => (await fetch("/api/agent-tokens", { cache: "no-store" })).status);
+  if (back !== 401) throw new Error(`/api/agent-tokens after signing out everywhere answered ${back}`);
+  // Chromium logs every refused request (the check just above, and whatever the signed-in page
+  // still had in flight) as a console error: 401s are expected from here on, nothing else is.
+  const later = consoleErrors.splice(errorsBeforeSignOut);
+  consoleErrors.push(...later.filter((e) => !/status of 401/.test(e)));
+  console.log("  signed out of every device: the remaining token answers 401 too");
 });
 
 await browser.close();

@@ -34,6 +34,8 @@ describe("FORWARDED_SHAPES", () => {
         "PATCH,DELETE /api/notifications/{id}",
         "GET /api/audit",
         "GET /api/audit/verify",
+        "GET,POST,DELETE /api/agent-tokens",
+        "DELETE /api/agent-tokens/{id}",
       ].sort(),
     );
   });
@@ -82,6 +84,21 @@ describe("matchRoute", () => {
     ["more segments than any shape", "POST", ["api", "tasks", ID, "complete", "x"]],
   ])("refuses %s with 404", (_what, method, segments) => {
     expect(matchRoute(FORWARDED_SHAPES.tasks.concat(FORWARDED_SHAPES.audit), method, segments)).toEqual({ ok: false, status: 404 });
+  });
+
+  it("lets the agent token registry be listed, added to and revoked from, and nothing else", () => {
+    expect(match("agent-tokens", "GET", "/api/agent-tokens")).toEqual({ ok: true, path: "/api/agent-tokens" });
+    expect(match("agent-tokens", "POST", "/api/agent-tokens")).toEqual({ ok: true, path: "/api/agent-tokens" });
+    expect(match("agent-tokens", "DELETE", "/api/agent-tokens")).toEqual({ ok: true, path: "/api/agent-tokens" });
+    expect(match("agent-tokens", "DELETE", `/api/agent-tokens/${ID}`)).toEqual({ ok: true, path: `/api/agent-tokens/${ID}` });
+    // No editing a token (un-revoking, extending), no reading one by id.
+    expect(match("agent-tokens", "PATCH", `/api/agent-tokens/${ID}`)).toEqual({ ok: false, status: 405, allow: ["DELETE"] });
+    expect(match("agent-tokens", "PUT", `/api/agent-tokens/${ID}`)).toMatchObject({ ok: false, status: 405 });
+    expect(match("agent-tokens", "GET", `/api/agent-tokens/${ID}`)).toMatchObject({ ok: false, status: 405 });
+    expect(match("agent-tokens", "PATCH", "/api/agent-tokens")).toEqual({ ok: false, status: 405, allow: ["GET", "POST", "DELETE"] });
+    expect(match("agent-tokens", "DELETE", `/api/agent-tokens/${ID}/x`)).toEqual({ ok: false, status: 404 });
+    expect(matchRoute(FORWARDED_SHAPES["agent-tokens"], "DELETE", ["api", "agent-tokens", ".."])).toEqual({ ok: false, status: 404 });
+    expect(matchRoute(FORWARDED_SHAPES["agent-tokens"], "GET", ["api", "tasks"])).toEqual({ ok: false, status: 404 });
   });
 
   it("takes a placeholder of up to 128 id characters", () => {

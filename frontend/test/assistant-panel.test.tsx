@@ -55,6 +55,7 @@ describe("AssistantPanel", () => {
     const calls = routes({
       "GET /api/assistant/status": () => json({ enabled: false }),
       "GET /api/assistant/confirmations": () => json({ items: [] }),
+      "GET /api/agent-tokens": () => json({ items: [] }),
     });
     renderPanel();
     const off = await screen.findByTestId("assistant-disabled");
@@ -62,6 +63,9 @@ describe("AssistantPanel", () => {
     expect(screen.queryByTestId("assistant-input")).toBeNull();
     expect(screen.queryByTestId("assistant-send")).toBeNull();
     await waitFor(() => expect(calls).toContain("GET /api/assistant/confirmations"));
+    // Agent tokens can still be made, listed and revoked.
+    await waitFor(() => expect(calls).toContain("GET /api/agent-tokens"));
+    expect(screen.getByTestId("agent-access")).toBeTruthy();
     // Only reads: no thread is made and no message is sent.
     expect(calls.every((c) => c.startsWith("GET "))).toBe(true);
     expect(calls.some((c) => c.includes("/threads"))).toBe(false);
@@ -70,6 +74,7 @@ describe("AssistantPanel", () => {
   it("still shows cards that connected agents wait on while the assistant is off", async () => {
     routes({
       "GET /api/assistant/status": () => json({ enabled: false }),
+      "GET /api/agent-tokens": () => json({ items: [] }),
       "GET /api/assistant/confirmations": () =>
         json({
           items: [

@@ -10,13 +10,20 @@ const tasks = await import("@/app/api/tasks/[[...path]]/route");
 const assistant = await import("@/app/api/assistant/[[...path]]/route");
 const notifications = await import("@/app/api/notifications/[[...path]]/route");
 const audit = await import("@/app/api/audit/[[...path]]/route");
+const agentTokens = await import("@/app/api/agent-tokens/[[...path]]/route");
 const ticket = await import("@/app/api/realtime/ticket/route");
 const tags = await import("@/app/api/tags/route");
 const { suspiciousRequestPath } = await import("@/lib/server/forward");
 
 const ID = "0b8e7c36-5f7e-4a51-9d35-1f2b3c4d5e6f";
 type Handler = (req: Request, ctx: ReturnType<typeof params>) => Promise<Response>;
-const routes: Record<string, Record<"GET" | "POST" | "PATCH" | "PUT" | "DELETE", Handler>> = { tasks, assistant, notifications, audit };
+const routes: Record<string, Record<"GET" | "POST" | "PATCH" | "PUT" | "DELETE", Handler>> = {
+  tasks,
+  assistant,
+  notifications,
+  audit,
+  "agent-tokens": agentTokens,
+};
 
 /** Calls the `[[...path]]` handler of `/api/<prefix>/…` the way Next does for `url`, with `segments` as Next's decoded params. */
 function call(method: string, url: string, segments: string[], opts: Parameters<typeof appRequest>[1] = {}) {
@@ -56,6 +63,10 @@ describe("forwarders: allowed routes", () => {
     ["GET", "/api/notifications/unread-count", ["unread-count"], "http://127.0.0.1:8003/api/notifications/unread-count"],
     ["DELETE", `/api/notifications/${ID}`, [ID], `http://127.0.0.1:8003/api/notifications/${ID}`],
     ["GET", "/api/audit/verify", ["verify"], "http://127.0.0.1:8004/api/audit/verify"],
+    ["GET", "/api/agent-tokens", [], "http://127.0.0.1:8000/api/agent-tokens"],
+    ["POST", "/api/agent-tokens", [], "http://127.0.0.1:8000/api/agent-tokens"],
+    ["DELETE", "/api/agent-tokens", [], "http://127.0.0.1:8000/api/agent-tokens"],
+    ["DELETE", `/api/agent-tokens/${ID}`, [ID], `http://127.0.0.1:8000/api/agent-tokens/${ID}`],
   ])("%s %s reaches the service at the shape's path", async (method, url, segments, upstream) => {
     const res = await call(method, url, segments);
     expect(res.status).toBe(200);
@@ -85,6 +96,8 @@ describe("forwarders: everything else is answered here, without calling the serv
     ["GET", "/api/tasks/x", [ID, "history"]],
     ["GET", "/api/audit/x", [ID]],
     ["POST", "/api/assistant/x", ["threads", ID, "messages", "extra"]],
+    ["DELETE", "/api/agent-tokens/x", [ID, "revoke"]],
+    ["DELETE", "/api/agent-tokens/x", ["..", "tasks", ID]],
   ])("%s %s with segments %j → 404", async (method, url, segments) => {
     await expectRefused(await call(method, url, segments), 404, "not_found");
   });
@@ -95,6 +108,9 @@ describe("forwarders: everything else is answered here, without calling the serv
     ["GET", "/api/tasks/parse", ["parse"]],
     ["POST", "/api/audit", []],
     ["PATCH", "/api/notifications/read-all", ["read-all"]],
+    ["PATCH", `/api/agent-tokens/${ID}`, [ID]],
+    ["GET", `/api/agent-tokens/${ID}`, [ID]],
+    ["PUT", "/api/agent-tokens", []],
   ])("%s %s (a method the route does not take) → 405", async (method, url, segments) => {
     const res = await call(method, url, segments);
     expect(res.headers.get("allow")).toBeTruthy();

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { trustedOrigins } from "@/lib/server/auth-config";
 import { refuseCrossSite } from "@/lib/server/origin";
-import { appRequest, fakeAuth } from "./server-fakes";
+import { appRequest, fakeAuth, jsonResponse, recordingFetch, registeredToken } from "./server-fakes";
 
 vi.mock("@/lib/server/auth", async () => (await import("./server-fakes")).authModule);
 
@@ -52,11 +52,15 @@ describe("refuseCrossSite", () => {
 });
 
 describe("POST /api/mcp/token", () => {
+  let fetchMock: ReturnType<typeof recordingFetch>;
   beforeEach(() => {
     vi.stubEnv("BETTER_AUTH_URL", "");
     vi.stubEnv("BETTER_AUTH_TRUSTED_ORIGINS", "");
+    vi.stubEnv("DAPR_HTTP_PORT", "");
+    fetchMock = recordingFetch(() => jsonResponse(registeredToken, 201));
   });
   afterEach(() => {
+    vi.unstubAllGlobals();
     vi.unstubAllEnvs();
     vi.clearAllMocks();
   });
@@ -66,12 +70,14 @@ describe("POST /api/mcp/token", () => {
     expect(res.status).toBe(403);
     expect((await res.json()).error.code).toBe("forbidden_origin");
     expect(fakeAuth.api.signJWT).not.toHaveBeenCalled();
+    expect(fetchMock).not.toHaveBeenCalled();
   });
 
   it("refuses a cross-site request without Origin", async () => {
     const req = appRequest("/api/mcp/token", { method: "POST", origin: null, headers: { "sec-fetch-site": "cross-site" } });
     expect((await mcpToken.POST(req)).status).toBe(403);
     expect(fakeAuth.api.signJWT).not.toHaveBeenCalled();
+    expect(fetchMock).not.toHaveBeenCalled();
   });
 
   it("mints one for the app itself", async () => {

@@ -2,7 +2,7 @@
 import { ApiError, request } from "../api";
 import type { ApiErrorBody } from "../types";
 import { createSseParser } from "./sse";
-import type { AssistantStatus, ConfirmationCard, Decision, Item, Thread } from "./types";
+import type { AgentToken, AssistantStatus, ConfirmationCard, Decision, IssuedAgentToken, Item, Thread } from "./types";
 
 interface Page<T> {
   items: T[];
@@ -33,8 +33,15 @@ export const assistantApi = {
     }
     return all;
   },
-  /** A 7-day token for an external agent to use /mcp as this user (shown once). */
-  mcpToken: () => request<{ token: string; url: string; expires_at: string }>("/api/mcp/token", { method: "POST" }),
+  /** A 7-day token for an external agent to use /mcp as this user (shown once); registered
+   * first, so it can be listed and revoked. No label: "Agent". */
+  mcpToken: (label?: string) =>
+    request<IssuedAgentToken>("/api/mcp/token", { method: "POST", body: JSON.stringify(label ? { label } : {}) }),
+  /** The user's unexpired agent tokens, active and revoked, newest first. */
+  agentTokens: () => request<{ items: AgentToken[] }>("/api/agent-tokens").then((r) => r.items),
+  revokeAgentToken: (id: string) => request<void>(`/api/agent-tokens/${encodeURIComponent(id)}`, { method: "DELETE" }),
+  /** Revokes every agent token of the user; how many were still active. */
+  revokeAllAgentTokens: () => request<{ revoked: number }>("/api/agent-tokens", { method: "DELETE" }).then((r) => r.revoked),
   decide: (id: string, confirm: boolean) =>
     request<Decision>(`/api/assistant/confirmations/${encodeURIComponent(id)}`, {
       method: "POST",

@@ -91,3 +91,23 @@ export function cardTasks(c: ConfirmationCard): CardTask[] {
     return { ...t.task, id: t.task.id ?? t.task_id, changed: !!t.changed };
   });
 }
+
+/** An MCP agent token as backend-api's registry lists it (never the token itself). */
+export interface AgentToken {
+  /** The token's `jti`. */
+  id: string;
+  label: string;
+  created_at: string;
+  expires_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** A freshly minted agent token: the only time the token is shown. */
+export interface IssuedAgentToken {
+  token: string;
+  url: string;
+  expires_at: string;
+  id: string;
+  label: string;
+}

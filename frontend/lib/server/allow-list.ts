@@ -33,6 +33,9 @@ export const FORWARDED_SHAPES = {
     shape("/api/assistant/confirmations", "GET"),
     shape("/api/assistant/confirmations/{id}", "POST"),
   ],
+  // The MCP agent token registry: list, register, revoke all; revoke one. (`/api/mcp/token`
+  // registers through `callService` before it signs.)
+  "agent-tokens": [shape("/api/agent-tokens", "GET", "POST", "DELETE"), shape("/api/agent-tokens/{id}", "DELETE")],
   // notification
   notifications: [
     shape("/api/notifications", "GET"),

@@ -74,16 +74,37 @@ export async function forward(req: Request, service: Service, path: string): Pro
   if (suspiciousRequestPath(req.url) || !SAFE_PATH.test(path)) return notFound();
   const refused = refuseCrossSite(req);
   if (refused) return refused;
+  const hasBody = !["GET", "HEAD"].includes(req.method);
+  return callService(req, service, path, {
+    method: req.method,
+    // Read only once the user is known (inside callService).
+    body: hasBody ? () => req.arrayBuffer() : undefined,
+    search: new URL(req.url).search,
+  });
+}
+
+/**
+ * Calls `service` at the fixed `path` as the signed-in user of `req` (their JWT, and the request
+ * headers `forward` passes on, which `init.headers` may replace) and answers with the service's
+ * answer, or 401/502 from here. No origin check: for route handlers that have done theirs and
+ * send a request of their own (`/api/mcp/token` registering a token before it signs it).
+ */
+export async function callService(
+  req: Request,
+  service: Service,
+  path: string,
+  init: { method: string; body?: string | (() => Promise<ArrayBuffer>); search?: string; headers?: Record<string, string> },
+): Promise<Response> {
+  if (!SAFE_PATH.test(path)) return notFound();
   const token = await userJwt(req.headers);
   if (!token) return errorResponse(401, "unauthenticated", "Sign in to continue.");
-  const url = new URL(req.url);
   const headers = new Headers({ authorization: `Bearer ${token}` });
   for (const h of FORWARD_REQUEST_HEADERS) {
     const v = req.headers.get(h);
     if (v) headers.set(h, v);
   }
+  for (const [h, v] of Object.entries(init.headers ?? {})) headers.set(h, v);
   if (process.env.DAPR_API_TOKEN && process.env.DAPR_HTTP_PORT) headers.set("dapr-api-token", process.env.DAPR_API_TOKEN);
-  const hasBody = !["GET", "HEAD"].includes(req.method);
   // One signal for the whole exchange: the plain timeout until the answer is read, the stream
   // limit once it turns out to be an event stream, and the browser going away (which also
   // closes the upstream stream instead of leaving it open behind a closed tab).
@@ -98,10 +119,10 @@ export async function forward(req: Request, service: Service, path: string): Pro
   abort.signal.addEventListener("abort", done, { once: true });
   let upstream: Response;
   try {
-    upstream = await fetch(upstreamUrl(service, path, url.search), {
-      method: req.method,
+    upstream = await fetch(upstreamUrl(service, path, init.search), {
+      method: init.method,
       headers,
-      body: hasBody ? await req.arrayBuffer() : undefined,
+      body: typeof init.body === "function" ? await init.body() : init.body,
       cache: "no-store",
       redirect: "manual",
       signal: abort.signal,
