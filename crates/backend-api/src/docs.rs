@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::assistant::routes as assistant;
-use crate::routes::{tags, tasks};
+use crate::routes::{agent_tokens, tags, tasks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,10 +15,14 @@ use crate::routes::{tags, tasks};
     paths(tasks::create_task, tasks::list_tasks, tasks::get_task, tasks::update_task, tasks::delete_task,
           tasks::complete_task, tasks::reopen_task, tasks::parse_task, tags::list_tags,
           assistant::status, assistant::create_thread, assistant::list_threads, assistant::delete_thread,
-          assistant::list_items, assistant::post_message, assistant::list_confirmations, assistant::decide),
+          assistant::list_items, assistant::post_message, assistant::list_confirmations, assistant::decide,
+          agent_tokens::register_agent_token, agent_tokens::list_agent_tokens,
+          agent_tokens::revoke_agent_token, agent_tokens::revoke_all_agent_tokens),
     components(schemas(common::tasks::Task, tasks::CreateTaskRequest, tasks::UpdateTaskRequest, tasks::TaskPage,
                        tasks::ParseRequest, tasks::TaskFilter, tags::TagCount,
-                       assistant::NewThread, assistant::NewMessage, assistant::Decision)),
+                       assistant::NewThread, assistant::NewMessage, assistant::Decision,
+                       agent_tokens::AgentToken, agent_tokens::NewAgentToken,
+                       agent_tokens::AgentTokenList, agent_tokens::Revoked)),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

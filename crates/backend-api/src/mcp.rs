@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use common::auth::{JwtVerifier, bearer_token};
 use common::config::{ConfigError, env_opt, env_or};
+use common::error::ApiError;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -145,6 +146,8 @@ struct Gate {
     settings: Arc<McpSettings>,
     /// Per-user budget of `/mcp` requests.
     limit: Arc<common::limits::UserLimit>,
+    /// The agent-token registry.
+    pool: PgPool,
 }
 
 fn unauthorized(settings: &McpSettings, token_given: bool) -> Response {
@@ -183,6 +186,19 @@ async fn authenticate(State(gate): State<Gate>, request: Request, next: Next) ->
             return unauthorized(&gate.settings, true);
         }
     };
+    // A signature is not enough: the token must be registered to its user and not revoked.
+    let registered = match claims.jti.as_deref() {
+        Some(jti) => crate::routes::agent_tokens::is_active(&gate.pool, &claims.sub, jti).await,
+        None => Ok(false),
+    };
+    match registered {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(user = %claims.sub, "MCP token not registered, revoked or expired");
+            return unauthorized(&gate.settings, true);
+        }
+        Err(error) => return ApiError::from(error).into_response(),
+    }
     if let Err(limited) = gate.limit.check(&claims.sub) {
         return limited.into_response();
     }
@@ -342,6 +358,7 @@ pub fn router(
         verifier: state.verifier.clone(),
         settings: settings.clone(),
         limit: state.limits.mcp.clone(),
+        pool: state.pool.clone(),
     };
     let handler = TaskTools {
         pool: state.pool.clone(),

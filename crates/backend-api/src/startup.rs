@@ -93,6 +93,7 @@ pub fn router(
     Router::new()
         .merge(crate::routes::tasks::router())
         .merge(crate::routes::tags::router())
+        .merge(crate::routes::agent_tokens::router())
         .merge(crate::assistant::routes::router())
         .merge(crate::mcp::router(&state, Arc::new(mcp), confirmation_ttl))
         .with_state(state)

@@ -57,6 +57,10 @@ pub struct Claims {
     /// Audience: one string or several. Checked only where a route asks for one (`/mcp`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<serde_json::Value>,
+    /// The token's id. Agent tokens carry the id of their row in backend-api's registry, which
+    /// `/mcp` checks on every call (so they can be revoked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
     /// What the token is for. [`MCP_TOKEN_USE`] marks a token handed to an external agent:
     /// only `/mcp` accepts it, so an agent cannot reach the REST API (and confirm its own
     /// confirmation cards) with it.
@@ -340,6 +344,7 @@ pub fn mint_hs256_with_exp(
     mint_hs256_claims(
         secret,
         &Claims {
+            jti: None,
             sub: sub.to_owned(),
             exp,
             iat: Some(jsonwebtoken::get_current_timestamp()),

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use fleet::{Fleet, FleetConfig};
 
 const USAGE: &str = "usage: fleet [run] | fleet token <user-id> [hours] [--audience URL]";
@@ -13,7 +14,7 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None | Some("run") => run().await,
-        Some("token") => token(&args[1..]),
+        Some("token") => token(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -22,7 +23,7 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn token(args: &[String]) -> anyhow::Result<()> {
+async fn token(args: &[String]) -> anyhow::Result<()> {
     let mut positional = Vec::new();
     let mut audience = None;
     let mut rest = args.iter();
@@ -45,7 +46,27 @@ fn token(args: &[String]) -> anyhow::Result<()> {
         .jwt_secret
         .ok_or_else(|| anyhow::anyhow!("JWT_SECRET is not set"))?;
     let now = jsonwebtoken_now();
+    // An agent token works only while registered (and not revoked) in backend-api's registry,
+    // which lives in the fleet's database.
+    let jti = match &audience {
+        Some(_) => {
+            let pool = common::db::connect(&config.database_url, 1)
+                .await
+                .context("an agent token is registered in the database: start fleet once first")?;
+            let row = backend_api::routes::agent_tokens::register(
+                &pool,
+                user,
+                "fleet token",
+                chrono::Duration::hours(i64::try_from(hours.min(90 * 24)).unwrap_or(24)),
+            )
+            .await
+            .context("cannot register the agent token (has fleet migrated this database?)")?;
+            Some(row.id.to_string())
+        }
+        None => None,
+    };
     let claims = common::auth::Claims {
+        jti,
         sub: (*user).clone(),
         exp: now + Duration::from_secs(hours * 3600).as_secs(),
         iat: Some(now),

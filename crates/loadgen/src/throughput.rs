@@ -19,19 +19,53 @@ pub fn tokens(options: &Options, prefix: &str, count: usize) -> anyhow::Result<V
     tokens_for(options, prefix, count, None)
 }
 
-/// HS256 tokens for `count` users, with audience `audience` when given (for `/mcp`).
+/// Agent tokens for `/mcp`, as the UI makes them: each registered through
+/// `POST /api/agent-tokens` (with the user's REST token) and carrying its id as `jti`.
+async fn agent_tokens(
+    options: &Options,
+    prefix: &str,
+    count: usize,
+) -> anyhow::Result<Vec<String>> {
+    let http = client()?;
+    let rest = tokens(options, prefix, count)?;
+    let mut ids = Vec::with_capacity(count);
+    for token in &rest {
+        let row: serde_json::Value = http
+            .post(format!("{}/api/agent-tokens", options.api))
+            .bearer_auth(token)
+            .json(&json!({"label": "loadgen", "expires_in_days": 1}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let id = row["id"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("no id in {row}"))?;
+        ids.push(Some(id.to_owned()));
+    }
+    tokens_for(options, prefix, count, Some((&options.mcp_url, ids)))
+}
+
+/// HS256 tokens for `count` users; for `/mcp`, with the audience and each token's `jti`.
 fn tokens_for(
     options: &Options,
     prefix: &str,
     count: usize,
-    audience: Option<&str>,
+    agent: Option<(&str, Vec<Option<String>>)>,
 ) -> anyhow::Result<Vec<String>> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
+    let (audience, ids) = match agent {
+        Some((audience, ids)) => (Some(audience), ids),
+        None => (None, vec![None; count]),
+    };
     (0..count)
-        .map(|i| {
+        .zip(ids)
+        .map(|(i, jti)| {
             let claims = common::auth::Claims {
+                jti,
                 sub: format!("{prefix}-{i}"),
                 exp: now + 3600,
                 iat: Some(now),
@@ -132,7 +166,7 @@ pub async fn list_mcp(options: &Options, clients: usize) -> anyhow::Result<Measu
             .header("mcp-protocol-version", "2025-06-18")
             .json(&call)
     });
-    let tokens = tokens_for(options, "load-user", options.users, Some(&options.mcp_url))?;
+    let tokens = agent_tokens(options, "load-user", options.users).await?;
     // A JSON-RPC error or a tool error comes with 200: only a result with `"isError":false`
     // counts. Looked for as bytes, not parsed: the load generator shares the cores with the
     // server, and parsing every reply would charge MCP for the client's work.

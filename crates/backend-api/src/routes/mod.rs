@@ -1,4 +1,5 @@
 //! One module per resource.
 
+pub mod agent_tokens;
 pub mod tags;
 pub mod tasks;

@@ -12,11 +12,21 @@ use crate::helpers::{SECRET, TestApp, spawn_app_with};
 const MCP_URL: &str = "https://tasks.example.com/mcp";
 
 fn mcp_token(user: &str, audience: Option<&str>, expires_in: i64) -> String {
+    mcp_token_with_id(user, audience, expires_in, None)
+}
+
+fn mcp_token_with_id(
+    user: &str,
+    audience: Option<&str>,
+    expires_in: i64,
+    jti: Option<String>,
+) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let claims = Claims {
+        jti,
         sub: user.to_owned(),
         exp: now.saturating_add_signed(expires_in),
         iat: Some(now),
@@ -25,6 +35,19 @@ fn mcp_token(user: &str, audience: Option<&str>, expires_in: i64) -> String {
         token_use: Some(common::auth::MCP_TOKEN_USE.to_owned()),
     };
     mint_hs256_claims(SECRET, &claims).unwrap()
+}
+
+/// A token for `user`'s agent as the UI makes one: registered first, its id as `jti`.
+async fn agent_token(app: &TestApp, user: &str) -> String {
+    let row = backend_api::routes::agent_tokens::register(
+        &app.pool,
+        user,
+        "test agent",
+        chrono::Duration::days(1),
+    )
+    .await
+    .unwrap();
+    mcp_token_with_id(user, Some(MCP_URL), 300, Some(row.id.to_string()))
 }
 
 async fn spawn() -> TestApp {
@@ -52,7 +75,7 @@ async fn rpc(app: &TestApp, token: &str, method: &str, params: Value) -> (u16, V
 }
 
 async fn call(app: &TestApp, user: &str, tool: &str, arguments: Value) -> Value {
-    let token = mcp_token(user, Some(MCP_URL), 300);
+    let token = agent_token(app, user).await;
     let (status, body) = rpc(
         app,
         &token,
@@ -77,6 +100,19 @@ async fn tokens_not_issued_for_the_mcp_url_or_expired_are_refused_with_a_challen
         ),
         ("expired", mcp_token("alice", Some(MCP_URL), -120)),
         ("not a token", "nonsense".to_owned()),
+        (
+            "never registered (no jti)",
+            mcp_token("alice", Some(MCP_URL), 300),
+        ),
+        (
+            "an unknown jti",
+            mcp_token_with_id(
+                "alice",
+                Some(MCP_URL),
+                300,
+                Some(uuid::Uuid::new_v4().to_string()),
+            ),
+        ),
     ];
     for (case, token) in cases {
         let (status, body) = rpc(&app, &token, "initialize", initialize.clone()).await;
@@ -113,7 +149,7 @@ async fn tokens_not_issued_for_the_mcp_url_or_expired_are_refused_with_a_challen
     // The right token gets through the handshake.
     let (status, body) = rpc(
         &app,
-        &mcp_token("alice", Some(MCP_URL), 300),
+        &agent_token(&app, "alice").await,
         "initialize",
         initialize,
     )
@@ -128,7 +164,7 @@ async fn a_host_that_is_not_allowed_is_refused() {
     let response = app
         .client
         .post(format!("{}/mcp", app.address))
-        .bearer_auth(mcp_token("alice", Some(MCP_URL), 300))
+        .bearer_auth(agent_token(&app, "alice").await)
         .header("host", "evil.example.net")
         .header("accept", "application/json, text/event-stream")
         .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
@@ -143,7 +179,7 @@ async fn tools_list_and_tools_call_act_as_the_tokens_user_only() {
     let app = spawn().await;
     let (status, body) = rpc(
         &app,
-        &mcp_token("alice", Some(MCP_URL), 300),
+        &agent_token(&app, "alice").await,
         "tools/list",
         json!({}),
     )
@@ -252,7 +288,7 @@ async fn tools_list_and_tools_call_act_as_the_tokens_user_only() {
     assert_eq!(status, 404);
 
     // Unknown tools and bad zones are protocol errors, not 500s.
-    let token = mcp_token("alice", Some(MCP_URL), 300);
+    let token = agent_token(&app, "alice").await;
     let (status, body) = rpc(
         &app,
         &token,
@@ -282,7 +318,7 @@ async fn an_agent_token_opens_nothing_but_mcp_so_an_agent_cannot_confirm_its_own
         .as_str()
         .unwrap()
         .to_owned();
-    let agent = mcp_token("alice", Some(MCP_URL), 300);
+    let agent = agent_token(&app, "alice").await;
     let attempts = [
         app.client.get(format!("{}/api/tasks", app.address)),
         app.client.delete(format!("{}/api/tasks/{id}", app.address)),
@@ -312,7 +348,7 @@ async fn oversized_requests_are_refused_cheaply() {
         "invalid_arguments"
     );
     // A body over 1 MiB never reaches a tool.
-    let token = mcp_token("alice", Some(MCP_URL), 300);
+    let token = agent_token(&app, "alice").await;
     let big = "x".repeat(2 * 1024 * 1024);
     let response = app
         .client
@@ -325,4 +361,153 @@ async fn oversized_requests_are_refused_cheaply() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
+}
+
+#[tokio::test]
+async fn a_user_lists_and_revokes_their_agent_tokens_and_a_revoked_token_stops_at_once() {
+    let app = spawn().await;
+    let initialize = json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                            "clientInfo": {"name": "test", "version": "1"}});
+    let register = |user: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .post(format!("{}/api/agent-tokens", app.address))
+                .bearer_auth(crate::helpers::token(user))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, desktop) = register("alice", json!({"label": "Claude Desktop"})).await;
+    assert_eq!(status, 201, "{desktop}");
+    let (_, script) = register("alice", json!({"expires_in_days": 1})).await;
+    assert_eq!(script["label"], "Agent");
+    for bad in [
+        json!({"label": ""}),
+        json!({"expires_in_days": 0}),
+        json!({"expires_in_days": 91}),
+    ] {
+        assert_eq!(register("alice", bad.clone()).await.0, 422, "{bad}");
+    }
+    let token_for = |row: &Value| {
+        mcp_token_with_id(
+            "alice",
+            Some(MCP_URL),
+            300,
+            Some(row["id"].as_str().unwrap().to_owned()),
+        )
+    };
+    let (desktop_token, script_token) = (token_for(&desktop), token_for(&script));
+    assert_eq!(
+        rpc(&app, &desktop_token, "initialize", initialize.clone())
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        rpc(&app, &script_token, "initialize", initialize.clone())
+            .await
+            .0,
+        200
+    );
+    // Someone else's jti in alice's name does not pass either.
+    let (_, bobs) = register("bob", json!({})).await;
+    let borrowed = mcp_token_with_id(
+        "alice",
+        Some(MCP_URL),
+        300,
+        Some(bobs["id"].as_str().unwrap().to_owned()),
+    );
+    assert_eq!(
+        rpc(&app, &borrowed, "initialize", initialize.clone())
+            .await
+            .0,
+        401
+    );
+
+    let (status, listed) = app.get_json("alice", "/api/agent-tokens").await;
+    assert_eq!(status, 200);
+    let labels: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        ["Agent", "Claude Desktop"],
+        "newest first, only alice's"
+    );
+    assert!(listed["items"][1]["last_used_at"].is_string(), "{listed}");
+
+    let desktop_id = desktop["id"].as_str().unwrap();
+    let revoke = |user: &'static str, path: String| {
+        let app = &app;
+        async move {
+            app.client
+                .delete(format!("{}{path}", app.address))
+                .bearer_auth(crate::helpers::token(user))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let by_bob = revoke("bob", format!("/api/agent-tokens/{desktop_id}")).await;
+    assert_eq!(by_bob.status(), 404, "bob cannot revoke alice's token");
+    assert_eq!(
+        rpc(&app, &desktop_token, "initialize", initialize.clone())
+            .await
+            .0,
+        200
+    );
+    let revoked = revoke("alice", format!("/api/agent-tokens/{desktop_id}")).await;
+    assert_eq!(revoked.status(), 204);
+    let (status, body) = rpc(&app, &desktop_token, "initialize", initialize.clone()).await;
+    assert_eq!(status, 401, "revoked: {body}");
+    assert_eq!(
+        rpc(&app, &script_token, "initialize", initialize.clone())
+            .await
+            .0,
+        200
+    );
+    let (_, listed) = app.get_json("alice", "/api/agent-tokens").await;
+    assert!(listed["items"][1]["revoked_at"].is_string(), "{listed}");
+
+    // Signing out of every device revokes what is left.
+    let all = revoke("alice", "/api/agent-tokens".to_owned()).await;
+    assert_eq!(all.status(), 200);
+    assert_eq!(all.json::<Value>().await.unwrap()["revoked"], 1);
+    assert_eq!(
+        rpc(&app, &script_token, "initialize", initialize.clone())
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        rpc(&app, &borrowed, "initialize", initialize.clone())
+            .await
+            .0,
+        401
+    );
+    let (_, bobs_list) = app.get_json("bob", "/api/agent-tokens").await;
+    assert!(
+        bobs_list["items"][0]["revoked_at"].is_null(),
+        "bob's token is untouched"
+    );
+
+    // An agent token cannot manage the registry (it would un-revoke or mint itself).
+    let as_agent = app
+        .client
+        .post(format!("{}/api/agent-tokens", app.address))
+        .bearer_auth(agent_token(&app, "alice").await)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_agent.status(), 401);
 }

@@ -37,6 +37,7 @@ fn sign(key: &SigningKey, sub: &str, exp: u64) -> String {
     jsonwebtoken::encode(
         &header,
         &Claims {
+            jti: None,
             sub: sub.to_owned(),
             exp,
             iat: None,
@@ -166,6 +167,7 @@ async fn an_mcp_agent_token_opens_only_its_mcp_endpoint() {
         common::auth::mint_hs256_claims(
             SECRET,
             &Claims {
+                jti: None,
                 sub: "alice".to_owned(),
                 exp: now() + 60,
                 iat: None,

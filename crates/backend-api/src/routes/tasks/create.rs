@@ -3,16 +3,15 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use common::limits::Limited;
-
-use crate::limits::Writes;
 use common::error::ApiError;
 use common::extract::ApiJson;
+use common::limits::Limited;
 use common::tasks::Task;
 
 use super::input::CreateTaskRequest;
 use super::service;
 use super::write::{Caller, WriteContext, task_response};
+use crate::limits::Writes;
 use crate::startup::AppState;
 
 const MAX_IDEMPOTENCY_KEY: usize = 255;

@@ -4,17 +4,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use common::auth::AuthUser;
-use common::limits::Limited;
-
-use crate::limits::Writes;
 use common::error::ApiError;
 use common::extract::{ApiJson, ApiPath};
+use common::limits::Limited;
 use common::tasks::Task;
 use uuid::Uuid;
 
 use super::input::UpdateTaskRequest;
 use super::service;
 use super::write::{Caller, WriteContext, if_match, task_response};
+use crate::limits::Writes;
 use crate::startup::AppState;
 
 /// One of the caller's tasks; someone else's answers 404 exactly like a missing one.

@@ -5,16 +5,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use common::auth::AuthUser;
-use common::limits::Limited;
-
-use crate::limits::Writes;
 use common::error::ApiError;
 use common::extract::ApiPath;
+use common::limits::Limited;
 use common::tasks::{Task, TaskStatus};
 use uuid::Uuid;
 
 use super::service;
 use super::write::{Caller, WriteContext, if_match, task_response};
+use crate::limits::Writes;
 use crate::startup::AppState;
 
 /// Marks the task completed and publishes `task-completed`.

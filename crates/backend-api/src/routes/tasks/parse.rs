@@ -4,15 +4,14 @@
 use axum::Json;
 use axum::extract::State;
 use chrono_tz::Tz;
-use common::limits::Limited;
-
-use crate::limits::Parse;
 use common::error::ApiError;
 use common::extract::ApiJson;
+use common::limits::Limited;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::input::{CreateTaskRequest, normalize_tags};
+use crate::limits::Parse;
 use crate::startup::AppState;
 
 const MAX_TEXT: usize = 1_000;
