@@ -25,11 +25,27 @@ pub fn base_database_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
-/// A fresh, migrated database (`taskfleet_test_<uuid>`) for one test, with its URL.
-pub async fn fresh_database() -> (PgPool, String) {
+/// A new database name for one test: `TASKFLEET_TEST_DB_PREFIX` (default `taskfleet_test_`)
+/// and a uuid. `scripts/test` sets a prefix per run and drops every database with it at the end,
+/// so a run leaves no database behind.
+pub fn test_database_name() -> String {
+    let prefix = std::env::var("TASKFLEET_TEST_DB_PREFIX")
+        .ok()
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .unwrap_or_else(|| "taskfleet_test_".to_owned());
+    format!("{prefix}{}", Uuid::new_v4().simple())
+}
+
+/// The URL of a new test database on `DATABASE_URL`'s server (not created yet).
+pub fn test_database_url() -> String {
     let base = base_database_url();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/taskfleet_test_{}", Uuid::new_v4().simple());
+    let (server, _) = base.rsplit_once('/').unwrap();
+    format!("{server}/{}", test_database_name())
+}
+
+/// A fresh, migrated database (see [`test_database_name`]) for one test, with its URL.
+pub async fn fresh_database() -> (PgPool, String) {
+    let url = test_database_url();
     common::db::ensure_database(&url).await.unwrap();
     let pool = common::db::connect(&url, 20).await.unwrap();
     common::db::MIGRATOR.run(&pool).await.unwrap();

@@ -25,9 +25,7 @@ pub async fn fresh_database() -> (PgPool, String) {
 
 /// The URL of a database that does not exist (nothing creates it).
 pub fn unused_database_url() -> String {
-    let base = base_database_url();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    format!("{prefix}/taskfleet_test_{}", Uuid::new_v4().simple())
+    testkit::test_database_url()
 }
 
 pub use testkit::service_settings as settings;

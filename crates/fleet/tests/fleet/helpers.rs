@@ -32,9 +32,6 @@ pub async fn start_fleet_with_assistant(assistant: AssistantSettings) -> Fleet {
 
 /// The configuration of a test fleet: free ports, a fresh database, quick redelivery.
 fn fleet_config(extra: &[&str]) -> FleetConfig {
-    let base = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let (prefix, _) = base.rsplit_once('/').unwrap();
     let mut ports: Vec<ServicePorts> = DEFAULT_PORTS
         .iter()
         .map(|p| ServicePorts {
@@ -48,7 +45,7 @@ fn fleet_config(extra: &[&str]) -> FleetConfig {
         ports.push(template);
     }
     FleetConfig {
-        database_url: format!("{prefix}/taskfleet_test_{}", Uuid::new_v4().simple()),
+        database_url: testkit::test_database_url(),
         auth: AuthSettings {
             jwt_secret: Some(SECRET.to_owned()),
             jwks_url: None,
