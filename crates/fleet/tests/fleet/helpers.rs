@@ -7,7 +7,6 @@ use futures::StreamExt;
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
-use uuid::Uuid;
 
 pub use testkit::eventually;
 
