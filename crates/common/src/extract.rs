@@ -8,10 +8,52 @@ use axum::http::StatusCode;
 use crate::error::ApiError;
 
 /// `axum::Json` with JSON errors: 400 malformed, 415 wrong content type, 413 too large, 422 wrong
-/// shape or type.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// shape or type. Every body of this API is a JSON object: an array is refused (422) even where
+/// serde would read a struct from a sequence (`[]` once passed as an empty update).
+#[derive(Debug)]
 pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        if !json_content_type(request.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let body = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+                _ => ApiError::bad_request("unreadable_body", rejection.body_text()),
+            })?;
+        let first = body.iter().find(|b| !b.is_ascii_whitespace());
+        if first != Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok() {
+            return Err(ApiError::Validation(
+                serde_json::json!({ "body": "expected a JSON object" }),
+            ));
+        }
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&body)?;
+        Ok(Self(value))
+    }
+}
+
+/// `application/json` or any `application/*+json`, parameters ignored (as axum's `Json`).
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(media_type) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+    else {
+        return false;
+    };
+    media_type == "application/json"
+        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+}
 
 /// `axum::extract::Path` with a 400 JSON error (e.g. an id that is not a UUID).
 #[derive(Debug, FromRequestParts)]

@@ -25,3 +25,46 @@ pub async fn record_processed(
     .rows_affected();
     Ok(inserted == 1)
 }
+
+/// How long a processed-event record is kept: far longer than any redelivery window (the
+/// sidecar's retries last minutes, a Kafka topic keeps messages 7 days by default), so a
+/// duplicate still finds its record, while the table stays bounded.
+pub const PROCESSED_RETENTION: std::time::Duration = std::time::Duration::from_secs(14 * 24 * 3600);
+
+/// Deletes `consumer`'s records older than `retention`; returns how many.
+pub async fn forget_processed(
+    pool: &sqlx::PgPool,
+    consumer: &str,
+    retention: std::time::Duration,
+) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM processed_events \
+         WHERE consumer = $1 AND processed_at < now() - make_interval(secs => $2)",
+    )
+    .bind(consumer)
+    .bind(retention.as_secs_f64())
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Runs [`forget_processed`] for `consumer` every hour until `shutdown`.
+pub async fn forget_processed_periodically(
+    pool: sqlx::PgPool,
+    consumer: &'static str,
+    retention: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        match forget_processed(&pool, consumer, retention).await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::info!(consumer, forgotten, "forgot old processed events"),
+            Err(error) => tracing::warn!(consumer, %error, "could not forget old processed events"),
+        }
+    }
+}

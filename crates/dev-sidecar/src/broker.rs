@@ -1,9 +1,15 @@
 //! The in-memory broker every sidecar of the process shares, modelled on Kafka: each topic is
 //! an append-only log split into partitions, and each consumer group keeps its own offset per
 //! partition. Nothing is persisted; a restart of the dev sidecar loses every message.
+//!
+//! Memory stays bounded: a partition forgets every message that all consumer groups of its
+//! log have acknowledged (offsets never change, only the log's start moves), a log nobody
+//! consumes keeps its newest [`UNCONSUMED_LIMIT`] messages per partition (Kafka's retention
+//! does the same), and the inspection list of `/dev/messages` keeps the newest
+//! [`INSPECTION_LIMIT`]. A consumer that is down keeps everything after its offset.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -17,6 +23,10 @@ use crate::subscriptions::SubscriptionJson;
 /// Partitions per topic: enough to show that unkeyed messages are not ordered while keyed ones
 /// are, few enough to keep the per-partition delivery loops cheap.
 pub const PARTITIONS: usize = 4;
+/// Published messages kept for `/dev/messages` and [`Broker::published`].
+pub const INSPECTION_LIMIT: usize = 10_000;
+/// Messages a partition keeps while no consumer group reads its log.
+pub const UNCONSUMED_LIMIT: usize = 10_000;
 
 /// A message accepted by a publish (or re-published to a dead-letter topic), for inspection.
 #[derive(Debug, Clone, Serialize)]
@@ -67,9 +77,19 @@ pub struct Group {
     pub key: GroupKey,
     members: Mutex<Vec<Arc<Member>>>,
     next: AtomicUsize,
+    /// Per partition, the offset of the next message to deliver: everything before it is
+    /// acknowledged (delivered, dropped or dead-lettered).
+    committed: Vec<AtomicU64>,
 }
 
 impl Group {
+    /// Records that every message of `partition` before `offset` is done with.
+    pub fn commit(&self, partition: usize, offset: u64) {
+        if let Some(committed) = self.committed.get(partition) {
+            committed.store(offset, Ordering::Release);
+        }
+    }
+
     /// All members, starting with the next one in round-robin order, so that when one is down
     /// the delivery can fall through to the others.
     pub fn rotation(&self) -> Vec<Arc<Member>> {
@@ -86,16 +106,41 @@ impl Group {
     }
 }
 
+/// The retained part of one partition: offsets `start..start + messages.len()`.
+#[derive(Default, Clone)]
+struct Partition {
+    start: u64,
+    messages: VecDeque<Arc<StoredMessage>>,
+}
+
+impl Partition {
+    fn end(&self) -> u64 {
+        self.start + self.messages.len() as u64
+    }
+
+    fn get(&self, offset: u64) -> Option<&Arc<StoredMessage>> {
+        let index = offset.checked_sub(self.start)?;
+        self.messages.get(usize::try_from(index).ok()?)
+    }
+
+    /// Forgets the messages before `offset`.
+    fn trim_to(&mut self, offset: u64) {
+        while self.start < offset && self.messages.pop_front().is_some() {
+            self.start += 1;
+        }
+    }
+}
+
 #[derive(Default)]
 struct TopicLog {
-    partitions: Vec<Vec<Arc<StoredMessage>>>,
+    partitions: Vec<Partition>,
     next_unkeyed: usize,
 }
 
 #[derive(Default)]
 struct Inner {
     topics: HashMap<(String, String), TopicLog>,
-    published: Vec<PublishedMessage>,
+    published: VecDeque<PublishedMessage>,
     groups: HashMap<GroupKey, Arc<Group>>,
 }
 
@@ -166,10 +211,12 @@ impl Broker {
             .and_then(|n| n.parse::<usize>().ok());
         let now = Utc::now();
         let log_key = self.log_key(pubsub, topic);
-        let mut inner = lock(&self.inner);
-        let log = inner.topics.entry(log_key).or_default();
+        let mut guard = lock(&self.inner);
+        // One `&mut Inner`, so the log and the group list can be borrowed side by side.
+        let inner = &mut *guard;
+        let log = inner.topics.entry(log_key.clone()).or_default();
         if log.partitions.is_empty() {
-            log.partitions = vec![Vec::new(); PARTITIONS];
+            log.partitions = vec![Partition::default(); PARTITIONS];
         }
         let partition = match (pinned, &key) {
             (Some(n), _) => n % PARTITIONS,
@@ -183,22 +230,36 @@ impl Broker {
             pubsub: pubsub.to_owned(),
             topic: topic.to_owned(),
             partition,
-            offset: log.partitions[partition].len() as u64,
+            offset: log.partitions[partition].end(),
             key: key.clone(),
             metadata,
             bytes,
             envelope: envelope.clone(),
             timestamp: now,
         });
-        log.partitions[partition].push(message.clone());
-        inner.published.push(PublishedMessage {
+        let stored = &mut log.partitions[partition];
+        stored.messages.push_back(message.clone());
+        if stored.messages.len() > UNCONSUMED_LIMIT
+            && !inner
+                .groups
+                .keys()
+                .any(|group| self.log_key(&group.pubsub, &group.topic) == log_key)
+        {
+            // Nobody reads this log (yet): keep the newest, as a broker's retention would.
+            let end = stored.end();
+            stored.trim_to(end - UNCONSUMED_LIMIT as u64);
+        }
+        inner.published.push_back(PublishedMessage {
             pubsub: pubsub.to_owned(),
             topic: topic.to_owned(),
             partition_key: key,
             envelope,
             published_at: now,
         });
-        drop(inner);
+        while inner.published.len() > INSPECTION_LIMIT {
+            inner.published.pop_front();
+        }
+        drop(guard);
         self.changes.send_modify(|n| *n += 1);
         message
     }
@@ -212,15 +273,45 @@ impl Broker {
         let log_key = self.log_key(&key.pubsub, &key.topic);
         let inner = lock(&self.inner);
         let log = inner.topics.get(&log_key)?;
-        log.partitions.get(partition)?.get(offset as usize).cloned()
+        log.partitions.get(partition)?.get(offset).cloned()
+    }
+
+    /// Forgets the messages of `key`'s log in `partition` that every consumer group reading
+    /// that log has acknowledged.
+    pub fn trim(&self, key: &GroupKey, partition: usize) {
+        let log_key = self.log_key(&key.pubsub, &key.topic);
+        let mut inner = lock(&self.inner);
+        let acknowledged = inner
+            .groups
+            .iter()
+            .filter(|(group_key, _)| self.log_key(&group_key.pubsub, &group_key.topic) == log_key)
+            .filter_map(|(_, group)| group.committed.get(partition))
+            .map(|committed| committed.load(Ordering::Acquire))
+            .min();
+        if let (Some(acknowledged), Some(log)) = (acknowledged, inner.topics.get_mut(&log_key))
+            && let Some(stored) = log.partitions.get_mut(partition)
+        {
+            stored.trim_to(acknowledged);
+        }
+    }
+
+    /// Messages held in partition logs (for memory tests).
+    pub fn retained(&self) -> usize {
+        lock(&self.inner)
+            .topics
+            .values()
+            .flat_map(|log| log.partitions.iter())
+            .map(|p| p.messages.len())
+            .sum()
     }
 
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
     }
 
+    /// The newest published messages (at most [`INSPECTION_LIMIT`]), oldest first.
     pub fn published(&self) -> Vec<PublishedMessage> {
-        lock(&self.inner).published.clone()
+        lock(&self.inner).published.iter().cloned().collect()
     }
 
     /// Adds `member` to its group. Returns the group and its starting offsets when the group
@@ -237,14 +328,16 @@ impl Broker {
             lock(&group.members).push(Arc::new(member));
             return None;
         }
-        let offsets = match inner.topics.get(&log_key) {
-            Some(log) if start_at_newest => log.partitions.iter().map(|p| p.len() as u64).collect(),
-            _ => vec![0; PARTITIONS],
+        let offsets: Vec<u64> = match inner.topics.get(&log_key) {
+            Some(log) if start_at_newest => log.partitions.iter().map(Partition::end).collect(),
+            Some(log) => log.partitions.iter().map(|p| p.start).collect(),
+            None => vec![0; PARTITIONS],
         };
         let group = Arc::new(Group {
             key: key.clone(),
             members: Mutex::new(vec![Arc::new(member)]),
             next: AtomicUsize::new(0),
+            committed: offsets.iter().map(|o| AtomicU64::new(*o)).collect(),
         });
         inner.groups.insert(key, group.clone());
         Some((group, offsets))

@@ -61,6 +61,10 @@ pub fn start_group(shared: &Arc<Shared>, group: Arc<Group>, offsets: Vec<u64>) {
     }
 }
 
+/// Acknowledged messages are forgotten every this many deliveries, and whenever the loop has
+/// caught up, so a busy partition does not take the broker lock for every message.
+const TRIM_EVERY: u64 = 256;
+
 async fn run_partition(shared: Arc<Shared>, group: Arc<Group>, partition: usize, mut offset: u64) {
     let mut changes = shared.broker.changes();
     loop {
@@ -70,8 +74,13 @@ async fn run_partition(shared: Arc<Shared>, group: Arc<Group>, partition: usize,
                 () = deliver(&shared, &group, &message) => offset += 1,
                 () = shared.cancel.cancelled() => return,
             }
+            group.commit(partition, offset);
+            if offset.is_multiple_of(TRIM_EVERY) {
+                shared.broker.trim(&group.key, partition);
+            }
             continue;
         }
+        shared.broker.trim(&group.key, partition);
         tokio::select! {
             changed = changes.changed() => if changed.is_err() { return },
             () = shared.cancel.cancelled() => return,

@@ -166,9 +166,16 @@ impl DevSidecar {
             .map(|a| a.sidecar_port)
     }
 
-    /// Every message accepted by a publish (including dead-letter re-publishes), in order.
+    /// The newest messages accepted by a publish (including dead-letter re-publishes), in
+    /// order: at most the last 10 000.
     pub fn published(&self) -> Vec<PublishedMessage> {
         self.shared.broker.published()
+    }
+
+    /// Messages the broker still holds in its partition logs: those some consumer group has
+    /// not acknowledged yet, plus the newest of logs nobody reads.
+    pub fn retained_messages(&self) -> usize {
+        self.shared.broker.retained()
     }
 
     /// Stops the servers, delivery loops and cron bindings. In-flight requests get a short

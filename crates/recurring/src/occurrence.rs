@@ -34,6 +34,9 @@ pub enum Outcome {
     AlreadyLinked,
     /// The series is over: COUNT, UNTIL or its end date reached.
     SeriesEnded,
+    /// The completed task was deleted, or stopped recurring, before this event was handled:
+    /// the user ended the series.
+    SeriesStopped,
     /// The next occurrence was created.
     Created {
         /// The new task.
@@ -78,6 +81,20 @@ pub async fn create_next_occurrence(
     if !record_processed(&mut tx, SERVICE, event.event_id).await? {
         return Ok(Outcome::AlreadyProcessed);
     }
+    // The task as it is now, not as the event saw it: deleting it or clearing its rule right
+    // after completing it ends the series, also when this event is handled later. Read FOR
+    // SHARE so such a change waits for this transaction or is seen by it.
+    let still_recurring: Option<bool> = sqlx::query_scalar(
+        "SELECT recurring_rule IS NOT NULL FROM tasks WHERE id = $1 AND user_id = $2 FOR SHARE",
+    )
+    .bind(task.task_id)
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if still_recurring != Some(true) {
+        tx.commit().await?;
+        return Ok(Outcome::SeriesStopped);
+    }
     let series_id = series_id(task);
     let start = series_start(&mut tx, user_id, task, event.timestamp).await?;
     let series = OwnedSeries {
@@ -108,12 +125,12 @@ pub async fn create_next_occurrence(
         tx.commit().await?;
         return Ok(Outcome::AlreadyLinked);
     }
-    // The reminder keeps its distance from the due date (a reminder an hour before stays an
-    // hour before); without both there is no offset to carry.
+    // The reminder keeps its distance from the occurrence (a reminder an hour before stays an
+    // hour before). Without a due date the occurrence is the task's creation time, as for the
+    // schedule itself, so the offset still carries over.
     let reminder_at = task
-        .due_date
-        .zip(task.reminder_at)
-        .map(|(due, reminder)| due_date - (due - reminder));
+        .reminder_at
+        .map(|reminder| due_date - (completed.due - reminder));
     let next = NewTask {
         id: link.next_task_id,
         user_id: user_id.to_owned(),

@@ -39,16 +39,23 @@ pub async fn build_with_pool(
     )
     .await?;
     tracing::info!(port = server.port(), "recurring listening");
-    let relay = OutboxRelay::new(pool, dapr.clone(), relay);
-    Ok(
-        Service::new(server).with_background(move |shutdown| async move {
+    let relay = OutboxRelay::new(pool.clone(), dapr.clone(), relay);
+    Ok(Service::new(server)
+        .with_background(move |shutdown| async move {
             // Deliveries are handled meanwhile; their task-created events wait in the outbox.
             tokio::select! {
                 () = wait_for_sidecar(&dapr) => relay.run(shutdown).await,
                 () = shutdown.cancelled() => {}
             }
-        }),
-    )
+        })
+        .with_background(move |shutdown| {
+            common::idempotency::forget_processed_periodically(
+                pool,
+                SERVICE,
+                common::idempotency::PROCESSED_RETENTION,
+                shutdown,
+            )
+        }))
 }
 
 async fn wait_for_sidecar(dapr: &DaprClient) {

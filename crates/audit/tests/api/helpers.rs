@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub use testkit::{SECRET, base_database_url, error_code, eventually, free_port};
+pub use testkit::{SECRET, error_code, eventually, free_port};
 
 /// A fresh, migrated database for one test.
 pub async fn fresh_database() -> (PgPool, String) {

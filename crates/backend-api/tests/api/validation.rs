@@ -191,3 +191,49 @@ async fn bad_ids_queries_cursors_and_preconditions_are_client_errors_never_5xx()
     assert_eq!(response.status(), 400);
     assert_eq!(app.outbox_topics().await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_patch_that_is_not_an_object_or_nulls_a_required_field_is_a_422_and_changes_nothing() {
+    let app = spawn_app().await;
+    let task = app
+        .create_ok("alice", json!({"title": "keep me", "priority": "high"}))
+        .await;
+    let path = format!("/api/tasks/{}", task["id"].as_str().unwrap());
+    let bodies = [
+        "[]",
+        "[\"title\"]",
+        "null",
+        "42",
+        "{\"title\": null}",
+        "{\"priority\": null}",
+        "{\"tags\": null}",
+        "{\"timezone\": null}",
+        "{\"recurring_mode\": null}",
+        "{\"description\": null}",
+    ];
+    for body in bodies {
+        let response = app
+            .request(Method::PATCH, &path, "alice")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let error: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 422, "{body} -> {error}");
+        assert_eq!(error_code(&error), "validation_failed", "{body}");
+    }
+    let (_, now) = app.get_json("alice", &path).await;
+    assert_eq!(now["title"], "keep me");
+    assert_eq!(now["priority"], "high");
+    assert_eq!(now["version"], task["version"], "nothing was written");
+    // Nullable fields still clear with null.
+    let cleared = app
+        .request(Method::PATCH, &path, "alice")
+        .json(&json!({"due_date": null, "title": "renamed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 200);
+}

@@ -205,3 +205,49 @@ spec:
     assert!(listener.received_at("/other").is_empty());
     sidecar.shutdown().await;
 }
+
+#[tokio::test]
+async fn acknowledged_messages_are_forgotten_while_a_down_consumers_messages_are_kept() {
+    let (sidecar, mut test_app) = subscriber_with_dlq(|_, _| (200, String::new())).await;
+    for n in 0..300 {
+        publish_json(
+            &sidecar,
+            "audit",
+            "orders",
+            "?metadata.partitionKey=user-1",
+            &json!({"n": n}),
+        )
+        .await;
+    }
+    wait_for(&test_app, "/orders", 300).await;
+    eventually(
+        Duration::from_secs(5),
+        "the acknowledged messages forgotten",
+        || async { (sidecar.retained_messages() == 0).then_some(()) },
+    )
+    .await;
+
+    // The consumer is down: what it has not acknowledged stays until it returns.
+    test_app.stop().await;
+    for n in 0..50 {
+        publish_json(
+            &sidecar,
+            "audit",
+            "orders",
+            "?metadata.partitionKey=user-2",
+            &json!({"n": n}),
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sidecar.retained_messages(), 50);
+    test_app.restart().await;
+    wait_for(&test_app, "/orders", 350).await;
+    eventually(
+        Duration::from_secs(5),
+        "forgotten once delivered",
+        || async { (sidecar.retained_messages() == 0).then_some(()) },
+    )
+    .await;
+    sidecar.shutdown().await;
+}

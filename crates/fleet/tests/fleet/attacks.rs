@@ -17,9 +17,14 @@ use crate::helpers::{eventually, next_message, request, start_fleet, token};
 /// A `task-completed` CloudEvent for `victim`'s made-up daily task, as an attacker would forge
 /// it to make recurring create a task of their choosing in the victim's account.
 fn forged_completion(victim: &str) -> String {
+    forged_completion_of(victim, Uuid::now_v7())
+}
+
+/// Like [`forged_completion`], for the task `id`.
+fn forged_completion_of(victim: &str, id: Uuid) -> String {
     let now = chrono::Utc::now();
     let task = Task {
-        id: Uuid::now_v7(),
+        id,
         user_id: victim.to_owned(),
         title: "attacker's task".to_owned(),
         description: "click http://evil.example".to_owned(),
@@ -173,12 +178,21 @@ async fn forged_deliveries_and_cron_ticks_without_the_app_token_are_refused_and_
 async fn with_the_app_token_only_json_deliveries_are_accepted() {
     let fleet = start_fleet().await;
     let client = reqwest::Client::new();
+    let created: Value = request(&fleet, "backend-api", Method::POST, "/api/tasks", "bob")
+        .json(&json!({"title": "water the plants", "recurring_rule": "daily"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
     let deliver = |content_type: &'static str| {
         client
             .post(app_url(&fleet, "recurring", "/events/task-completed"))
             .header("dapr-api-token", fleet.app_api_token())
             .header("content-type", content_type)
-            .body(forged_completion("bob"))
+            .body(forged_completion_of("bob", id))
             .send()
     };
     // A sidecar never sends text/plain or a form, which is what a cross-site page can send.

@@ -5,9 +5,11 @@
 //! or not at all: a crash mid-way fires nothing twice and loses nothing. Several replicas (and
 //! the cron tick on each of them) may claim at the same moment:
 //!
-//! * `UNIQUE (task_id, reminder_at)` on `notifications` is the guarantee: a second claimer's
-//!   insert of the same pair waits for the first to commit and then does nothing, so only the
-//!   transaction that inserted a row writes its event;
+//! * the primary key `(task_id, reminder_at)` of `fired_reminders` is the guarantee: a second
+//!   claimer's insert of the same pair waits for the first to commit and then does nothing, so
+//!   only the transaction that recorded the firing creates the notification and writes its
+//!   event. The record is kept apart from the notification, so a user deleting the
+//!   notification does not make the reminder fire again;
 //! * a transaction-scoped advisory lock serializes claimers, so they never interleave their
 //!   row locks (no deadlocks) and a waiting claimer finds the work already done;
 //! * the tasks are read `FOR SHARE`: a concurrent completion, deletion or reminder edit either
@@ -73,18 +75,24 @@ WITH due AS (
       AND t.reminder_at <= $1
       AND t.reminder_at > $1 - make_interval(secs => $2)
       AND NOT EXISTS (
-          SELECT 1 FROM notifications n WHERE n.task_id = t.id AND n.reminder_at = t.reminder_at)
+          SELECT 1 FROM fired_reminders f WHERE f.task_id = t.id AND f.reminder_at = t.reminder_at)
     ORDER BY t.reminder_at, t.id
     LIMIT $3
     FOR SHARE OF t
+), fired AS (
+    INSERT INTO fired_reminders (task_id, reminder_at, notification_id)
+    SELECT task_id, reminder_at, gen_random_uuid() FROM due
+    ORDER BY reminder_at, task_id
+    ON CONFLICT (task_id, reminder_at) DO NOTHING
+    RETURNING task_id, reminder_at, notification_id
 ), inserted AS (
     INSERT INTO notifications (id, user_id, task_id, kind, title, body, reminder_at)
-    SELECT gen_random_uuid(), user_id, task_id, 'reminder', title,
-           CASE WHEN due_date IS NULL THEN 'Reminder'
-                ELSE 'Due ' || to_char(due_date AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') END,
-           reminder_at
-    FROM due
-    ORDER BY reminder_at, task_id
+    SELECT f.notification_id, d.user_id, d.task_id, 'reminder', d.title,
+           CASE WHEN d.due_date IS NULL THEN 'Reminder'
+                ELSE 'Due ' || to_char(d.due_date AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') END,
+           d.reminder_at
+    FROM fired f JOIN due d ON d.task_id = f.task_id AND d.reminder_at = f.reminder_at
+    ORDER BY d.reminder_at, d.task_id
     ON CONFLICT (task_id, reminder_at) DO NOTHING
     RETURNING id, task_id, reminder_at
 )
@@ -174,6 +182,24 @@ async fn enqueue_reminder_due(
         &envelope,
     )
     .await
+}
+
+/// Deletes the records of reminders too old to be claimed again (before the catch-up window,
+/// with an hour to spare), so `fired_reminders` stays as small as one window of reminders.
+pub async fn forget_fired_reminders(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    settings: &ClaimSettings,
+) -> sqlx::Result<u64> {
+    let horizon = settings.catch_up_window + Duration::from_secs(3600);
+    Ok(sqlx::query(
+        "DELETE FROM fired_reminders WHERE reminder_at < $1 - make_interval(secs => $2)",
+    )
+    .bind(now)
+    .bind(horizon.as_secs_f64())
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 /// The earliest pending reminder strictly after `now`, if any: when the scheduler must wake.

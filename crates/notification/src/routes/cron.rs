@@ -12,7 +12,7 @@ use common::error::ApiError;
 use common::events::REMINDER_CRON;
 use serde_json::{Value, json};
 
-use crate::reminders::claim_due_reminders;
+use crate::reminders::{claim_due_reminders, forget_fired_reminders};
 use crate::startup::AppState;
 
 /// The cron route (guard it with `require_app_token`).
@@ -22,9 +22,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Claims every due reminder; 200 with how many this tick fired (usually 0).
+/// Claims every due reminder; 200 with how many this tick fired (usually 0). Also forgets
+/// firings too old to matter.
 async fn reminder_cron(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let fired = claim_due_reminders(&state.pool, Utc::now(), &state.claim).await?;
+    let now = Utc::now();
+    let fired = claim_due_reminders(&state.pool, now, &state.claim).await?;
+    match forget_fired_reminders(&state.pool, now, &state.claim).await {
+        Ok(0) => {}
+        Ok(forgotten) => tracing::debug!(forgotten, "forgot old reminder firings"),
+        Err(error) => tracing::warn!(%error, "could not forget old reminder firings"),
+    }
     if !fired.is_empty() {
         tracing::info!(
             fired = fired.len(),

@@ -153,3 +153,105 @@ async fn the_cron_route_requires_the_app_token_when_one_is_configured() {
         200
     );
 }
+
+#[tokio::test]
+async fn deleting_a_fired_reminders_notification_does_not_fire_it_again() {
+    let (pool, url) = fresh_database().await;
+    let instance = spawn_instance(&url, cron_only()).await;
+    let task = insert_task(
+        &pool,
+        "alice",
+        "water the plants",
+        Some(Utc::now() - TimeDelta::seconds(5)),
+        false,
+    )
+    .await;
+    let (_, body) = instance.cron_tick().await;
+    assert_eq!(body["fired"], 1);
+    let (_, page) = instance.get_json("alice", "/api/notifications").await;
+    let id = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let deleted = instance
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/notifications/{id}"),
+            "alice",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    for _ in 0..3 {
+        let (status, body) = instance.cron_tick().await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body["fired"], 0,
+            "the reminder fired already; its notification is only gone"
+        );
+    }
+    assert_eq!(notification_count(&pool, task).await, 0);
+    assert_eq!(reminder_events(&pool, task).await.len(), 1);
+    // A new reminder time is a new reminder.
+    sqlx::query("UPDATE tasks SET reminder_at = now() - interval '1 second' WHERE id = $1")
+        .bind(task)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (_, body) = instance.cron_tick().await;
+    assert_eq!(body["fired"], 1);
+    assert_eq!(reminder_events(&pool, task).await.len(), 2);
+}
+
+#[tokio::test]
+async fn firings_older_than_the_catch_up_window_are_forgotten() {
+    let (pool, _url) = fresh_database().await;
+    let settings = ClaimSettings::default();
+    let now = Utc::now();
+    let old = insert_task(
+        &pool,
+        "alice",
+        "old",
+        Some(now - TimeDelta::seconds(10)),
+        false,
+    )
+    .await;
+    assert_eq!(
+        claim_due_reminders(&pool, now, &settings)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let later = now + TimeDelta::hours(26);
+    let fresh = insert_task(
+        &pool,
+        "alice",
+        "fresh",
+        Some(later - TimeDelta::seconds(10)),
+        false,
+    )
+    .await;
+    assert_eq!(
+        claim_due_reminders(&pool, later, &settings)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let forgotten = notification::reminders::forget_fired_reminders(&pool, later, &settings)
+        .await
+        .unwrap();
+    assert_eq!(forgotten, 1);
+    let left: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT task_id FROM fired_reminders")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, [fresh]);
+    // The forgotten one is outside the window: it does not fire again either.
+    assert!(
+        claim_due_reminders(&pool, later, &settings)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_ne!(old, fresh);
+}

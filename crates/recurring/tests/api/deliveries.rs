@@ -201,3 +201,44 @@ async fn the_subscription_list_names_task_completed_with_its_dead_letter_topic()
         }])
     );
 }
+
+#[tokio::test]
+async fn processed_event_records_are_forgotten_after_their_retention_only() {
+    let (pool, _url) = crate::helpers::fresh_database().await;
+    let (old, recent, other) = (
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+    );
+    for (consumer, id, age_days) in [
+        ("recurring", old, 20),
+        ("recurring", recent, 1),
+        ("audit", other, 20),
+    ] {
+        sqlx::query(
+            "INSERT INTO processed_events (consumer, event_id, processed_at) \
+             VALUES ($1, $2, now() - make_interval(days => $3))",
+        )
+        .bind(consumer)
+        .bind(id)
+        .bind(age_days)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let forgotten = common::idempotency::forget_processed(
+        &pool,
+        "recurring",
+        common::idempotency::PROCESSED_RETENTION,
+    )
+    .await
+    .unwrap();
+    assert_eq!(forgotten, 1);
+    let left: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT event_id FROM processed_events ORDER BY processed_at")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(left.len(), 2);
+    assert!(left.contains(&recent) && left.contains(&other));
+}

@@ -146,3 +146,52 @@ async fn a_task_without_a_due_date_recurs_from_its_creation_time() {
     );
     assert_eq!(successors[0].reminder_at, None);
 }
+
+#[tokio::test]
+async fn a_task_deleted_or_stopped_from_recurring_before_its_completion_is_handled_gets_no_next_occurrence()
+ {
+    let app = spawn_app().await;
+    // Deleted right after completing it: the event arrives after the delete.
+    let deleted = insert(
+        &app.pool,
+        &new_task(Some("daily"), Some(at("2026-03-02T08:00:00Z"))),
+    )
+    .await;
+    let done = set_status(&app.pool, &deleted, TaskStatus::Completed).await;
+    let mut conn = app.pool.acquire().await.unwrap();
+    common::tasks::delete_task(&mut conn, USER, deleted.id)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    assert_eq!(app.deliver(&completed_event(&done)).await, "SUCCESS");
+    assert!(app.successors(deleted.id).await.is_empty());
+
+    // Its rule cleared right after completing it.
+    let stopped = insert(
+        &app.pool,
+        &new_task(Some("daily"), Some(at("2026-03-02T08:00:00Z"))),
+    )
+    .await;
+    let done = set_status(&app.pool, &stopped, TaskStatus::Completed).await;
+    sqlx::query("UPDATE tasks SET recurring_rule = NULL WHERE id = $1")
+        .bind(stopped.id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.deliver(&completed_event(&done)).await, "SUCCESS");
+    assert!(app.successors(stopped.id).await.is_empty());
+    assert!(app.outbox().await.is_empty(), "no task-created published");
+}
+
+#[tokio::test]
+async fn the_reminder_offset_carries_over_also_without_a_due_date() {
+    let app = spawn_app().await;
+    let mut new = new_task(Some("daily"), None);
+    new.reminder_at = Some(Utc::now() + Duration::hours(2));
+    let root = insert(&app.pool, &new).await;
+    let offset = root.reminder_at.unwrap() - root.created_at;
+    let next = complete(&app, &root, root.id).await.remove(0);
+    let due = next.due_date.expect("the next occurrence has a due date");
+    assert_eq!(next.reminder_at, Some(due + offset), "{next:?}");
+}

@@ -58,16 +58,16 @@ pub struct CreateTaskRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateTaskRequest {
     /// New title.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub title: Option<String>,
     /// New description.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub description: Option<String>,
     /// New priority.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub priority: Option<Priority>,
     /// New tags (replaces the list).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub tags: Option<Vec<String>>,
     /// New due date, or `null` to clear.
     #[serde(default, deserialize_with = "some")]
@@ -82,15 +82,28 @@ pub struct UpdateTaskRequest {
     #[schema(value_type = Option<String>)]
     pub recurring_rule: Option<Option<String>>,
     /// New recurrence mode.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub recurring_mode: Option<RecurringMode>,
     /// New series end, or `null` to clear.
     #[serde(default, deserialize_with = "some")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub recurring_end_date: Option<Option<DateTime<Utc>>>,
     /// New time zone.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "not_null")]
     pub timezone: Option<String>,
+}
+
+/// A field that cannot be cleared: absent stays `None` (via `#[serde(default)]`), present must
+/// be a value — `null` is a 422, not a silently ignored field.
+fn not_null<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    match Option::<T>::deserialize(deserializer)? {
+        Some(value) => Ok(Some(value)),
+        None => Err(serde::de::Error::custom(
+            "cannot be null: leave the field out to keep its value",
+        )),
+    }
 }
 
 /// Present-but-null becomes `Some(None)`, absent stays `None` (via `#[serde(default)]`).
