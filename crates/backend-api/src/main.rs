@@ -1,6 +1,8 @@
 //! The backend-api binary: telemetry → settings → build → serve until SIGTERM/ctrl-c.
 //! `backend-api migrate` applies the database migrations and exits (the Helm hook Job); sqlx's
 //! migrator holds a Postgres advisory lock, so concurrent runs wait instead of racing.
+//! `backend-api outbox parked|replay <id|all>|discard <id|all>` handles outbox rows the
+//! sidecar refused for good (one outbox table serves every service's relay).
 
 use backend_api::startup::PORT;
 use common::config::ServiceSettings;
@@ -21,8 +23,9 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             return Ok(());
         }
+        Some("outbox") => return outbox_command(std::env::args().skip(2).collect()).await,
         Some(other) => {
-            anyhow::bail!("unknown command {other:?}; usage: backend-api [serve|migrate]")
+            anyhow::bail!("unknown command {other:?}; usage: backend-api [serve|migrate|outbox]")
         }
     }
     let settings = ServiceSettings::from_env(PORT)?;
@@ -30,4 +33,39 @@ async fn main() -> anyhow::Result<()> {
     service
         .run_until_stopped(common::server::signal_token())
         .await
+}
+
+const OUTBOX_USAGE: &str = "usage: backend-api outbox parked | replay <id|all> | discard <id|all>";
+
+/// Lists, replays or discards parked outbox rows; needs only `DATABASE_URL`.
+async fn outbox_command(args: Vec<String>) -> anyhow::Result<()> {
+    let database_url: String = common::config::env_or(
+        "DATABASE_URL",
+        common::config::DEFAULT_DATABASE_URL.to_owned(),
+    )?;
+    let pool = common::db::connect(&database_url, 1).await?;
+    let target = |arg: Option<&String>| -> anyhow::Result<Option<i64>> {
+        match arg.map(String::as_str) {
+            Some("all") => Ok(None),
+            Some(id) => Ok(Some(id.parse()?)),
+            None => anyhow::bail!(OUTBOX_USAGE),
+        }
+    };
+    match args.first().map(String::as_str) {
+        Some("parked") => {
+            for row in common::outbox::parked_rows(&pool).await? {
+                println!("{}", serde_json::to_string(&row)?);
+            }
+        }
+        Some("replay") => {
+            let replayed = common::outbox::replay_parked(&pool, target(args.get(1))?).await?;
+            println!("replayed {replayed} parked row(s)");
+        }
+        Some("discard") => {
+            let discarded = common::outbox::discard_parked(&pool, target(args.get(1))?).await?;
+            println!("discarded {discarded} parked row(s)");
+        }
+        _ => anyhow::bail!(OUTBOX_USAGE),
+    }
+    Ok(())
 }

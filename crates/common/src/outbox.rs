@@ -4,18 +4,28 @@
 //!
 //! * it wakes at once on `NOTIFY outbox` (sent by [`enqueue`], delivered on commit) and polls as
 //!   a fallback, so a lost notification only delays, never loses;
-//! * rows are claimed with `FOR UPDATE SKIP LOCKED`, so relays on several replicas never hold
-//!   the same row, and under a transaction-scoped advisory lock on their partition key, so only
-//!   one relay at a time publishes a given user's events;
-//! * rows of one partition key (user) are published one after another in id order and a failed
-//!   row stops its key's batch, so a user's events reach the broker in commit order; different
-//!   users' rows are published concurrently;
-//! * while the sidecar or broker is down nothing is marked, and the relay retries with
-//!   exponential backoff. A crash between publish and mark republishes the row with the same
-//!   CloudEvent id: delivery is at-least-once and consumers deduplicate on that id.
+//! * **a user's events go out in commit order, one relay at a time**: a pass leases, per
+//!   partition key (user), the key's oldest pending row and up to [`RelaySettings::run_length`]
+//!   rows after it — only when that oldest row is free — and publishes them in id order,
+//!   stopping at the first failure. A later row of a user is therefore never claimed while an
+//!   earlier one is pending, whichever of the relays (backend-api, recurring and notification
+//!   each run one, on every replica) looks. Different users are published concurrently;
+//! * **no transaction spans a publish**: the lease is a short update (`leased_until`), the
+//!   publishes happen outside any transaction, and the marks are another short update. A relay
+//!   that dies mid-way leaves leases that expire; the rows are then published again with the
+//!   same CloudEvent id (at-least-once; consumers deduplicate on it);
+//! * **a refusal holds back only its own user**: a row the broker rejects for now (5xx) is
+//!   retried with a backoff of its own (`next_attempt_at`) while other users' rows flow; a row
+//!   the sidecar refuses for good (4xx: unknown component, scoping, size) is **parked** after
+//!   [`RelaySettings::park_after`] attempts, with its reason, so the user's later events flow —
+//!   an operator lists, replays or discards parked rows (`backend-api outbox ...`);
+//! * while the sidecar itself is unreachable nothing is counted against the rows and the relay
+//!   backs off as a whole.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use futures::future::join_all;
 use serde_json::Value;
@@ -85,6 +95,12 @@ pub struct RelaySettings {
     pub max_backoff: Duration,
     /// Published rows older than this are deleted.
     pub retention: Duration,
+    /// Rows of one user leased and published back to back in a pass.
+    pub run_length: i64,
+    /// How long a lease keeps other relays off the leased rows; longer than a pass can take.
+    pub lease: Duration,
+    /// Attempts after which a row the sidecar refuses for good is parked.
+    pub park_after: i32,
 }
 
 impl Default for RelaySettings {
@@ -95,6 +111,9 @@ impl Default for RelaySettings {
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
             retention: Duration::from_secs(7 * 24 * 3600),
+            run_length: 50,
+            lease: Duration::from_secs(60),
+            park_after: 5,
         }
     }
 }
@@ -106,15 +125,77 @@ struct OutboxRow {
     topic: String,
     partition_key: String,
     envelope: Value,
+    attempts: i32,
+}
+
+/// Leases the oldest pending row of up to `$1` users whose oldest row is free and due, and up
+/// to `$2` rows after it per user. Two relays running this at once may pick the same rows from
+/// their snapshots; the second one's update waits for the first's row locks and then re-checks
+/// the lease, so it skips every row the first one leased.
+const LEASE_SQL: &str = "\
+WITH heads AS (
+    SELECT DISTINCT ON (partition_key) partition_key, id, leased_until, next_attempt_at
+    FROM outbox
+    WHERE published_at IS NULL AND parked_at IS NULL
+    ORDER BY partition_key, id
+), ready AS (
+    SELECT partition_key FROM heads
+    WHERE (leased_until IS NULL OR leased_until < now())
+      AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+    ORDER BY id
+    LIMIT $1
+), picked AS (
+    SELECT run.id FROM ready
+    CROSS JOIN LATERAL (
+        SELECT o.id FROM outbox o
+        WHERE o.partition_key = ready.partition_key
+          AND o.published_at IS NULL AND o.parked_at IS NULL
+        ORDER BY o.id
+        LIMIT $2
+    ) run
+)
+UPDATE outbox o SET leased_until = now() + make_interval(secs => $3)
+FROM picked
+WHERE o.id = picked.id AND (o.leased_until IS NULL OR o.leased_until < now())
+RETURNING o.id, o.pubsub, o.topic, o.partition_key, o.envelope, o.attempts";
+
+/// How a run of one user's rows ended.
+#[derive(Default)]
+struct RunResult {
+    published: Vec<i64>,
+    /// The row that failed, with the error; the rows after it were not tried.
+    failed: Option<(i64, i32, DaprError)>,
+    untried: Vec<i64>,
+}
+
+/// A parked outbox row, for operators.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct ParkedRow {
+    /// The row id (what `replay`/`discard` take).
+    pub id: i64,
+    /// The CloudEvent id.
+    pub event_id: Uuid,
+    pub topic: String,
+    /// The user.
+    pub partition_key: String,
+    pub attempts: i32,
+    /// The sidecar's last answer.
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub parked_at: DateTime<Utc>,
 }
 
 /// What one pass of the relay did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BatchOutcome {
-    /// Rows claimed.
+    /// Rows claimed (leased).
     pub claimed: usize,
     /// Rows published and marked.
     pub published: usize,
+    /// Rows parked in this pass.
+    pub parked: usize,
+    /// The sidecar could not be reached at all.
+    pub sidecar_unreachable: bool,
 }
 
 /// Publishes committed outbox rows through the Dapr sidecar.
@@ -145,15 +226,17 @@ impl OutboxRelay {
                 return;
             }
             match self.publish_batch().await {
-                Ok(outcome) if outcome.published < outcome.claimed => {
-                    // The sidecar refused part of the batch: back off before trying again.
+                Ok(outcome) if outcome.sidecar_unreachable => {
+                    // Nothing can go out until the sidecar answers: wait as a whole.
                     self.sleep_or_cancel(backoff, &shutdown).await;
                     backoff = (backoff * 2).min(self.settings.max_backoff);
                     continue;
                 }
                 Ok(outcome) => {
                     backoff = self.settings.initial_backoff;
-                    if outcome.claimed as i64 == self.settings.batch_size {
+                    // Rows that failed are scheduled on their own; anything else claimed means
+                    // there may be more right away.
+                    if outcome.published > 0 {
                         continue;
                     }
                 }
@@ -219,22 +302,17 @@ impl OutboxRelay {
         }
     }
 
-    /// Claims one batch of unpublished rows, publishes them and marks what was published.
+    /// Leases one batch (see the module docs), publishes it outside any transaction and marks
+    /// what happened: published rows, the failed row of each user (rescheduled, or parked when
+    /// the sidecar keeps refusing it), and the untried rows after it (released).
     #[tracing::instrument(skip_all, fields(claimed, published))]
     pub async fn publish_batch(&self) -> sqlx::Result<BatchOutcome> {
-        let mut tx = self.pool.begin().await?;
-        // The advisory lock on the partition key keeps every other relay (backend-api, recurring
-        // and notification all run one, on every replica) away from this user's rows until we
-        // commit, so no relay can publish a later event of the user while we hold an earlier
-        // one. SKIP LOCKED alone would not: another relay could take the user's next row.
-        let rows: Vec<OutboxRow> = sqlx::query_as(
-            "SELECT id, pubsub, topic, partition_key, envelope FROM outbox \
-             WHERE published_at IS NULL AND pg_try_advisory_xact_lock(hashtextextended(partition_key, 0)) \
-             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-        )
-        .bind(self.settings.batch_size)
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows: Vec<OutboxRow> = sqlx::query_as(LEASE_SQL)
+            .bind(self.settings.batch_size)
+            .bind(self.settings.run_length.max(1))
+            .bind(self.settings.lease.as_secs_f64())
+            .fetch_all(&self.pool)
+            .await?;
         if rows.is_empty() {
             return Ok(BatchOutcome::default());
         }
@@ -246,62 +324,106 @@ impl OutboxRelay {
                 .or_default()
                 .push(row);
         }
-        let results = join_all(
-            by_key
-                .into_values()
-                .map(|key_rows| self.publish_in_order(key_rows)),
-        )
-        .await;
+        for run in by_key.values_mut() {
+            run.sort_by_key(|row| row.id);
+        }
+        let results = join_all(by_key.into_values().map(|run| self.publish_in_order(run))).await;
+        let mut outcome = BatchOutcome {
+            claimed,
+            ..BatchOutcome::default()
+        };
         let mut published = Vec::with_capacity(claimed);
-        let mut failed: Option<(i64, String)> = None;
-        for (ok_ids, failure) in results {
-            published.extend(ok_ids);
-            if failure.is_some() && failed.is_none() {
-                failed = failure;
+        let mut released = Vec::new();
+        for result in results {
+            published.extend(result.published);
+            released.extend(result.untried);
+            if let Some((id, attempts, error)) = result.failed {
+                if matches!(error, DaprError::Unavailable(_)) {
+                    outcome.sidecar_unreachable = true;
+                    released.push(id);
+                } else if self.record_failure(id, attempts, &error).await? {
+                    outcome.parked += 1;
+                }
             }
         }
         sqlx::query(
-            "UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1)",
+            "UPDATE outbox SET published_at = now(), leased_until = NULL, attempts = attempts + 1 \
+             WHERE id = ANY($1)",
         )
         .bind(&published)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        if let Some((id, error)) = &failed {
-            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1")
-                .bind(id)
-                .bind(error)
-                .execute(&mut *tx)
+        if !released.is_empty() {
+            sqlx::query("UPDATE outbox SET leased_until = NULL WHERE id = ANY($1)")
+                .bind(&released)
+                .execute(&self.pool)
                 .await?;
         }
-        tx.commit().await?;
+        outcome.published = published.len();
         metrics::counter!("outbox_published_total").increment(published.len() as u64);
         let span = tracing::Span::current();
         span.record("claimed", claimed);
         span.record("published", published.len());
-        Ok(BatchOutcome {
-            claimed,
-            published: published.len(),
-        })
+        Ok(outcome)
     }
 
-    /// Publishes one key's rows in id order, stopping at the first failure so a later event of
-    /// that user never overtakes an earlier one.
-    async fn publish_in_order(&self, rows: Vec<&OutboxRow>) -> (Vec<i64>, Option<(i64, String)>) {
-        let mut ok = Vec::with_capacity(rows.len());
-        for row in rows {
+    /// Reschedules a failed row with its own backoff, or parks it when the sidecar refused it
+    /// for good `park_after` times. Returns whether it was parked.
+    async fn record_failure(
+        &self,
+        id: i64,
+        attempts: i32,
+        error: &DaprError,
+    ) -> sqlx::Result<bool> {
+        let attempts = attempts.saturating_add(1);
+        let park = !error.is_transient() && attempts >= self.settings.park_after;
+        let factor = 2u32.saturating_pow(u32::try_from(attempts - 1).unwrap_or(0).min(16));
+        let delay = self
+            .settings
+            .initial_backoff
+            .saturating_mul(factor)
+            .min(self.settings.max_backoff);
+        sqlx::query(
+            "UPDATE outbox SET attempts = $2, last_error = $3, leased_until = NULL, \
+             next_attempt_at = now() + make_interval(secs => $4), \
+             parked_at = CASE WHEN $5 THEN now() END \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(attempts)
+        .bind(error.to_string())
+        .bind(delay.as_secs_f64())
+        .bind(park)
+        .execute(&self.pool)
+        .await?;
+        if park {
+            metrics::counter!("outbox_parked_total").increment(1);
+            tracing::error!(outbox_id = id, attempts, %error, "publish refused for good: row parked; the user's later events go on (see `backend-api outbox parked`)");
+        }
+        Ok(park)
+    }
+
+    /// Publishes one user's rows in id order, stopping at the first failure so a later event
+    /// of that user never overtakes an earlier one.
+    async fn publish_in_order(&self, rows: Vec<&OutboxRow>) -> RunResult {
+        let mut result = RunResult::default();
+        let mut rows = rows.into_iter();
+        for row in rows.by_ref() {
             match self
                 .dapr
                 .publish_cloudevent(&row.pubsub, &row.topic, &row.envelope, &row.partition_key)
                 .await
             {
-                Ok(()) => ok.push(row.id),
+                Ok(()) => result.published.push(row.id),
                 Err(error) => {
                     log_publish_failure(&error, row.id);
-                    return (ok, Some((row.id, error.to_string())));
+                    result.failed = Some((row.id, row.attempts, error));
+                    break;
                 }
             }
         }
-        (ok, None)
+        result.untried = rows.map(|row| row.id).collect();
+        result
     }
 
     async fn prune(&self) {
@@ -318,10 +440,45 @@ impl OutboxRelay {
     }
 }
 
+/// Parked rows, oldest first (for `backend-api outbox parked`).
+pub async fn parked_rows(pool: &PgPool) -> sqlx::Result<Vec<ParkedRow>> {
+    sqlx::query_as(
+        "SELECT id, event_id, topic, partition_key, attempts, last_error, created_at, parked_at \
+         FROM outbox WHERE parked_at IS NOT NULL AND published_at IS NULL ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Puts parked rows back in line (all of them with `None`): they are published at the next
+/// pass, after nothing — a replayed event may reach consumers after later events of its user.
+pub async fn replay_parked(pool: &PgPool, id: Option<i64>) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE outbox SET parked_at = NULL, attempts = 0, next_attempt_at = NULL \
+         WHERE parked_at IS NOT NULL AND published_at IS NULL AND ($1::bigint IS NULL OR id = $1)",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Deletes parked rows (all of them with `None`): their events are given up.
+pub async fn discard_parked(pool: &PgPool, id: Option<i64>) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "DELETE FROM outbox \
+         WHERE parked_at IS NOT NULL AND published_at IS NULL AND ($1::bigint IS NULL OR id = $1)",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
 fn log_publish_failure(error: &DaprError, id: i64) {
     if error.is_transient() {
         tracing::warn!(outbox_id = id, %error, "publish failed, will retry");
     } else {
-        tracing::error!(outbox_id = id, %error, "publish refused by the sidecar, will retry");
+        tracing::error!(outbox_id = id, %error, "publish refused by the sidecar");
     }
 }

@@ -2,11 +2,13 @@
 //! an append-only log split into partitions, and each consumer group keeps its own offset per
 //! partition. Nothing is persisted; a restart of the dev sidecar loses every message.
 //!
-//! Memory stays bounded: a partition forgets every message that all consumer groups of its
-//! log have acknowledged (offsets never change, only the log's start moves), a log nobody
-//! consumes keeps its newest [`UNCONSUMED_LIMIT`] messages per partition (Kafka's retention
-//! does the same), and the inspection list of `/dev/messages` keeps the newest
-//! [`INSPECTION_LIMIT`]. A consumer that is down keeps everything after its offset.
+//! Memory stays bounded, as a broker's retention bounds it: a partition keeps every message a
+//! consumer group of its log has not acknowledged yet (a consumer that is down keeps
+//! everything after its offset) plus the newest [`RETAINED_ACKNOWLEDGED`] others, so a group
+//! that joins later with `initialOffset: oldest` still finds recent history; a log nobody
+//! consumes keeps its newest [`UNCONSUMED_LIMIT`] messages per partition; the inspection list
+//! of `/dev/messages` keeps the newest [`INSPECTION_LIMIT`]. Offsets never change: only a
+//! log's start moves.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,6 +27,8 @@ use crate::subscriptions::SubscriptionJson;
 pub const PARTITIONS: usize = 4;
 /// Published messages kept for `/dev/messages` and [`Broker::published`].
 pub const INSPECTION_LIMIT: usize = 10_000;
+/// Acknowledged messages a partition keeps for consumer groups that join later.
+pub const RETAINED_ACKNOWLEDGED: u64 = 256;
 /// Messages a partition keeps while no consumer group reads its log.
 pub const UNCONSUMED_LIMIT: usize = 10_000;
 
@@ -291,7 +295,8 @@ impl Broker {
         if let (Some(acknowledged), Some(log)) = (acknowledged, inner.topics.get_mut(&log_key))
             && let Some(stored) = log.partitions.get_mut(partition)
         {
-            stored.trim_to(acknowledged);
+            let newest = stored.end().saturating_sub(RETAINED_ACKNOWLEDGED);
+            stored.trim_to(acknowledged.min(newest));
         }
     }
 

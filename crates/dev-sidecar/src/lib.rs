@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-pub use broker::PublishedMessage;
+pub use broker::{PublishedMessage, RETAINED_ACKNOWLEDGED};
 pub use delivery::DeliveryPolicy;
 
 use components::ComponentKind;
@@ -173,7 +173,8 @@ impl DevSidecar {
     }
 
     /// Messages the broker still holds in its partition logs: those some consumer group has
-    /// not acknowledged yet, plus the newest of logs nobody reads.
+    /// not acknowledged yet, the newest [`RETAINED_ACKNOWLEDGED`] others per partition, and the
+    /// newest of logs nobody reads.
     pub fn retained_messages(&self) -> usize {
         self.shared.broker.retained()
     }

@@ -208,3 +208,142 @@ async fn two_relays_on_one_database_publish_each_row_once_and_keep_each_users_or
     }
     sidecar.shutdown().await;
 }
+
+async fn enqueue_raw(pool: &sqlx::PgPool, pubsub: &str, user: &str, n: i64) {
+    let id = Uuid::now_v7();
+    let envelope = json!({"specversion": "1.0", "id": id.to_string(), "source": "test", "type": "t", "data": {"n": n}});
+    let mut conn = pool.acquire().await.unwrap();
+    common::outbox::enqueue_envelope(&mut conn, id, pubsub, "task-created", user, &envelope)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_row_the_sidecar_refuses_holds_back_only_its_user_until_it_is_parked_and_order_is_kept() {
+    let (pool, _url) = fresh_database().await;
+    let reserved = reserve_port();
+    let sidecar_port = reserved.port;
+    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
+    // alice's first event names a component that does not exist (404, refused for good).
+    enqueue_raw(&pool, "no-such-pubsub", "alice", 0).await;
+    for n in 1..=20 {
+        enqueue_raw(&pool, "pubsub", "alice", n).await;
+        enqueue_raw(&pool, "pubsub", "bob", n).await;
+    }
+    let relay = OutboxRelay::new(
+        pool.clone(),
+        DaprClient::new(sidecar_port, None),
+        RelaySettings {
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(40),
+            park_after: 3,
+            ..RelaySettings::default()
+        },
+    );
+    let of = |user: &str| -> Vec<i64> {
+        sidecar
+            .published()
+            .iter()
+            .filter(|m| m.partition_key.as_deref() == Some(user))
+            .map(|m| m.envelope["data"]["n"].as_i64().unwrap())
+            .collect()
+    };
+    // First pass: bob's events all go; none of alice's overtakes her refused first one.
+    let first = relay.publish_batch().await.unwrap();
+    assert_eq!(first.parked, 0);
+    assert_eq!(of("bob"), (1..=20).collect::<Vec<_>>());
+    assert!(
+        of("alice").is_empty(),
+        "alice's later events waited: {:?}",
+        of("alice")
+    );
+    // It is retried on its own backoff, then parked; then alice's events flow, in order.
+    let started = Instant::now();
+    while of("alice").len() < 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "alice is still stalled"
+        );
+        relay.publish_batch().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(of("alice"), (1..=20).collect::<Vec<_>>());
+    let parked = common::outbox::parked_rows(&pool).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].partition_key, "alice");
+    assert_eq!(parked[0].attempts, 3);
+    assert!(
+        parked[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("ERR_PUBSUB_NOT_FOUND")),
+        "{:?}",
+        parked[0].last_error
+    );
+    // The operator replays it (still refused: parked again after its attempts) or discards it.
+    assert_eq!(
+        common::outbox::replay_parked(&pool, Some(parked[0].id))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(common::outbox::parked_rows(&pool).await.unwrap().is_empty());
+    let started = Instant::now();
+    while common::outbox::parked_rows(&pool).await.unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not parked again"
+        );
+        relay.publish_batch().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        common::outbox::discard_parked(&pool, None).await.unwrap(),
+        1
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(sidecar.published().len(), 40, "nothing was published twice");
+    sidecar.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_transaction_stays_open_while_the_relay_publishes() {
+    let (pool, _url) = fresh_database().await;
+    // A sidecar port that accepts connections and never answers: a publish hangs.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    enqueue_raw(&pool, "pubsub", "alice", 1).await;
+    let relay = OutboxRelay::new(
+        pool.clone(),
+        DaprClient::new(port, None),
+        RelaySettings::default(),
+    );
+    let publishing = tokio::spawn(async move { relay.publish_batch().await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+           AND state IN ('idle in transaction', 'active') AND xact_start IS NOT NULL",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(open, 0, "a transaction is held across the publish");
+    // The lease keeps other relays off the row meanwhile.
+    let leased: bool = sqlx::query_scalar("SELECT leased_until > now() FROM outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(leased);
+    publishing.abort();
+}

@@ -203,10 +203,9 @@ async fn with_the_app_token_only_json_deliveries_are_accepted() {
             "{content_type}"
         );
     }
-    assert!(
-        list(&fleet, "backend-api", "/api/tasks", "bob")
-            .await
-            .is_empty()
+    assert_eq!(
+        list(&fleet, "backend-api", "/api/tasks", "bob").await.len(),
+        1
     );
     // The sidecar's own shape is served: the completion yields the next occurrence.
     let accepted = deliver("application/cloudevents+json").await.unwrap();
@@ -214,7 +213,7 @@ async fn with_the_app_token_only_json_deliveries_are_accepted() {
     let reply: Value = accepted.json().await.unwrap();
     assert_eq!(reply["status"], "SUCCESS");
     let tasks = list(&fleet, "backend-api", "/api/tasks", "bob").await;
-    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
     fleet.stop().await;
 }
 
