@@ -129,9 +129,12 @@ struct OutboxRow {
 }
 
 /// Leases the oldest pending row of up to `$1` users whose oldest row is free and due, and up
-/// to `$2` rows after it per user. Two relays running this at once may pick the same rows from
-/// their snapshots; the second one's update waits for the first's row locks and then re-checks
-/// the lease, so it skips every row the first one leased.
+/// to `$2` rows after it per user. The oldest rows are locked first, in id order and with
+/// `SKIP LOCKED`, and only the relay holding a user's oldest row leases that user's run: two
+/// relays never lease rows of one user at once, and never wait on each other's rows (an
+/// earlier version updated overlapping row sets in different orders and deadlocked under
+/// load, each deadlock costing a second). A head updated by a relay that committed meanwhile
+/// is re-checked under the lock, so a run is never leased twice.
 const LEASE_SQL: &str = "\
 WITH heads AS (
     SELECT DISTINCT ON (partition_key) partition_key, id, leased_until, next_attempt_at
@@ -139,24 +142,31 @@ WITH heads AS (
     WHERE published_at IS NULL AND parked_at IS NULL
     ORDER BY partition_key, id
 ), ready AS (
-    SELECT partition_key FROM heads
+    SELECT id FROM heads
     WHERE (leased_until IS NULL OR leased_until < now())
       AND (next_attempt_at IS NULL OR next_attempt_at <= now())
     ORDER BY id
     LIMIT $1
+), locked_heads AS (
+    SELECT o.partition_key FROM outbox o
+    WHERE o.id IN (SELECT id FROM ready)
+      AND o.published_at IS NULL AND o.parked_at IS NULL
+      AND (o.leased_until IS NULL OR o.leased_until < now())
+    ORDER BY o.id
+    FOR UPDATE OF o SKIP LOCKED
 ), picked AS (
-    SELECT run.id FROM ready
+    SELECT run.id FROM locked_heads
     CROSS JOIN LATERAL (
-        SELECT o.id FROM outbox o
-        WHERE o.partition_key = ready.partition_key
-          AND o.published_at IS NULL AND o.parked_at IS NULL
-        ORDER BY o.id
+        SELECT r.id FROM outbox r
+        WHERE r.partition_key = locked_heads.partition_key
+          AND r.published_at IS NULL AND r.parked_at IS NULL
+        ORDER BY r.id
         LIMIT $2
     ) run
 )
 UPDATE outbox o SET leased_until = now() + make_interval(secs => $3)
 FROM picked
-WHERE o.id = picked.id AND (o.leased_until IS NULL OR o.leased_until < now())
+WHERE o.id = picked.id
 RETURNING o.id, o.pubsub, o.topic, o.partition_key, o.envelope, o.attempts";
 
 /// How a run of one user's rows ended.

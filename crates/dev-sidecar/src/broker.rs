@@ -26,7 +26,7 @@ use crate::subscriptions::SubscriptionJson;
 /// are, few enough to keep the per-partition delivery loops cheap.
 pub const PARTITIONS: usize = 4;
 /// Published messages kept for `/dev/messages` and [`Broker::published`].
-pub const INSPECTION_LIMIT: usize = 10_000;
+pub const INSPECTION_LIMIT: usize = 2_000;
 /// Acknowledged messages a partition keeps for consumer groups that join later.
 pub const RETAINED_ACKNOWLEDGED: u64 = 256;
 /// Messages a partition keeps while no consumer group reads its log.

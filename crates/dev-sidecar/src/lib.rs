@@ -167,7 +167,7 @@ impl DevSidecar {
     }
 
     /// The newest messages accepted by a publish (including dead-letter re-publishes), in
-    /// order: at most the last 10 000.
+    /// order: at most the last 2 000.
     pub fn published(&self) -> Vec<PublishedMessage> {
         self.shared.broker.published()
     }

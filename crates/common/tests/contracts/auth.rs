@@ -199,18 +199,23 @@ async fn an_mcp_agent_token_opens_only_its_mcp_endpoint() {
     assert!(verifier.verify_for_mcp(&elsewhere, MCP).await.is_err());
 }
 
+/// A verifier that refetches the JWKS on every verification (TTL 0, no pacing): the worst case
+/// for a refresh that would wipe or keep keys.
+fn always_refetching_verifier(url: String) -> JwtVerifier {
+    JwtVerifier::new(&AuthSettings {
+        jwks_url: Some(url),
+        ..Default::default()
+    })
+    .with_min_refresh_interval(Duration::ZERO)
+    .with_keys_ttl(Duration::ZERO)
+}
+
 #[tokio::test]
 async fn an_empty_or_failed_jwks_refresh_keeps_the_last_good_keys() {
     let first = ed25519("k1");
     let keys = Arc::new(Mutex::new(vec![first.jwk.clone()]));
     let url = jwks_server(keys.clone()).await;
-    // Every verification refetches (TTL 0, no refresh pacing): the worst case for a wipe.
-    let verifier = JwtVerifier::new(&AuthSettings {
-        jwks_url: Some(url),
-        ..Default::default()
-    })
-    .with_min_refresh_interval(Duration::ZERO)
-    .with_keys_ttl(Duration::ZERO);
+    let verifier = always_refetching_verifier(url);
     let token = sign(&first, "alice", now() + 60);
     assert!(verifier.verify(&token).await.is_ok());
     // The provider answers an empty set (a broken deploy): the good key stays.
@@ -230,12 +235,7 @@ async fn a_key_withdrawn_from_the_jwks_stops_working_once_its_ttl_is_over() {
     let second = ed25519("k2");
     let keys = Arc::new(Mutex::new(vec![first.jwk.clone()]));
     let url = jwks_server(keys.clone()).await;
-    let verifier = JwtVerifier::new(&AuthSettings {
-        jwks_url: Some(url),
-        ..Default::default()
-    })
-    .with_min_refresh_interval(Duration::ZERO)
-    .with_keys_ttl(Duration::ZERO);
+    let verifier = always_refetching_verifier(url);
     let token = sign(&first, "alice", now() + 60);
     assert!(verifier.verify(&token).await.is_ok());
     *keys.lock().unwrap() = vec![second.jwk.clone()];

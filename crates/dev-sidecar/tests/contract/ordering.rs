@@ -206,22 +206,28 @@ spec:
     sidecar.shutdown().await;
 }
 
+/// Publishes `count` messages `{"n": 0..count}` on one partition key.
+async fn publish_numbered(sidecar: &dev_sidecar::DevSidecar, count: usize) {
+    for n in 0..count {
+        let body = json!({"n": n});
+        publish_json(
+            sidecar,
+            "audit",
+            "orders",
+            "?metadata.partitionKey=user-1",
+            &body,
+        )
+        .await;
+    }
+}
+
 #[tokio::test]
 async fn acknowledged_messages_are_forgotten_beyond_the_retained_while_a_down_consumers_are_kept() {
     let retained = dev_sidecar::RETAINED_ACKNOWLEDGED as usize;
     let batch = retained + 100;
     let (sidecar, mut test_app) = subscriber_with_dlq(|_, _| (200, String::new())).await;
     // One partition key, so every message lands in one partition.
-    for n in 0..batch {
-        publish_json(
-            &sidecar,
-            "audit",
-            "orders",
-            "?metadata.partitionKey=user-1",
-            &json!({"n": n}),
-        )
-        .await;
-    }
+    publish_numbered(&sidecar, batch).await;
     wait_for(&test_app, "/orders", batch).await;
     eventually(
         Duration::from_secs(5),
@@ -232,16 +238,7 @@ async fn acknowledged_messages_are_forgotten_beyond_the_retained_while_a_down_co
 
     // The consumer is down: what it has not acknowledged stays until it returns.
     test_app.stop().await;
-    for n in 0..batch {
-        publish_json(
-            &sidecar,
-            "audit",
-            "orders",
-            "?metadata.partitionKey=user-1",
-            &json!({"n": n}),
-        )
-        .await;
-    }
+    publish_numbered(&sidecar, batch).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         sidecar.retained_messages() >= batch,
