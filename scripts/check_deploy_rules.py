@@ -485,16 +485,29 @@ def cron_scoped():
     return problems or ([] if components_named("reminder-cron") else ["no reminder-cron component"])
 
 
-@rule("the broadcast pub/sub reaches only websocket and gives every pod its own group")
+@rule("the broadcast pub/sub reaches only websocket and gives every pod (or local process) its own group")
 def broadcast_scoped():
+    # daprd resolves {podName} from POD_NAME, which the injector sets on Kubernetes; under
+    # `dapr run` nothing sets it and daprd stops with a fatal error, so the local component
+    # uses {uuid} (one group per daprd process) instead (shared/reference/dapr-contract.md §16).
     problems = []
-    for component in components_named("pubsub-broadcast"):
-        meta = metadata_of(component)
-        if component.get("scopes") != ["websocket"]:
-            problems.append(f"pubsub-broadcast scopes {component.get('scopes')}")
-        if "{podName}" not in (meta.get("consumerGroup") or meta.get("consumerID") or ""):
-            problems.append("pubsub-broadcast has no {podName} consumer group")
-    return problems or ([] if components_named("pubsub-broadcast") else ["no pubsub-broadcast component"])
+    cluster = load_all(sorted((ROOT / "k8s-dapr").glob("*.yaml")))
+    local = load_all(sorted((ROOT / "dapr/components").glob("*.yaml")))
+    for where, objects, wanted in (("k8s-dapr", cluster, "{podName}"), ("dapr/components", local, "{uuid}")):
+        found = [o for o in objects if o.get("kind") == "Component"
+                 and o["metadata"]["name"] == "pubsub-broadcast"]
+        if not found:
+            problems.append(f"no pubsub-broadcast component in {where}")
+        for component in found:
+            meta = metadata_of(component)
+            group = meta.get("consumerGroup") or meta.get("consumerID") or ""
+            if component.get("scopes") != ["websocket"]:
+                problems.append(f"{where}: pubsub-broadcast scopes {component.get('scopes')}")
+            if wanted not in group:
+                problems.append(f"{where}: pubsub-broadcast group {group!r} lacks {wanted}")
+            if where == "dapr/components" and "{podName}" in group:
+                problems.append("dapr/components: {podName} is fatal under `dapr run` (no POD_NAME)")
+    return problems
 
 
 @rule("the main pub/sub neither starts new groups at the newest offset nor disables retries")
