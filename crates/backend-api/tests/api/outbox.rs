@@ -151,61 +151,21 @@ async fn two_relays_on_one_database_publish_each_row_once_and_keep_each_users_or
     let sidecar_port = reserved.port;
     // The sidecar needs an app port to serve; nothing has to listen there for publishing.
     let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
-    let mut conn = pool.acquire().await.unwrap();
-    for i in 0..300 {
-        let id = Uuid::now_v7();
-        let envelope = json!({"specversion": "1.0", "id": id.to_string(), "source": "test", "type": "t", "data": {"n": i}});
-        common::outbox::enqueue_envelope(
-            &mut conn,
-            id,
-            "pubsub",
-            "task-created",
-            &format!("user-{}", i % 7),
-            &envelope,
-        )
-        .await
-        .unwrap();
+    for n in 0..300 {
+        enqueue_raw(&pool, "pubsub", &format!("user-{}", n % 7), n).await;
     }
-    drop(conn);
     let settings = RelaySettings {
         batch_size: 25,
         ..RelaySettings::default()
     };
-    let relays: Vec<OutboxRelay> = (0..2)
-        .map(|_| {
-            OutboxRelay::new(
-                pool.clone(),
-                DaprClient::new(sidecar_port, None),
-                settings.clone(),
-            )
-        })
-        .collect();
-    join_all(relays.iter().map(|relay| async move {
-        loop {
-            let outcome = relay.publish_batch().await.unwrap();
-            if outcome.claimed == 0 {
-                break;
-            }
-        }
-    }))
-    .await;
+    race_relays(&pool, sidecar_port, &settings, 2).await;
     let published = sidecar.published();
     let ids: HashSet<String> = published
         .iter()
         .map(|m| m.envelope["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!((published.len(), ids.len()), (300, 300));
-    for user in 0..7 {
-        let key = format!("user-{user}");
-        let order: Vec<i64> = published
-            .iter()
-            .filter(|m| m.partition_key.as_deref() == Some(&key))
-            .map(|m| m.envelope["data"]["n"].as_i64().unwrap())
-            .collect();
-        let mut sorted = order.clone();
-        sorted.sort_unstable();
-        assert_eq!(order, sorted, "{key}'s events were reordered across relays");
-    }
+    assert_each_users_order(&published, 7);
     sidecar.shutdown().await;
 }
 
@@ -216,6 +176,51 @@ async fn enqueue_raw(pool: &sqlx::PgPool, pubsub: &str, user: &str, n: i64) {
     common::outbox::enqueue_envelope(&mut conn, id, pubsub, "task-created", user, &envelope)
         .await
         .unwrap();
+}
+
+/// Runs `count` relays over `pool` at once until none of them finds work three passes in a row.
+/// Every pass must succeed: a deadlock between two relays' leases is an error here.
+async fn race_relays(
+    pool: &sqlx::PgPool,
+    sidecar_port: u16,
+    settings: &RelaySettings,
+    count: usize,
+) {
+    let relays: Vec<OutboxRelay> = (0..count)
+        .map(|_| {
+            OutboxRelay::new(
+                pool.clone(),
+                DaprClient::new(sidecar_port, None),
+                settings.clone(),
+            )
+        })
+        .collect();
+    join_all(relays.iter().map(|relay| async move {
+        let mut idle = 0;
+        while idle < 3 {
+            let outcome = relay.publish_batch().await.expect("a relay pass failed");
+            idle = if outcome.claimed == 0 { idle + 1 } else { 0 };
+            if outcome.claimed == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }))
+    .await;
+}
+
+/// Each of `user-0 .. user-{users}` had its events published in the order they were written.
+fn assert_each_users_order(published: &[dev_sidecar::PublishedMessage], users: usize) {
+    for user in 0..users {
+        let key = format!("user-{user}");
+        let order: Vec<i64> = published
+            .iter()
+            .filter(|m| m.partition_key.as_deref() == Some(&key))
+            .map(|m| m.envelope["data"]["n"].as_i64().unwrap())
+            .collect();
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(order, sorted, "{key}'s events were reordered across relays");
+    }
 }
 
 #[tokio::test]
@@ -362,39 +367,9 @@ async fn three_relays_racing_over_many_users_never_deadlock_and_keep_each_users_
         run_length: 3,
         ..RelaySettings::default()
     };
-    let relays: Vec<OutboxRelay> = (0..3)
-        .map(|_| {
-            OutboxRelay::new(
-                pool.clone(),
-                DaprClient::new(sidecar_port, None),
-                settings.clone(),
-            )
-        })
-        .collect();
-    // Every pass must succeed: a deadlock between two relays' leases is an error here.
-    join_all(relays.iter().map(|relay| async move {
-        let mut idle = 0;
-        while idle < 3 {
-            let outcome = relay.publish_batch().await.expect("a relay pass failed");
-            idle = if outcome.claimed == 0 { idle + 1 } else { 0 };
-            if outcome.claimed == 0 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-    }))
-    .await;
+    race_relays(&pool, sidecar_port, &settings, 3).await;
     let published = sidecar.published();
     assert_eq!(published.len(), 1200, "each row once");
-    for user in 0..40 {
-        let key = format!("user-{user}");
-        let order: Vec<i64> = published
-            .iter()
-            .filter(|m| m.partition_key.as_deref() == Some(&key))
-            .map(|m| m.envelope["data"]["n"].as_i64().unwrap())
-            .collect();
-        let mut sorted = order.clone();
-        sorted.sort_unstable();
-        assert_eq!(order, sorted, "{key}'s events were reordered");
-    }
+    assert_each_users_order(&published, 40);
     sidecar.shutdown().await;
 }
