@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::SERVICE;
-use crate::schedule::{Completed, OwnedSeries, ScheduleError, next_occurrence_off_runtime};
+use crate::schedule::{Completed, ScheduleError, Series, next_occurrence_off_runtime};
 use crate::series::{
     RecurrenceLink, link_next_occurrence, occurrence_time, occurrences_so_far, series_id,
     series_start,
@@ -97,7 +97,7 @@ pub async fn create_next_occurrence(
     }
     let series_id = series_id(task);
     let start = series_start(&mut tx, user_id, task, event.timestamp).await?;
-    let series = OwnedSeries {
+    let series = Series {
         rule: normalize(rule),
         mode: task.recurring_mode,
         timezone,

@@ -35,10 +35,10 @@ pub const MAX_STEPS: usize = 100_000;
 
 /// A recurring series as the computation needs it.
 #[derive(Debug, Clone)]
-pub struct Series<'a> {
+pub struct Series {
     /// The stored rule: a preset name or an RRULE body (normalised, see
     /// `common::recurrence::normalize`).
-    pub rule: &'a str,
+    pub rule: String,
     /// How the next occurrence is counted.
     pub mode: RecurringMode,
     /// The time zone occurrences are computed in.
@@ -51,42 +51,15 @@ pub struct Series<'a> {
     pub occurrences_so_far: u32,
 }
 
-/// A [`Series`] that owns its rule, to move the computation onto a blocking thread.
-#[derive(Debug, Clone)]
-pub struct OwnedSeries {
-    /// See [`Series::rule`].
-    pub rule: String,
-    /// See [`Series::mode`].
-    pub mode: RecurringMode,
-    /// See [`Series::timezone`].
-    pub timezone: Tz,
-    /// See [`Series::start`].
-    pub start: DateTime<Utc>,
-    /// See [`Series::end_date`].
-    pub end_date: Option<DateTime<Utc>>,
-    /// See [`Series::occurrences_so_far`].
-    pub occurrences_so_far: u32,
-}
-
 /// [`next_occurrence`] on the blocking thread pool: walking a rule is CPU work (up to
 /// [`MAX_STEPS`] steps) that must not stall the async workers every other request shares.
 pub async fn next_occurrence_off_runtime(
-    series: OwnedSeries,
+    series: Series,
     completed: Completed,
 ) -> Result<Option<DateTime<Utc>>, ScheduleError> {
-    tokio::task::spawn_blocking(move || {
-        let borrowed = Series {
-            rule: &series.rule,
-            mode: series.mode,
-            timezone: series.timezone,
-            start: series.start,
-            end_date: series.end_date,
-            occurrences_so_far: series.occurrences_so_far,
-        };
-        next_occurrence(&borrowed, &completed)
-    })
-    .await
-    .map_err(|error| ScheduleError::InvalidRule(format!("the computation failed: {error}")))?
+    tokio::task::spawn_blocking(move || next_occurrence(&series, &completed))
+        .await
+        .map_err(|error| ScheduleError::InvalidRule(format!("the computation failed: {error}")))?
 }
 
 /// The occurrence that was completed.
@@ -112,10 +85,10 @@ pub enum ScheduleError {
 /// The due date of the occurrence after `completed`, or `None` when the series is over
 /// (`COUNT` reached, past `UNTIL` or past the series' end date).
 pub fn next_occurrence(
-    series: &Series<'_>,
+    series: &Series,
     completed: &Completed,
 ) -> Result<Option<DateTime<Utc>>, ScheduleError> {
-    let body = preset_rrule(series.rule).unwrap_or(series.rule);
+    let body = preset_rrule(&series.rule).unwrap_or(&series.rule);
     let parsed: RRule<Unvalidated> = body
         .parse()
         .map_err(|e: rrule::RRuleError| ScheduleError::InvalidRule(e.to_string()))?;
@@ -159,7 +132,7 @@ pub fn next_occurrence(
 }
 
 /// Completion mode's start: the local day of completion at the series start's local time.
-fn completion_anchor(series: &Series<'_>, completed_at: DateTime<Utc>) -> DateTime<Utc> {
+fn completion_anchor(series: &Series, completed_at: DateTime<Utc>) -> DateTime<Utc> {
     let tz = series.timezone;
     let day = completed_at.with_timezone(&tz).date_naive();
     let time = series.start.with_timezone(&tz).time();

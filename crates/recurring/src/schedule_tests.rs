@@ -10,9 +10,9 @@ fn at(rfc3339: &str) -> DateTime<Utc> {
     rfc3339.parse().unwrap()
 }
 
-fn series(rule: &'static str, timezone: Tz, start: &str) -> Series<'static> {
+fn series(rule: &'static str, timezone: Tz, start: &str) -> Series {
     Series {
-        rule,
+        rule: rule.to_owned(),
         mode: RecurringMode::Schedule,
         timezone,
         start: at(start),
@@ -22,7 +22,7 @@ fn series(rule: &'static str, timezone: Tz, start: &str) -> Series<'static> {
 }
 
 /// The next occurrence after the one due at `due`, completed right when it was due.
-fn next(series: &Series<'_>, due: &str) -> Option<DateTime<Utc>> {
+fn next(series: &Series, due: &str) -> Option<DateTime<Utc>> {
     let due = at(due);
     next_occurrence(
         series,
@@ -35,7 +35,7 @@ fn next(series: &Series<'_>, due: &str) -> Option<DateTime<Utc>> {
 }
 
 /// The series start and the `n - 1` occurrences that completing each one in turn produces.
-fn chain(mut series: Series<'_>, n: usize) -> Vec<DateTime<Utc>> {
+fn chain(mut series: Series, n: usize) -> Vec<DateTime<Utc>> {
     let mut occurrences = vec![series.start];
     while occurrences.len() < n {
         let due = *occurrences.last().unwrap();
@@ -287,7 +287,7 @@ fn a_daily_new_york_task_stays_at_nine_local_across_both_dst_changes() {
     assert_local_hours(&autumn, new_york, 9);
 }
 
-fn completed(series: &Series<'_>, due: &str, completed_at: &str) -> Option<DateTime<Utc>> {
+fn completed(series: &Series, due: &str, completed_at: &str) -> Option<DateTime<Utc>> {
     next_occurrence(
         series,
         &Completed {
