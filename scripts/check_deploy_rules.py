@@ -396,7 +396,7 @@ def images_and_commands():
     return problems
 
 
-@rule("topics.txt lists every topic of common::events and its -dlq")
+@rule("topics.txt lists every topic of common::events (dead-letter topics: the fleet test)")
 def topics():
     code = (ROOT / "crates/common/src/events.rs").read_text()
     module = re.search(r"pub mod topics \{(.*?)\n\}", code, re.S)
@@ -405,8 +405,13 @@ def topics():
               if line.strip() and not line.startswith("#")}
     if not wanted:
         return ["found no topic constants in events.rs"]
-    need = wanted | {f"{t}-dlq" for t in wanted}
-    return [f"missing topics {sorted(need - listed)}"] if need - listed else []
+    # Each consuming service has its own dead-letter topics (<service>-<topic>-dlq); the fleet
+    # test topics_txt_lists_every_topic_the_services_use checks them against the subscriptions.
+    dlqs = {t for t in listed if t.endswith("-dlq")}
+    problems = [f"missing topics {sorted(wanted - listed)}"] if wanted - listed else []
+    problems += [f"{t} is no <service>-<topic>-dlq" for t in sorted(dlqs)
+                 if not any(t.endswith(f"-{w}-dlq") for w in wanted)]
+    return problems
 
 
 @rule("dapr.yaml matches SPEC §2 (app-ids, ports, sidecar ports, components, health path)")
@@ -527,16 +532,24 @@ def main_pubsub_keeps_history():
     return problems
 
 
-@rule("every subscription the services declare has a dead-letter topic")
+# Where a subscription may go without a dead-letter topic: the dead-letter inbox itself (its
+# failures must be redelivered, never parked further) and websocket's pushes (worthless later).
+WITHOUT_DEAD_LETTERS = {"crates/common/src/dead_letters.rs", "crates/websocket/src/events.rs"}
+
+
+@rule("every subscription the services declare has a dead-letter topic, but the inbox and pushes")
 def subscriptions_have_dead_letters():
     # Programmatic subscriptions are built by common::delivery::DaprSubscription::new, which
-    # always sets the topic's dead-letter topic; no crate may build the struct by hand.
+    # always sets the consumer's dead-letter topic; no crate may build the struct by hand.
     problems = []
     for path in (ROOT / "crates").glob("*/src/**/*.rs"):
         if path.name == "delivery.rs":
             continue
-        if re.search(r"DaprSubscription\s*\{", path.read_text()):
-            problems.append(f"{path.relative_to(ROOT)} builds a DaprSubscription without DaprSubscription::new")
+        text, name = path.read_text(), str(path.relative_to(ROOT))
+        if re.search(r"DaprSubscription\s*\{", text):
+            problems.append(f"{name} builds a DaprSubscription without DaprSubscription::new")
+        if "without_dead_letters(" in text and name not in WITHOUT_DEAD_LETTERS:
+            problems.append(f"{name} subscribes without a dead-letter topic")
     for obj in DAPR_OBJECTS:
         if obj.get("kind") == "Subscription" and not obj["spec"].get("deadLetterTopic"):
             problems.append(f"Subscription/{obj['metadata']['name']} has no deadLetterTopic")

@@ -8,11 +8,14 @@ use axum::extract::FromRef;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
 use common::dapr::DaprClient;
+use common::dead_letters::{DeadLetters, RetrySettings};
+use common::events::topics;
 use common::limits::{LimitOf, Rate, UserLimit};
 use common::server::{Readiness, Server, Service, ops_routes, require_app_token, subscribe_route};
 use sqlx::PgPool;
 
 use crate::SERVICE;
+use crate::subscriptions::Journal;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -46,11 +49,18 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
     }
 }
 
-/// The whole service (without the standard layers, which [`Server::bind`] adds). Deliveries and
-/// `/dapr/subscribe` sit behind the app token; the audit API behind the user's JWT.
-pub fn router(state: AppState, readiness: Readiness, app_api_token: Option<String>) -> Router {
+/// The whole service (without the standard layers, which [`Server::bind`] adds). Deliveries,
+/// dead letters and `/dapr/subscribe` sit behind the app token; the audit API behind the
+/// user's JWT.
+pub fn router(
+    state: AppState,
+    readiness: Readiness,
+    dead_letters: &DeadLetters<Journal>,
+    app_api_token: Option<String>,
+) -> Router {
     let internal = subscribe_route(crate::subscriptions::subscriptions())
-        .merge(crate::subscriptions::delivery_routes().with_state(state.clone()));
+        .merge(crate::subscriptions::delivery_routes().with_state(state.clone()))
+        .merge(dead_letters.routes(&topics::TASK_TOPICS));
     Router::new()
         .merge(crate::routes::router().with_state(state))
         .merge(ops_routes(readiness))
@@ -71,15 +81,28 @@ pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
         verifier: Arc::new(JwtVerifier::new(&settings.auth)),
         verify_limit: verify_limit.clone(),
     };
+    let dead_letters = DeadLetters::new(
+        pool.clone(),
+        SERVICE,
+        Journal(pool.clone()),
+        RetrySettings::default(),
+    );
     let readiness = Readiness { pool, dapr };
     let server = Server::bind(
         SocketAddr::new(settings.host, settings.port),
-        router(state, readiness, settings.app_api_token.clone()),
+        router(
+            state,
+            readiness,
+            &dead_letters,
+            settings.app_api_token.clone(),
+        ),
         SERVICE,
     )
     .await?;
     tracing::info!(port = server.port(), "audit listening");
-    Ok(Service::new(server).with_background(move |shutdown| {
-        common::limits::forget_idle_periodically(vec![verify_limit], shutdown)
-    }))
+    Ok(Service::new(server)
+        .with_background(move |shutdown| {
+            common::limits::forget_idle_periodically(vec![verify_limit], shutdown)
+        })
+        .with_background(move |shutdown| dead_letters.run(shutdown)))
 }

@@ -9,9 +9,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::routing::post;
-use common::delivery::{DaprSubscription, TopicReply, decode_task_event, reply_for_db_error};
+use common::dead_letters::{self, Handler};
+use common::delivery::{DaprSubscription, Verdict, decode_task_event, verdict_for_db_error};
 use common::events::{EventType, PUBSUB, topics};
+use sqlx::PgPool;
 
+use crate::SERVICE;
 use crate::journal::{Appended, append};
 use crate::startup::AppState;
 
@@ -20,11 +23,17 @@ pub fn route_for(topic: &str) -> String {
     format!("/events/{topic}")
 }
 
-/// One subscription per task topic on `pubsub`, each with its dead-letter topic.
+/// One subscription per task topic on `pubsub`, each with audit's own dead-letter topic, and
+/// the subscriptions to those dead-letter topics ([`common::dead_letters`]).
 pub fn subscriptions() -> Vec<DaprSubscription> {
     topics::TASK_TOPICS
         .iter()
-        .map(|topic| DaprSubscription::new(PUBSUB, topic, &route_for(topic)))
+        .map(|topic| DaprSubscription::new(SERVICE, PUBSUB, topic, &route_for(topic)))
+        .chain(dead_letters::inbox_subscriptions(
+            SERVICE,
+            PUBSUB,
+            &topics::TASK_TOPICS,
+        ))
         .collect()
 }
 
@@ -41,32 +50,46 @@ pub fn delivery_routes() -> Router<AppState> {
 pub async fn receive_task_event(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
-) -> TopicReply {
-    let body = match body {
-        Ok(body) => body,
+) -> Verdict {
+    match body {
+        Ok(body) => record(&state.pool, &body).await,
         Err(rejection) => {
             // Too large or unreadable: redelivering the same bytes cannot help.
             tracing::warn!(%rejection, "dropping unreadable delivery");
-            return TopicReply::Drop;
+            Verdict::Drop(format!("unreadable delivery: {rejection}"))
         }
-    };
-    let event = match decode_task_event(&body) {
+    }
+}
+
+/// Records one task event (a delivery, or a dead letter retried): idempotent by event id.
+pub async fn record(pool: &PgPool, body: &[u8]) -> Verdict {
+    let event = match decode_task_event(body) {
         Ok(envelope) => envelope.data,
-        Err(reply) => return reply,
+        Err(verdict) => return verdict,
     };
     if event.event_type == EventType::ReminderDue {
         tracing::warn!(event_id = %event.event_id, "dropping a reminder event sent to a task topic");
-        return TopicReply::Drop;
+        return Verdict::Drop("a reminder event on a task topic".to_owned());
     }
-    match append(&state.pool, &event).await {
+    match append(pool, &event).await {
         Ok(Appended::Recorded) => {
             tracing::debug!(event_id = %event.event_id, "audit entry recorded");
-            TopicReply::Success
+            Verdict::Done
         }
         Ok(Appended::Duplicate) => {
             tracing::debug!(event_id = %event.event_id, "duplicate delivery ignored");
-            TopicReply::Success
+            Verdict::Done
         }
-        Err(error) => reply_for_db_error(&error),
+        Err(error) => verdict_for_db_error(&error),
+    }
+}
+
+/// The audit trail as the dead-letter retrier's handler.
+#[derive(Clone)]
+pub struct Journal(pub PgPool);
+
+impl Handler for Journal {
+    async fn handle(&self, _topic: &str, body: Bytes) -> Verdict {
+        record(&self.0, &body).await
     }
 }

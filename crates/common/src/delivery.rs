@@ -16,21 +16,65 @@ pub struct DaprSubscription {
     pub topic: String,
     /// The app route the sidecar POSTs each event to.
     pub route: String,
-    /// Where events the handler drops or keeps failing on are parked.
-    #[serde(rename = "deadLetterTopic")]
-    pub dead_letter_topic: String,
+    /// Where the sidecar sends events the handler drops or keeps failing on. Without one, a
+    /// failure goes back to the component (Kafka redelivers it for ever; reference §2.5).
+    #[serde(
+        rename = "deadLetterTopic",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub dead_letter_topic: Option<String>,
 }
 
 impl DaprSubscription {
-    /// A subscription to `topic` on `pubsub`, delivered to `route`, with the topic's
-    /// dead-letter topic (every subscription has one: SPEC §5).
-    pub fn new(pubsub: &str, topic: &str, route: &str) -> Self {
+    /// `consumer`'s subscription to `topic` on `pubsub`, delivered to `route`, with
+    /// `consumer`'s own dead-letter topic for it, which [`crate::dead_letters`] consumes.
+    pub fn new(consumer: &str, pubsub: &str, topic: &str, route: &str) -> Self {
+        Self {
+            dead_letter_topic: Some(dead_letter_topic(consumer, topic)),
+            ..Self::without_dead_letters(pubsub, topic, route)
+        }
+    }
+
+    /// A subscription with no dead-letter topic: for the dead-letter inbox itself (a failure
+    /// there must be redelivered, never parked further) and for deliveries that are worthless
+    /// later (a browser push).
+    pub fn without_dead_letters(pubsub: &str, topic: &str, route: &str) -> Self {
         Self {
             pubsubname: pubsub.to_owned(),
             topic: topic.to_owned(),
             route: route.to_owned(),
-            dead_letter_topic: dead_letter_topic(topic),
+            dead_letter_topic: None,
         }
+    }
+}
+
+/// What handling one delivered event came to; failures carry their reason, which the
+/// dead-letter table keeps. Answered to the sidecar as a [`TopicReply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Handled (or handled before): acknowledge.
+    Done,
+    /// A transient fault: deliver again later.
+    Retry(String),
+    /// Can never succeed: to the dead-letter topic, or parked there.
+    Drop(String),
+}
+
+impl Verdict {
+    /// The status the sidecar gets.
+    pub fn reply(&self) -> TopicReply {
+        match self {
+            Self::Done => TopicReply::Success,
+            Self::Retry(_) => TopicReply::Retry,
+            Self::Drop(_) => TopicReply::Drop,
+        }
+    }
+}
+
+impl IntoResponse for Verdict {
+    fn into_response(self) -> Response {
+        self.reply().into_response()
     }
 }
 
@@ -53,36 +97,39 @@ impl IntoResponse for TopicReply {
     }
 }
 
-/// Reads a delivered task event, tolerating unknown fields. `Err` carries the reply for events
+/// Reads a delivered task event, tolerating unknown fields. `Err` is the verdict on events
 /// that can never be processed: not a CloudEvent of a task event, or a schema version this
 /// build does not know. Both are dropped (to the dead-letter topic), never retried.
 pub fn decode_task_event(
     body: &[u8],
-) -> Result<crate::events::CloudEvent<crate::events::TaskEvent>, TopicReply> {
+) -> Result<crate::events::CloudEvent<crate::events::TaskEvent>, Verdict> {
     let envelope: crate::events::CloudEvent<crate::events::TaskEvent> =
         serde_json::from_slice(body).map_err(|error| {
             tracing::warn!(%error, "dropping undecodable event");
-            TopicReply::Drop
+            Verdict::Drop(format!("not a task event: {error}"))
         })?;
     if envelope.data.schema_version != crate::events::SCHEMA_VERSION {
         tracing::warn!(id = %envelope.id, version = envelope.data.schema_version, "dropping event of unknown schema version");
-        return Err(TopicReply::Drop);
+        return Err(Verdict::Drop(format!(
+            "unknown schema version {}",
+            envelope.data.schema_version
+        )));
     }
     Ok(envelope)
 }
 
-/// The reply for a database failure while handling an event. Data and constraint errors
+/// The verdict on a database failure while handling an event. Data and constraint errors
 /// (SQLSTATE classes 22 and 23) would fail the same way on every delivery and are dropped to
 /// the dead-letter topic; anything else (connection lost, pool exhausted, deadlock, shutdown)
-/// is retried, which the sidecar's bounded retry policy turns into a dead letter if it persists.
-pub fn reply_for_db_error(error: &sqlx::Error) -> TopicReply {
+/// is retried: by the sidecar's retry policy, then from the dead-letter table.
+pub fn verdict_for_db_error(error: &sqlx::Error) -> Verdict {
     let permanent = matches!(error, sqlx::Error::Database(db)
         if db.code().is_some_and(|code| code.starts_with("22") || code.starts_with("23")));
     if permanent {
         tracing::error!(%error, "database refused the event; dropping to the dead-letter topic");
-        TopicReply::Drop
+        Verdict::Drop(format!("database refused it: {error}"))
     } else {
         tracing::warn!(%error, "database unavailable; asking for redelivery");
-        TopicReply::Retry
+        Verdict::Retry(format!("database unavailable: {error}"))
     }
 }

@@ -39,9 +39,12 @@ pub mod topics {
     pub const TASK_TOPICS: [&str; 4] = [TASK_CREATED, TASK_UPDATED, TASK_COMPLETED, TASK_DELETED];
 }
 
-/// The dead-letter topic of `topic`: where the sidecar parks events a consumer cannot take.
-pub fn dead_letter_topic(topic: &str) -> String {
-    format!("{topic}-dlq")
+/// `consumer`'s dead-letter topic for `topic` (`audit-task-created-dlq`): where its sidecar
+/// sends the events of `topic` that `consumer` could not take. One per consumer and topic, so
+/// that each service gets back only its own failures (a shared `<topic>-dlq` would hand
+/// audit's failures to recurring too).
+pub fn dead_letter_topic(consumer: &str, topic: &str) -> String {
+    format!("{consumer}-{topic}-dlq")
 }
 
 /// What happened; serialized as the topic name (`task-created`, …).

@@ -5,12 +5,14 @@
 //! the one API error type ([`error`]), typed settings ([`config`]), telemetry, the database
 //! migrator and the task repository that backend-api and recurring both write through
 //! ([`db`], [`tasks`]), the transactional outbox and its relay ([`outbox`]), the consumer-side
-//! idempotency record ([`idempotency`]) and the HTTP plumbing every service mounts ([`server`]).
+//! idempotency record ([`idempotency`]), the dead-letter inbox and retrier ([`dead_letters`])
+//! and the HTTP plumbing every service mounts ([`server`]).
 
 pub mod auth;
 pub mod config;
 pub mod dapr;
 pub mod db;
+pub mod dead_letters;
 pub mod delivery;
 pub mod error;
 pub mod events;

@@ -39,6 +39,8 @@ pub struct DeclarativeSubscription {
 pub struct Resources {
     pub components: Vec<Component>,
     pub subscriptions: Vec<DeclarativeSubscription>,
+    /// `kind: Resiliency` documents (their inbound retry policies).
+    pub resiliency: crate::resiliency::Resiliencies,
 }
 
 impl Component {
@@ -160,6 +162,10 @@ fn parse_documents(text: &str, origin: &str, into: &mut Resources) -> anyhow::Re
                     }
                 }
             }
+            Some("Resiliency") => into
+                .resiliency
+                .add(name, doc.spec.unwrap_or_default(), doc.scopes)
+                .with_context(|| format!("in {origin}"))?,
             other => {
                 tracing::debug!(kind = ?other, %name, %origin, "ignoring a resource the dev sidecar does not act on")
             }

@@ -9,35 +9,60 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use crate::broker::{Group, Member, StoredMessage};
+use crate::components::Component;
+use crate::resiliency::{Backoff, RetryPolicy, parse_go_duration};
 use crate::runtime::Shared;
 
-/// Bounds the inbound retries of one message, like a Resiliency inbound policy on the
-/// pub/sub component. Without a bound, a poison message would block its partition forever.
+/// A fixed inbound retry policy for every delivery, in place of the resources' Resiliency
+/// (tests that need short, predictable retries). Backoff grows ×1.5 from `initial_backoff`.
 #[derive(Debug, Clone)]
 pub struct DeliveryPolicy {
-    /// Retries after the first attempt; the message then goes to the dead-letter topic.
+    /// Retries after the first attempt; then the dead-letter topic (or the component's own
+    /// redelivery, see [`component_redelivery`]).
     pub max_retries: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
 }
 
-impl Default for DeliveryPolicy {
-    fn default() -> Self {
-        Self {
-            max_retries: 3,
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(2),
+impl DeliveryPolicy {
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            backoff: Backoff::Exponential {
+                initial: self.initial_backoff,
+                max_interval: self.max_backoff,
+            },
+            max_retries: Some(self.max_retries),
         }
     }
 }
 
-impl DeliveryPolicy {
-    fn backoff(&self, failures: u32) -> Duration {
-        let factor = 2u32.saturating_pow(failures.saturating_sub(1));
-        self.initial_backoff
-            .saturating_mul(factor)
-            .min(self.max_backoff)
+/// What the component does with a message whose delivery failed for good and that has no
+/// dead-letter topic (reference §2.5 step 3): Kafka (`consumeRetryEnabled`, true by default for
+/// pub/sub) redelivers it after `backOffDuration` (5 s) for ever, blocking its partition; every
+/// other component acknowledges it (Redis Streams XACKs since components-contrib 1.17).
+fn component_redelivery(component: Option<&Component>) -> Option<Duration> {
+    let component = component.filter(|c| c.type_name == "pubsub.kafka")?;
+    let enabled = component
+        .metadata
+        .get("consumeRetryEnabled")
+        .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+    if !enabled {
+        return None;
     }
+    if component
+        .metadata
+        .get("backOffPolicy")
+        .is_some_and(|p| p != "constant")
+    {
+        tracing::warn!(component = %component.name, "only the constant backOffPolicy is modelled; using backOffDuration");
+    }
+    Some(
+        component
+            .metadata
+            .get("backOffDuration")
+            .and_then(|d| parse_go_duration(d).ok())
+            .unwrap_or(Duration::from_secs(5)),
+    )
 }
 
 /// A hung handler must not block its partition forever; a timeout is a retriable failure.
@@ -123,13 +148,28 @@ async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
             }
             Outcome::Retry(reason) => {
                 failures += 1;
-                if failures > shared.policy.max_retries {
-                    tracing::warn!(app_id = %answered_by.app_id, instance = %answered_by.instance, topic = %message.topic, %reason, attempts = failures, "retries exhausted");
+                let policy = shared.inbound_retry(&answered_by.app_id, &message.pubsub);
+                if !policy.exhausted(failures) {
+                    tracing::info!(app_id = %answered_by.app_id, topic = %message.topic, %reason, attempt = failures, "delivery failed; will retry");
+                    tokio::time::sleep(policy.backoff(failures)).await;
+                    continue;
+                }
+                tracing::warn!(app_id = %answered_by.app_id, instance = %answered_by.instance, topic = %message.topic, %reason, attempts = failures, "retries exhausted");
+                if answered_by.subscription.dead_letter_topic.is_some() {
                     dead_letter(shared, &answered_by, message);
                     return;
                 }
-                tracing::info!(app_id = %answered_by.app_id, topic = %message.topic, %reason, attempt = failures, "delivery failed; will retry");
-                tokio::time::sleep(shared.policy.backoff(failures)).await;
+                match component_redelivery(shared.component(&message.pubsub)) {
+                    Some(after) => {
+                        tracing::warn!(app_id = %answered_by.app_id, topic = %message.topic, ?after, "no dead-letter topic: the component redelivers the message");
+                        failures = 0;
+                        tokio::time::sleep(after).await;
+                    }
+                    None => {
+                        tracing::warn!(app_id = %answered_by.app_id, topic = %message.topic, "no dead-letter topic: the message is acknowledged and lost");
+                        return;
+                    }
+                }
             }
             Outcome::AppDown => tokio::time::sleep(APP_DOWN_POLL).await,
         }

@@ -5,7 +5,8 @@
 //! * publish (`/v1.0/publish/...`) with Dapr's CloudEvent envelope rules,
 //! * programmatic (`GET /dapr/subscribe`) and declarative subscriptions, delivery as
 //!   `POST /<route>` with Dapr's headers and reply table (SUCCESS / RETRY / DROP, 404 = drop),
-//!   bounded retries with backoff and dead-letter topics, per-app consumer groups,
+//!   the inbound retries of the resources' `kind: Resiliency`, dead-letter topics and the
+//!   component's own redelivery (Kafka), per-app consumer groups,
 //! * state (`/v1.0/state/...`) on real Redis (Dapr's hash layout and scripts) or in memory,
 //! * cron input bindings, service invocation between registered apps, health and metadata.
 //!
@@ -25,6 +26,7 @@ mod cron;
 mod delivery;
 mod envelope;
 mod invoke;
+mod resiliency;
 mod runtime;
 mod server;
 mod startup;
@@ -70,7 +72,9 @@ pub struct SidecarConfig {
     /// Folder with Dapr resource YAML (components, subscriptions).
     pub resources_dir: PathBuf,
     pub apps: Vec<AppSpec>,
-    pub delivery: DeliveryPolicy,
+    /// `None` (as daprd) retries failed deliveries as the resources' `kind: Resiliency` says,
+    /// and not at all without one; `Some` fixes one policy for every delivery (tests).
+    pub delivery: Option<DeliveryPolicy>,
 }
 
 /// The running sidecars; dropping it without `shutdown` leaves the tasks running.
@@ -147,7 +151,12 @@ pub async fn start_with_listeners(
         listeners.push(listener);
     }
 
-    let shared = Arc::new(Shared::new(http, config.delivery, resources, apps));
+    let shared = Arc::new(Shared::new(
+        http,
+        config.delivery.as_ref().map(DeliveryPolicy::retry_policy),
+        resources,
+        apps,
+    ));
     for (app, listener) in shared.apps.iter().zip(listeners) {
         tracing::info!(app_id = %app.app_id, instance = %app.instance, sidecar_port = app.sidecar_port, app_port = app.app_port, "dev sidecar listening");
         server::serve(&shared, app.clone(), listener);

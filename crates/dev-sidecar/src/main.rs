@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use dev_sidecar::{AppSpec, DeliveryPolicy, SidecarConfig};
+use dev_sidecar::{AppSpec, SidecarConfig};
 
 const USAGE: &str =
     "usage: dev-sidecar --resources <dir> --app <app-id>:<app-port>:<sidecar-port> [--app ...]";
@@ -58,7 +58,7 @@ fn parse_args() -> anyhow::Result<SidecarConfig> {
     Ok(SidecarConfig {
         resources_dir,
         apps,
-        delivery: DeliveryPolicy::default(),
+        delivery: None,
     })
 }
 

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::broker::Broker;
 use crate::components::{Component, ComponentKind, Resources};
-use crate::delivery::DeliveryPolicy;
+use crate::resiliency::RetryPolicy;
 use crate::state::StateStore;
 use crate::subscriptions::SubscriptionJson;
 
@@ -34,7 +34,8 @@ pub struct AppInstance {
 pub struct Shared {
     pub broker: Broker,
     pub http: reqwest::Client,
-    pub policy: DeliveryPolicy,
+    /// Overrides the resources' Resiliency for every delivery (tests).
+    pub policy: Option<RetryPolicy>,
     pub cancel: CancellationToken,
     pub resources: Resources,
     pub apps: Vec<Arc<AppInstance>>,
@@ -44,7 +45,7 @@ pub struct Shared {
 impl Shared {
     pub fn new(
         http: reqwest::Client,
-        policy: DeliveryPolicy,
+        policy: Option<RetryPolicy>,
         resources: Resources,
         apps: Vec<Arc<AppInstance>>,
     ) -> Self {
@@ -87,6 +88,19 @@ impl Shared {
             .components
             .iter()
             .filter(move |c| c.kind == kind && c.visible_to(app_id))
+    }
+
+    /// The inbound retry policy for deliveries of `component` to `app_id`.
+    pub fn inbound_retry(&self, app_id: &str, component: &str) -> RetryPolicy {
+        match &self.policy {
+            Some(policy) => policy.clone(),
+            None => self.resources.resiliency.inbound_retry(app_id, component),
+        }
+    }
+
+    /// The component named `name`, if loaded.
+    pub fn component(&self, name: &str) -> Option<&Component> {
+        self.resources.components.iter().find(|c| c.name == name)
     }
 
     /// Instances of an app-id, first registered first.

@@ -86,8 +86,9 @@ pub struct FleetConfig {
     pub ports: Vec<ServicePorts>,
     /// Interface the services bind.
     pub host: IpAddr,
-    /// Pub/sub delivery retries of the dev sidecar.
-    pub delivery: DeliveryPolicy,
+    /// Pub/sub delivery retries of the dev sidecar: `None` follows the resources' Resiliency,
+    /// as daprd does; tests may fix a short policy.
+    pub delivery: Option<DeliveryPolicy>,
     /// backend-api's assistant; `None` reads `ASSISTANT_*` from the environment.
     pub assistant: Option<backend_api::assistant::AssistantSettings>,
     /// The app token: every sidecar sends it on each call to its app (deliveries, cron,
@@ -122,7 +123,7 @@ impl FleetConfig {
                 .unwrap_or_else(default_resources_dir),
             ports: DEFAULT_PORTS.to_vec(),
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            delivery: DeliveryPolicy::default(),
+            delivery: None,
             assistant: None,
             app_api_token: env_opt("APP_API_TOKEN")?.unwrap_or_else(random_token),
             dapr_api_token: env_opt("DAPR_API_TOKEN")?.unwrap_or_else(random_token),

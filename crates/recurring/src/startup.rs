@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use common::config::ServiceSettings;
 use common::dapr::DaprClient;
+use common::dead_letters::{DeadLetters, RetrySettings};
 use common::outbox::{OutboxRelay, RelaySettings};
 use common::server::{Readiness, Server, Service, ops_routes};
 use sqlx::PgPool;
 
 use crate::SERVICE;
+use crate::subscriptions::Occurrences;
 
 /// Connects (lazily) to Postgres, binds the port and prepares the outbox relay.
 pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
@@ -28,8 +30,15 @@ pub async fn build_with_pool(
         pool: pool.clone(),
         dapr: dapr.clone(),
     };
+    let dead_letters = DeadLetters::new(
+        pool.clone(),
+        SERVICE,
+        Occurrences(pool.clone()),
+        RetrySettings::default(),
+    );
     let router = ops_routes(readiness).merge(crate::subscriptions::router(
         pool.clone(),
+        &dead_letters,
         settings.app_api_token.clone(),
     ));
     let server = Server::bind(
@@ -48,6 +57,7 @@ pub async fn build_with_pool(
                 () = shutdown.cancelled() => {}
             }
         })
+        .with_background(move |shutdown| dead_letters.run(shutdown))
         .with_background(move |shutdown| {
             common::idempotency::forget_processed_periodically(
                 pool,

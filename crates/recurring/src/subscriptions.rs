@@ -7,67 +7,95 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use bytes::Bytes;
-use common::delivery::{DaprSubscription, TopicReply, decode_task_event, reply_for_db_error};
+use common::dead_letters::{self, DeadLetters, Handler};
+use common::delivery::{DaprSubscription, Verdict, decode_task_event, verdict_for_db_error};
 use common::events::{EventType, PUBSUB, topics};
 use common::server::{require_app_token, subscribe_route};
 use sqlx::PgPool;
 
+use crate::SERVICE;
 use crate::occurrence::{OccurrenceError, Outcome, create_next_occurrence};
 
 /// Where the sidecar delivers `task-completed`.
 pub const TASK_COMPLETED_ROUTE: &str = "/events/task-completed";
 
-/// The programmatic subscriptions: `task-completed` on `pubsub`, with its dead-letter topic.
+/// The programmatic subscriptions: `task-completed` on `pubsub`, with recurring's own
+/// dead-letter topic, and the subscription to that topic ([`common::dead_letters`]).
 pub fn subscriptions() -> Vec<DaprSubscription> {
-    vec![DaprSubscription::new(
+    let mut subscriptions = vec![DaprSubscription::new(
+        SERVICE,
         PUBSUB,
         topics::TASK_COMPLETED,
         TASK_COMPLETED_ROUTE,
-    )]
+    )];
+    subscriptions.extend(dead_letters::inbox_subscriptions(
+        SERVICE,
+        PUBSUB,
+        &[topics::TASK_COMPLETED],
+    ));
+    subscriptions
 }
 
-/// The internal routes (subscription list and delivery), guarded by the app token.
-pub fn router(pool: PgPool, app_api_token: Option<String>) -> Router {
+/// The internal routes (subscription list, deliveries and dead letters), guarded by the app
+/// token.
+pub fn router(
+    pool: PgPool,
+    dead_letters: &DeadLetters<Occurrences>,
+    app_api_token: Option<String>,
+) -> Router {
     let routes = Router::new()
         .route(TASK_COMPLETED_ROUTE, post(on_task_completed))
         .with_state(pool)
+        .merge(dead_letters.routes(&[topics::TASK_COMPLETED]))
         .merge(subscribe_route(subscriptions()));
     require_app_token(routes, app_api_token)
 }
 
 /// Takes raw bytes so that a body that is not a task CloudEvent is answered DROP by us rather
 /// than rejected with a 4xx by an extractor (which the sidecar would retry or silently drop).
-async fn on_task_completed(
-    State(pool): State<PgPool>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> TopicReply {
-    let envelope = match decode_task_event(&body) {
+async fn on_task_completed(State(pool): State<PgPool>, headers: HeaderMap, body: Bytes) -> Verdict {
+    // The delivery's traceparent (the subscriber-side span) joins our outbox event to this
+    // delivery's trace.
+    let traceparent = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    next_occurrence(&pool, &body, traceparent).await
+}
+
+/// Creates the next occurrence for one `task-completed` event (a delivery, or a dead letter
+/// retried): at most once per event. `traceparent` falls back to the envelope's.
+pub async fn next_occurrence(pool: &PgPool, body: &[u8], traceparent: Option<String>) -> Verdict {
+    let envelope = match decode_task_event(body) {
         Ok(envelope) => envelope,
-        Err(reply) => return reply,
+        Err(verdict) => return verdict,
     };
     let event = envelope.data;
     if event.event_type != EventType::TaskCompleted {
         tracing::warn!(event_id = %event.event_id, event_type = ?event.event_type, "dropping an event that is not task-completed");
-        return TopicReply::Drop;
+        return Verdict::Drop(format!("{:?} is not task-completed", event.event_type));
     }
-    // The delivery's traceparent (the subscriber-side span) joins our outbox event to this
-    // delivery's trace; the envelope's is the publisher's, a fallback.
-    let traceparent = headers
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or(envelope.traceparent);
-    match create_next_occurrence(&pool, &event, traceparent).await {
+    let traceparent = traceparent.or(envelope.traceparent);
+    match create_next_occurrence(pool, &event, traceparent).await {
         Ok(outcome) => {
             log_outcome(&event.event_id, outcome);
-            TopicReply::Success
+            Verdict::Done
         }
-        Err(OccurrenceError::Database(error)) => reply_for_db_error(&error),
+        Err(OccurrenceError::Database(error)) => verdict_for_db_error(&error),
         Err(error) => {
             tracing::error!(event_id = %event.event_id, %error, "cannot compute the next occurrence; dropping");
-            TopicReply::Drop
+            Verdict::Drop(format!("cannot compute the next occurrence: {error}"))
         }
+    }
+}
+
+/// Next occurrences as the dead-letter retrier's handler.
+#[derive(Clone)]
+pub struct Occurrences(pub PgPool);
+
+impl Handler for Occurrences {
+    async fn handle(&self, _topic: &str, body: Bytes) -> Verdict {
+        next_occurrence(&self.0, &body, None).await
     }
 }
 

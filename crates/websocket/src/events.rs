@@ -10,12 +10,20 @@ use serde_json::{Value, json};
 use crate::hub::Push;
 use crate::startup::AppState;
 
-/// Every task topic and `reminder-due`, on the per-pod broadcast component.
+/// Every task topic and `reminder-due`, on the per-pod broadcast component. No dead-letter
+/// topics: a push is worth something only now (a client that missed one re-reads its list
+/// when it reconnects), and the handler never asks for a retry.
 pub fn subscriptions() -> Vec<DaprSubscription> {
     topics::TASK_TOPICS
         .iter()
         .chain([&topics::REMINDER_DUE])
-        .map(|topic| DaprSubscription::new(PUBSUB_BROADCAST, topic, &format!("/events/{topic}")))
+        .map(|topic| {
+            DaprSubscription::without_dead_letters(
+                PUBSUB_BROADCAST,
+                topic,
+                &format!("/events/{topic}"),
+            )
+        })
         .collect()
 }
 

@@ -20,6 +20,7 @@ mod startup;
 mod ticket;
 mod ws;
 
+pub use events::subscriptions;
 pub use startup::{RealtimeSettings, build, build_with};
 
 /// The service name: app-id, binary, image.

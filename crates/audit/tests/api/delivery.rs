@@ -10,7 +10,7 @@ use crate::helpers::{
 };
 
 #[tokio::test]
-async fn dapr_subscribe_lists_the_four_task_topics_each_with_its_dead_letter_topic() {
+async fn dapr_subscribe_lists_the_four_task_topics_with_audits_dead_letter_topics_and_those_too() {
     let app = spawn_audit().await;
     let list: Vec<Value> = app
         .client
@@ -21,18 +21,22 @@ async fn dapr_subscribe_lists_the_four_task_topics_each_with_its_dead_letter_top
         .json()
         .await
         .unwrap();
-    let expected: Vec<Value> = [
+    let topics = [
         "task-created",
         "task-updated",
         "task-completed",
         "task-deleted",
-    ]
-    .iter()
-    .map(|topic| {
+    ];
+    let deliveries = topics.iter().map(|topic| {
         json!({"pubsubname": "pubsub", "topic": topic, "route": format!("/events/{topic}"),
-                   "deadLetterTopic": format!("{topic}-dlq")})
-    })
-    .collect();
+               "deadLetterTopic": format!("audit-{topic}-dlq")})
+    });
+    // The dead-letter inbox has no dead-letter topic: a failure there is redelivered.
+    let inbox = topics.iter().map(|topic| {
+        json!({"pubsubname": "pubsub", "topic": format!("audit-{topic}-dlq"),
+               "route": format!("/dead-letters/{topic}")})
+    });
+    let expected: Vec<Value> = deliveries.chain(inbox).collect();
     assert_eq!(list, expected);
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::dapr::DaprClient;
+use common::dead_letters;
 use common::events::{CloudEvent, EventType, PUBSUB};
 use dev_sidecar::{AppSpec, DeliveryPolicy, DevSidecar, SidecarConfig};
 use uuid::Uuid;
@@ -42,11 +43,11 @@ async fn audit_behind_a_sidecar() -> (TestAudit, DevSidecar, DaprClient) {
                 app_api_token: None,
                 dapr_api_token: None,
             }],
-            delivery: DeliveryPolicy {
+            delivery: Some(DeliveryPolicy {
                 max_retries: 2,
                 initial_backoff: Duration::from_millis(20),
                 max_backoff: Duration::from_millis(100),
-            },
+            }),
         },
         listeners,
     )
@@ -115,7 +116,7 @@ async fn events_published_through_the_sidecar_are_recorded_once_in_order() {
 }
 
 #[tokio::test]
-async fn a_poison_event_goes_to_the_dead_letter_topic_and_later_events_are_still_recorded() {
+async fn a_poison_event_is_parked_with_its_reason_and_later_events_are_still_recorded() {
     let (app, sidecar, _dapr) = audit_behind_a_sidecar().await;
     let sidecar_url = format!(
         "http://127.0.0.1:{}/v1.0/publish/pubsub/task-created",
@@ -145,10 +146,63 @@ async fn a_poison_event_goes_to_the_dead_letter_topic_and_later_events_are_still
         sidecar
             .published()
             .into_iter()
-            .find(|m| m.topic == "task-created-dlq")
+            .find(|m| m.topic == "audit-task-created-dlq")
     })
     .await;
     assert_eq!(dead.envelope["data"]["not"], "a task event");
+    let (reason, attempts): (String, i32) = eventually(
+        Duration::from_secs(10),
+        "the parked dead letter",
+        || async {
+            sqlx::query_as(
+                "SELECT reason, attempts FROM dead_letters \
+                 WHERE consumer = 'audit' AND topic = 'task-created' AND parked_at IS NOT NULL",
+            )
+            .fetch_optional(&app.pool)
+            .await
+            .unwrap()
+        },
+    )
+    .await;
+    assert!(reason.starts_with("not a task event"), "{reason}");
+    assert_eq!(attempts, 1, "a permanent refusal is not retried");
+    // The operator's view and hands (`audit dead-letters list|replay|discard`).
+    let listed = dead_letters::list(&app.pool, "audit").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(String::from_utf8_lossy(&listed[0].event).contains("a task event"));
+    assert_eq!(
+        dead_letters::replay(&app.pool, "audit", None)
+            .await
+            .unwrap(),
+        1
+    );
+    eventually(
+        Duration::from_secs(20),
+        "the replayed row parked again",
+        || async {
+            let row = &dead_letters::list(&app.pool, "audit").await.unwrap()[0];
+            (row.parked_at.is_some() && row.attempts == 1).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        dead_letters::discard(&app.pool, "other", None)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        dead_letters::discard(&app.pool, "audit", None)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        dead_letters::list(&app.pool, "audit")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     eventually(
         Duration::from_secs(10),
         "the later event's entry",
@@ -158,5 +212,60 @@ async fn a_poison_event_goes_to_the_dead_letter_topic_and_later_events_are_still
         },
     )
     .await;
+    sidecar.shutdown().await;
+}
+
+/// The consumer-side outage the sidecar's retries do not outlast: the event reaches audit's
+/// dead-letter topic, is stored, retried from the table while the failure lasts and recorded
+/// once it is over — nothing lost, nothing twice.
+#[tokio::test]
+async fn an_event_that_outlasts_the_sidecars_retries_is_retried_from_the_table_until_recorded() {
+    let (app, sidecar, dapr) = audit_behind_a_sidecar().await;
+    // Audit's journal table disappears (SQLSTATE 42P01: a transient failure, not a refusal);
+    // the dead-letter table stays reachable.
+    sqlx::query("ALTER TABLE audit_log RENAME TO audit_log_away")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let event = task_event(EventType::TaskCreated, "alice", Uuid::new_v4(), 1);
+    let envelope = serde_json::to_value(CloudEvent::for_task_event(
+        "backend-api",
+        event.clone(),
+        None,
+    ))
+    .unwrap();
+    dapr.publish_cloudevent(PUBSUB, "task-created", &envelope, "alice")
+        .await
+        .unwrap();
+    let reason: String = eventually(
+        Duration::from_secs(15),
+        "a failed attempt from the table",
+        || async {
+            sqlx::query_scalar(
+                "SELECT reason FROM dead_letters \
+                 WHERE consumer = 'audit' AND attempts >= 1 AND reason IS NOT NULL \
+                 AND parked_at IS NULL",
+            )
+            .fetch_optional(&app.pool)
+            .await
+            .unwrap()
+        },
+    )
+    .await;
+    assert!(reason.starts_with("database unavailable"), "{reason}");
+    sqlx::query("ALTER TABLE audit_log_away RENAME TO audit_log")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(30), "the recovered entry", || async {
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM dead_letters")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        (left == 0 && app.rows().await == 1).then_some(())
+    })
+    .await;
+    let items = app.entries("alice", "").await;
+    assert_eq!(items[0]["event_id"], serde_json::json!(event.event_id));
     sidecar.shutdown().await;
 }

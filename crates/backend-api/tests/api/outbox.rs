@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use common::dapr::DaprClient;
 use common::outbox::{OutboxRelay, RelaySettings};
-use dev_sidecar::{AppSpec, DeliveryPolicy, SidecarConfig};
+use dev_sidecar::{AppSpec, SidecarConfig};
 use futures::future::join_all;
 use serde_json::json;
 use testkit::{ReservedPort, reserve_port};
@@ -40,7 +40,7 @@ async fn start_sidecar(
         SidecarConfig {
             resources_dir: resources(),
             apps: vec![spec],
-            delivery: DeliveryPolicy::default(),
+            delivery: None,
         },
         HashMap::from([(app_id.to_owned(), sidecar.into_listener())]),
     )

@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
 use common::dapr::{DaprClient, DaprError, StateItem};
-use dev_sidecar::{AppSpec, DeliveryPolicy, DevSidecar, SidecarConfig};
+use dev_sidecar::{AppSpec, DevSidecar, SidecarConfig};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -29,7 +29,7 @@ async fn sidecar() -> (DevSidecar, DaprClient) {
             app_api_token: None,
             dapr_api_token: None,
         }],
-        delivery: DeliveryPolicy::default(),
+        delivery: None,
     })
     .await
     .unwrap();

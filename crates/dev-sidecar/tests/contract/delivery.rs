@@ -266,3 +266,116 @@ async fn exhausted_retries_without_a_dead_letter_topic_drop_the_message_and_the_
     assert_eq!(sidecar.published().len(), 2, "nothing was dead-lettered");
     sidecar.shutdown().await;
 }
+
+/// `orders` (dead letters to `orders-dlq`, route `/dlq`) with the sidecar retrying as the
+/// resources' Resiliency says; `/orders` always answers RETRY.
+async fn always_retry_as_daprd(yaml: &str) -> (dev_sidecar::DevSidecar, TestApp) {
+    let test_app = TestApp::start(
+        json!([
+            subscription("orders", "/orders", Some("orders-dlq")),
+            subscription("orders-dlq", "/dlq", None)
+        ]),
+        Arc::new(|r: &Recorded, _| {
+            if r.path == "/dlq" {
+                (200, String::new())
+            } else {
+                (200, r#"{"status":"RETRY"}"#.to_owned())
+            }
+        }),
+    )
+    .await;
+    let sidecar = start_sidecar_as_daprd(yaml, vec![app("audit", test_app.port)]).await;
+    wait_subscribed(&sidecar, "audit", 2).await;
+    publish_json(
+        &sidecar,
+        "audit",
+        "orders",
+        "?metadata.cloudevent.id=m1",
+        &json!(1),
+    )
+    .await;
+    wait_for(&test_app, "/dlq", 1).await;
+    (sidecar, test_app)
+}
+
+/// Reference §2.5 step 1-2 (daprd `pkg/runtime/subscription`, `pkg/resiliency`): with no
+/// Resiliency policy a delivery gets one attempt; its failure goes straight to the DLQ.
+#[tokio::test]
+async fn without_a_resiliency_policy_a_failed_delivery_is_not_retried() {
+    let (sidecar, test_app) = always_retry_as_daprd(PUBSUB).await;
+    assert_eq!(attempts_of(&test_app, "/orders", "m1"), 1);
+    sidecar.shutdown().await;
+}
+
+/// Reference §9.3: the component's named `inbound` target picks the retry policy.
+#[tokio::test]
+async fn the_components_inbound_retry_policy_sets_the_attempts_before_the_dead_letter() {
+    let yaml = format!(
+        "{PUBSUB}---
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: {{name: r}}
+spec:
+  policies:
+    retries:
+      quick: {{policy: constant, duration: 10ms, maxRetries: 3}}
+      DefaultRetryPolicy: {{policy: constant, duration: 10ms, maxRetries: 7}}
+  targets:
+    components:
+      pubsub: {{inbound: {{retry: quick}}}}
+"
+    );
+    let (sidecar, test_app) = always_retry_as_daprd(&yaml).await;
+    assert_eq!(attempts_of(&test_app, "/orders", "m1"), 4);
+    sidecar.shutdown().await;
+}
+
+/// Reference §2.5 step 3: on Kafka (`consumeRetryEnabled` true by default for pub/sub), a
+/// failure with no dead-letter topic goes back to the component, which redelivers the message
+/// every `backOffDuration` for ever; the partition waits behind it. Nothing is lost.
+#[tokio::test]
+async fn on_kafka_a_failed_message_without_a_dead_letter_topic_is_redelivered_until_it_succeeds() {
+    let kafka = r#"
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: pubsub
+spec:
+  type: pubsub.kafka
+  version: v1
+  metadata:
+    - {name: brokers, value: "localhost:9092"}
+    - {name: backOffDuration, value: 20ms}
+"#;
+    let test_app = TestApp::start(
+        json!([subscription("orders", "/orders", None)]),
+        Arc::new(|r: &Recorded, nth| {
+            if r.event_id().as_deref() == Some("first") && nth < 5 {
+                (500, String::new())
+            } else {
+                (200, String::new())
+            }
+        }),
+    )
+    .await;
+    let sidecar = start_sidecar_as_daprd(kafka, vec![app("audit", test_app.port)]).await;
+    wait_subscribed(&sidecar, "audit", 1).await;
+    let q = "?metadata.partitionKey=k&metadata.cloudevent.id=";
+    publish_json(&sidecar, "audit", "orders", &format!("{q}first"), &json!(1)).await;
+    publish_json(
+        &sidecar,
+        "audit",
+        "orders",
+        &format!("{q}second"),
+        &json!(2),
+    )
+    .await;
+    // Four failures, the fifth attempt succeeds, and only then does `second` go out.
+    let received = wait_for(&test_app, "/orders", 6).await;
+    let order: Vec<String> = received.iter().filter_map(Recorded::event_id).collect();
+    assert_eq!(
+        order,
+        ["first", "first", "first", "first", "first", "second"]
+    );
+    sidecar.shutdown().await;
+}

@@ -207,11 +207,24 @@ pub fn app(app_id: &str, app_port: u16) -> AppSpec {
 }
 
 pub async fn start_sidecar(yaml: &str, apps: Vec<AppSpec>) -> DevSidecar {
+    start_with_policy(yaml, apps, Some(fast_policy())).await
+}
+
+/// Retries as daprd would with these resources: only what their `kind: Resiliency` says.
+pub async fn start_sidecar_as_daprd(yaml: &str, apps: Vec<AppSpec>) -> DevSidecar {
+    start_with_policy(yaml, apps, None).await
+}
+
+async fn start_with_policy(
+    yaml: &str,
+    apps: Vec<AppSpec>,
+    delivery: Option<DeliveryPolicy>,
+) -> DevSidecar {
     let resources_dir = resources(yaml);
     let sidecar = dev_sidecar::start(SidecarConfig {
         resources_dir: resources_dir.clone(),
         apps,
-        delivery: fast_policy(),
+        delivery,
     })
     .await
     .unwrap();

@@ -53,11 +53,11 @@ fn fleet_config(extra: &[&str]) -> FleetConfig {
         resources_dir: fleet::default_resources_dir(),
         ports,
         host: "127.0.0.1".parse().unwrap(),
-        delivery: dev_sidecar::DeliveryPolicy {
+        delivery: Some(dev_sidecar::DeliveryPolicy {
             max_retries: 3,
             initial_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_millis(500),
-        },
+        }),
         assistant: None,
         app_api_token: fleet::random_token(),
         dapr_api_token: fleet::random_token(),

@@ -5,6 +5,7 @@
 mod attacks;
 mod helpers;
 mod smoke;
+mod topics;
 mod us1_realtime;
 mod us2_recurring;
 mod us3_reminders;

@@ -181,7 +181,7 @@ async fn a_poison_event_is_dead_lettered_while_later_task_events_are_still_audit
             .sidecar()
             .published()
             .into_iter()
-            .find(|m| m.topic == "task-created-dlq")
+            .find(|m| m.topic == "audit-task-created-dlq")
     })
     .await;
     assert_eq!(dead.envelope["data"]["poison"], true);

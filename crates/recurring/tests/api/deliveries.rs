@@ -197,7 +197,11 @@ async fn the_subscription_list_names_task_completed_with_its_dead_letter_topic()
             "pubsubname": "pubsub",
             "topic": "task-completed",
             "route": "/events/task-completed",
-            "deadLetterTopic": "task-completed-dlq",
+            "deadLetterTopic": "recurring-task-completed-dlq",
+        }, {
+            "pubsubname": "pubsub",
+            "topic": "recurring-task-completed-dlq",
+            "route": "/dead-letters/task-completed",
         }])
     );
 }
