@@ -124,13 +124,30 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        match &error {
-            // Pool exhaustion or a lost connection: the database is (temporarily) out of reach.
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                Self::Unavailable(error.into())
-            }
-            _ => Self::Internal(error.into()),
+        if database_unavailable(&error) {
+            Self::Unavailable(error.into())
+        } else {
+            Self::Internal(error.into())
         }
+    }
+}
+
+/// Whether `error` means the database is out of reach for now (503) rather than a fault of the
+/// request or the code (500): pool exhaustion, a lost or refused connection (a connection cut
+/// during the TLS or start-up exchange surfaces as a protocol or TLS error), and the server's
+/// own "connection exception", "shutting down" and "too many connections" states.
+pub fn database_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("57P") || code == "53300"
+        }),
+        _ => false,
     }
 }
 
@@ -175,5 +192,32 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_or_refused_connection_is_a_503_and_a_code_fault_a_500() {
+        let cut = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
+        assert_eq!(
+            ApiError::from(cut).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let reset = sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into());
+        assert_eq!(
+            ApiError::from(reset).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            ApiError::from(sqlx::Error::PoolTimedOut).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            ApiError::from(sqlx::Error::ColumnNotFound("x".into())).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

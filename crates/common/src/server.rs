@@ -339,16 +339,29 @@ impl Service {
 
     /// Runs the background loops and serves until `shutdown`, then waits for the loops to
     /// finish their current step.
+    /// Dropping the future (an aborted task: a crash) aborts the loops too.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let loops: Vec<_> = self
-            .background
-            .into_iter()
-            .map(|task| tokio::spawn(task(shutdown.clone())))
-            .collect();
+        let mut loops = AbortOnDrop(
+            self.background
+                .into_iter()
+                .map(|task| tokio::spawn(task(shutdown.clone())))
+                .collect(),
+        );
         self.server.run_until_stopped(shutdown).await?;
-        for handle in loops {
+        while let Some(handle) = loops.0.pop() {
             handle.await?;
         }
         Ok(())
+    }
+}
+
+/// Background loops that end with their service, also when it is dropped mid-run.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for handle in &self.0 {
+            handle.abort();
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! consumer group (as Dapr's Kafka consumer does), and the reply table of contract 2.4.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use base64::Engine;
@@ -128,6 +129,9 @@ async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
         let mut outcome = Outcome::AppDown;
         let mut answered_by = first;
         for member in members {
+            if !shared.serving(&member.instance) {
+                continue;
+            }
             let Some(route) = member.subscription.route_for(&message.envelope) else {
                 tracing::debug!(topic = %message.topic, app_id = %member.app_id, "no routing rule matched; message skipped");
                 dead_letter(shared, &member, message);
@@ -206,6 +210,21 @@ fn dead_letter(shared: &Shared, member: &Member, message: &StoredMessage) {
 }
 
 async fn attempt(
+    shared: &Shared,
+    member: &Member,
+    route: &str,
+    message: &StoredMessage,
+) -> Outcome {
+    let copies = shared.duplicates.load(Ordering::Acquire);
+    if copies <= 1 {
+        return attempt_once(shared, member, route, message).await;
+    }
+    let attempts = (0..copies).map(|_| attempt_once(shared, member, route, message));
+    let mut outcomes = futures::future::join_all(attempts).await;
+    outcomes.swap_remove(0)
+}
+
+async fn attempt_once(
     shared: &Shared,
     member: &Member,
     route: &str,

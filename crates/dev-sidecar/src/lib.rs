@@ -36,7 +36,7 @@ mod subscriptions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -147,6 +147,8 @@ pub async fn start_with_listeners(
             ready: AtomicBool::new(false),
             subscriptions: Mutex::new(Vec::new()),
             state_stores,
+            server_stop: Mutex::new(None),
+            serving: AtomicBool::new(true),
         }));
         listeners.push(listener);
     }
@@ -188,6 +190,55 @@ impl DevSidecar {
         self.shared.broker.retained()
     }
 
+    /// Fault injection: stops the sidecar of app instance `instance` (its port refuses
+    /// connections and its app gets no deliveries) while the broker keeps every message, as
+    /// when that one daprd is down. Returns once the port is closed.
+    pub async fn stop_sidecar(&self, instance: &str) -> anyhow::Result<()> {
+        let app = self.instance(instance)?;
+        app.serving.store(false, Ordering::Release);
+        if let Some(stop) = lock(&app.server_stop).take() {
+            stop.cancel();
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", app.sidecar_port))
+            .await
+            .is_ok()
+        {
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "the sidecar of {instance} did not close its port"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
+    /// Starts the sidecar of `instance` again on its old port (after [`Self::stop_sidecar`]).
+    pub async fn start_sidecar(&self, instance: &str) -> anyhow::Result<()> {
+        let app = self.instance(instance)?.clone();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", app.sidecar_port))
+            .await
+            .with_context(|| format!("binding the sidecar port of {instance} again"))?;
+        server::serve(&self.shared, app, listener);
+        Ok(())
+    }
+
+    /// Fault injection: every delivery attempt from now on is sent `copies` times at once, as
+    /// a consumer-group rebalance or a redelivery after a lost acknowledgement would.
+    pub fn set_duplicate_deliveries(&self, copies: u32) {
+        self.shared
+            .duplicates
+            .store(copies.max(1), Ordering::Release);
+    }
+
+    fn instance(&self, instance: &str) -> anyhow::Result<&Arc<AppInstance>> {
+        self.shared
+            .apps
+            .iter()
+            .find(|a| a.instance == instance)
+            .with_context(|| format!("no app instance {instance}"))
+    }
+
     /// Stops the servers, delivery loops and cron bindings. In-flight requests get a short
     /// grace period; anything still running after it is aborted.
     pub async fn shutdown(self) {
@@ -205,4 +256,10 @@ impl DevSidecar {
             }
         }
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

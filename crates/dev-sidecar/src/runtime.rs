@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinHandle;
@@ -29,10 +29,17 @@ pub struct AppInstance {
     /// `/v1.0/metadata`.
     pub subscriptions: Mutex<Vec<(SubscriptionJson, &'static str)>>,
     pub state_stores: BTreeMap<String, StateStore>,
+    /// Stops this sidecar's HTTP server alone ([`crate::DevSidecar::stop_sidecar`]).
+    pub server_stop: Mutex<Option<CancellationToken>>,
+    /// False while this sidecar is stopped: its port is closed and its app gets no deliveries,
+    /// as when one daprd is down while the broker keeps the messages.
+    pub serving: AtomicBool,
 }
 
 pub struct Shared {
     pub broker: Broker,
+    /// Concurrent copies of every delivery attempt (fault injection; 1 normally).
+    pub duplicates: AtomicU32,
     pub http: reqwest::Client,
     /// Overrides the resources' Resiliency for every delivery (tests).
     pub policy: Option<RetryPolicy>,
@@ -51,6 +58,7 @@ impl Shared {
     ) -> Self {
         Self {
             broker: Broker::new(&resources.components),
+            duplicates: AtomicU32::new(1),
             http,
             policy,
             cancel: CancellationToken::new(),
@@ -96,6 +104,14 @@ impl Shared {
             Some(policy) => policy.clone(),
             None => self.resources.resiliency.inbound_retry(app_id, component),
         }
+    }
+
+    /// Whether the sidecar of app instance `instance` is up.
+    pub fn serving(&self, instance: &str) -> bool {
+        self.apps
+            .iter()
+            .find(|a| a.instance == instance)
+            .is_none_or(|a| a.serving.load(Ordering::Acquire))
     }
 
     /// The component named `name`, if loaded.

@@ -32,6 +32,12 @@ pub fn api_error(status: StatusCode, code: &str, message: impl Into<String>) -> 
 }
 
 pub fn serve(shared: &Arc<Shared>, app: Arc<AppInstance>, listener: tokio::net::TcpListener) {
+    // A child of the process-wide token, so that this one server can be stopped alone.
+    let cancel = shared.cancel.child_token();
+    *app.server_stop
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(cancel.clone());
+    app.serving.store(true, Ordering::Release);
     let state = Sidecar {
         shared: shared.clone(),
         app,
@@ -55,7 +61,6 @@ pub fn serve(shared: &Arc<Shared>, app: Arc<AppInstance>, listener: tokio::net::
             require_api_token,
         ))
         .with_state(state);
-    let cancel = shared.cancel.clone();
     shared.spawn(async move {
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(async move { cancel.cancelled().await })

@@ -78,6 +78,9 @@ pub const DEFAULT_PORTS: [ServicePorts; 5] = [
 pub struct FleetConfig {
     /// Postgres; created if missing, then migrated.
     pub database_url: String,
+    /// Per service name, another way to the same database (a service on its own endpoint, or a
+    /// fault-injection proxy); the others use `database_url`.
+    pub database_url_of: std::collections::BTreeMap<String, String>,
     /// Token verification for every service.
     pub auth: AuthSettings,
     /// Dapr component YAML for the dev sidecar.
@@ -119,6 +122,7 @@ impl FleetConfig {
                 issuer: env_opt("AUTH_ISSUER")?,
                 audience: env_opt("AUTH_AUDIENCE")?,
             },
+            database_url_of: Default::default(),
             resources_dir: env_opt::<PathBuf>("FLEET_RESOURCES")?
                 .unwrap_or_else(default_resources_dir),
             ports: DEFAULT_PORTS.to_vec(),
@@ -190,7 +194,11 @@ impl Fleet {
                 dapr_http_port: sidecar_port,
                 dapr_api_token: Some(config.dapr_api_token.clone()),
                 app_api_token: Some(config.app_api_token.clone()),
-                database_url: config.database_url.clone(),
+                database_url: config
+                    .database_url_of
+                    .get(wanted.name)
+                    .unwrap_or(&config.database_url)
+                    .clone(),
                 database_max_connections: 10,
                 auth: config.auth.clone(),
             };
@@ -291,6 +299,23 @@ impl Fleet {
         {
             if let Some(running) = instance.running.take() {
                 stop(running).await;
+            }
+        }
+    }
+
+    /// Kills every instance of `service` as a crash would: in-flight requests and background
+    /// work are dropped where they stand (open transactions roll back); its sidecar keeps its
+    /// messages until the service is back.
+    pub async fn kill_service(&mut self, service: &str) {
+        for instance in self
+            .instances
+            .iter_mut()
+            .filter(|i| i.ports.name == service)
+        {
+            if let Some(running) = instance.running.take() {
+                running.handle.abort();
+                // The aborted task is gone once this returns, and with it the listener.
+                let _ = running.handle.await;
             }
         }
     }

@@ -1,9 +1,10 @@
 //! Test support shared by every crate's integration tests: a fresh migrated database per test,
 //! free ports, HS256 tokens, service settings for port 0, polling with a deadline, and the API
-//! error shape, and a scripted model provider ([`llm`]). Only tests depend on it (as a
-//! dev-dependency).
+//! error shape, a scripted model provider ([`llm`]) and a TCP proxy that cuts connections on
+//! demand ([`fault_proxy`]). Only tests depend on it (as a dev-dependency).
 #![allow(clippy::unwrap_used)]
 
+pub mod fault_proxy;
 pub mod llm;
 
 use std::future::Future;

@@ -30,7 +30,7 @@ pub async fn start_fleet_with_assistant(assistant: AssistantSettings) -> Fleet {
 }
 
 /// The configuration of a test fleet: free ports, a fresh database, quick redelivery.
-fn fleet_config(extra: &[&str]) -> FleetConfig {
+pub fn fleet_config(extra: &[&str]) -> FleetConfig {
     let mut ports: Vec<ServicePorts> = DEFAULT_PORTS
         .iter()
         .map(|p| ServicePorts {
@@ -45,6 +45,7 @@ fn fleet_config(extra: &[&str]) -> FleetConfig {
     }
     FleetConfig {
         database_url: testkit::test_database_url(),
+        database_url_of: Default::default(),
         auth: AuthSettings {
             jwt_secret: Some(SECRET.to_owned()),
             jwks_url: None,

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod attacks;
+mod faults;
 mod helpers;
 mod smoke;
 mod topics;
