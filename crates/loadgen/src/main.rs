@@ -6,7 +6,8 @@
 //! * event end-to-end latency: API write → the push arriving on a user's WebSocket, while
 //!   `--listeners` users hold sockets and tasks are created, updated and completed for them;
 //! * reminder lateness: `reminder.due` pushes against their `reminder_at`;
-//! * resident memory of the service processes, when they run as separate processes.
+//! * resident memory of the service processes (or of `fleet`), idle, after load, and during a
+//!   soak (`soak`): create-task load until `--events` events went through, RSS after each step.
 //!
 //! Every loop is bounded in count and time and talks only to the given loopback addresses.
 
@@ -33,10 +34,12 @@ pub struct Options {
     pub phases: Vec<String>,
     /// The audience of `/mcp` tokens (backend-api's `MCP_URL`).
     pub mcp_url: String,
+    /// How many events the `soak` phase puts through.
+    pub events: u64,
 }
 
 const USAGE: &str = "usage: loadgen [--api URL] [--ws URL] [--secret JWT_SECRET] [--users N] [--clients 8,32,256] \
-[--duration SECS] [--listeners N] [--reminders N] [--e2e-rate WRITES_PER_SEC (0 = as fast as possible)] [--phases rss-idle,e2e,reminders,throughput,reads,rss-after] [--mcp-url AUDIENCE]";
+[--duration SECS] [--listeners N] [--reminders N] [--e2e-rate WRITES_PER_SEC (0 = as fast as possible)] [--phases rss-idle,e2e,reminders,throughput,reads,soak,rss-after] [--mcp-url AUDIENCE] [--events N (soak)]";
 
 fn parse() -> anyhow::Result<Options> {
     let mut options = Options {
@@ -57,6 +60,7 @@ fn parse() -> anyhow::Result<Options> {
             "reminders".into(),
         ],
         mcp_url: "http://localhost:8000/mcp".into(),
+        events: 200_000,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -78,6 +82,7 @@ fn parse() -> anyhow::Result<Options> {
             "--duration" => options.duration = Duration::from_secs(value()?.parse()?),
             "--listeners" => options.listeners = value()?.parse()?,
             "--reminders" => options.reminders = value()?.parse()?,
+            "--events" => options.events = value()?.parse()?,
             "--e2e-rate" => options.e2e_rate = value()?.parse()?,
             "--phases" => options.phases = value()?.split(',').map(str::to_owned).collect(),
             "--mcp-url" => options.mcp_url = value()?,
@@ -129,6 +134,7 @@ async fn main() -> anyhow::Result<()> {
                     &result,
                 );
             }
+            "soak" => soak(&options).await?,
             "reminders" => {
                 let result = e2e::reminder_lateness(&options).await?;
                 report::print_latency(
@@ -138,6 +144,26 @@ async fn main() -> anyhow::Result<()> {
             }
             other => anyhow::bail!("unknown phase {other}\n{USAGE}"),
         }
+    }
+    Ok(())
+}
+
+/// Create-task load at the first client count, in 20-second steps, until `--events` tasks were
+/// created (each one event through the outbox, the sidecar and every consumer), with the
+/// resident memory after each step: memory must level off, not grow with the events.
+async fn soak(options: &Options) -> anyhow::Result<()> {
+    let clients = options.clients.first().copied().unwrap_or(32);
+    let step = Options {
+        duration: Duration::from_secs(20),
+        ..options.clone()
+    };
+    let mut events = 0u64;
+    while events < options.events {
+        let result = throughput::create_tasks(&step, clients).await?;
+        anyhow::ensure!(result.ok > 0, "no task was created in a soak step");
+        events += result.ok;
+        report::print_throughput("soak create-task", clients, &result);
+        report::print_rss(&format!("after {events} events"));
     }
     Ok(())
 }
