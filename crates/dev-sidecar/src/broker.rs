@@ -7,8 +7,9 @@
 //! everything after its offset) plus the newest [`RETAINED_ACKNOWLEDGED`] others, so a group
 //! that joins later with `initialOffset: oldest` still finds recent history; a log nobody
 //! consumes keeps its newest [`UNCONSUMED_LIMIT`] messages per partition; the inspection list
-//! of `/dev/messages` keeps the newest [`INSPECTION_LIMIT`]. Offsets never change: only a
-//! log's start moves.
+//! of `/dev/messages` keeps the newest [`INSPECTION_LIMIT`]; and past [`BACKLOG_LIMIT`]
+//! messages in all, publishes are refused until consumers catch up. Offsets never change: only
+//! a log's start moves.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -30,7 +31,12 @@ pub const INSPECTION_LIMIT: usize = 2_000;
 /// Acknowledged messages a partition keeps for consumer groups that join later.
 pub const RETAINED_ACKNOWLEDGED: u64 = 256;
 /// Messages a partition keeps while no consumer group reads its log.
-pub const UNCONSUMED_LIMIT: usize = 10_000;
+pub const UNCONSUMED_LIMIT: usize = 1_000;
+/// Messages some consumer group has not acknowledged yet, over the whole broker, before a
+/// publish is refused (about 30 MB of envelopes). A consumer far behind (or down) then holds
+/// back publishers, whose events wait in their outbox, instead of the process growing without
+/// bound. [`crate::DevSidecar::set_backlog_limit`] changes it.
+pub const BACKLOG_LIMIT: usize = 20_000;
 
 /// A message accepted by a publish (or re-published to a dead-letter topic), for inspection.
 #[derive(Debug, Clone, Serialize)]
@@ -52,10 +58,33 @@ pub struct StoredMessage {
     pub key: Option<String>,
     /// The publisher's `metadata.*` values, delivered as headers like Kafka record headers.
     pub metadata: BTreeMap<String, String>,
-    /// The envelope bytes exactly as the publishing sidecar serialized them.
+    /// The envelope bytes exactly as the publishing sidecar serialized them. Only the bytes are
+    /// kept (a parsed JSON tree costs several times their size); [`StoredMessage::envelope`]
+    /// parses them when a delivery needs fields.
     pub bytes: Bytes,
-    pub envelope: Value,
     pub timestamp: DateTime<Utc>,
+}
+
+impl StoredMessage {
+    /// The envelope as JSON (a raw payload that is not JSON: its text).
+    pub fn envelope(&self) -> Value {
+        envelope_of(&self.bytes)
+    }
+}
+
+fn envelope_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+/// An entry of the inspection list: bytes, parsed when inspected.
+#[derive(Debug, Clone)]
+struct Inspected {
+    pubsub: String,
+    topic: String,
+    partition_key: Option<String>,
+    bytes: Bytes,
+    published_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -144,7 +173,7 @@ struct TopicLog {
 #[derive(Default)]
 struct Inner {
     topics: HashMap<(String, String), TopicLog>,
-    published: VecDeque<PublishedMessage>,
+    published: VecDeque<Inspected>,
     groups: HashMap<GroupKey, Arc<Group>>,
 }
 
@@ -204,7 +233,6 @@ impl Broker {
         topic: &str,
         metadata: BTreeMap<String, String>,
         bytes: Bytes,
-        envelope: Value,
     ) -> Arc<StoredMessage> {
         let key = metadata
             .get("partitionKey")
@@ -237,8 +265,7 @@ impl Broker {
             offset: log.partitions[partition].end(),
             key: key.clone(),
             metadata,
-            bytes,
-            envelope: envelope.clone(),
+            bytes: bytes.clone(),
             timestamp: now,
         });
         let stored = &mut log.partitions[partition];
@@ -253,11 +280,11 @@ impl Broker {
             let end = stored.end();
             stored.trim_to(end - UNCONSUMED_LIMIT as u64);
         }
-        inner.published.push_back(PublishedMessage {
+        inner.published.push_back(Inspected {
             pubsub: pubsub.to_owned(),
             topic: topic.to_owned(),
             partition_key: key,
-            envelope,
+            bytes,
             published_at: now,
         });
         while inner.published.len() > INSPECTION_LIMIT {
@@ -301,6 +328,31 @@ impl Broker {
     }
 
     /// Messages held in partition logs (for memory tests).
+    /// Messages some consumer group of their log has not acknowledged yet.
+    pub fn backlog(&self) -> u64 {
+        let inner = lock(&self.inner);
+        let mut behind = 0;
+        for (log_key, log) in &inner.topics {
+            let groups: Vec<&Arc<Group>> = inner
+                .groups
+                .iter()
+                .filter(|(key, _)| &self.log_key(&key.pubsub, &key.topic) == log_key)
+                .map(|(_, group)| group)
+                .collect();
+            for (partition, stored) in log.partitions.iter().enumerate() {
+                let slowest = groups
+                    .iter()
+                    .filter_map(|group| group.committed.get(partition))
+                    .map(|committed| committed.load(Ordering::Acquire))
+                    .min();
+                if let Some(slowest) = slowest {
+                    behind += stored.end().saturating_sub(slowest.max(stored.start));
+                }
+            }
+        }
+        behind
+    }
+
     pub fn retained(&self) -> usize {
         lock(&self.inner)
             .topics
@@ -316,7 +368,17 @@ impl Broker {
 
     /// The newest published messages (at most [`INSPECTION_LIMIT`]), oldest first.
     pub fn published(&self) -> Vec<PublishedMessage> {
-        lock(&self.inner).published.iter().cloned().collect()
+        let inspected: Vec<Inspected> = lock(&self.inner).published.iter().cloned().collect();
+        inspected
+            .into_iter()
+            .map(|m| PublishedMessage {
+                envelope: envelope_of(&m.bytes),
+                pubsub: m.pubsub,
+                topic: m.topic,
+                partition_key: m.partition_key,
+                published_at: m.published_at,
+            })
+            .collect()
     }
 
     /// Adds `member` to its group. Returns the group and its starting offsets when the group

@@ -115,13 +115,14 @@ async fn run_partition(shared: Arc<Shared>, group: Arc<Group>, partition: usize,
 }
 
 async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
+    let envelope = message.envelope();
     let mut failures = 0u32;
     loop {
         let members = group.rotation();
         let Some(first) = members.first().cloned() else {
             return;
         };
-        if is_expired(message) {
+        if is_expired(&envelope) {
             tracing::warn!(topic = %message.topic, group = %group.key.group, "message expired before delivery");
             dead_letter(shared, &first, message);
             return;
@@ -132,12 +133,12 @@ async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
             if !shared.serving(&member.instance) {
                 continue;
             }
-            let Some(route) = member.subscription.route_for(&message.envelope) else {
+            let Some(route) = member.subscription.route_for(&envelope) else {
                 tracing::debug!(topic = %message.topic, app_id = %member.app_id, "no routing rule matched; message skipped");
                 dead_letter(shared, &member, message);
                 return;
             };
-            outcome = attempt(shared, &member, &route, message).await;
+            outcome = attempt(shared, &member, &route, message, &envelope).await;
             answered_by = member;
             if !matches!(outcome, Outcome::AppDown) {
                 break;
@@ -180,9 +181,8 @@ async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
     }
 }
 
-fn is_expired(message: &StoredMessage) -> bool {
-    message
-        .envelope
+fn is_expired(envelope: &serde_json::Value) -> bool {
+    envelope
         .get("expiration")
         .and_then(|v| v.as_str())
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
@@ -200,7 +200,6 @@ fn dead_letter(shared: &Shared, member: &Member, message: &StoredMessage) {
                 dlq,
                 message.metadata.clone(),
                 message.bytes.clone(),
-                message.envelope.clone(),
             );
         }
         _ => {
@@ -214,12 +213,13 @@ async fn attempt(
     member: &Member,
     route: &str,
     message: &StoredMessage,
+    envelope: &serde_json::Value,
 ) -> Outcome {
     let copies = shared.duplicates.load(Ordering::Acquire);
     if copies <= 1 {
-        return attempt_once(shared, member, route, message).await;
+        return attempt_once(shared, member, route, message, envelope).await;
     }
-    let attempts = (0..copies).map(|_| attempt_once(shared, member, route, message));
+    let attempts = (0..copies).map(|_| attempt_once(shared, member, route, message, envelope));
     let mut outcomes = futures::future::join_all(attempts).await;
     outcomes.swap_remove(0)
 }
@@ -229,6 +229,7 @@ async fn attempt_once(
     member: &Member,
     route: &str,
     message: &StoredMessage,
+    envelope: &serde_json::Value,
 ) -> Outcome {
     let url = format!("http://127.0.0.1:{}{}", member.app_port, route);
     let body = if member.subscription.raw_payload() {
@@ -239,7 +240,7 @@ async fn attempt_once(
     let request = shared
         .http
         .post(url)
-        .headers(delivery_headers(member, message))
+        .headers(delivery_headers(member, message, envelope))
         .timeout(DELIVERY_TIMEOUT)
         .body(body);
     let response = match request.send().await {
@@ -281,7 +282,11 @@ fn interpret_reply(status: u16, body: &[u8]) -> Outcome {
     Outcome::Retry(format!("app replied HTTP {status}"))
 }
 
-fn delivery_headers(member: &Member, message: &StoredMessage) -> HeaderMap {
+fn delivery_headers(
+    member: &Member,
+    message: &StoredMessage,
+    envelope: &serde_json::Value,
+) -> HeaderMap {
     let mut headers = HeaderMap::new();
     let mut put = |name: &str, value: &str| {
         if let (Ok(name), Ok(value)) = (
@@ -307,7 +312,7 @@ fn delivery_headers(member: &Member, message: &StoredMessage) -> HeaderMap {
         put("__key", key);
     }
     for field in ["traceparent", "tracestate"] {
-        if let Some(value) = message.envelope.get(field).and_then(|v| v.as_str())
+        if let Some(value) = envelope.get(field).and_then(|v| v.as_str())
             && !value.is_empty()
         {
             put(field, value);

@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-pub use broker::{PublishedMessage, RETAINED_ACKNOWLEDGED};
+pub use broker::{BACKLOG_LIMIT, PublishedMessage, RETAINED_ACKNOWLEDGED};
 pub use delivery::DeliveryPolicy;
 
 use components::ComponentKind;
@@ -229,6 +229,14 @@ impl DevSidecar {
         self.shared
             .duplicates
             .store(copies.max(1), Ordering::Release);
+    }
+
+    /// Sets how many unacknowledged messages the broker holds before it refuses publishes
+    /// (default [`BACKLOG_LIMIT`]).
+    pub fn set_backlog_limit(&self, messages: u64) {
+        self.shared
+            .backlog_limit
+            .store(messages, Ordering::Release);
     }
 
     fn instance(&self, instance: &str) -> anyhow::Result<&Arc<AppInstance>> {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinHandle;
@@ -40,6 +40,8 @@ pub struct Shared {
     pub broker: Broker,
     /// Concurrent copies of every delivery attempt (fault injection; 1 normally).
     pub duplicates: AtomicU32,
+    /// Unacknowledged messages past which publishes are refused ([`crate::broker::BACKLOG_LIMIT`]).
+    pub backlog_limit: AtomicU64,
     pub http: reqwest::Client,
     /// Overrides the resources' Resiliency for every delivery (tests).
     pub policy: Option<RetryPolicy>,
@@ -59,6 +61,7 @@ impl Shared {
         Self {
             broker: Broker::new(&resources.components),
             duplicates: AtomicU32::new(1),
+            backlog_limit: AtomicU64::new(crate::broker::BACKLOG_LIMIT as u64),
             http,
             policy,
             cancel: CancellationToken::new(),

@@ -191,15 +191,31 @@ async fn publish(
             );
         }
     };
+    // The broker keeps messages in memory: past its backlog bound a publish fails as a Kafka
+    // producer's does when the broker cannot take more, and the publisher retries later (the
+    // outbox keeps the event in Postgres meanwhile).
+    let limit = s.shared.backlog_limit.load(Ordering::Acquire);
+    let behind = s.shared.broker.backlog();
+    if behind >= limit {
+        tracing::warn!(app_id, %pubsub, %topic, behind, "broker backlog full; publish refused");
+        return api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ERR_PUBSUB_PUBLISH_MESSAGE",
+            format!(
+                "error when publish to topic {topic} in pubsub {pubsub}: the dev broker holds {behind} messages its consumers have not taken yet (limit {limit})"
+            ),
+        );
+    }
+    let id = built
+        .value
+        .get("id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
     let stored = s
         .shared
         .broker
-        .append(&pubsub, &topic, metadata, built.bytes, built.value);
-    let id = stored
-        .envelope
-        .get("id")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
+        .append(&pubsub, &topic, metadata, built.bytes);
     tracing::info!(app_id, %pubsub, %topic, id, partition_key = stored.key.as_deref(), "published");
     StatusCode::NO_CONTENT.into_response()
 }

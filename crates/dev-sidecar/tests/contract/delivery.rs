@@ -379,3 +379,41 @@ spec:
     );
     sidecar.shutdown().await;
 }
+
+/// The broker keeps messages in memory, so it bounds what its consumers have not taken: past
+/// the bound a publish fails as a Kafka producer's does when the broker cannot take more (daprd:
+/// 500 `ERR_PUBSUB_PUBLISH_MESSAGE`, reference §1), and succeeds again once they caught up.
+#[tokio::test]
+async fn past_the_backlog_bound_publishes_are_refused_until_the_consumer_catches_up() {
+    let mut test_app = TestApp::start(
+        json!([subscription("orders", "/orders", None)]),
+        reply(200, ""),
+    )
+    .await;
+    let sidecar = start_sidecar(PUBSUB, vec![app("audit", test_app.port)]).await;
+    wait_subscribed(&sidecar, "audit", 1).await;
+    sidecar.set_backlog_limit(3);
+    test_app.stop().await;
+    for n in 0..3 {
+        publish_json(&sidecar, "audit", "orders", "", &json!(n)).await;
+    }
+    let publish = || async {
+        client()
+            .post(url(&sidecar, "audit", "/v1.0/publish/pubsub/orders"))
+            .json(&json!("more"))
+            .send()
+            .await
+            .unwrap()
+    };
+    let refused = publish().await;
+    assert_eq!(refused.status(), 500);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["errorCode"], "ERR_PUBSUB_PUBLISH_MESSAGE");
+    test_app.restart().await;
+    wait_for(&test_app, "/orders", 3).await;
+    eventually(Duration::from_secs(5), "a publish accepted again", || async {
+        (publish().await.status() == 204).then_some(())
+    })
+    .await;
+    sidecar.shutdown().await;
+}
