@@ -63,6 +63,9 @@ pub fn router(
         .merge(dead_letters.routes(&topics::TASK_TOPICS));
     Router::new()
         .merge(crate::routes::router().with_state(state))
+        .merge(common::openapi::route(
+            <crate::routes::ApiDoc as utoipa::OpenApi>::openapi(),
+        ))
         .merge(ops_routes(readiness))
         .merge(require_app_token(internal, app_api_token))
 }

@@ -2,8 +2,8 @@
 //! binary: no CDN, works offline).
 
 use axum::Router;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use common::openapi::StandardResponses;
+use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::assistant::routes as assistant;
@@ -23,26 +23,9 @@ use crate::routes::{agent_tokens, tags, tasks};
                        assistant::NewThread, assistant::NewMessage, assistant::Decision,
                        agent_tokens::AgentToken, agent_tokens::NewAgentToken,
                        agent_tokens::AgentTokenList, agent_tokens::Revoked)),
-    modifiers(&BearerAuth),
+    modifiers(&StandardResponses),
 )]
 pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// `/docs` and `/openapi.json`.
 pub fn router() -> Router {

@@ -19,6 +19,7 @@ pub mod events;
 pub mod extract;
 pub mod idempotency;
 pub mod limits;
+pub mod openapi;
 pub mod outbox;
 pub mod recurrence;
 pub mod reminders;

@@ -33,10 +33,10 @@ pub const RETAINED_ACKNOWLEDGED: u64 = 256;
 /// Messages a partition keeps while no consumer group reads its log.
 pub const UNCONSUMED_LIMIT: usize = 1_000;
 /// Messages some consumer group has not acknowledged yet, over the whole broker, before a
-/// publish is refused (about 30 MB of envelopes). A consumer far behind (or down) then holds
+/// publish is refused (about 10 MB of envelopes). A consumer far behind (or down) then holds
 /// back publishers, whose events wait in their outbox, instead of the process growing without
 /// bound. [`crate::DevSidecar::set_backlog_limit`] changes it.
-pub const BACKLOG_LIMIT: usize = 20_000;
+pub const BACKLOG_LIMIT: usize = 5_000;
 
 /// A message accepted by a publish (or re-published to a dead-letter topic), for inspection.
 #[derive(Debug, Clone, Serialize)]

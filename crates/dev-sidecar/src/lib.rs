@@ -234,9 +234,7 @@ impl DevSidecar {
     /// Sets how many unacknowledged messages the broker holds before it refuses publishes
     /// (default [`BACKLOG_LIMIT`]).
     pub fn set_backlog_limit(&self, messages: u64) {
-        self.shared
-            .backlog_limit
-            .store(messages, Ordering::Release);
+        self.shared.backlog_limit.store(messages, Ordering::Release);
     }
 
     fn instance(&self, instance: &str) -> anyhow::Result<&Arc<AppInstance>> {

@@ -62,6 +62,9 @@ pub fn router(state: AppState, readiness: Readiness, app_api_token: Option<Strin
     Router::new()
         .merge(crate::routes::notifications::router())
         .with_state(state)
+        .merge(common::openapi::route(
+            <crate::routes::notifications::ApiDoc as utoipa::OpenApi>::openapi(),
+        ))
         .merge(ops_routes(readiness))
         .merge(require_app_token(internal, app_api_token))
 }

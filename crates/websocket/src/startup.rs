@@ -123,6 +123,9 @@ pub async fn build_with(
         .with_state(state.clone());
     let router = public
         .merge(internal)
+        .merge(common::openapi::route(
+            <ticket::ApiDoc as utoipa::OpenApi>::openapi(),
+        ))
         .merge(ops_routes(Readiness { pool, dapr }));
     let server = Server::bind(
         SocketAddr::new(settings.host, settings.port),

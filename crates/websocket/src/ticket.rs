@@ -12,6 +12,7 @@ use common::dapr::{DaprError, StateItem};
 use common::error::ApiError;
 use common::events::STATESTORE;
 use common::limits::Limited;
+use common::openapi::StandardResponses;
 use serde::{Deserialize, Serialize};
 
 use crate::startup::{AppState, Tickets};
@@ -22,7 +23,7 @@ struct TicketValue {
 }
 
 /// The answer of `POST /api/realtime/ticket`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TicketResponse {
     /// Pass as `?token=` to `/ws` or `/api/sse`.
     pub ticket: String,
@@ -34,7 +35,9 @@ fn key(ticket: &str) -> String {
     format!("ws-ticket-{ticket}")
 }
 
-/// Issues a ticket for the caller.
+/// Issues a ticket for the caller: pass it as `?token=` to `/ws` or `/api/sse` within a minute.
+#[utoipa::path(post, path = "/api/realtime/ticket", tag = "realtime", security(("bearer" = [])),
+    responses((status = 200, body = TicketResponse)))]
 pub async fn issue(
     State(state): State<AppState>,
     Limited(user, _): Limited<Tickets>,
@@ -109,3 +112,15 @@ pub async fn redeem(state: &AppState, ticket: &str) -> Result<Option<String>, Da
 
 /// The default ticket lifetime.
 pub const DEFAULT_TICKET_TTL: Duration = Duration::from_secs(60);
+
+/// The websocket service's OpenAPI document, served at `/openapi.json`. `/ws` (a WebSocket
+/// upgrade) and `/api/sse` (an event stream) are not request/response operations and are
+/// described in the README instead.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "taskfleet websocket", description = "Connection tickets for the caller's live updates. Every error is `{\"error\":{\"code\",\"message\",\"details\"}}`."),
+    paths(issue),
+    components(schemas(TicketResponse)),
+    modifiers(&StandardResponses),
+)]
+pub struct ApiDoc;

@@ -24,7 +24,7 @@ const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
 
 /// One audit entry as the API shows it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// The recorded event.
     pub event_id: Uuid,
@@ -39,8 +39,10 @@ pub struct AuditEntry {
     /// When the audit service recorded it.
     pub recorded_at: DateTime<Utc>,
     /// Field → before/after, for updates.
+    #[schema(value_type = Option<Object>)]
     pub changes: Option<Value>,
     /// The task after the change.
+    #[schema(value_type = Option<Object>)]
     pub snapshot: Option<Value>,
     /// The previous entry's hash (`null` for the first).
     pub prev_hash: Option<String>,
@@ -66,7 +68,7 @@ impl From<StoredEntry> for AuditEntry {
 }
 
 /// One page of entries.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditPage {
     /// The entries of this page, newest first.
     pub items: Vec<AuditEntry>,
@@ -148,7 +150,32 @@ fn parse_query(raw: Option<&str>) -> Result<(ListFilter, i64), ApiError> {
     Ok((filter, limit))
 }
 
-/// Lists the caller's audit entries.
+/// The query of `GET /api/audit` (documentation: the handler reads the raw query string, so
+/// that a repeated or unknown parameter is a 400, never ignored).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct AuditQuery {
+    /// Only this task's entries.
+    task_id: Option<Uuid>,
+    /// Only this kind of event.
+    #[param(value_type = Option<String>, pattern = "^task-(created|updated|completed|deleted)$")]
+    event_type: Option<String>,
+    /// Entries that happened at or after this time (RFC 3339).
+    since: Option<DateTime<Utc>>,
+    /// Entries that happened at or before this time (RFC 3339); not before `since`.
+    until: Option<DateTime<Utc>>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page (opaque).
+    cursor: Option<String>,
+}
+
+/// Lists the caller's audit entries, newest first.
+#[utoipa::path(get, path = "/api/audit", tag = "audit", security(("bearer" = [])),
+    params(AuditQuery),
+    responses((status = 200, body = AuditPage)))]
 pub async fn list_entries(
     State(state): State<AppState>,
     user: AuthUser,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::startup::{AppState, Verifications};
 
 /// The verdict on one user's chain.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Verification {
     /// Every entry links to its predecessor and hashes to its stored hash.
     pub intact: bool,
@@ -21,6 +21,8 @@ pub struct Verification {
 }
 
 /// Verifies the caller's chain (never anyone else's).
+#[utoipa::path(get, path = "/api/audit/verify", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, body = Verification)))]
 pub async fn verify_chain(
     State(state): State<AppState>,
     Limited(user, _): Limited<Verifications>,

@@ -172,7 +172,7 @@ pub struct NewThread {
 
 /// Starts a thread (body optional).
 #[utoipa::path(post, path = "/api/assistant/threads", tag = "assistant", security(("bearer" = [])),
-    request_body = NewThread,
+    request_body = Option<NewThread>,
     responses((status = 201, description = "the thread"), (status = 503, description = "assistant_disabled")))]
 pub async fn create_thread(
     State(state): State<AppState>,
@@ -180,11 +180,21 @@ pub async fn create_thread(
     body: Bytes,
 ) -> Result<Response, AssistantError> {
     enabled(&state)?;
+    // Optional body; when there is one it is a JSON object like every body of this API (serde
+    // alone would also build the struct from an array such as `[null, null]`).
     let request: NewThread = if body.iter().all(u8::is_ascii_whitespace) {
         NewThread::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(object @ Value::Object(_)) => serde_json::from_value(object)
+                .map_err(|e| ApiError::Validation(json!({ "body": e.to_string() })))?,
+            Ok(_) => {
+                return Err(
+                    ApiError::Validation(json!({ "body": "expected a JSON object" })).into(),
+                );
+            }
+            Err(e) => return Err(ApiError::bad_request("malformed_json", e.to_string()).into()),
+        }
     };
     let (_, timezone) = user_zone(request.timezone.as_deref())?;
     let title: String = request.title.unwrap_or_default().trim().to_owned();
@@ -196,8 +206,9 @@ pub async fn create_thread(
     Ok((StatusCode::CREATED, Json(thread)).into_response())
 }
 
-/// Query of the paged lists: `limit` and the `cursor` of the previous page.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+/// Query of the paged lists: `limit` and the `cursor` of the previous page (documented per
+/// route: the bounds of `limit` differ).
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     /// Page size.
@@ -238,7 +249,8 @@ fn decode_thread_cursor(raw: &str) -> Result<store::ThreadCursor, ApiError> {
 
 /// The caller's threads, most recent first, a page at a time.
 #[utoipa::path(get, path = "/api/assistant/threads", tag = "assistant", security(("bearer" = [])),
-    params(Page),
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "page size (default 50)"),
+           ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
     responses((status = 200, description = "`{\"items\":[thread...],\"next_cursor\":...}`"), (status = 503, description = "assistant_disabled")))]
 pub async fn list_threads(
     State(state): State<AppState>,
@@ -295,7 +307,9 @@ async fn own_thread(
 /// `confirmation`. A page holds the latest `limit` items; `next_cursor` pages back to older
 /// ones.
 #[utoipa::path(get, path = "/api/assistant/threads/{id}/items", tag = "assistant", security(("bearer" = [])),
-    params(("id" = Uuid, Path), Page),
+    params(("id" = Uuid, Path),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "page size (default 200)"),
+           ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
     responses((status = 200, description = "`{\"items\":[item...],\"next_cursor\":...}`"), (status = 404, description = "no such thread")))]
 pub async fn list_items(
     State(state): State<AppState>,

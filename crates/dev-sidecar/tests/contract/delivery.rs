@@ -411,9 +411,11 @@ async fn past_the_backlog_bound_publishes_are_refused_until_the_consumer_catches
     assert_eq!(body["errorCode"], "ERR_PUBSUB_PUBLISH_MESSAGE");
     test_app.restart().await;
     wait_for(&test_app, "/orders", 3).await;
-    eventually(Duration::from_secs(5), "a publish accepted again", || async {
-        (publish().await.status() == 204).then_some(())
-    })
+    eventually(
+        Duration::from_secs(5),
+        "a publish accepted again",
+        || async { (publish().await.status() == 204).then_some(()) },
+    )
     .await;
     sidecar.shutdown().await;
 }

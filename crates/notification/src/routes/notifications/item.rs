@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use common::auth::AuthUser;
 use common::error::ApiError;
 use common::extract::{ApiJson, ApiPath};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -15,7 +15,7 @@ use crate::startup::AppState;
 
 /// `PATCH /api/notifications/{id}` body. Unknown fields are refused (422) so a typo such as
 /// `{"raed": true}` is not silently a no-op.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarkRead {
     /// `true` marks the notification read, `false` unread again.
@@ -31,7 +31,22 @@ impl MarkRead {
     }
 }
 
+/// How many notifications `read-all` marked read.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MarkedRead {
+    pub updated: u64,
+}
+
+/// The caller's unread notifications.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UnreadCount {
+    pub count: i64,
+}
+
 /// Marks one of the caller's notifications read or unread; 404 if it is not theirs.
+#[utoipa::path(patch, path = "/api/notifications/{id}", tag = "notifications", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = MarkRead,
+    responses((status = 200, body = Notification), (status = 404, description = "no such notification")))]
 pub async fn mark_read(
     State(state): State<AppState>,
     user: AuthUser,
@@ -55,10 +70,12 @@ pub async fn mark_read(
 }
 
 /// Marks every unread notification of the caller read; answers how many changed.
+#[utoipa::path(post, path = "/api/notifications/read-all", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = MarkedRead)))]
 pub async fn mark_all_read(
     State(state): State<AppState>,
     user: AuthUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MarkedRead>, ApiError> {
     let updated = sqlx::query(
         "UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL",
     )
@@ -66,10 +83,13 @@ pub async fn mark_all_read(
     .execute(&state.pool)
     .await?
     .rows_affected();
-    Ok(Json(json!({ "updated": updated })))
+    Ok(Json(MarkedRead { updated }))
 }
 
 /// Deletes one of the caller's notifications; 204, or 404 if it is not theirs.
+#[utoipa::path(delete, path = "/api/notifications/{id}", tag = "notifications", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 204, description = "deleted"), (status = 404, description = "no such notification")))]
 pub async fn delete_notification(
     State(state): State<AppState>,
     user: AuthUser,
@@ -88,15 +108,17 @@ pub async fn delete_notification(
 }
 
 /// The caller's unread count, for the bell.
+#[utoipa::path(get, path = "/api/notifications/unread-count", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = UnreadCount)))]
 pub async fn unread_count(
     State(state): State<AppState>,
     user: AuthUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UnreadCount>, ApiError> {
     let count: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL",
     )
     .bind(&user.user_id)
     .fetch_one(&state.pool)
     .await?;
-    Ok(Json(json!({ "count": count })))
+    Ok(Json(UnreadCount { count }))
 }

@@ -23,7 +23,7 @@ const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
 
 /// One page of notifications.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NotificationPage {
     /// This page, newest first.
     pub items: Vec<Notification>,
@@ -32,12 +32,14 @@ pub struct NotificationPage {
 }
 
 /// Query parameters; anything else is a 400.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// `true`: unread notifications only.
     pub unread: Option<bool>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
@@ -64,6 +66,9 @@ fn encode_cursor(cursor: &Cursor) -> String {
 }
 
 /// Lists the caller's notifications, newest first.
+#[utoipa::path(get, path = "/api/notifications", tag = "notifications", security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, body = NotificationPage)))]
 pub async fn list_notifications(
     State(state): State<AppState>,
     user: AuthUser,

@@ -7,6 +7,7 @@ mod list;
 use axum::Router;
 use axum::routing::{get, patch, post};
 use chrono::{DateTime, Utc};
+use common::openapi::StandardResponses;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -19,7 +20,7 @@ const COLUMNS: &str =
     "id, task_id, kind, title, body, reminder_at, created_at, read_at IS NOT NULL AS read, read_at";
 
 /// One notification as the API returns it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Notification {
     /// The notification's id.
     pub id: Uuid,
@@ -40,6 +41,18 @@ pub struct Notification {
     /// When it was marked read.
     pub read_at: Option<DateTime<Utc>>,
 }
+
+/// The notifications API's OpenAPI document, served at `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "taskfleet notification", description = "The caller's notifications. Every error is `{\"error\":{\"code\",\"message\",\"details\"}}`."),
+    paths(list::list_notifications, item::unread_count, item::mark_all_read, item::mark_read,
+          item::delete_notification),
+    components(schemas(Notification, NotificationPage, item::MarkRead, item::UnreadCount,
+                       item::MarkedRead)),
+    modifiers(&StandardResponses),
+)]
+pub struct ApiDoc;
 
 /// The notifications routes (user-facing, JWT-authenticated).
 pub fn router() -> Router<AppState> {
