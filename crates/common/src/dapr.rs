@@ -166,7 +166,22 @@ impl DaprClient {
         envelope: &Value,
         partition_key: &str,
     ) -> Result<(), DaprError> {
-        let body = serde_json::to_vec(envelope).map_err(|e| DaprError::Decode(e.into()))?;
+        let body = serde_json::to_string(envelope).map_err(|e| DaprError::Decode(e.into()))?;
+        let traceparent = envelope.get("traceparent").and_then(Value::as_str);
+        self.publish_cloudevent_text(pubsub, topic, body, traceparent, partition_key)
+            .await
+    }
+
+    /// Like [`Self::publish_cloudevent`] with the envelope already serialized (the outbox
+    /// stores it so) and its `traceparent`, if any, sent as the header.
+    pub async fn publish_cloudevent_text(
+        &self,
+        pubsub: &str,
+        topic: &str,
+        envelope: String,
+        traceparent: Option<&str>,
+        partition_key: &str,
+    ) -> Result<(), DaprError> {
         let mut request = self
             .request(
                 reqwest::Method::POST,
@@ -177,11 +192,11 @@ impl DaprClient {
                 reqwest::header::CONTENT_TYPE,
                 "application/cloudevents+json",
             );
-        if let Some(traceparent) = envelope.get("traceparent").and_then(Value::as_str) {
+        if let Some(traceparent) = traceparent {
             request = request.header("traceparent", traceparent);
         }
         let response = request
-            .body(body)
+            .body(envelope)
             .send()
             .await
             .map_err(DaprError::Unavailable)?;

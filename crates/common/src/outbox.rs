@@ -97,6 +97,9 @@ pub struct RelaySettings {
     pub retention: Duration,
     /// Rows of one user leased and published back to back in a pass.
     pub run_length: i64,
+    /// Rows leased per pass in all (the oldest users' runs first; the last run may be cut
+    /// short, still a prefix): bounds the memory of a pass when a backlog builds up.
+    pub max_rows: i64,
     /// How long a lease keeps other relays off the leased rows; longer than a pass can take.
     pub lease: Duration,
     /// Attempts after which a row the sidecar refuses for good is parked.
@@ -112,6 +115,7 @@ impl Default for RelaySettings {
             max_backoff: Duration::from_secs(10),
             retention: Duration::from_secs(7 * 24 * 3600),
             run_length: 50,
+            max_rows: 1_000,
             lease: Duration::from_secs(60),
             park_after: 5,
         }
@@ -124,7 +128,9 @@ struct OutboxRow {
     pubsub: String,
     topic: String,
     partition_key: String,
-    envelope: Value,
+    /// The CloudEvent as stored, sent as is (never parsed here).
+    envelope: String,
+    traceparent: Option<String>,
     attempts: i32,
 }
 
@@ -134,7 +140,8 @@ struct OutboxRow {
 /// relays never lease rows of one user at once, and never wait on each other's rows (an
 /// earlier version updated overlapping row sets in different orders and deadlocked under
 /// load, each deadlock costing a second). A head updated by a relay that committed meanwhile
-/// is re-checked under the lock, so a run is never leased twice.
+/// is re-checked under the lock, so a run is never leased twice. At most `$4` rows in all, the
+/// oldest heads' runs first (a run cut short is still a prefix of its user's rows).
 const LEASE_SQL: &str = "\
 WITH heads AS (
     SELECT DISTINCT ON (partition_key) partition_key, id, leased_until, next_attempt_at
@@ -148,7 +155,7 @@ WITH heads AS (
     ORDER BY id
     LIMIT $1
 ), locked_heads AS (
-    SELECT o.partition_key FROM outbox o
+    SELECT o.partition_key, o.id AS head_id FROM outbox o
     WHERE o.id IN (SELECT id FROM ready)
       AND o.published_at IS NULL AND o.parked_at IS NULL
       AND (o.leased_until IS NULL OR o.leased_until < now())
@@ -163,11 +170,14 @@ WITH heads AS (
         ORDER BY r.id
         LIMIT $2
     ) run
+    ORDER BY locked_heads.head_id, run.id
+    LIMIT $4
 )
 UPDATE outbox o SET leased_until = now() + make_interval(secs => $3)
 FROM picked
 WHERE o.id = picked.id
-RETURNING o.id, o.pubsub, o.topic, o.partition_key, o.envelope, o.attempts";
+RETURNING o.id, o.pubsub, o.topic, o.partition_key, o.envelope::text AS envelope,
+          o.envelope->>'traceparent' AS traceparent, o.attempts";
 
 /// How a run of one user's rows ended.
 #[derive(Default)]
@@ -321,6 +331,7 @@ impl OutboxRelay {
             .bind(self.settings.batch_size)
             .bind(self.settings.run_length.max(1))
             .bind(self.settings.lease.as_secs_f64())
+            .bind(self.settings.max_rows.max(1))
             .fetch_all(&self.pool)
             .await?;
         if rows.is_empty() {
@@ -421,7 +432,13 @@ impl OutboxRelay {
         for row in rows.by_ref() {
             match self
                 .dapr
-                .publish_cloudevent(&row.pubsub, &row.topic, &row.envelope, &row.partition_key)
+                .publish_cloudevent_text(
+                    &row.pubsub,
+                    &row.topic,
+                    row.envelope.clone(),
+                    row.traceparent.as_deref(),
+                    &row.partition_key,
+                )
                 .await
             {
                 Ok(()) => result.published.push(row.id),

@@ -373,3 +373,44 @@ async fn three_relays_racing_over_many_users_never_deadlock_and_keep_each_users_
     assert_each_users_order(&published, 40);
     sidecar.shutdown().await;
 }
+
+/// A pass leases at most `max_rows` rows (a backlog must not be read into memory at once): the
+/// oldest user's run first, then a prefix of the next one; the rest waits for the next pass, and
+/// every user's events still go out in order.
+#[tokio::test]
+async fn a_pass_leases_at_most_max_rows_and_cuts_runs_only_to_prefixes() {
+    let (pool, _url) = fresh_database().await;
+    let reserved = reserve_port();
+    let sidecar_port = reserved.port;
+    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
+    for n in 1..=10 {
+        enqueue_raw(&pool, "pubsub", "carol", n).await;
+    }
+    for n in 1..=10 {
+        enqueue_raw(&pool, "pubsub", "dave", n).await;
+    }
+    let relay = OutboxRelay::new(
+        pool.clone(),
+        DaprClient::new(sidecar_port, None),
+        RelaySettings {
+            max_rows: 13,
+            ..RelaySettings::default()
+        },
+    );
+    let of = |user: &str| -> Vec<i64> {
+        sidecar
+            .published()
+            .iter()
+            .filter(|m| m.partition_key.as_deref() == Some(user))
+            .map(|m| m.envelope["data"]["n"].as_i64().unwrap())
+            .collect()
+    };
+    let first = relay.publish_batch().await.unwrap();
+    assert_eq!(first.claimed, 13);
+    assert_eq!(of("carol"), (1..=10).collect::<Vec<_>>());
+    assert_eq!(of("dave"), (1..=3).collect::<Vec<_>>());
+    let second = relay.publish_batch().await.unwrap();
+    assert_eq!(second.claimed, 7);
+    assert_eq!(of("dave"), (1..=10).collect::<Vec<_>>());
+    sidecar.shutdown().await;
+}
