@@ -3,7 +3,8 @@
 # 200 000 events): builds release `fleet` and `loadgen`, starts fleet on a fresh database, then
 # creates tasks at 32 clients until EVENTS events went through, printing fleet's RSS after every
 # 20-second step. Talks to 127.0.0.1 only and stops by itself.
-#   bench/fleet-memory.sh                  # 200 000 events (~8 minutes on 2 cores)
+#   bench/fleet-memory.sh                  # 200 000 events (~8 minutes on 2 cores, then up to 10
+#                                          # for the consumers to catch up)
 #   EVENTS=50000 bench/fleet-memory.sh
 #   SKIP_BUILD=1 bench/fleet-memory.sh     # reuse the release binaries in target/
 set -euo pipefail

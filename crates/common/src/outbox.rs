@@ -254,9 +254,9 @@ impl OutboxRelay {
                 }
                 Ok(outcome) => {
                     backoff = self.settings.initial_backoff;
-                    // Rows that failed are scheduled on their own; anything else claimed means
-                    // there may be more right away.
-                    if outcome.published > 0 {
+                    // Rows that failed are scheduled on their own; a row published or parked
+                    // means there may be more right away (a parked row frees its user's next).
+                    if outcome.published > 0 || outcome.parked > 0 {
                         continue;
                     }
                 }
