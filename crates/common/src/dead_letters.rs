@@ -23,6 +23,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -31,7 +32,7 @@ use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::delivery::{DaprSubscription, TopicReply, Verdict};
+use crate::delivery::{DaprSubscription, TopicReply, Verdict, verdict_for_db_error};
 use crate::events::dead_letter_topic;
 
 /// A service's handler for delivered events of its topics, called again for stored dead
@@ -80,7 +81,7 @@ impl Default for RetrySettings {
             poll: Duration::from_secs(5),
             initial_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(600),
-            batch: 50,
+            batch: 20,
             lease: Duration::from_secs(300),
         }
     }
@@ -114,9 +115,15 @@ impl<H: Handler> DeadLetters<H> {
             .fold(Router::new(), |router, &topic| {
                 router.route(
                     &inbox_route(topic),
-                    post(move |State(this): State<Self>, body: Bytes| async move {
-                        this.receive(topic, body).await
-                    }),
+                    post(
+                        move |State(this): State<Self>,
+                              body: Result<Bytes, BytesRejection>| async move {
+                            match body {
+                                Ok(body) => this.receive(topic, body).await,
+                                Err(rejection) => this.refuse(topic, &rejection.body_text()),
+                            }
+                        },
+                    ),
                 )
             })
             .with_state(self.clone())
@@ -138,11 +145,28 @@ impl<H: Handler> DeadLetters<H> {
                 self.arrived.notify_one();
                 TopicReply::Success
             }
-            Err(error) => {
-                tracing::warn!(consumer = self.consumer, topic, %error, "cannot store a dead letter yet; asking for redelivery");
-                TopicReply::Retry
-            }
+            Err(error) => match verdict_for_db_error(&error) {
+                Verdict::Retry(_) => {
+                    tracing::warn!(consumer = self.consumer, topic, %error, "cannot store a dead letter yet; asking for redelivery");
+                    TopicReply::Retry
+                }
+                _ => self.refuse(topic, &error.to_string()),
+            },
         }
+    }
+
+    /// A dead letter that can never be stored (unreadable, or refused by the database on every
+    /// attempt): redelivering it would block its partition for ever, so it is dropped, logged
+    /// and counted (`dead_letters_refused_total`).
+    fn refuse(&self, topic: &str, reason: &str) -> TopicReply {
+        metrics::counter!("dead_letters_refused_total", "consumer" => self.consumer).increment(1);
+        tracing::error!(
+            consumer = self.consumer,
+            topic,
+            reason,
+            "a dead letter that cannot be stored was dropped"
+        );
+        TopicReply::Drop
     }
 
     /// Retries due rows until `shutdown`.
@@ -259,14 +283,25 @@ impl<H: Handler> DeadLetters<H> {
     }
 }
 
-/// The dedupe key of a dead letter: its CloudEvent id, else a hash of its bytes.
+/// The dedupe key of a dead letter: its CloudEvent id when that is a short printable string,
+/// else a hash (of the id, or of the bytes when there is none). Whatever a publisher put in
+/// the id, the key always fits the unique index and a text column.
 fn message_key(body: &[u8]) -> String {
     #[derive(serde::Deserialize)]
     struct WithId {
         id: String,
     }
     match serde_json::from_slice::<WithId>(body) {
-        Ok(envelope) if !envelope.id.is_empty() => envelope.id,
+        Ok(envelope)
+            if !envelope.id.is_empty()
+                && envelope.id.len() <= 200
+                && !envelope.id.chars().any(char::is_control) =>
+        {
+            envelope.id
+        }
+        Ok(envelope) if !envelope.id.is_empty() => {
+            format!("sha256-id:{:x}", Sha256::digest(envelope.id.as_bytes()))
+        }
         _ => format!("sha256:{:x}", Sha256::digest(body)),
     }
 }
@@ -399,6 +434,9 @@ mod tests {
         assert!(hashed.starts_with("sha256:") && hashed.len() == 7 + 64);
         assert_eq!(hashed, message_key(b"not json"));
         assert_ne!(hashed, message_key(b"not json either"));
+        let long = format!(r#"{{"id":"{}"}}"#, "x".repeat(5000));
+        assert!(message_key(long.as_bytes()).starts_with("sha256-id:"));
+        assert!(message_key(br#"{"id":"a\u0000b"}"#).starts_with("sha256-id:"));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! that joins later with `initialOffset: oldest` still finds recent history; a log nobody
 //! consumes keeps its newest [`UNCONSUMED_LIMIT`] messages per partition; the inspection list
 //! of `/dev/messages` keeps the newest [`INSPECTION_LIMIT`]; and past [`BACKLOG_LIMIT`]
-//! messages in all, publishes are refused until consumers catch up. Offsets never change: only
+//! messages a consumer has not taken, publishes to that topic are refused until it catches up. Offsets never change: only
 //! a log's start moves.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -32,10 +32,11 @@ pub const INSPECTION_LIMIT: usize = 2_000;
 pub const RETAINED_ACKNOWLEDGED: u64 = 256;
 /// Messages a partition keeps while no consumer group reads its log.
 pub const UNCONSUMED_LIMIT: usize = 1_000;
-/// Messages some consumer group has not acknowledged yet, over the whole broker, before a
-/// publish is refused (about 10 MB of envelopes). A consumer far behind (or down) then holds
-/// back publishers, whose events wait in their outbox, instead of the process growing without
-/// bound. [`crate::DevSidecar::set_backlog_limit`] changes it.
+/// Messages of one topic's log that its slowest consumer group has not acknowledged yet before
+/// a publish to that topic is refused (about 10 MB of envelopes). A consumer far behind (or
+/// down) then holds back the publishers of its topics only, whose events wait in their outbox,
+/// instead of the process growing without bound. [`crate::DevSidecar::set_backlog_limit`]
+/// changes it.
 pub const BACKLOG_LIMIT: usize = 5_000;
 
 /// A message accepted by a publish (or re-published to a dead-letter topic), for inspection.
@@ -328,26 +329,28 @@ impl Broker {
     }
 
     /// Messages held in partition logs (for memory tests).
-    /// Messages some consumer group of their log has not acknowledged yet.
-    pub fn backlog(&self) -> u64 {
+    /// Messages of `pubsub`/`topic`'s log that its slowest consumer group has not acknowledged.
+    pub fn backlog(&self, pubsub: &str, topic: &str) -> u64 {
+        let log_key = self.log_key(pubsub, topic);
         let inner = lock(&self.inner);
+        let Some(log) = inner.topics.get(&log_key) else {
+            return 0;
+        };
+        let groups: Vec<&Arc<Group>> = inner
+            .groups
+            .iter()
+            .filter(|(key, _)| self.log_key(&key.pubsub, &key.topic) == log_key)
+            .map(|(_, group)| group)
+            .collect();
         let mut behind = 0;
-        for (log_key, log) in &inner.topics {
-            let groups: Vec<&Arc<Group>> = inner
-                .groups
+        for (partition, stored) in log.partitions.iter().enumerate() {
+            let slowest = groups
                 .iter()
-                .filter(|(key, _)| &self.log_key(&key.pubsub, &key.topic) == log_key)
-                .map(|(_, group)| group)
-                .collect();
-            for (partition, stored) in log.partitions.iter().enumerate() {
-                let slowest = groups
-                    .iter()
-                    .filter_map(|group| group.committed.get(partition))
-                    .map(|committed| committed.load(Ordering::Acquire))
-                    .min();
-                if let Some(slowest) = slowest {
-                    behind += stored.end().saturating_sub(slowest.max(stored.start));
-                }
+                .filter_map(|group| group.committed.get(partition))
+                .map(|committed| committed.load(Ordering::Acquire))
+                .min();
+            if let Some(slowest) = slowest {
+                behind += stored.end().saturating_sub(slowest.max(stored.start));
             }
         }
         behind

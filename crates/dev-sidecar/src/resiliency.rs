@@ -248,7 +248,10 @@ pub fn parse_go_duration(text: &str) -> anyhow::Result<Duration> {
             "h" => 3600.0,
             other => bail!("duration {text:?}: unknown unit {other:?}"),
         };
-        total += Duration::from_secs_f64(value * seconds);
+        total = Duration::try_from_secs_f64(value * seconds)
+            .ok()
+            .and_then(|part| total.checked_add(part))
+            .with_context(|| format!("duration {text:?} is out of range"))?;
         rest = tail;
     }
     Ok(total)
@@ -281,6 +284,7 @@ mod tests {
         assert_eq!(parse_go_duration("0").unwrap(), Duration::ZERO);
         assert!(parse_go_duration("5").is_err());
         assert!(parse_go_duration("5 parsecs").is_err());
+        assert!(parse_go_duration("99999999999999999999h").is_err());
     }
 
     #[test]

@@ -195,7 +195,7 @@ async fn publish(
     // producer's does when the broker cannot take more, and the publisher retries later (the
     // outbox keeps the event in Postgres meanwhile).
     let limit = s.shared.backlog_limit.load(Ordering::Acquire);
-    let behind = s.shared.broker.backlog();
+    let behind = s.shared.broker.backlog(&pubsub, &topic);
     if behind >= limit {
         tracing::warn!(app_id, %pubsub, %topic, behind, "broker backlog full; publish refused");
         return api_error(
