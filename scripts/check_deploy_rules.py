@@ -537,6 +537,18 @@ def main_pubsub_keeps_history():
 WITHOUT_DEAD_LETTERS = {"crates/common/src/dead_letters.rs", "crates/websocket/src/events.rs"}
 
 
+@rule("no Component takes the name of daprd's built-in Kubernetes secret store")
+def no_duplicate_builtin_secret_store():
+    # On Kubernetes every daprd provisions a secret store named `kubernetes` itself (Dapr docs,
+    # "Kubernetes secrets": "a secret store with the name kubernetes is automatically
+    # provisioned"); a Component of that name is a duplicate and the sidecar does not start
+    # (issue 11). `auth.secretStore: kubernetes` uses the built-in one.
+    return [f"{path}: Component named kubernetes duplicates the built-in secret store"
+            for path in sorted((ROOT / "k8s-dapr").glob("*.yaml"))
+            for obj in load_all([path])
+            if obj.get("kind") == "Component" and obj["metadata"].get("name") == "kubernetes"]
+
+
 @rule("every subscription the services declare has a dead-letter topic, but the inbox and pushes")
 def subscriptions_have_dead_letters():
     # Programmatic subscriptions are built by common::delivery::DaprSubscription::new, which
