@@ -17,7 +17,9 @@ RUN --mount=type=cache,target=/root/.npm npm ci
 FROM node:20-slim AS build
 WORKDIR /app
 ARG NEXT_PUBLIC_WS_URL=ws://localhost:8001/ws
-ENV NEXT_PUBLIC_WS_URL=${NEXT_PUBLIC_WS_URL} NEXT_TELEMETRY_DISABLED=1
+# `next build` loads instrumentation.ts, which migrates Better Auth's tables unless told not to:
+# there is no database in an image build (the runtime stage migrates at start, as it should).
+ENV NEXT_PUBLIC_WS_URL=${NEXT_PUBLIC_WS_URL} NEXT_TELEMETRY_DISABLED=1 SKIP_AUTH_MIGRATIONS=1
 COPY --from=deps /app/node_modules ./node_modules
 COPY frontend/ ./
 RUN npm run build

@@ -537,6 +537,22 @@ def main_pubsub_keeps_history():
 WITHOUT_DEAD_LETTERS = {"crates/common/src/dead_letters.rs", "crates/websocket/src/events.rs"}
 
 
+@rule("the frontend image builds without a database (SKIP_AUTH_MIGRATIONS=1 before next build)")
+def frontend_build_skips_auth_migrations():
+    # scripts/test-frontend builds with SKIP_AUTH_MIGRATIONS=1 for the same reason: next build
+    # runs instrumentation.ts, which would migrate Better Auth's tables (issue 11, item 7).
+    text = (ROOT / "docker/frontend.Dockerfile").read_text()
+    stages = re.split(r"(?m)^FROM ", text)
+    build = next((stage for stage in stages if re.search(r"(?m)^RUN npm run build", stage)), "")
+    before = build.split("RUN npm run build")[0]
+    if not re.search(r"(?m)^(ENV|ARG)\b.*SKIP_AUTH_MIGRATIONS=1", before):
+        return ["docker/frontend.Dockerfile: the build stage runs next build without SKIP_AUTH_MIGRATIONS=1"]
+    runtime = stages[-1]
+    if "SKIP_AUTH_MIGRATIONS" in runtime:
+        return ["docker/frontend.Dockerfile: the runtime stage must migrate at start"]
+    return []
+
+
 @rule("no Component takes the name of daprd's built-in Kubernetes secret store")
 def no_duplicate_builtin_secret_store():
     # On Kubernetes every daprd provisions a secret store named `kubernetes` itself (Dapr docs,
