@@ -14,11 +14,7 @@ async fn main() -> anyhow::Result<()> {
         None | Some("serve") => {}
         Some("migrate") => {
             // Needs nothing but the database: the hook Job carries no tokens.
-            let database_url: String = common::config::env_or(
-                "DATABASE_URL",
-                common::config::DEFAULT_DATABASE_URL.to_owned(),
-            )?;
-            let pool = common::db::connect(&database_url, 1).await?;
+            let pool = common::db::operator_pool().await?;
             common::db::MIGRATOR.run(&pool).await?;
             tracing::info!("migrations applied");
             return Ok(());
@@ -39,18 +35,9 @@ const OUTBOX_USAGE: &str = "usage: backend-api outbox parked | replay <id|all> |
 
 /// Lists, replays or discards parked outbox rows; needs only `DATABASE_URL`.
 async fn outbox_command(args: Vec<String>) -> anyhow::Result<()> {
-    let database_url: String = common::config::env_or(
-        "DATABASE_URL",
-        common::config::DEFAULT_DATABASE_URL.to_owned(),
-    )?;
-    let pool = common::db::connect(&database_url, 1).await?;
-    let target = |arg: Option<&String>| -> anyhow::Result<Option<i64>> {
-        match arg.map(String::as_str) {
-            Some("all") => Ok(None),
-            Some(id) => Ok(Some(id.parse()?)),
-            None => anyhow::bail!(OUTBOX_USAGE),
-        }
-    };
+    let pool = common::db::operator_pool().await?;
+    let target =
+        |arg: Option<&String>| common::db::row_target(arg.map(String::as_str), OUTBOX_USAGE);
     match args.first().map(String::as_str) {
         Some("parked") => {
             for row in common::outbox::parked_rows(&pool).await? {

@@ -31,6 +31,25 @@ pub fn connect_lazy(url: &str, max_connections: u32) -> sqlx::Result<PgPool> {
         .connect_lazy_with(options))
 }
 
+/// A one-connection pool on `DATABASE_URL` (default: the local database), for the operator
+/// commands that need nothing else (`migrate`, `outbox`, `dead-letters`).
+pub async fn operator_pool() -> anyhow::Result<PgPool> {
+    let url: String = crate::config::env_or(
+        "DATABASE_URL",
+        crate::config::DEFAULT_DATABASE_URL.to_owned(),
+    )?;
+    Ok(connect(&url, 1).await?)
+}
+
+/// The rows an operator command names: `all` → every one (`None`), a number → that row.
+pub fn row_target(arg: Option<&str>, usage: &str) -> anyhow::Result<Option<i64>> {
+    match arg {
+        Some("all") => Ok(None),
+        Some(id) => Ok(Some(id.parse()?)),
+        None => anyhow::bail!("{usage}"),
+    }
+}
+
 /// Creates the database named in `url` if it does not exist (connecting to the `postgres`
 /// maintenance database to do so).
 pub async fn ensure_database(url: &str) -> sqlx::Result<()> {

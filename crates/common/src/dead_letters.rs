@@ -237,12 +237,11 @@ impl<H: Handler> DeadLetters<H> {
                 );
             }
             Verdict::Retry(reason) => {
-                let factor = 2u32.saturating_pow(u32::try_from(attempts - 1).unwrap_or(0).min(16));
-                let delay = self
-                    .settings
-                    .initial_backoff
-                    .saturating_mul(factor)
-                    .min(self.settings.max_backoff);
+                let delay = crate::outbox::doubling_backoff(
+                    self.settings.initial_backoff,
+                    self.settings.max_backoff,
+                    attempts,
+                );
                 sqlx::query(
                     "UPDATE dead_letters SET reason = $2, \
                      next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1",
@@ -391,18 +390,9 @@ pub fn usage(consumer: &str) -> String {
 /// `<consumer> dead-letters list | replay <id|all> | discard <id|all>`; needs only
 /// `DATABASE_URL`. `args` are the words after `dead-letters`.
 pub async fn command(consumer: &str, args: &[String]) -> anyhow::Result<()> {
-    let database_url: String = crate::config::env_or(
-        "DATABASE_URL",
-        crate::config::DEFAULT_DATABASE_URL.to_owned(),
-    )?;
-    let pool = crate::db::connect(&database_url, 1).await?;
-    let target = |arg: Option<&String>| -> anyhow::Result<Option<i64>> {
-        match arg.map(String::as_str) {
-            Some("all") => Ok(None),
-            Some(id) => Ok(Some(id.parse()?)),
-            None => anyhow::bail!(usage(consumer)),
-        }
-    };
+    let pool = crate::db::operator_pool().await?;
+    let target =
+        |arg: Option<&String>| crate::db::row_target(arg.map(String::as_str), &usage(consumer));
     match args.first().map(String::as_str) {
         Some("list") => {
             for row in list(&pool, consumer).await? {

@@ -398,12 +398,11 @@ impl OutboxRelay {
     ) -> sqlx::Result<bool> {
         let attempts = attempts.saturating_add(1);
         let park = !error.is_transient() && attempts >= self.settings.park_after;
-        let factor = 2u32.saturating_pow(u32::try_from(attempts - 1).unwrap_or(0).min(16));
-        let delay = self
-            .settings
-            .initial_backoff
-            .saturating_mul(factor)
-            .min(self.settings.max_backoff);
+        let delay = doubling_backoff(
+            self.settings.initial_backoff,
+            self.settings.max_backoff,
+            attempts,
+        );
         sqlx::query(
             "UPDATE outbox SET attempts = $2, last_error = $3, leased_until = NULL, \
              next_attempt_at = now() + make_interval(secs => $4), \
@@ -465,6 +464,15 @@ impl OutboxRelay {
             tracing::warn!(%error, "outbox prune failed");
         }
     }
+}
+
+/// The wait after the `attempts`-th failed attempt: `initial`, doubled per attempt, at most
+/// `max` (the outbox's and the dead letters' per-row backoff).
+pub(crate) fn doubling_backoff(initial: Duration, max: Duration, attempts: i32) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(16);
+    initial.saturating_mul(2u32.pow(doublings)).min(max)
 }
 
 /// Parked rows, oldest first (for `backend-api outbox parked`).
