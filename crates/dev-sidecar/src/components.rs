@@ -16,7 +16,22 @@ pub struct Component {
     pub type_name: String,
     pub version: String,
     pub metadata: BTreeMap<String, String>,
+    /// Metadata fields given as `secretKeyRef` (field -> secret name, key), resolved at start
+    /// from the secret store of `auth.secretStore` ([`crate::secrets`]).
+    pub secret_refs: BTreeMap<String, SecretRef>,
+    /// `auth.secretStore`, when the component names one.
+    pub secret_store: Option<String>,
+    /// `spec.ignoreErrors`: a component that fails to initialise is skipped, not fatal.
+    pub ignore_errors: bool,
     pub scopes: Vec<String>,
+}
+
+/// A `secretKeyRef` of a component metadata field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    pub name: String,
+    /// Absent: the key equals the secret's name (daprd's rule for single-value stores).
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +40,8 @@ pub enum ComponentKind {
     StateRedis,
     StateMemory,
     CronBinding,
+    /// A `secretstores.*` component: not implemented, but its name is taken (duplicates fail).
+    SecretStore,
 }
 
 /// A declarative `kind: Subscription` (v1alpha1 `spec.route` or v2alpha1 `spec.routes`).
@@ -49,13 +66,23 @@ impl Component {
         self.scopes.is_empty() || self.scopes.iter().any(|s| s == app_id)
     }
 
-    /// A metadata value with Dapr's templates resolved for one app instance.
-    pub fn meta(&self, name: &str, app_id: &str, instance: &str) -> Option<String> {
+    /// A metadata value with Dapr's templates resolved for one app instance. `pod_name` is
+    /// `None` only where [`crate::secrets::check_templates`] found no `{podName}` to resolve.
+    pub fn meta(&self, name: &str, app_id: &str, pod_name: Option<&str>) -> Option<String> {
         self.metadata
             .get(name)
-            .map(|v| resolve_template(v, app_id, instance))
+            .map(|v| resolve_template(v, app_id, pod_name))
+    }
+
+    /// Whether any metadata value uses `{podName}`.
+    pub fn uses_pod_name(&self) -> bool {
+        self.metadata
+            .values()
+            .any(|v| v.contains(POD_NAME_TEMPLATE))
     }
 }
+
+pub const POD_NAME_TEMPLATE: &str = "{podName}";
 
 impl DeclarativeSubscription {
     pub fn visible_to(&self, app_id: &str) -> bool {
@@ -65,11 +92,13 @@ impl DeclarativeSubscription {
 
 /// Dapr resolves templates at sidecar start; `{namespace}` deliberately expands to
 /// `<namespace>.<appID>` (see the contract, 3.2), and there is no namespace locally.
-pub fn resolve_template(value: &str, app_id: &str, instance: &str) -> String {
-    let mut out = value
-        .replace("{podName}", instance)
-        .replace("{appID}", app_id)
-        .replace("{namespace}", &format!("default.{app_id}"));
+/// `{podName}` is left as it is without a pod name: the start-up check refuses that case first.
+pub fn resolve_template(value: &str, app_id: &str, pod_name: Option<&str>) -> String {
+    let mut out = value.replace("{appID}", app_id);
+    if let Some(pod_name) = pod_name {
+        out = out.replace(POD_NAME_TEMPLATE, pod_name);
+    }
+    let mut out = out.replace("{namespace}", &format!("default.{app_id}"));
     while out.contains("{uuid}") {
         out = out.replacen("{uuid}", &uuid::Uuid::new_v4().to_string(), 1);
     }
@@ -83,6 +112,13 @@ struct RawDoc {
     spec: Option<serde_yaml::Value>,
     #[serde(default)]
     scopes: Vec<String>,
+    auth: Option<RawAuth>,
+}
+
+#[derive(Deserialize)]
+struct RawAuth {
+    #[serde(rename = "secretStore")]
+    secret_store: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -98,6 +134,8 @@ struct RawComponentSpec {
     version: Option<String>,
     #[serde(default)]
     metadata: Vec<RawNameValue>,
+    #[serde(default, rename = "ignoreErrors")]
+    ignore_errors: bool,
 }
 
 #[derive(Deserialize)]
@@ -105,7 +143,13 @@ struct RawNameValue {
     name: String,
     value: Option<serde_yaml::Value>,
     #[serde(rename = "secretKeyRef")]
-    secret_key_ref: Option<serde_yaml::Value>,
+    secret_key_ref: Option<RawSecretKeyRef>,
+}
+
+#[derive(Deserialize)]
+struct RawSecretKeyRef {
+    name: String,
+    key: Option<String>,
 }
 
 /// Reads every `*.yaml`/`*.yml` file of `dir` (not recursive, like daprd).
@@ -147,7 +191,8 @@ fn parse_documents(text: &str, origin: &str, into: &mut Resources) -> anyhow::Re
                 let spec: RawComponentSpec =
                     serde_yaml::from_value(doc.spec.unwrap_or_default())
                         .with_context(|| format!("component {name} in {origin}"))?;
-                if let Some(component) = to_component(name, spec, doc.scopes) {
+                let secret_store = doc.auth.and_then(|a| a.secret_store);
+                if let Some(component) = to_component(name, spec, doc.scopes, secret_store) {
                     into.components.push(component);
                 }
             }
@@ -174,7 +219,12 @@ fn parse_documents(text: &str, origin: &str, into: &mut Resources) -> anyhow::Re
     Ok(())
 }
 
-fn to_component(name: String, spec: RawComponentSpec, scopes: Vec<String>) -> Option<Component> {
+fn to_component(
+    name: String,
+    spec: RawComponentSpec,
+    scopes: Vec<String>,
+    secret_store: Option<String>,
+) -> Option<Component> {
     let kind = if spec.type_name.starts_with("pubsub.") {
         ComponentKind::PubSub
     } else if spec.type_name == "state.redis" {
@@ -183,14 +233,23 @@ fn to_component(name: String, spec: RawComponentSpec, scopes: Vec<String>) -> Op
         ComponentKind::StateMemory
     } else if spec.type_name == "bindings.cron" {
         ComponentKind::CronBinding
+    } else if spec.type_name.starts_with("secretstores.") {
+        ComponentKind::SecretStore
     } else {
         tracing::warn!(component = %name, r#type = %spec.type_name, "skipping a component type the dev sidecar does not implement");
         return None;
     };
     let mut metadata = BTreeMap::new();
+    let mut secret_refs = BTreeMap::new();
     for item in spec.metadata {
-        if item.secret_key_ref.is_some() {
-            tracing::warn!(component = %name, field = %item.name, "secretKeyRef is not resolved by the dev sidecar; the field is ignored");
+        if let Some(reference) = item.secret_key_ref {
+            secret_refs.insert(
+                item.name,
+                SecretRef {
+                    name: reference.name,
+                    key: reference.key,
+                },
+            );
             continue;
         }
         let value = match item.value {
@@ -208,6 +267,9 @@ fn to_component(name: String, spec: RawComponentSpec, scopes: Vec<String>) -> Op
         type_name: spec.type_name,
         version: spec.version.unwrap_or_else(|| "v1".to_owned()),
         metadata,
+        secret_refs,
+        secret_store,
+        ignore_errors: spec.ignore_errors,
         scopes,
     })
 }

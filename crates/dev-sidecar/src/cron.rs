@@ -23,7 +23,7 @@ pub async fn start(shared: &Arc<Shared>, app: &Arc<AppInstance>) {
         .cloned()
         .collect();
     for component in bindings {
-        let meta = |name: &str| component.meta(name, &app.app_id, &app.instance);
+        let meta = |name: &str| component.meta(name, &app.app_id, app.pod_name.as_deref());
         let schedule = match meta("schedule").as_deref().map(parse_schedule) {
             Some(Ok(schedule)) => schedule,
             Some(Err(error)) => {

@@ -90,6 +90,8 @@ pub fn start_group(shared: &Arc<Shared>, group: Arc<Group>, offsets: Vec<u64>) {
 /// Acknowledged messages are forgotten every this many deliveries, and whenever the loop has
 /// caught up, so a busy partition does not take the broker lock for every message.
 const TRIM_EVERY: u64 = 256;
+/// How long a message whose dead-letter publish failed waits before it is tried again.
+const DEAD_LETTER_RETRY: Duration = Duration::from_secs(5);
 
 async fn run_partition(shared: Arc<Shared>, group: Arc<Group>, partition: usize, mut offset: u64) {
     let mut changes = shared.broker.changes();
@@ -117,15 +119,18 @@ async fn run_partition(shared: Arc<Shared>, group: Arc<Group>, partition: usize,
 async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
     let envelope = message.envelope();
     let mut failures = 0u32;
-    loop {
+    'attempts: loop {
         let members = group.rotation();
         let Some(first) = members.first().cloned() else {
             return;
         };
         if is_expired(&envelope) {
             tracing::warn!(topic = %message.topic, group = %group.key.group, "message expired before delivery");
-            dead_letter(shared, &first, message);
-            return;
+            if dead_letter(shared, &first, message) {
+                return;
+            }
+            tokio::time::sleep(DEAD_LETTER_RETRY).await;
+            continue;
         }
         let mut outcome = Outcome::AppDown;
         let mut answered_by = first;
@@ -135,8 +140,11 @@ async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
             }
             let Some(route) = member.subscription.route_for(&envelope) else {
                 tracing::debug!(topic = %message.topic, app_id = %member.app_id, "no routing rule matched; message skipped");
-                dead_letter(shared, &member, message);
-                return;
+                if dead_letter(shared, &member, message) {
+                    return;
+                }
+                tokio::time::sleep(DEAD_LETTER_RETRY).await;
+                continue 'attempts;
             };
             outcome = attempt(shared, &member, &route, message, &envelope).await;
             answered_by = member;
@@ -148,8 +156,10 @@ async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
             Outcome::Success => return,
             Outcome::Drop(reason) => {
                 tracing::warn!(app_id = %answered_by.app_id, instance = %answered_by.instance, topic = %message.topic, %reason, "app dropped the message");
-                dead_letter(shared, &answered_by, message);
-                return;
+                if dead_letter(shared, &answered_by, message) {
+                    return;
+                }
+                tokio::time::sleep(DEAD_LETTER_RETRY).await;
             }
             Outcome::Retry(reason) => {
                 failures += 1;
@@ -161,8 +171,12 @@ async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
                 }
                 tracing::warn!(app_id = %answered_by.app_id, instance = %answered_by.instance, topic = %message.topic, %reason, attempts = failures, "retries exhausted");
                 if answered_by.subscription.dead_letter_topic.is_some() {
-                    dead_letter(shared, &answered_by, message);
-                    return;
+                    if dead_letter(shared, &answered_by, message) {
+                        return;
+                    }
+                    failures = 0;
+                    tokio::time::sleep(DEAD_LETTER_RETRY).await;
+                    continue;
                 }
                 match component_redelivery(shared.component(&message.pubsub)) {
                     Some(after) => {
@@ -191,9 +205,19 @@ fn is_expired(envelope: &serde_json::Value) -> bool {
 
 /// Dapr re-publishes the original bytes and metadata on the same component, so the DLQ topic
 /// is an ordinary topic that anything may subscribe to. Without one the message is acked.
-fn dead_letter(shared: &Shared, member: &Member, message: &StoredMessage) {
+/// Returns false when the re-publish failed (a Kafka dead-letter topic that does not exist on
+/// the broker): the message stays unacknowledged and is tried again, as daprd leaves the
+/// offset uncommitted when the dead-letter publish errs.
+fn dead_letter(shared: &Shared, member: &Member, message: &StoredMessage) -> bool {
     match member.subscription.dead_letter_topic.as_deref() {
         Some(dlq) if !dlq.is_empty() => {
+            let kafka = shared
+                .component(&message.pubsub)
+                .is_some_and(|c| c.type_name == "pubsub.kafka");
+            if kafka && !shared.topic_exists(dlq) {
+                tracing::error!(app_id = %member.app_id, pubsub = %message.pubsub, topic = %message.topic, dead_letter_topic = %dlq, "the dead-letter topic does not exist on the broker; the message stays unacknowledged");
+                return false;
+            }
             tracing::warn!(app_id = %member.app_id, pubsub = %message.pubsub, topic = %message.topic, dead_letter_topic = %dlq, "message sent to the dead-letter topic");
             shared.broker.append(
                 &message.pubsub,
@@ -201,9 +225,11 @@ fn dead_letter(shared: &Shared, member: &Member, message: &StoredMessage) {
                 message.metadata.clone(),
                 message.bytes.clone(),
             );
+            true
         }
         _ => {
-            tracing::warn!(app_id = %member.app_id, topic = %message.topic, "message dropped (no dead-letter topic)")
+            tracing::warn!(app_id = %member.app_id, topic = %message.topic, "message dropped (no dead-letter topic)");
+            true
         }
     }
 }

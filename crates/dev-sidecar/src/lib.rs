@@ -25,6 +25,7 @@ mod components;
 mod cron;
 mod delivery;
 mod envelope;
+mod init;
 mod invoke;
 mod resiliency;
 mod runtime;
@@ -34,7 +35,7 @@ mod state;
 mod state_api;
 mod subscriptions;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -44,6 +45,7 @@ use anyhow::Context;
 
 pub use broker::{BACKLOG_LIMIT, PublishedMessage, RETAINED_ACKNOWLEDGED};
 pub use delivery::DeliveryPolicy;
+pub use init::{Environment, KubernetesSecrets, Mode, load_kubernetes_secrets};
 
 use components::ComponentKind;
 use runtime::{AppInstance, Shared};
@@ -53,8 +55,12 @@ use state::{MemoryBackend, StateStore};
 #[derive(Debug, Clone)]
 pub struct AppSpec {
     pub app_id: String,
-    /// Distinguishes replicas of one app-id; substituted for `{podName}` in component metadata.
+    /// Distinguishes replicas of one app-id (fault hooks name instances).
     pub instance: String,
+    /// The pod's name (`POD_NAME`, set by the injector on Kubernetes): what `{podName}` in
+    /// component metadata resolves to. Without it a component using `{podName}` stops the
+    /// sidecar, as daprd stops.
+    pub pod_name: Option<String>,
     /// Where the app listens (on 127.0.0.1).
     pub app_port: u16,
     /// The sidecar HTTP port for this app; 0 picks a free one.
@@ -67,7 +73,22 @@ pub struct AppSpec {
     pub dapr_api_token: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+impl AppSpec {
+    /// An app on `app_port`, its sidecar on a free port, no tokens, no pod name.
+    pub fn new(app_id: &str, app_port: u16) -> Self {
+        Self {
+            app_id: app_id.to_owned(),
+            instance: app_id.to_owned(),
+            pod_name: None,
+            app_port,
+            sidecar_port: 0,
+            app_api_token: None,
+            dapr_api_token: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct SidecarConfig {
     /// Folder with Dapr resource YAML (components, subscriptions).
     pub resources_dir: PathBuf,
@@ -75,6 +96,14 @@ pub struct SidecarConfig {
     /// `None` (as daprd) retries failed deliveries as the resources' `kind: Resiliency` says,
     /// and not at all without one; `Some` fixes one policy for every delivery (tests).
     pub delivery: Option<DeliveryPolicy>,
+    /// Standalone or Kubernetes mode, the Secrets of the built-in `kubernetes` store, host
+    /// aliases.
+    pub environment: Environment,
+    /// The topics that exist on the broker when it does not create topics on first use
+    /// (Redpanda's default): a publish to any other topic fails with 500
+    /// `ERR_PUBSUB_PUBLISH_MESSAGE`, as Kafka answers "unknown topic or partition". `None`:
+    /// every topic exists (a broker that auto-creates, or Redis Streams).
+    pub broker_topics: Option<BTreeSet<String>>,
 }
 
 /// The running sidecars; dropping it without `shutdown` leaves the tasks running.
@@ -96,7 +125,8 @@ pub async fn start_with_listeners(
     config: SidecarConfig,
     mut listeners_by_instance: HashMap<String, std::net::TcpListener>,
 ) -> anyhow::Result<DevSidecar> {
-    let resources = components::load_resources(&config.resources_dir)?;
+    let mut resources = components::load_resources(&config.resources_dir)?;
+    init::initialise(&mut resources, &config.apps, &config.environment)?;
     let http = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
@@ -134,12 +164,13 @@ pub async fn start_with_listeners(
                 .entry(component.name.clone())
                 .or_default()
                 .clone();
-            let store = StateStore::new(component, &spec.app_id, &spec.instance, memory)?;
+            let store = StateStore::new(component, &spec.app_id, spec.pod_name.as_deref(), memory)?;
             state_stores.insert(component.name.clone(), store);
         }
         apps.push(Arc::new(AppInstance {
             app_id: spec.app_id.clone(),
             instance: spec.instance.clone(),
+            pod_name: spec.pod_name.clone(),
             app_port: spec.app_port,
             sidecar_port,
             api_token: spec.app_api_token.clone(),
@@ -158,6 +189,7 @@ pub async fn start_with_listeners(
         config.delivery.as_ref().map(DeliveryPolicy::retry_policy),
         resources,
         apps,
+        config.broker_topics.clone(),
     ));
     for (app, listener) in shared.apps.iter().zip(listeners) {
         tracing::info!(app_id = %app.app_id, instance = %app.instance, sidecar_port = app.sidecar_port, app_port = app.app_port, "dev sidecar listening");

@@ -1,6 +1,6 @@
 //! State shared by every simulated sidecar of the process.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,6 +18,8 @@ use crate::subscriptions::SubscriptionJson;
 pub struct AppInstance {
     pub app_id: String,
     pub instance: String,
+    /// What `{podName}` resolves to (checked at start).
+    pub pod_name: Option<String>,
     pub app_port: u16,
     pub sidecar_port: u16,
     pub api_token: Option<String>,
@@ -48,6 +50,8 @@ pub struct Shared {
     pub cancel: CancellationToken,
     pub resources: Resources,
     pub apps: Vec<Arc<AppInstance>>,
+    /// The topics that exist on the broker, when it does not auto-create them.
+    pub broker_topics: Option<BTreeSet<String>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -57,6 +61,7 @@ impl Shared {
         policy: Option<RetryPolicy>,
         resources: Resources,
         apps: Vec<Arc<AppInstance>>,
+        broker_topics: Option<BTreeSet<String>>,
     ) -> Self {
         Self {
             broker: Broker::new(&resources.components),
@@ -67,6 +72,7 @@ impl Shared {
             cancel: CancellationToken::new(),
             resources,
             apps,
+            broker_topics,
             tasks: Mutex::new(Vec::new()),
         }
     }
@@ -115,6 +121,13 @@ impl Shared {
             .iter()
             .find(|a| a.instance == instance)
             .is_none_or(|a| a.serving.load(Ordering::Acquire))
+    }
+
+    /// Whether `topic` exists on the broker (always, when the broker auto-creates topics).
+    pub fn topic_exists(&self, topic: &str) -> bool {
+        self.broker_topics
+            .as_ref()
+            .is_none_or(|topics| topics.contains(topic))
     }
 
     /// The component named `name`, if loaded.

@@ -159,6 +159,22 @@ async fn publish(
             format!("topic is empty in pubsub {pubsub}"),
         );
     }
+    // Kafka with topic auto-creation off (Redpanda's default) refuses a produce to a topic
+    // nobody created; daprd answers the publish with 500 (contract 3.4, docs/dapr-behaviour.md).
+    let kafka = s
+        .shared
+        .component(&pubsub)
+        .is_some_and(|c| c.type_name == "pubsub.kafka");
+    if kafka && !s.shared.topic_exists(&topic) {
+        tracing::warn!(app_id, %pubsub, %topic, "publish to a topic that does not exist on the broker");
+        return api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ERR_PUBSUB_PUBLISH_MESSAGE",
+            format!(
+                "error when publish to topic {topic} in pubsub {pubsub}: kafka server: Request was for a topic or partition that does not exist on this broker"
+            ),
+        );
+    }
     let metadata: BTreeMap<String, String> = query
         .into_iter()
         .filter_map(|(k, v)| k.strip_prefix("metadata.").map(|k| (k.to_owned(), v)))

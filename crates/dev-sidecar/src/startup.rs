@@ -124,7 +124,7 @@ fn subscribe(
     };
     let meta = |name: &str| {
         component
-            .meta(name, &app.app_id, &app.instance)
+            .meta(name, &app.app_id, app.pod_name.as_deref())
             .filter(|v| !v.is_empty())
     };
     // Kafka semantics: consumerGroup wins, then consumerID, which the runtime defaults to the app-id.

@@ -89,10 +89,10 @@ impl StateStore {
     pub fn new(
         component: &Component,
         app_id: &str,
-        instance: &str,
+        pod_name: Option<&str>,
         memory: Arc<MemoryBackend>,
     ) -> anyhow::Result<Self> {
-        let meta = |name: &str| component.meta(name, app_id, instance);
+        let meta = |name: &str| component.meta(name, app_id, pod_name);
         let prefix = match meta("keyPrefix").as_deref().unwrap_or("appid") {
             "appid" | "namespace" | "" => Some(app_id.to_owned()),
             "name" => Some(component.name.clone()),

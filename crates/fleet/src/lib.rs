@@ -223,6 +223,7 @@ impl Fleet {
             apps.push(AppSpec {
                 app_id: wanted.name.to_owned(),
                 instance,
+                pod_name: None,
                 app_port: ports.app_port,
                 sidecar_port,
                 app_api_token: Some(config.app_api_token.clone()),
@@ -244,6 +245,7 @@ impl Fleet {
                 resources_dir: config.resources_dir.clone(),
                 apps,
                 delivery: config.delivery.clone(),
+                ..SidecarConfig::default()
             },
             sidecar_sockets,
         )

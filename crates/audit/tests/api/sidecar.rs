@@ -38,6 +38,7 @@ async fn audit_behind_a_sidecar() -> (TestAudit, DevSidecar, DaprClient) {
             apps: vec![AppSpec {
                 app_id: "audit".to_owned(),
                 instance: "audit-0".to_owned(),
+                pod_name: None,
                 app_port: app.port,
                 sidecar_port,
                 app_api_token: None,
@@ -48,6 +49,7 @@ async fn audit_behind_a_sidecar() -> (TestAudit, DevSidecar, DaprClient) {
                 initial_backoff: Duration::from_millis(20),
                 max_backoff: Duration::from_millis(100),
             }),
+            ..SidecarConfig::default()
         },
         listeners,
     )

@@ -33,6 +33,7 @@ async fn start_sidecar(
         instance: app_id.to_owned(),
         app_port,
         sidecar_port: sidecar.port,
+        pod_name: None,
         app_api_token: None,
         dapr_api_token: None,
     };
@@ -41,6 +42,7 @@ async fn start_sidecar(
             resources_dir: resources(),
             apps: vec![spec],
             delivery: None,
+            ..SidecarConfig::default()
         },
         HashMap::from([(app_id.to_owned(), sidecar.into_listener())]),
     )

@@ -24,12 +24,14 @@ async fn sidecar() -> (DevSidecar, DaprClient) {
         apps: vec![AppSpec {
             app_id: app_id.clone(),
             instance: app_id.clone(),
+            pod_name: None,
             app_port,
             sidecar_port: 0,
             app_api_token: None,
             dapr_api_token: None,
         }],
         delivery: None,
+        ..SidecarConfig::default()
     })
     .await
     .unwrap();

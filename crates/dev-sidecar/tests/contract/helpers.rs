@@ -199,6 +199,7 @@ pub fn app(app_id: &str, app_port: u16) -> AppSpec {
     AppSpec {
         app_id: app_id.to_owned(),
         instance: format!("{app_id}-0"),
+        pod_name: Some(format!("{app_id}-0")),
         app_port,
         sidecar_port: 0,
         app_api_token: None,
@@ -225,6 +226,7 @@ async fn start_with_policy(
         resources_dir: resources_dir.clone(),
         apps,
         delivery,
+        ..SidecarConfig::default()
     })
     .await
     .unwrap();

@@ -6,6 +6,7 @@ mod cron;
 mod delivery;
 mod health;
 mod helpers;
+mod init;
 mod invoke;
 mod ordering;
 mod publish;

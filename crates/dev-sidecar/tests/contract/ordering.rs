@@ -87,6 +87,7 @@ async fn replicas_of_one_app_share_its_consumer_group() {
     .await;
     let mut second = app("audit", two.port);
     second.instance = "audit-1".into();
+    second.pod_name = Some("audit-1".into());
     let sidecar = start_sidecar(PUBSUB, vec![app("audit", one.port), second]).await;
     eventually(
         Duration::from_secs(5),

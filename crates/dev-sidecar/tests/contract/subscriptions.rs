@@ -157,6 +157,7 @@ spec:
     .await;
     let mut second = app("websocket", two.port);
     second.instance = "websocket-1".into();
+    second.pod_name = Some("websocket-1".into());
     let sidecar = start_sidecar(yaml, vec![app("websocket", one.port), second]).await;
     eventually(
         Duration::from_secs(5),

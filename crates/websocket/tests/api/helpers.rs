@@ -98,6 +98,7 @@ pub async fn spawn_app_with(realtime: RealtimeSettings) -> TestApp {
                 AppSpec {
                     app_id: "websocket".into(),
                     instance: format!("ws-{port}"),
+                    pod_name: Some(format!("ws-{port}")),
                     app_port: port,
                     sidecar_port,
                     app_api_token: None,
@@ -106,13 +107,14 @@ pub async fn spawn_app_with(realtime: RealtimeSettings) -> TestApp {
                 AppSpec {
                     app_id: "backend-api".into(),
                     instance: "api".into(),
+                    pod_name: None,
                     app_port: free_port(),
                     sidecar_port: backend_sidecar_port,
                     app_api_token: None,
                     dapr_api_token: None,
                 },
             ],
-            delivery: Default::default(),
+            ..SidecarConfig::default()
         },
         listeners,
     )
