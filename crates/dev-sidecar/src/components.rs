@@ -67,18 +67,11 @@ impl Component {
     }
 
     /// A metadata value with Dapr's templates resolved for one app instance. `pod_name` is
-    /// `None` only where [`crate::secrets::check_templates`] found no `{podName}` to resolve.
+    /// `None` only where the start-up check (`init`) found no `{podName}` to resolve.
     pub fn meta(&self, name: &str, app_id: &str, pod_name: Option<&str>) -> Option<String> {
         self.metadata
             .get(name)
             .map(|v| resolve_template(v, app_id, pod_name))
-    }
-
-    /// Whether any metadata value uses `{podName}`.
-    pub fn uses_pod_name(&self) -> bool {
-        self.metadata
-            .values()
-            .any(|v| v.contains(POD_NAME_TEMPLATE))
     }
 }
 

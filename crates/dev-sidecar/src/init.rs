@@ -101,110 +101,123 @@ pub struct Environment {
 }
 
 /// Checks and completes the loaded components for the apps this process serves, failing where
-/// daprd's start-up fails. Components that fail with `ignoreErrors: true` are removed with a
-/// warning, as daprd skips them.
+/// daprd's start-up fails.
 pub fn initialise(
     resources: &mut Resources,
     apps: &[AppSpec],
     environment: &Environment,
 ) -> anyhow::Result<()> {
     check_names(resources, environment.mode)?;
-    let mut failed = Vec::new();
+    let mut parked = Vec::new();
     for component in &mut resources.components {
-        if let Err(error) = resolve_secrets(component, environment) {
-            if component.ignore_errors {
-                tracing::warn!(component = %component.name, error = %format!("{error:#}"), "component failed to initialise; ignored (ignoreErrors)");
-                failed.push(component.name.clone());
-                continue;
+        match resolve_secrets(component, environment)? {
+            Secrets::Resolved => apply_host_aliases(component, &environment.host_aliases),
+            Secrets::StoreNotLoaded(store) => {
+                tracing::warn!(component = %component.name, %store, "Component {} references a secret store that isn't loaded: {store}; it is never initialised", component.name);
+                parked.push(component.name.clone());
             }
-            return Err(error.context(format!(
-                "process component {} error: the sidecar stops (daprd exits on a component that fails to initialise)",
-                component.name
-            )));
         }
-        apply_host_aliases(component, &environment.host_aliases);
     }
     resources
         .components
-        .retain(|component| !failed.contains(&component.name));
+        .retain(|component| !parked.contains(&component.name));
     for app in apps {
         check_templates(resources, app, environment.mode)?;
     }
     Ok(())
 }
 
-/// daprd keeps one component per name; a second declaration of a name is an error. In
-/// Kubernetes mode the built-in secret store has registered `kubernetes` before any declared
-/// component is processed.
+/// Standalone: the disk loader refuses a second definition of a name before anything is
+/// initialised (always fatal). Kubernetes: names are unique per namespace, but the built-in
+/// secret store has taken `kubernetes` first; a declared one fails to initialise with
+/// "component kubernetes already exists", fatal unless it says `ignoreErrors: true`.
 fn check_names(resources: &mut Resources, mode: Mode) -> anyhow::Result<()> {
-    let mut taken: BTreeSet<String> = BTreeSet::new();
-    if mode == Mode::Kubernetes {
-        taken.insert(KUBERNETES_SECRET_STORE.to_owned());
+    let mut taken: BTreeSet<&str> = BTreeSet::new();
+    for component in &resources.components {
+        if !taken.insert(&component.name) {
+            bail!(
+                "failed to load components: duplicate definition of Component name {}",
+                component.name
+            );
+        }
     }
-    let mut duplicates_ignored = Vec::new();
-    for (index, component) in resources.components.iter().enumerate() {
-        if taken.insert(component.name.clone()) {
-            continue;
-        }
-        if component.ignore_errors {
-            tracing::warn!(component = %component.name, "component already exists; ignored (ignoreErrors)");
-            duplicates_ignored.push(index);
-            continue;
-        }
-        let builtin = mode == Mode::Kubernetes && component.name == KUBERNETES_SECRET_STORE;
-        bail!(
-            "process component {name} error: component {name} already exists{hint}",
-            name = component.name,
-            hint = if builtin {
-                " (daprd provides the secret store `kubernetes` itself in Kubernetes mode; declare none of that name)"
-            } else {
-                ""
-            }
+    if mode != Mode::Kubernetes {
+        return Ok(());
+    }
+    let Some(index) = resources
+        .components
+        .iter()
+        .position(|c| c.name == KUBERNETES_SECRET_STORE)
+    else {
+        return Ok(());
+    };
+    if resources.components[index].ignore_errors {
+        tracing::warn!(
+            "Ignoring error processing component: process component kubernetes error: component kubernetes already exists"
         );
-    }
-    for index in duplicates_ignored.into_iter().rev() {
         resources.components.remove(index);
+        return Ok(());
     }
-    Ok(())
+    bail!(
+        "process component kubernetes error: component kubernetes already exists (daprd provides the secret store `kubernetes` itself in Kubernetes mode; declare none of that name)"
+    )
 }
 
-fn resolve_secrets(component: &mut Component, environment: &Environment) -> anyhow::Result<()> {
+enum Secrets {
+    Resolved,
+    /// The component names a secret store that is not loaded: daprd parks it for good.
+    StoreNotLoaded(String),
+}
+
+/// Kubernetes mode, store `kubernetes` (named or by default): the operator reads the Secrets
+/// before daprd sees the component; a missing Secret fails the component list and daprd
+/// stops whatever `ignoreErrors` says; a missing key leaves the value empty. Standalone: no
+/// default store, and a store that is not loaded parks the component.
+fn resolve_secrets(
+    component: &mut Component,
+    environment: &Environment,
+) -> anyhow::Result<Secrets> {
     if component.secret_refs.is_empty() {
-        return Ok(());
+        return Ok(Secrets::Resolved);
     }
     let store = match (&component.secret_store, environment.mode) {
         (Some(store), _) => store.clone(),
         (None, Mode::Kubernetes) => KUBERNETES_SECRET_STORE.to_owned(),
-        (None, Mode::Standalone) => bail!(
-            "metadata uses secretKeyRef but the component names no secret store (auth.secretStore), and there is no default secret store outside Kubernetes"
-        ),
+        (None, Mode::Standalone) => String::new(),
     };
     if store != KUBERNETES_SECRET_STORE || environment.mode != Mode::Kubernetes {
-        bail!(
-            "secret store {store} is not available to the dev sidecar (it serves the built-in `kubernetes` store in Kubernetes mode only)"
-        );
+        let declared = environment.mode == Mode::Standalone
+            && component.kind != ComponentKind::SecretStore
+            && !store.is_empty();
+        if declared {
+            bail!(
+                "component {}: secret store {store} is not implemented by the dev sidecar (only Kubernetes mode's built-in `kubernetes` store is)",
+                component.name
+            );
+        }
+        return Ok(Secrets::StoreNotLoaded(store));
     }
     for (field, reference) in &component.secret_refs {
         let key = reference.key.as_deref().unwrap_or(&reference.name);
-        let value = environment
+        let secret = environment
             .kubernetes_secrets
             .get(&reference.name)
             .with_context(|| {
                 format!(
-                    "field {field}: secret {} not found in secret store {store}",
-                    reference.name
-                )
-            })?
-            .get(key)
-            .with_context(|| {
-                format!(
-                    "field {field}: secret {} has no key {key} in secret store {store}",
-                    reference.name
+                    "failed to load components: error processing component {} secrets: secrets \"{}\" not found",
+                    component.name, reference.name
                 )
             })?;
-        component.metadata.insert(field.clone(), value.clone());
+        let value = match secret.get(key) {
+            Some(value) => value.clone(),
+            None => {
+                tracing::error!(component = %component.name, %field, secret = %reference.name, %key, "Error decoding secret: the Secret has no such key; the value is empty");
+                String::new()
+            }
+        };
+        component.metadata.insert(field.clone(), value);
     }
-    Ok(())
+    Ok(Secrets::Resolved)
 }
 
 fn apply_host_aliases(component: &mut Component, aliases: &BTreeMap<String, String>) {
@@ -236,15 +249,28 @@ fn check_templates(resources: &Resources, app: &AppSpec, mode: Mode) -> anyhow::
     if app.pod_name.is_some() {
         return Ok(());
     }
-    if let Some(component) = resources
+    for component in resources
         .components
         .iter()
-        .find(|c| c.visible_to(&app.app_id) && c.uses_pod_name())
+        .filter(|c| c.visible_to(&app.app_id))
     {
+        let Some((field, _)) = component
+            .metadata
+            .iter()
+            .find(|(_, value)| value.contains(crate::components::POD_NAME_TEMPLATE))
+        else {
+            continue;
+        };
+        if component.ignore_errors {
+            tracing::warn!(component = %component.name, "Ignoring error processing component: property {field} refers to {{podName}} but podName is not set");
+            continue;
+        }
         bail!(
-            "process component {} error: app {} has no POD_NAME to resolve {{podName}} in its metadata (only the Kubernetes injector sets it; use {{uuid}} or {{appID}} elsewhere)",
-            component.name,
-            app.app_id
+            "process component {name} error: [INIT_COMPONENT_FAILURE]: initialization error occurred for {name} ({kind}/{version}): failed to parse metadata: property {field} refers to {{podName}} but podName is not set (app {app}: only the Kubernetes injector sets POD_NAME; use {{uuid}} or {{appID}} elsewhere)",
+            name = component.name,
+            kind = component.type_name,
+            version = component.version,
+            app = app.app_id
         );
     }
     Ok(())

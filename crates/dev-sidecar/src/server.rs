@@ -171,7 +171,7 @@ async fn publish(
             StatusCode::INTERNAL_SERVER_ERROR,
             "ERR_PUBSUB_PUBLISH_MESSAGE",
             format!(
-                "error when publish to topic {topic} in pubsub {pubsub}: kafka server: Request was for a topic or partition that does not exist on this broker"
+                "error when publishing to topic {topic} in pubsub {pubsub}: kafka: Failed to produce message to topic {topic}: {topic}: kafka server: Request was for a topic or partition that does not exist on this broker"
             ),
         );
     }

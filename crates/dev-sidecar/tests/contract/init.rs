@@ -80,9 +80,14 @@ async fn kubernetes_mode_refuses_a_component_named_like_the_built_in_secret_stor
     sidecar.shutdown().await;
 }
 
+/// Standalone: the disk loader refuses a second definition of a name before anything starts,
+/// `ignoreErrors` or not. Kubernetes: `ignoreErrors: true` on the clashing `kubernetes`
+/// component lets daprd drop it and go on with the built-in store.
 #[tokio::test]
-async fn two_components_of_one_name_stop_the_sidecar_unless_the_second_ignores_errors() {
-    let twice = format!("{PUBSUB}---{PUBSUB}");
+async fn duplicate_names_are_fatal_on_disk_and_ignorable_only_for_the_builtin_clash() {
+    let ignoring =
+        |yaml: &str| yaml.replace("  metadata: []", "  ignoreErrors: true\n  metadata: []");
+    let twice = format!("{PUBSUB}---{}", ignoring(PUBSUB));
     let error = start_error(
         try_start(
             &twice,
@@ -92,16 +97,15 @@ async fn two_components_of_one_name_stop_the_sidecar_unless_the_second_ignores_e
         )
         .await,
     );
-    assert!(error.contains("component pubsub already exists"), "{error}");
-
-    let ignored = format!(
-        "{PUBSUB}---{}",
-        PUBSUB.replace("  metadata: []", "  ignoreErrors: true\n  metadata: []")
+    assert!(
+        error.contains("duplicate definition of Component name pubsub"),
+        "{error}"
     );
+
     let sidecar = try_start(
-        &ignored,
+        &ignoring(KUBERNETES_STORE),
         vec![app("audit", closed_port())],
-        Environment::default(),
+        kubernetes(KubernetesSecrets::new()),
         None,
     )
     .await
@@ -137,7 +141,10 @@ async fn pod_name_in_metadata_without_a_pod_name_stops_the_sidecar() {
         )
         .await,
     );
-    assert!(error.contains("POD_NAME"), "{error}");
+    assert!(
+        error.contains("property consumerGroup refers to {podName} but podName is not set"),
+        "{error}"
+    );
     assert!(error.contains("pubsub-broadcast"), "{error}");
 
     // Out of scope, the component is not initialised for this app: no error.
@@ -225,8 +232,9 @@ async fn save_and_read(sidecar: &DevSidecar, app_id: &str) -> u16 {
 }
 
 /// In Kubernetes mode a `secretKeyRef` without `auth.secretStore` reads the built-in
-/// `kubernetes` store (the namespace's Secrets); a missing Secret fails the component, which
-/// stops the sidecar.
+/// `kubernetes` store: the operator resolves it from the namespace's Secrets, and a missing
+/// Secret fails the component list, so daprd stops. Standalone has no default store: the
+/// component waits for a store that never loads and is never initialised.
 #[tokio::test]
 async fn kubernetes_mode_reads_secret_key_refs_from_the_namespace_secrets() {
     let app_id = format!("secrets-{}", uuid::Uuid::new_v4().simple());
@@ -252,12 +260,23 @@ async fn kubernetes_mode_reads_secret_key_refs_from_the_namespace_secrets() {
         )
         .await,
     );
-    assert!(error.contains("secret redis not found"), "{error}");
+    assert!(error.contains(r#"secrets "redis" not found"#), "{error}");
 
-    // `dapr run` has no built-in store: a secretKeyRef without a declared store fails.
-    let error =
-        start_error(try_start(STORE_WITH_SECRETS, vec![spec], Environment::default(), None).await);
-    assert!(error.contains("no secret store"), "{error}");
+    // `dapr run` has no default secret store: the component is never initialised.
+    let sidecar = try_start(STORE_WITH_SECRETS, vec![spec], Environment::default(), None)
+        .await
+        .unwrap();
+    let response = client()
+        .get(url(&sidecar, &app_id, "/v1.0/state/statestore/any"))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body["errorCode"], "ERR_STATE_STORE_NOT_CONFIGURED",
+        "{body}"
+    );
+    sidecar.shutdown().await;
 }
 
 /// A Service name in `redisHost` resolves through the cluster's DNS; the stand-in maps it with
