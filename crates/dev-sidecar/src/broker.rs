@@ -101,6 +101,8 @@ pub struct Member {
     pub app_id: String,
     pub instance: String,
     pub app_port: u16,
+    /// Where the app listens (daprd's app channel address).
+    pub app_address: std::net::IpAddr,
     pub api_token: Option<String>,
     pub subscription: SubscriptionJson,
 }

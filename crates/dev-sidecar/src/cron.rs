@@ -53,7 +53,7 @@ pub async fn start(shared: &Arc<Shared>, app: &Arc<AppInstance>) {
 
 /// Without `direction: input` daprd asks the app with OPTIONS; 2xx or 405 means subscribed.
 async fn probe(shared: &Shared, app: &AppInstance, route: &str) -> bool {
-    let url = format!("http://127.0.0.1:{}{route}", app.app_port);
+    let url = format!("http://{}{route}", app.app_socket());
     match shared
         .http
         .request(reqwest::Method::OPTIONS, url)
@@ -96,7 +96,7 @@ async fn run(
 }
 
 async fn fire(shared: &Shared, app: &AppInstance, name: &str, route: &str) {
-    let url = format!("http://127.0.0.1:{}{route}", app.app_port);
+    let url = format!("http://{}{route}", app.app_socket());
     let mut request = shared
         .http
         .post(url)

@@ -257,7 +257,10 @@ async fn attempt_once(
     message: &StoredMessage,
     envelope: &serde_json::Value,
 ) -> Outcome {
-    let url = format!("http://127.0.0.1:{}{}", member.app_port, route);
+    let url = format!(
+        "http://{}{route}",
+        std::net::SocketAddr::new(member.app_address, member.app_port)
+    );
     let body = if member.subscription.raw_payload() {
         raw_envelope(message)
     } else {

@@ -56,7 +56,7 @@ pub async fn invoke(
     let prefix = format!("/v1.0/invoke/{target}/method");
     let path = uri.path().strip_prefix(&prefix).unwrap_or("/");
     let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-    let url = format!("http://127.0.0.1:{}{path}{query}", callee.app_port);
+    let url = format!("http://{}{path}{query}", callee.app_socket());
 
     let mut forwarded = end_to_end(&headers);
     let mut set = |name: &'static str, value: &str| {

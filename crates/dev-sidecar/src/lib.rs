@@ -36,6 +36,7 @@ mod state_api;
 mod subscriptions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -61,8 +62,11 @@ pub struct AppSpec {
     /// component metadata resolves to. Without it a component using `{podName}` stops the
     /// sidecar, as daprd stops.
     pub pod_name: Option<String>,
-    /// Where the app listens (on 127.0.0.1).
+    /// Where the app listens.
     pub app_port: u16,
+    /// The app's address (daprd's `--app-channel-address`): 127.0.0.1 unless the app runs
+    /// elsewhere, e.g. in its own network namespace.
+    pub app_address: IpAddr,
     /// The sidecar HTTP port for this app; 0 picks a free one.
     pub sidecar_port: u16,
     /// When set, sent as the `dapr-api-token` header on every call to the app (daprd's
@@ -81,6 +85,7 @@ impl AppSpec {
             instance: app_id.to_owned(),
             pod_name: None,
             app_port,
+            app_address: IpAddr::from([127, 0, 0, 1]),
             sidecar_port: 0,
             app_api_token: None,
             dapr_api_token: None,
@@ -104,6 +109,9 @@ pub struct SidecarConfig {
     /// `ERR_PUBSUB_PUBLISH_MESSAGE`, as Kafka answers "unknown topic or partition". `None`:
     /// every topic exists (a broker that auto-creates, or Redis Streams).
     pub broker_topics: Option<BTreeSet<String>>,
+    /// The address every sidecar port listens on (daprd's `--dapr-listen-addresses`); `None`:
+    /// 127.0.0.1.
+    pub listen_address: Option<IpAddr>,
 }
 
 /// The running sidecars; dropping it without `shutdown` leaves the tasks running.
@@ -125,6 +133,9 @@ pub async fn start_with_listeners(
     config: SidecarConfig,
     mut listeners_by_instance: HashMap<String, std::net::TcpListener>,
 ) -> anyhow::Result<DevSidecar> {
+    let listen_address = config
+        .listen_address
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let mut resources = components::load_resources(&config.resources_dir)?;
     init::initialise(&mut resources, &config.apps, &config.environment)?;
     let http = reqwest::Client::builder()
@@ -143,7 +154,7 @@ pub async fn start_with_listeners(
                 bound.set_nonblocking(true)?;
                 tokio::net::TcpListener::from_std(bound)?
             }
-            None => tokio::net::TcpListener::bind(("127.0.0.1", spec.sidecar_port))
+            None => tokio::net::TcpListener::bind((listen_address, spec.sidecar_port))
                 .await
                 .with_context(|| {
                     format!(
@@ -172,6 +183,8 @@ pub async fn start_with_listeners(
             instance: spec.instance.clone(),
             pod_name: spec.pod_name.clone(),
             app_port: spec.app_port,
+            app_address: spec.app_address,
+            sidecar_address: listener.local_addr()?.ip(),
             sidecar_port,
             api_token: spec.app_api_token.clone(),
             dapr_api_token: spec.dapr_api_token.clone(),
@@ -232,7 +245,7 @@ impl DevSidecar {
             stop.cancel();
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", app.sidecar_port))
+        while tokio::net::TcpStream::connect((app.sidecar_address, app.sidecar_port))
             .await
             .is_ok()
         {
@@ -248,7 +261,7 @@ impl DevSidecar {
     /// Starts the sidecar of `instance` again on its old port (after [`Self::stop_sidecar`]).
     pub async fn start_sidecar(&self, instance: &str) -> anyhow::Result<()> {
         let app = self.instance(instance)?.clone();
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", app.sidecar_port))
+        let listener = tokio::net::TcpListener::bind((app.sidecar_address, app.sidecar_port))
             .await
             .with_context(|| format!("binding the sidecar port of {instance} again"))?;
         server::serve(&self.shared, app, listener);

@@ -20,8 +20,10 @@ usage: dev-sidecar --resources <dir> [options] --app <app-id>:<app-port>:<sideca
   --broker-topics <file>         the topics that exist on the Kafka broker, one per line (#
                                  comments): publishing to any other fails, as with Redpanda's
                                  auto-create off; without it every topic exists
+  --listen-address <ip>          where the sidecar ports listen (default 127.0.0.1)
 per-app options after the ports:
   pod=<name>                     the pod name ({podName}); default: $POD_NAME
+  app-address=<ip>               where the app listens (default 127.0.0.1)
   app-token-env=<VAR>            the app token daprd sends (default APP_API_TOKEN)
   api-token-env=<VAR>            the API token daprd requires (default DAPR_API_TOKEN)";
 
@@ -50,6 +52,11 @@ fn parse_app(value: &str) -> anyhow::Result<AppSpec> {
     for option in options {
         match option.split_once('=') {
             Some(("pod", pod)) if !pod.is_empty() => spec.pod_name = Some(pod.to_owned()),
+            Some(("app-address", address)) => {
+                spec.app_address = address
+                    .parse()
+                    .with_context(|| format!("app-address in {value:?}"))?;
+            }
             Some(("app-token-env", var)) => app_token_env = var,
             Some(("api-token-env", var)) => api_token_env = var,
             _ => bail!("--app {value:?}: unknown option {option:?}\n{USAGE}"),
@@ -79,6 +86,7 @@ fn parse_args() -> anyhow::Result<SidecarConfig> {
     let mut apps = Vec::new();
     let mut environment = Environment::default();
     let mut broker_topics = None;
+    let mut listen_address = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().context(USAGE);
@@ -100,6 +108,9 @@ fn parse_args() -> anyhow::Result<SidecarConfig> {
                     .insert(name.to_owned(), host.to_owned());
             }
             "--broker-topics" => broker_topics = Some(read_topics(&PathBuf::from(value()?))?),
+            "--listen-address" => {
+                listen_address = Some(value()?.parse().context("--listen-address")?);
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -120,6 +131,7 @@ fn parse_args() -> anyhow::Result<SidecarConfig> {
         delivery: None,
         environment,
         broker_topics,
+        listen_address,
     })
 }
 

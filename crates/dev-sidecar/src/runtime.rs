@@ -21,7 +21,11 @@ pub struct AppInstance {
     /// What `{podName}` resolves to (checked at start).
     pub pod_name: Option<String>,
     pub app_port: u16,
+    /// Where the app listens (daprd's `--app-channel-address`; 127.0.0.1 by default).
+    pub app_address: std::net::IpAddr,
     pub sidecar_port: u16,
+    /// The address the sidecar port listens on.
+    pub sidecar_address: std::net::IpAddr,
     pub api_token: Option<String>,
     /// Required from callers of this sidecar's API (`DAPR_API_TOKEN`).
     pub dapr_api_token: Option<String>,
@@ -36,6 +40,13 @@ pub struct AppInstance {
     /// False while this sidecar is stopped: its port is closed and its app gets no deliveries,
     /// as when one daprd is down while the broker keeps the messages.
     pub serving: AtomicBool,
+}
+
+impl AppInstance {
+    /// The app's address and port, for URLs.
+    pub fn app_socket(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(self.app_address, self.app_port)
+    }
 }
 
 pub struct Shared {

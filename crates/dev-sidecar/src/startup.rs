@@ -17,7 +17,7 @@ const SUBSCRIBE_TRIES: u32 = 3;
 pub async fn run(shared: Arc<Shared>, app: Arc<AppInstance>) {
     let mut logged = false;
     loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", app.app_port))
+        if tokio::net::TcpStream::connect((app.app_address, app.app_port))
             .await
             .is_ok()
         {
@@ -61,7 +61,7 @@ pub async fn run(shared: Arc<Shared>, app: Arc<AppInstance>) {
 /// `GET /dapr/subscribe`, read once: any answer other than 200 + valid JSON means "no
 /// programmatic subscriptions" until the sidecar restarts, as with daprd.
 async fn discover(shared: &Shared, app: &AppInstance) -> Vec<SubscriptionJson> {
-    let url = format!("http://127.0.0.1:{}/dapr/subscribe", app.app_port);
+    let url = format!("http://{}/dapr/subscribe", app.app_socket());
     let mut tries = 0;
     let response = loop {
         tries += 1;
@@ -141,6 +141,7 @@ fn subscribe(
         app_id: app.app_id.clone(),
         instance: app.instance.clone(),
         app_port: app.app_port,
+        app_address: app.app_address,
         api_token: app.api_token.clone(),
         subscription: subscription.clone(),
     };

@@ -224,6 +224,7 @@ impl Fleet {
                 app_id: wanted.name.to_owned(),
                 instance,
                 pod_name: None,
+                app_address: std::net::IpAddr::from([127, 0, 0, 1]),
                 app_port: ports.app_port,
                 sidecar_port,
                 app_api_token: Some(config.app_api_token.clone()),

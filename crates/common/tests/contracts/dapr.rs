@@ -25,6 +25,7 @@ async fn sidecar() -> (DevSidecar, DaprClient) {
             app_id: app_id.clone(),
             instance: app_id.clone(),
             pod_name: None,
+            app_address: std::net::IpAddr::from([127, 0, 0, 1]),
             app_port,
             sidecar_port: 0,
             app_api_token: None,

@@ -200,6 +200,7 @@ pub fn app(app_id: &str, app_port: u16) -> AppSpec {
         app_id: app_id.to_owned(),
         instance: format!("{app_id}-0"),
         pod_name: Some(format!("{app_id}-0")),
+        app_address: std::net::IpAddr::from([127, 0, 0, 1]),
         app_port,
         sidecar_port: 0,
         app_api_token: None,

@@ -22,6 +22,7 @@ async fn try_start(
         delivery: Some(fast_policy()),
         environment,
         broker_topics,
+        listen_address: None,
     })
     .await;
     std::fs::remove_dir_all(resources_dir).unwrap();
