@@ -91,7 +91,10 @@ async fn run(
             () = tokio::time::sleep(wait) => {}
             () = shared.cancel.cancelled() => return,
         }
-        fire(&shared, &app, &name, &route).await;
+        // daprd pauses input bindings while health checks say the app is unhealthy.
+        if app.healthy.load(std::sync::atomic::Ordering::Acquire) {
+            fire(&shared, &app, &name, &route).await;
+        }
     }
 }
 

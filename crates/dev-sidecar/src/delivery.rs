@@ -66,15 +66,22 @@ fn component_redelivery(component: Option<&Component>) -> Option<Duration> {
     )
 }
 
-/// A hung handler must not block its partition forever; a timeout is a retriable failure.
+/// Without a Resiliency timeout on the inbound target, a hung handler still must not block its
+/// partition forever; a timeout is a retriable failure.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
-/// While every member is unreachable the message waits without using its retry budget.
+/// While no member's sidecar delivers (stopped, or health checks say the app is unhealthy) the
+/// message waits without using its retry budget.
 const APP_DOWN_POLL: Duration = Duration::from_millis(150);
 
 enum Outcome {
     Success,
+    /// The app answered, failed, timed out or could not be reached (connection refused: an app
+    /// that is down uses up retries, as with daprd, unless health checks paused it first).
     Retry(String),
     Drop(String),
+    /// The inbound circuit breaker refused the attempt: a permanent failure, not retried.
+    Refused(String),
+    /// No member can be delivered to right now.
     AppDown,
 }
 
@@ -146,11 +153,21 @@ async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
                 tokio::time::sleep(DEAD_LETTER_RETRY).await;
                 continue 'attempts;
             };
-            outcome = attempt(shared, &member, &route, message, &envelope).await;
-            answered_by = member;
-            if !matches!(outcome, Outcome::AppDown) {
+            if let Err(refused) =
+                shared.breaker_allow(&member.app_id, &member.instance, &message.pubsub)
+            {
+                outcome = Outcome::Refused(refused.to_string());
+                answered_by = member;
                 break;
             }
+            outcome = attempt(shared, &member, &route, message, &envelope).await;
+            shared.breaker_record(
+                &member.instance,
+                &message.pubsub,
+                matches!(outcome, Outcome::Success | Outcome::Drop(_)),
+            );
+            answered_by = member;
+            break;
         }
         match outcome {
             Outcome::Success => return,
@@ -160,6 +177,25 @@ async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
                     return;
                 }
                 tokio::time::sleep(DEAD_LETTER_RETRY).await;
+            }
+            Outcome::Refused(reason) => {
+                // daprd: the breaker's error is permanent, so the retries stop and the message
+                // goes where a failed delivery goes, without the app having seen it.
+                tracing::warn!(app_id = %answered_by.app_id, instance = %answered_by.instance, topic = %message.topic, %reason, "delivery refused by the circuit breaker");
+                if answered_by.subscription.dead_letter_topic.is_some() {
+                    if dead_letter(shared, &answered_by, message) {
+                        return;
+                    }
+                    tokio::time::sleep(DEAD_LETTER_RETRY).await;
+                    continue;
+                }
+                match component_redelivery(shared.component(&message.pubsub)) {
+                    Some(after) => tokio::time::sleep(after).await,
+                    None => {
+                        tracing::warn!(app_id = %answered_by.app_id, topic = %message.topic, "no dead-letter topic: the message is acknowledged and lost");
+                        return;
+                    }
+                }
             }
             Outcome::Retry(reason) => {
                 failures += 1;
@@ -266,15 +302,21 @@ async fn attempt_once(
     } else {
         message.bytes.clone()
     };
+    let timeout = shared
+        .inbound_timeout(&member.app_id, &message.pubsub)
+        .unwrap_or(DELIVERY_TIMEOUT);
     let request = shared
         .http
         .post(url)
         .headers(delivery_headers(member, message, envelope))
-        .timeout(DELIVERY_TIMEOUT)
+        .timeout(timeout)
         .body(body);
     let response = match request.send().await {
         Ok(response) => response,
-        Err(e) if e.is_connect() => return Outcome::AppDown,
+        Err(e) if e.is_connect() => return Outcome::Retry(format!("app unreachable: {e}")),
+        Err(e) if e.is_timeout() => {
+            return Outcome::Retry(format!("no answer within the timeout of {timeout:?}"));
+        }
         Err(e) => return Outcome::Retry(e.to_string()),
     };
     let status = response.status();

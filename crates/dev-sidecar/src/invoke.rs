@@ -52,6 +52,14 @@ pub async fn invoke(
         );
     }
     let callee = &instances[NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed) % instances.len()];
+    if !callee.healthy.load(Ordering::Acquire) {
+        // Contract 8.3: invocations of an unhealthy app are short-circuited.
+        return api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ERR_DIRECT_INVOKE",
+            format!("failed to invoke, id: {target}, err: app is not in a healthy state"),
+        );
+    }
     // The raw URI keeps the caller's percent-encoding, which the decoded path parameter loses.
     let prefix = format!("/v1.0/invoke/{target}/method");
     let path = uri.path().strip_prefix(&prefix).unwrap_or("/");

@@ -20,11 +20,13 @@
 //! the most recent published envelopes (newest last), to watch the event flow. With an API
 //! token configured, that endpoint needs the token like every other one.
 
+mod breaker;
 mod broker;
 mod components;
 mod cron;
 mod delivery;
 mod envelope;
+mod health;
 mod init;
 mod invoke;
 mod resiliency;
@@ -46,6 +48,7 @@ use anyhow::Context;
 
 pub use broker::{BACKLOG_LIMIT, PublishedMessage, RETAINED_ACKNOWLEDGED};
 pub use delivery::DeliveryPolicy;
+pub use health::AppHealth;
 pub use init::{Environment, KubernetesSecrets, Mode, load_kubernetes_secrets};
 
 use components::ComponentKind;
@@ -69,6 +72,8 @@ pub struct AppSpec {
     pub app_address: IpAddr,
     /// The sidecar HTTP port for this app; 0 picks a free one.
     pub sidecar_port: u16,
+    /// App health checks (daprd's `enable-app-health-check`); `None`: off, as daprd's default.
+    pub health: Option<AppHealth>,
     /// When set, sent as the `dapr-api-token` header on every call to the app (daprd's
     /// `APP_API_TOKEN`).
     pub app_api_token: Option<String>,
@@ -86,6 +91,7 @@ impl AppSpec {
             pod_name: None,
             app_port,
             app_address: IpAddr::from([127, 0, 0, 1]),
+            health: None,
             sidecar_port: 0,
             app_api_token: None,
             dapr_api_token: None,
@@ -184,6 +190,8 @@ pub async fn start_with_listeners(
             pod_name: spec.pod_name.clone(),
             app_port: spec.app_port,
             app_address: spec.app_address,
+            health: spec.health.clone(),
+            healthy: AtomicBool::new(spec.health.is_none()),
             sidecar_address: listener.local_addr()?.ip(),
             sidecar_port,
             api_token: spec.app_api_token.clone(),
@@ -274,6 +282,13 @@ impl DevSidecar {
         self.shared
             .duplicates
             .store(copies.max(1), Ordering::Release);
+    }
+
+    /// Whether the sidecar of `instance` currently counts its app as healthy (always, without
+    /// health checks).
+    pub fn app_healthy(&self, instance: &str) -> bool {
+        self.instance(instance)
+            .is_ok_and(|app| app.healthy.load(Ordering::Acquire))
     }
 
     /// Sets how many unacknowledged messages the broker holds before it refuses publishes

@@ -2,14 +2,17 @@
 //! inbound retry policy of the delivering component, found by the component's named target,
 //! else the first defined of `DefaultPubsubComponentInboundRetryPolicy`,
 //! `DefaultComponentInboundRetryPolicy`, `DefaultRetryPolicy`. With none of them, a failed
-//! delivery is not retried at all: one attempt, then the dead-letter topic. Only retry
-//! policies are read; timeouts and circuit breakers are reported and ignored.
+//! delivery is not retried at all: one attempt, then the dead-letter topic. The inbound target's
+//! `timeout` bounds each attempt and its `circuitBreaker` ([`crate::breaker`]) refuses attempts
+//! while open. Outbound targets (publish, state) are not applied.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
+
+use crate::breaker::BreakerSpec;
 
 /// How a failed delivery is retried before it counts as failed for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,8 +73,17 @@ struct Resiliency {
     name: String,
     scopes: Vec<String>,
     retries: BTreeMap<String, RetryPolicy>,
-    /// Component name → the retry policy name of its `inbound` target.
-    inbound: BTreeMap<String, String>,
+    timeouts: BTreeMap<String, Duration>,
+    breakers: BTreeMap<String, BreakerSpec>,
+    /// Component name → the policy names of its `inbound` target.
+    inbound: BTreeMap<String, InboundNames>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct InboundNames {
+    retry: Option<String>,
+    timeout: Option<String>,
+    circuit_breaker: Option<String>,
 }
 
 const DEFAULT_INBOUND: [&str; 3] = [
@@ -90,9 +102,6 @@ impl Resiliencies {
     ) -> anyhow::Result<()> {
         let spec: RawSpec = serde_yaml::from_value(spec)
             .with_context(|| format!("Resiliency {name}: unreadable spec"))?;
-        if !spec.policies.circuit_breakers.is_empty() || !spec.policies.timeouts.is_empty() {
-            tracing::warn!(resiliency = %name, "circuit breakers and timeouts are not applied by the dev sidecar; only retries are");
-        }
         let mut retries = BTreeMap::new();
         for (policy_name, raw) in spec.policies.retries {
             let policy = raw
@@ -100,36 +109,100 @@ impl Resiliencies {
                 .with_context(|| format!("Resiliency {name}: retry policy {policy_name}"))?;
             retries.insert(policy_name, policy);
         }
+        let mut timeouts = BTreeMap::new();
+        for (policy_name, text) in spec.policies.timeouts {
+            let timeout = parse_go_duration(&text)
+                .with_context(|| format!("Resiliency {name}: timeout {policy_name}"))?;
+            timeouts.insert(policy_name, timeout);
+        }
+        let mut breakers = BTreeMap::new();
+        for (policy_name, raw) in spec.policies.circuit_breakers {
+            let breaker = raw
+                .into_spec(&policy_name)
+                .with_context(|| format!("Resiliency {name}: circuit breaker {policy_name}"))?;
+            breakers.insert(policy_name, breaker);
+        }
         let mut inbound = BTreeMap::new();
         for (component, target) in spec.targets.components {
-            if let Some(policy) = target.inbound.and_then(|i| i.retry) {
-                if !retries.contains_key(&policy) {
-                    bail!(
-                        "Resiliency {name}: component {component} names the undefined retry policy {policy}"
-                    );
-                }
-                inbound.insert(component, policy);
-            }
+            let Some(names) = target.inbound else {
+                continue;
+            };
+            let undefined = |kind: &str, policy: &Option<String>, defined: bool| match policy {
+                Some(policy) if !defined => Err(anyhow::anyhow!(
+                    "Resiliency {name}: component {component} names the undefined {kind} policy {policy}"
+                )),
+                _ => Ok(()),
+            };
+            undefined(
+                "retry",
+                &names.retry,
+                names.retry.as_ref().is_none_or(|p| retries.contains_key(p)),
+            )?;
+            undefined(
+                "timeout",
+                &names.timeout,
+                names
+                    .timeout
+                    .as_ref()
+                    .is_none_or(|p| timeouts.contains_key(p)),
+            )?;
+            undefined(
+                "circuit breaker",
+                &names.circuit_breaker,
+                names
+                    .circuit_breaker
+                    .as_ref()
+                    .is_none_or(|p| breakers.contains_key(p)),
+            )?;
+            inbound.insert(
+                component,
+                InboundNames {
+                    retry: names.retry,
+                    timeout: names.timeout,
+                    circuit_breaker: names.circuit_breaker,
+                },
+            );
         }
         self.documents.push(Resiliency {
             name,
             scopes,
             retries,
+            timeouts,
+            breakers,
             inbound,
         });
         Ok(())
     }
 
+    fn applicable<'a>(&'a self, app_id: &'a str) -> impl Iterator<Item = &'a Resiliency> + 'a {
+        self.documents
+            .iter()
+            .filter(move |r| r.scopes.is_empty() || r.scopes.iter().any(|s| s == app_id))
+    }
+
+    /// The inbound timeout of `component` for `app_id`, when its target names one.
+    pub fn inbound_timeout(&self, app_id: &str, component: &str) -> Option<Duration> {
+        self.applicable(app_id).find_map(|r| {
+            let name = r.inbound.get(component)?.timeout.as_ref()?;
+            r.timeouts.get(name).copied()
+        })
+    }
+
+    /// The inbound circuit breaker of `component` for `app_id`, when its target names one.
+    pub fn inbound_breaker(&self, app_id: &str, component: &str) -> Option<BreakerSpec> {
+        self.applicable(app_id).find_map(|r| {
+            let name = r.inbound.get(component)?.circuit_breaker.as_ref()?;
+            r.breakers.get(name).cloned()
+        })
+    }
+
     /// The inbound retry policy for deliveries of `component` to `app_id`.
     pub fn inbound_retry(&self, app_id: &str, component: &str) -> RetryPolicy {
-        let applicable: Vec<&Resiliency> = self
-            .documents
-            .iter()
-            .filter(|r| r.scopes.is_empty() || r.scopes.iter().any(|s| s == app_id))
-            .collect();
+        let applicable: Vec<&Resiliency> = self.applicable(app_id).collect();
         let named = applicable.iter().find_map(|r| {
             r.inbound
                 .get(component)
+                .and_then(|names| names.retry.as_ref())
                 .and_then(|policy| r.retries.get(policy))
                 .map(|policy| (r, policy))
         });
@@ -160,9 +233,36 @@ struct RawPolicies {
     #[serde(default)]
     retries: BTreeMap<String, RawRetry>,
     #[serde(default)]
-    timeouts: BTreeMap<String, serde_yaml::Value>,
+    timeouts: BTreeMap<String, String>,
     #[serde(default)]
-    circuit_breakers: BTreeMap<String, serde_yaml::Value>,
+    circuit_breakers: BTreeMap<String, RawBreaker>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawBreaker {
+    max_requests: Option<u32>,
+    interval: Option<String>,
+    timeout: Option<String>,
+    trip: Option<String>,
+}
+
+impl RawBreaker {
+    fn into_spec(self, name: &str) -> anyhow::Result<BreakerSpec> {
+        Ok(BreakerSpec {
+            name: name.to_owned(),
+            max_requests: self.max_requests.unwrap_or(1).max(1),
+            interval: match &self.interval {
+                Some(d) => parse_go_duration(d)?,
+                None => Duration::ZERO,
+            },
+            timeout: match &self.timeout {
+                Some(d) => parse_go_duration(d)?,
+                None => Duration::from_secs(60),
+            },
+            trip_above: BreakerSpec::parse_trip(self.trip.as_deref())?,
+        })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -177,8 +277,11 @@ struct RawComponentTarget {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RawPolicyNames {
     retry: Option<String>,
+    timeout: Option<String>,
+    circuit_breaker: Option<String>,
 }
 
 #[derive(Deserialize)]

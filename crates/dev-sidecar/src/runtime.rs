@@ -23,6 +23,11 @@ pub struct AppInstance {
     pub app_port: u16,
     /// Where the app listens (daprd's `--app-channel-address`; 127.0.0.1 by default).
     pub app_address: std::net::IpAddr,
+    /// Health checks, when on.
+    pub health: Option<crate::health::AppHealth>,
+    /// False while health checks say the app is unhealthy (or before their first success):
+    /// no deliveries, no cron ticks.
+    pub healthy: AtomicBool,
     pub sidecar_port: u16,
     /// The address the sidecar port listens on.
     pub sidecar_address: std::net::IpAddr,
@@ -63,6 +68,8 @@ pub struct Shared {
     pub apps: Vec<Arc<AppInstance>>,
     /// The topics that exist on the broker, when it does not auto-create them.
     pub broker_topics: Option<BTreeSet<String>>,
+    /// Inbound circuit breakers by (app instance, component), created on first use.
+    breakers: Mutex<std::collections::HashMap<(String, String), crate::breaker::Breaker>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -84,6 +91,7 @@ impl Shared {
             resources,
             apps,
             broker_topics,
+            breakers: Mutex::new(std::collections::HashMap::new()),
             tasks: Mutex::new(Vec::new()),
         }
     }
@@ -126,12 +134,51 @@ impl Shared {
         }
     }
 
-    /// Whether the sidecar of app instance `instance` is up.
+    /// Whether the sidecar of app instance `instance` is up and delivers to its app (health
+    /// checks, when on, say the app is healthy).
     pub fn serving(&self, instance: &str) -> bool {
         self.apps
             .iter()
             .find(|a| a.instance == instance)
-            .is_none_or(|a| a.serving.load(Ordering::Acquire))
+            .is_none_or(|a| a.serving.load(Ordering::Acquire) && a.healthy.load(Ordering::Acquire))
+    }
+
+    /// The inbound timeout of deliveries of `component` to `app_id` (its Resiliency target).
+    pub fn inbound_timeout(&self, app_id: &str, component: &str) -> Option<std::time::Duration> {
+        self.resources.resiliency.inbound_timeout(app_id, component)
+    }
+
+    /// Asks the inbound circuit breaker of `component` in `instance`'s sidecar whether a
+    /// delivery may go to the app. No breaker: always.
+    pub fn breaker_allow(
+        &self,
+        app_id: &str,
+        instance: &str,
+        component: &str,
+    ) -> Result<(), crate::breaker::Refused> {
+        let Some(spec) = self.resources.resiliency.inbound_breaker(app_id, component) else {
+            return Ok(());
+        };
+        let now = tokio::time::Instant::now();
+        let mut breakers = self
+            .breakers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        breakers
+            .entry((instance.to_owned(), component.to_owned()))
+            .or_insert_with(|| crate::breaker::Breaker::new(spec, now))
+            .allow(now)
+    }
+
+    /// Tells the inbound circuit breaker (if any) how a delivery it allowed went.
+    pub fn breaker_record(&self, instance: &str, component: &str, success: bool) {
+        let mut breakers = self
+            .breakers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(breaker) = breakers.get_mut(&(instance.to_owned(), component.to_owned())) {
+            breaker.record(success, tokio::time::Instant::now());
+        }
     }
 
     /// Whether `topic` exists on the broker (always, when the broker auto-creates topics).

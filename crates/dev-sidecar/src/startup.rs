@@ -33,6 +33,17 @@ pub async fn run(shared: Arc<Shared>, app: Arc<AppInstance>) {
         }
     }
     app.ready.store(true, Ordering::Release);
+    if let Some(health) = app.health.clone() {
+        let (shared2, app2) = (shared.clone(), app.clone());
+        shared.spawn(async move { crate::health::probe(shared2, app2, health).await });
+        // daprd starts the subscriptions and bindings after the first healthy probe.
+        while !app.healthy.load(Ordering::Acquire) {
+            tokio::select! {
+                () = tokio::time::sleep(PORT_POLL) => {}
+                () = shared.cancel.cancelled() => return,
+            }
+        }
+    }
     tracing::info!(app_id = %app.app_id, instance = %app.instance, "application is listening; reading subscriptions");
 
     let declarative: Vec<SubscriptionJson> = shared

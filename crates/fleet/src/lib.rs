@@ -92,6 +92,10 @@ pub struct FleetConfig {
     /// Pub/sub delivery retries of the dev sidecar: `None` follows the resources' Resiliency,
     /// as daprd does; tests may fix a short policy.
     pub delivery: Option<DeliveryPolicy>,
+    /// The sidecars' app health checks (dapr.yaml turns them on: `/healthz` every 5 s, unhealthy
+    /// after 3 failures): while an app is unhealthy its deliveries wait instead of using up
+    /// their retries. `None`: off, as daprd's default.
+    pub app_health: Option<dev_sidecar::AppHealth>,
     /// backend-api's assistant; `None` reads `ASSISTANT_*` from the environment.
     pub assistant: Option<backend_api::assistant::AssistantSettings>,
     /// The app token: every sidecar sends it on each call to its app (deliveries, cron,
@@ -128,6 +132,7 @@ impl FleetConfig {
             ports: DEFAULT_PORTS.to_vec(),
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             delivery: None,
+            app_health: Some(dev_sidecar::AppHealth::default()),
             assistant: None,
             app_api_token: env_opt("APP_API_TOKEN")?.unwrap_or_else(random_token),
             dapr_api_token: env_opt("DAPR_API_TOKEN")?.unwrap_or_else(random_token),
@@ -225,6 +230,7 @@ impl Fleet {
                 instance,
                 pod_name: None,
                 app_address: std::net::IpAddr::from([127, 0, 0, 1]),
+                health: config.app_health.clone(),
                 app_port: ports.app_port,
                 sidecar_port,
                 app_api_token: Some(config.app_api_token.clone()),

@@ -40,6 +40,7 @@ async fn audit_behind_a_sidecar() -> (TestAudit, DevSidecar, DaprClient) {
                 instance: "audit-0".to_owned(),
                 pod_name: None,
                 app_address: std::net::IpAddr::from([127, 0, 0, 1]),
+                health: None,
                 app_port: app.port,
                 sidecar_port,
                 app_api_token: None,

@@ -35,6 +35,7 @@ async fn start_sidecar(
         sidecar_port: sidecar.port,
         pod_name: None,
         app_address: std::net::IpAddr::from([127, 0, 0, 1]),
+        health: None,
         app_api_token: None,
         dapr_api_token: None,
     };

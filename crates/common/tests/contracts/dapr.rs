@@ -26,6 +26,7 @@ async fn sidecar() -> (DevSidecar, DaprClient) {
             instance: app_id.clone(),
             pod_name: None,
             app_address: std::net::IpAddr::from([127, 0, 0, 1]),
+            health: None,
             app_port,
             sidecar_port: 0,
             app_api_token: None,

@@ -13,6 +13,14 @@ use crate::helpers::*;
 pub async fn subscriber_with_dlq(
     on_orders: impl Fn(&Recorded, usize) -> (u16, String) + Send + Sync + 'static,
 ) -> (dev_sidecar::DevSidecar, TestApp) {
+    subscriber_with_dlq_and_health(on_orders, None).await
+}
+
+/// [`subscriber_with_dlq`] with the sidecar's app health checks on.
+pub async fn subscriber_with_dlq_and_health(
+    on_orders: impl Fn(&Recorded, usize) -> (u16, String) + Send + Sync + 'static,
+    health: Option<dev_sidecar::AppHealth>,
+) -> (dev_sidecar::DevSidecar, TestApp) {
     let responder: Responder = Arc::new(move |r, nth| {
         if r.path == "/dlq" {
             (200, String::new())
@@ -28,7 +36,9 @@ pub async fn subscriber_with_dlq(
         responder,
     )
     .await;
-    let sidecar = start_sidecar(PUBSUB, vec![app("audit", test_app.port)]).await;
+    let mut spec = app("audit", test_app.port);
+    spec.health = health;
+    let sidecar = start_sidecar(PUBSUB, vec![spec]).await;
     wait_subscribed(&sidecar, "audit", 2).await;
     (sidecar, test_app)
 }
@@ -390,10 +400,13 @@ async fn past_the_backlog_bound_publishes_are_refused_until_the_consumer_catches
         reply(200, ""),
     )
     .await;
-    let sidecar = start_sidecar(PUBSUB, vec![app("audit", test_app.port)]).await;
+    let mut spec = app("audit", test_app.port);
+    spec.health = Some(quick_health());
+    let sidecar = start_sidecar(PUBSUB, vec![spec]).await;
     wait_subscribed(&sidecar, "audit", 1).await;
     sidecar.set_backlog_limit(3);
-    test_app.stop().await;
+    // Health checks pause deliveries to the stopped app, so the messages wait in the broker.
+    stop_until_unhealthy(&sidecar, "audit-0", &mut test_app).await;
     for n in 0..3 {
         publish_json(&sidecar, "audit", "orders", "", &json!(n)).await;
     }

@@ -201,11 +201,31 @@ pub fn app(app_id: &str, app_port: u16) -> AppSpec {
         instance: format!("{app_id}-0"),
         pod_name: Some(format!("{app_id}-0")),
         app_address: std::net::IpAddr::from([127, 0, 0, 1]),
+        health: None,
         app_port,
         sidecar_port: 0,
         app_api_token: None,
         dapr_api_token: None,
     }
+}
+
+/// Health checks that notice a stopped app within ~50 ms (daprd's are 5 s × 3 by default).
+pub fn quick_health() -> dev_sidecar::AppHealth {
+    dev_sidecar::AppHealth {
+        interval: Duration::from_millis(25),
+        timeout: Duration::from_millis(200),
+        threshold: 1,
+        ..dev_sidecar::AppHealth::default()
+    }
+}
+
+/// Stops the app and waits until the sidecar's health checks have seen it (deliveries pause).
+pub async fn stop_until_unhealthy(sidecar: &DevSidecar, instance: &str, test_app: &mut TestApp) {
+    test_app.stop().await;
+    eventually(Duration::from_secs(5), "the app seen unhealthy", || async {
+        (!sidecar.app_healthy(instance)).then_some(())
+    })
+    .await;
 }
 
 pub async fn start_sidecar(yaml: &str, apps: Vec<AppSpec>) -> DevSidecar {

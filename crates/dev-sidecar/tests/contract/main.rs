@@ -10,5 +10,6 @@ mod init;
 mod invoke;
 mod ordering;
 mod publish;
+mod resiliency;
 mod state;
 mod subscriptions;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::delivery::{subscriber_with_dlq, wait_for};
+use crate::delivery::{subscriber_with_dlq, subscriber_with_dlq_and_health, wait_for};
 use crate::helpers::*;
 
 #[tokio::test]
@@ -127,8 +127,11 @@ async fn replicas_of_one_app_share_its_consumer_group() {
 
 #[tokio::test]
 async fn messages_published_while_the_app_is_down_are_delivered_when_it_returns() {
-    let (sidecar, mut test_app) = subscriber_with_dlq(|_, _| (200, String::new())).await;
-    test_app.stop().await;
+    // With health checks on (as every taskfleet deployment has them), daprd stops delivering
+    // to an unhealthy app: the messages wait instead of using up their retries.
+    let (sidecar, mut test_app) =
+        subscriber_with_dlq_and_health(|_, _| (200, String::new()), Some(quick_health())).await;
+    stop_until_unhealthy(&sidecar, "audit-0", &mut test_app).await;
     for n in 0..10 {
         publish_json(
             &sidecar,
@@ -226,7 +229,8 @@ async fn publish_numbered(sidecar: &dev_sidecar::DevSidecar, count: usize) {
 async fn acknowledged_messages_are_forgotten_beyond_the_retained_while_a_down_consumers_are_kept() {
     let retained = dev_sidecar::RETAINED_ACKNOWLEDGED as usize;
     let batch = retained + 100;
-    let (sidecar, mut test_app) = subscriber_with_dlq(|_, _| (200, String::new())).await;
+    let (sidecar, mut test_app) =
+        subscriber_with_dlq_and_health(|_, _| (200, String::new()), Some(quick_health())).await;
     // One partition key, so every message lands in one partition.
     publish_numbered(&sidecar, batch).await;
     wait_for(&test_app, "/orders", batch).await;
@@ -238,7 +242,7 @@ async fn acknowledged_messages_are_forgotten_beyond_the_retained_while_a_down_co
     .await;
 
     // The consumer is down: what it has not acknowledged stays until it returns.
-    test_app.stop().await;
+    stop_until_unhealthy(&sidecar, "audit-0", &mut test_app).await;
     publish_numbered(&sidecar, batch).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(

@@ -59,6 +59,12 @@ pub fn fleet_config(extra: &[&str]) -> FleetConfig {
             initial_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_millis(500),
         }),
+        // dapr.yaml's health checks, probing faster so a stopped service is seen in 0.5 s.
+        app_health: Some(dev_sidecar::AppHealth {
+            interval: Duration::from_millis(250),
+            threshold: 2,
+            ..dev_sidecar::AppHealth::default()
+        }),
         assistant: None,
         app_api_token: fleet::random_token(),
         dapr_api_token: fleet::random_token(),
