@@ -3,11 +3,10 @@
 # `output: "standalone"`, which traces the server's dependencies into .next/standalone so the
 # runtime image carries no node_modules tree beyond them.
 #
-#   docker build -f docker/frontend.Dockerfile -t taskfleet/frontend:dev \
-#     --build-arg NEXT_PUBLIC_WS_URL=ws://localhost:8001/ws .
+#   docker build -f docker/frontend.Dockerfile -t taskfleet/frontend:dev .
 #
-# NEXT_PUBLIC_* values are inlined into the browser bundle at build time, so the WebSocket URL
-# the browser uses is a build argument; the same env var at run time only reaches server code.
+# One image for every host: where browsers open their realtime connection is the run-time
+# setting REALTIME_URL (the chart sets it), and the CSP follows it (frontend/proxy.ts).
 
 FROM node:20-slim AS deps
 WORKDIR /app
@@ -16,10 +15,9 @@ RUN --mount=type=cache,target=/root/.npm npm ci
 
 FROM node:20-slim AS build
 WORKDIR /app
-ARG NEXT_PUBLIC_WS_URL=ws://localhost:8001/ws
 # `next build` loads instrumentation.ts, which migrates Better Auth's tables unless told not to:
 # there is no database in an image build (the runtime stage migrates at start, as it should).
-ENV NEXT_PUBLIC_WS_URL=${NEXT_PUBLIC_WS_URL} NEXT_TELEMETRY_DISABLED=1 SKIP_AUTH_MIGRATIONS=1
+ENV NEXT_TELEMETRY_DISABLED=1 SKIP_AUTH_MIGRATIONS=1
 COPY --from=deps /app/node_modules ./node_modules
 COPY frontend/ ./
 RUN npm run build

@@ -23,7 +23,7 @@ SERVICES = {
 }
 # What the frontend (issue 5) reads until frontend/.env.example exists; PORT and HOSTNAME are
 # the Next.js standalone server's own.
-FRONTEND_ENV_FALLBACK = {"NEXT_PUBLIC_WS_URL", "BETTER_AUTH_SECRET", "BETTER_AUTH_URL",
+FRONTEND_ENV_FALLBACK = {"REALTIME_URL", "BETTER_AUTH_SECRET", "BETTER_AUTH_URL",
                          "DATABASE_URL", "PORT", "HOSTNAME"}
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|PRIVATE|API_KEY|CREDENTIAL|DATABASE_URL", re.I)
 SECRET_VALUE = re.compile(r"://[^/\s:@]+:[^@\s]+@|-----BEGIN|^[A-Za-z0-9+/_=-]{32,}$")
@@ -596,12 +596,13 @@ def quantity(value, cpu):
 
 
 # What runs beside taskfleet in the Minikube of START.md: Redpanda (1 core, 2.5 GiB per the
-# values there), the Dapr control plane (about 0.5 CPU / 0.5 GiB requested) and Postgres.
+# values there), the Dapr control plane (about 0.5 CPU / 0.5 GiB requested) and the ingress
+# controller (0.1 CPU / 90 MiB, Minikube's addon).
 MINIKUBE_CPU, MINIKUBE_MEMORY = 4.0, 8 * 2**30
-NEIGHBOURS_CPU, NEIGHBOURS_MEMORY = 1.0 + 0.5 + 0.25, 2.5 * 2**30 + 0.5 * 2**30 + 0.25 * 2**30
+NEIGHBOURS_CPU, NEIGHBOURS_MEMORY = 1.0 + 0.5 + 0.1, 2.5 * 2**30 + 0.5 * 2**30 + 90 * 2**20
 
 
-@rule("the whole install's requests (services + sidecars + Redis) fit a 4-CPU / 8-GiB Minikube beside Redpanda")
+@rule("the whole install's requests (services + sidecars + Redis + Postgres) fit a 4-CPU / 8-GiB Minikube beside Redpanda")
 def requests_fit():
     cpu = memory = 0.0
     for obj, template in workloads():
@@ -616,8 +617,9 @@ def requests_fit():
         if ann.get("dapr.io/enabled") == "true":
             cpu += replicas * quantity(ann.get("dapr.io/sidecar-cpu-request", "0"), True)
             memory += replicas * quantity(ann.get("dapr.io/sidecar-memory-request", "0"), False)
-    for obj in load_all(sorted((ROOT / "k8s-dapr").glob("redis*.yaml"))):
-        if obj.get("kind") == "Deployment":
+    infrastructure = [ROOT / "k8s-dapr" / "redis.yaml", ROOT / "k8s-dapr" / "postgres.yaml"]
+    for obj in load_all(infrastructure):
+        if obj.get("kind") in ("Deployment", "StatefulSet"):
             for container in obj["spec"]["template"]["spec"]["containers"]:
                 requests = (container.get("resources") or {}).get("requests") or {}
                 cpu += quantity(requests.get("cpu", "0"), True)
@@ -625,6 +627,48 @@ def requests_fit():
     if cpu + NEIGHBOURS_CPU > MINIKUBE_CPU or memory + NEIGHBOURS_MEMORY > MINIKUBE_MEMORY:
         return [f"requests {cpu:.2f} CPU / {memory / 2**30:.2f} GiB + neighbours exceed 4 CPU / 8 GiB"]
     return []
+
+
+def plain_env(deployment_name):
+    """A Deployment's literal env: its ConfigMaps (envFrom) and inline values."""
+    config_maps = {o["metadata"]["name"]: o.get("data") or {} for o in OBJECTS if o["kind"] == "ConfigMap"}
+    env = {}
+    for obj, container in containers():
+        if obj["kind"] != "Deployment" or obj["metadata"]["name"] != deployment_name:
+            continue
+        for source in container.get("envFrom") or []:
+            if "configMapRef" in source:
+                env.update(config_maps.get(source["configMapRef"]["name"], {}))
+        for item in container.get("env") or []:
+            if "value" in item:
+                env[item["name"]] = str(item["value"])
+    return env
+
+
+@rule("the ingress host is the one the UI and /mcp announce (BETTER_AUTH_URL, MCP_URL, MCP_ALLOWED_HOSTS)")
+def ingress_host_agrees():
+    ingresses = [o for o in OBJECTS if o["kind"] == "Ingress"]
+    if not ingresses:
+        return []
+    spec = ingresses[0]["spec"]
+    host = spec["rules"][0]["host"]
+    origin = f"{'https' if spec.get('tls') else 'http'}://{host}"
+    frontend, api = plain_env("frontend"), plain_env("backend-api")
+    problems = []
+    if frontend and frontend.get("BETTER_AUTH_URL") != origin:
+        problems.append(f"frontend BETTER_AUTH_URL {frontend.get('BETTER_AUTH_URL')} != {origin} (sign-in refuses other origins)")
+    if frontend.get("REALTIME_URL") and not frontend["REALTIME_URL"].startswith("/"):
+        problems.append(f"frontend REALTIME_URL {frontend['REALTIME_URL']}: behind the ingress, /ws on the same host")
+    for name, env in (("frontend", frontend), ("backend-api", api)):
+        if env and env.get("MCP_URL") != f"{origin}/mcp":
+            problems.append(f"{name} MCP_URL {env.get('MCP_URL')} != {origin}/mcp")
+    if api and host not in (api.get("MCP_ALLOWED_HOSTS") or "").split(","):
+        problems.append(f"backend-api MCP_ALLOWED_HOSTS lacks {host}")
+    paths = {(p["path"], p["backend"]["service"]["name"]) for p in spec["rules"][0]["http"]["paths"]}
+    for needed in (("/", "frontend"), ("/ws", "websocket"), ("/api/sse", "websocket"), ("/mcp", "backend-api")):
+        if needed not in paths:
+            problems.append(f"the ingress does not route {needed[0]} to {needed[1]}")
+    return problems
 
 
 def main():

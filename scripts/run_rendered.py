@@ -20,8 +20,9 @@ nothing else. One dev sidecar per Dapr-enabled pod, in Kubernetes mode, loads `k
 pod's annotations (app-id, app-port, config, app-token-secret, api-token-secret) and its pod name;
 the pod reaches it on its own localhost:3500. All sidecars live in one process and share one
 broker, as every daprd shares one Redpanda, whose topics are `k8s-dapr/topics.txt`. The browser
-reaches the UI and the realtime endpoint through `kubectl port-forward`-like forwards on
-localhost:3000 and localhost:8001 (START.md). Network namespaces need root (CI runs as root).
+reaches everything through the rendered Ingress, served as an ingress controller would (host and
+path rules), at the UI's public URL (BETTER_AUTH_URL's host). Network namespaces need root (CI
+runs as root).
 
 dapr-run: the apps of dapr.yaml with the environment the dapr CLI gives them (its own, with the
 tokens scripts/dapr-run exports, then `common.env`, the app's `env` and the CLI's APP_ID,
@@ -29,9 +30,11 @@ APP_PORT, DAPR_HTTP_PORT, ...), `cargo run -p X` as the binary it runs, and a de
 standalone mode loading `dapr/components`. DATABASE_URL's database is replaced by this run's.
 The UI is started as README says, beside it.
 
-Then the journey, through the frontend's route handlers as a browser would: sign up, open a
-WebSocket and an SSE stream with tickets, add a task (both see it), a reminder (pushed), a daily
-task completed (its next occurrence is created and pushed), the audit trail of both.
+Then the journey, through the frontend's route handlers as a browser would: sign up, the page's
+CSP allows the realtime URL, open a WebSocket and an SSE stream with tickets, add a task (both see
+it), a reminder (pushed, listed), a daily task completed (its next occurrence is created once, a
+day later, and pushed), the audit trail of all three with their actors, and (Helm) /mcp and its
+metadata on the ingress host.
 
 Exit status 0 when every step passed. Every process, the database and the temporary files are
 removed at the end (KEEP_LOGS=1 keeps the logs of a failed run).
@@ -255,6 +258,60 @@ def forward_in_background(listen: tuple[str, int], target: tuple[str, int]) -> N
     threading.Thread(target=serve_forward, args=(listen, target, ready), daemon=True).start()
     if not ready.wait(5):
         raise Failure(f"could not listen on {listen}")
+
+
+def serve_ingress(listen: tuple[str, int], host: str, routes: list[tuple[str, str, tuple[str, int]]],
+                  ready: threading.Event) -> None:
+    """An ingress controller for one host: reads each connection's request head, picks the
+    backend of the longest matching path (`Exact` or `Prefix`, as networking.k8s.io/v1 defines
+    them), answers 404 for another host or no match, then pipes the connection through (so
+    WebSocket upgrades and SSE streams pass). One request per connection: clients here send
+    `Connection: close`."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(listen)
+    server.listen(256)
+    ready.set()
+
+    def route(path: str):
+        best = None
+        for rule_path, kind, backend in routes:
+            exact = kind == "Exact" and path == rule_path
+            prefix = kind == "Prefix" and (rule_path == "/" or path == rule_path or path.startswith(rule_path.rstrip("/") + "/"))
+            if (exact or prefix) and (best is None or len(rule_path) > len(best[0])):
+                best = (rule_path, backend)
+        return best[1] if best else None
+
+    def handle(client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            chunk = client.recv(65536)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        lines = head.split(b"\r\n")
+        target = lines[0].split(b" ")[1].decode(errors="replace") if len(lines[0].split(b" ")) > 1 else "/"
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.decode(errors="replace").partition(":") for line in lines[1:] if b":" in line)}
+        backend = route(target.split("?", 1)[0]) if headers.get("host", "").split(":")[0] == host else None
+        if backend is None:
+            client.sendall(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            client.close()
+            return
+        try:
+            upstream = socket.create_connection(backend, timeout=5)
+            upstream.settimeout(None)
+        except OSError:
+            client.sendall(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            client.close()
+            return
+        upstream.sendall(head)
+        threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+        pipe(upstream, client)
+
+    while True:
+        connection, _ = server.accept()
+        threading.Thread(target=handle, args=(connection,), daemon=True).start()
 
 
 def ip(*args: str) -> None:
@@ -616,17 +673,29 @@ def run_helm(run: Run) -> "Endpoints":
     for what, url in readiness:
         wait_until(f"{what} ready ({url})", lambda url=url: http_status(url) in (200, 204), READY_WITHIN, run)
 
-    # START.md's port-forwards: the browser's localhost:3000 (UI) and localhost:8001 (realtime).
+    # The Ingress, as the ingress controller serves it: browsers and this journey reach the
+    # host's rules through it.
+    ingresses = [d for d in docs if d["kind"] == "Ingress"]
+    if len(ingresses) != 1:
+        raise Failure(f"expected one Ingress in the rendered chart, found {len(ingresses)}")
+    rule = ingresses[0]["spec"]["rules"][0]
+    routes = []
+    for path in rule["http"]["paths"]:
+        service = path["backend"]["service"]
+        routes.append((path["path"], path["pathType"], cluster.endpoint(service["name"], service["port"]["number"])))
+    ingress_port = free_port()
+    ready = threading.Event()
+    threading.Thread(target=serve_ingress, args=(("127.0.0.1", ingress_port), rule["host"], routes, ready), daemon=True).start()
+    ready.wait(5)
     frontend = next(d for d in cluster.deployments if d["metadata"]["name"] == "frontend")
     frontend_env = cluster.config_maps.get("frontend", {}).copy()
     frontend_env.update({e["name"]: e.get("value") for e in frontend["spec"]["template"]["spec"]["containers"][0].get("env") or []})
-    endpoints = Endpoints(ui=frontend_env["BETTER_AUTH_URL"], realtime=frontend_env["NEXT_PUBLIC_WS_URL"])
-    for service, url in (("frontend", endpoints.ui), ("websocket", endpoints.realtime)):
-        local_port = int(re.search(r":(\d+)", url.split("//", 1)[1]).group(1))
-        service_port = cluster.service_objects[service]["spec"]["ports"][0]["port"]
-        if port_open(local_port):
-            raise Failure(f"port {local_port} is taken: stop what runs there first")
-        forward_in_background(("127.0.0.1", local_port), cluster.endpoint(service, service_port))
+    ui = frontend_env["BETTER_AUTH_URL"]
+    if re.sub(r"^https?://", "", ui).rstrip("/") != rule["host"]:
+        raise Failure(f"BETTER_AUTH_URL {ui} is not the ingress host {rule['host']}: sign-in would refuse the browser's origin")
+    log(f"ingress for {rule['host']} on 127.0.0.1:{ingress_port}: {[(p, k) for p, k, _ in routes]}")
+    endpoints = Endpoints(ui=ui, realtime=frontend_env.get("REALTIME_URL") or "ws://127.0.0.1:8001",
+                          connect=("127.0.0.1", ingress_port))
     return endpoints
 
 
@@ -702,7 +771,8 @@ def run_dapr(run: Run) -> "Endpoints":
     readiness.append(("frontend", f"http://127.0.0.1:{ui_port}/"))
     for name, url in readiness:
         wait_until(f"{name} ready ({url})", lambda url=url: http_status(url) in (200, 204), READY_WITHIN, run)
-    return Endpoints(ui=f"http://localhost:{ui_port}", realtime="ws://localhost:8001/ws")
+    # The UI's REALTIME_URL is unset here: its default, fleet's and dapr.yaml's websocket port.
+    return Endpoints(ui=f"http://localhost:{ui_port}", realtime="ws://127.0.0.1:8001")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -712,19 +782,40 @@ def run_dapr(run: Run) -> "Endpoints":
 @dataclass
 class Endpoints:
     ui: str        # the URL the browser opens (BETTER_AUTH_URL)
-    realtime: str  # NEXT_PUBLIC_WS_URL: the browser's WebSocket endpoint
+    realtime: str  # REALTIME_URL: the browser's WebSocket endpoint (a path: the UI's host)
+    # Where the UI's host name leads (the ingress), when it does not resolve here.
+    connect: tuple[str, int] | None = None
+
+    def realtime_url(self) -> str:
+        if self.realtime.startswith("/"):
+            return re.sub(r"^http", "ws", self.ui.rstrip("/")) + self.realtime
+        return self.realtime
+
+    def route(self, url: str) -> tuple[str, dict[str, str], tuple[str, int] | None]:
+        """The URL to open, extra headers, and the socket address for `url` (a URL of the UI's
+        host goes to `connect` with its Host header, as DNS would lead a browser there)."""
+        ui_host = re.sub(r"^\w+://", "", self.ui).split("/", 1)[0]
+        scheme, rest = url.split("://", 1)
+        host = rest.split("/", 1)[0]
+        if self.connect is None or host != ui_host:
+            return url, {}, None
+        local = f"{scheme}://{self.connect[0]}:{self.connect[1]}" + rest[len(host):]
+        return local, {"Host": ui_host}, self.connect
 
 
 class Browser:
     """Cookies and the Origin header, as a browser on the UI's page sends them."""
 
-    def __init__(self, ui: str):
-        self.ui = ui.rstrip("/")
+    def __init__(self, endpoints: "Endpoints"):
+        self.endpoints = endpoints
+        self.ui = endpoints.ui.rstrip("/")
         self.cookies: dict[str, str] = {}
+        self.last_headers = None
 
     def call(self, method: str, path: str, body=None, expect: tuple[int, ...] = (200,)):
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.ui + path, data=data, method=method)
+        url, extra, _ = self.endpoints.route(self.ui + path)
+        request = urllib.request.Request(url, data=data, method=method, headers=extra)
         request.add_header("Origin", self.ui)
         if data is not None:
             request.add_header("Content-Type", "application/json")
@@ -735,6 +826,7 @@ class Browser:
             status, headers, raw = response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
             status, headers, raw = error.code, error.headers, error.read()
+        self.last_headers = headers
         for cookie in headers.get_all("Set-Cookie") or []:
             name, _, rest = cookie.partition("=")
             self.cookies[name.strip()] = rest.split(";", 1)[0]
@@ -767,8 +859,10 @@ class Pushes:
         return wait_until(f"{what} on the {self.name}", lambda: self.find(predicate), within, run)
 
 
-def open_websocket(url: str, pushes: Pushes, stop: threading.Event) -> threading.Thread:
-    socket_ = ws_connect(url, open_timeout=10)
+def open_websocket(url: str, endpoints: "Endpoints", pushes: Pushes, stop: threading.Event) -> threading.Thread:
+    _, _, address = endpoints.route(url.replace("ws", "http", 1))
+    sock = socket.create_connection(address, timeout=10) if address else None
+    socket_ = ws_connect(url, open_timeout=10, sock=sock)
 
     def read():
         with socket_:
@@ -789,8 +883,9 @@ def open_websocket(url: str, pushes: Pushes, stop: threading.Event) -> threading
     return thread
 
 
-def open_sse(url: str, pushes: Pushes, stop: threading.Event) -> threading.Thread:
-    response = urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "text/event-stream"}), timeout=60)
+def open_sse(url: str, endpoints: "Endpoints", pushes: Pushes, stop: threading.Event) -> threading.Thread:
+    local, extra, _ = endpoints.route(url)
+    response = urllib.request.urlopen(urllib.request.Request(local, headers={"Accept": "text/event-stream", **extra}), timeout=60)
     if response.status != 200:
         raise Failure(f"SSE answered {response.status}")
 
@@ -820,25 +915,37 @@ def rfc3339(moment: datetime) -> str:
 
 
 def journey(endpoints: Endpoints, run: Run) -> None:
-    browser = Browser(endpoints.ui)
+    browser = Browser(endpoints)
     email = f"rendered-{uuid.uuid4().hex[:10]}@example.com"
     browser.call("POST", "/api/auth/sign-up/email", {"email": email, "password": "a long enough password 1", "name": "Rendered Run"})
     log(f"signed up {email}")
+    # The page's CSP lets the browser reach exactly the realtime URL the server runs with.
+    browser.call("GET", "/sign-in")
+    csp = browser.last_headers.get("Content-Security-Policy") or ""
+    if endpoints.realtime.startswith("/"):
+        expected = "connect-src 'self';"
+    else:
+        origin = re.match(r"^(\w+)://([^/]+)", endpoints.realtime)
+        expected = f"connect-src 'self' {origin.group(1)}://{origin.group(2)} http://{origin.group(2)}"
+    if expected not in csp:
+        raise Failure(f"the UI's Content-Security-Policy lacks `{expected}`: {csp}")
     token = browser.call("GET", "/api/auth/token")
     if not isinstance(token, dict) or not token.get("token"):
         raise Failure(f"/api/auth/token gave no JWT: {token}")
 
-    realtime = endpoints.realtime
+    realtime = endpoints.realtime_url()
+    if not realtime.rstrip("/").endswith("/ws"):
+        realtime = realtime.rstrip("/") + "/ws"
     sse_url = re.sub(r"^ws", "http", realtime).rsplit("/ws", 1)[0] + "/api/sse"
     stop = threading.Event()
     socket_pushes, stream_pushes = Pushes("WebSocket"), Pushes("SSE stream")
     threads = []
     try:
         ticket = browser.call("POST", "/api/realtime/ticket")["ticket"]
-        threads.append(open_websocket(f"{realtime}?token={ticket}", socket_pushes, stop))
+        threads.append(open_websocket(f"{realtime}?token={ticket}", endpoints, socket_pushes, stop))
         ticket = browser.call("POST", "/api/realtime/ticket")["ticket"]
-        threads.append(open_sse(f"{sse_url}?token={ticket}", stream_pushes, stop))
-        log("WebSocket and SSE connected with tickets")
+        threads.append(open_sse(f"{sse_url}?token={ticket}", endpoints, stream_pushes, stop))
+        log(f"WebSocket ({realtime}) and SSE ({sse_url}) connected with tickets")
 
         # Add a task with a reminder a few seconds ahead: both connections see it, then the reminder.
         remind_at = datetime.now(timezone.utc) + timedelta(seconds=4)
@@ -884,6 +991,17 @@ def journey(endpoints: Endpoints, run: Run) -> None:
         if [e["actor"] for e in created] != ["recurring"]:
             raise Failure(f"the next occurrence's creation should be recorded once, by recurring: {created}")
         log("the audit trail holds every change with its actor")
+
+        if endpoints.connect is not None:
+            # Agents reach /mcp on the same host: its metadata names the URL tokens must carry.
+            metadata = browser.call("GET", "/.well-known/oauth-protected-resource/mcp")
+            if metadata.get("resource") != endpoints.ui.rstrip("/") + "/mcp":
+                raise Failure(f"/mcp announces {metadata.get('resource')}, not {endpoints.ui}/mcp")
+            browser.call("POST", "/mcp", {"jsonrpc": "2.0", "id": 1, "method": "ping"}, expect=(401,))
+            challenge = browser.last_headers.get("WWW-Authenticate") or ""
+            if "resource_metadata=" not in challenge:
+                raise Failure(f"/mcp without a token gave no resource metadata: {challenge!r}")
+            log("/mcp answers through the ingress with its metadata")
     finally:
         stop.set()
         for thread in threads:

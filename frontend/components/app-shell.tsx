@@ -150,12 +150,21 @@ export function UserMenu({ user }: { user: ShellUser }) {
   );
 }
 
-export function AppShell({ user, children }: { user: ShellUser; children: React.ReactNode }) {
+export function AppShell({
+  user,
+  realtimeUrl,
+  children,
+}: {
+  user: ShellUser;
+  /** The server's REALTIME_URL. */
+  realtimeUrl: string;
+  children: React.ReactNode;
+}) {
   const pathname = usePathname();
   const [assistantOpen, setAssistantOpen] = useState(false);
   const assistantToggle = useRef<HTMLButtonElement>(null);
   return (
-    <RealtimeProvider>
+    <RealtimeProvider url={realtimeUrl}>
       <a
         href="#main"
         className="sr-only focus:not-sr-only focus:fixed focus:top-2 focus:left-2 focus:z-50 focus:rounded-lg focus:bg-white focus:px-3 focus:py-2 focus:shadow dark:focus:bg-zinc-900"

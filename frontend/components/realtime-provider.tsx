@@ -17,12 +17,12 @@ interface Ctx {
 
 const RealtimeContext = createContext<Ctx | null>(null);
 
-export function RealtimeProvider({ children }: { children: React.ReactNode }) {
+export function RealtimeProvider({ url, children }: { url: string; children: React.ReactNode }) {
   const listeners = useRef(new Set<Listener>());
   const resyncers = useRef(new Set<ResyncListener>());
   const onMessage = useCallback((msg: RealtimeMessage) => listeners.current.forEach((l) => l(msg)), []);
   const onResync = useCallback(() => resyncers.current.forEach((l) => l()), []);
-  const { status, transport } = useRealtime({ onMessage, onResync });
+  const { status, transport } = useRealtime({ onMessage, onResync, url });
   const subscribe = useCallback((l: Listener) => {
     listeners.current.add(l);
     return () => void listeners.current.delete(l);

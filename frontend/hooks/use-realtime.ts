@@ -9,14 +9,12 @@ import type { RealtimeMessage } from "@/lib/types";
 export interface UseRealtimeOptions {
   onMessage: (msg: RealtimeMessage) => void;
   onResync: () => void;
+  /** The server's REALTIME_URL (the app layout passes it); a path means this page's host. */
   url?: string;
   enabled?: boolean;
 }
 
-// Inlined at build time; next.config.ts builds the CSP's connect-src from the same value.
-export const DEFAULT_WS_URL = process.env.NEXT_PUBLIC_WS_URL || DEFAULT_REALTIME_URL;
-
-export function useRealtime({ onMessage, onResync, url = DEFAULT_WS_URL, enabled = true }: UseRealtimeOptions) {
+export function useRealtime({ onMessage, onResync, url = DEFAULT_REALTIME_URL, enabled = true }: UseRealtimeOptions) {
   const [status, setStatus] = useState<ConnectionStatus>("connecting");
   const [transport, setTransport] = useState<Transport>("ws");
   const handlers = useRef({ onMessage, onResync });
@@ -26,7 +24,7 @@ export function useRealtime({ onMessage, onResync, url = DEFAULT_WS_URL, enabled
 
   useEffect(() => {
     if (!enabled) return;
-    const { wsUrl, sseUrl } = realtimeUrls(url);
+    const { wsUrl, sseUrl } = realtimeUrls(url, window.location.origin);
     const client = new RealtimeClient({
       wsUrl,
       sseUrl,

@@ -56,12 +56,17 @@ export function withToken(url: string, ticket: string): string {
   return u.toString();
 }
 
-/** Where the browser connects when NEXT_PUBLIC_WS_URL is not set (fleet's websocket service). */
+/** Where the browser connects when REALTIME_URL is not set (fleet's websocket service). */
 export const DEFAULT_REALTIME_URL = "ws://127.0.0.1:8001";
 
-/** Normalises NEXT_PUBLIC_WS_URL: `ws://host:8001` or `ws://host:8001/ws` → the `/ws` endpoint and the SSE one. */
-export function realtimeUrls(base: string): { wsUrl: string; sseUrl: string } {
-  const u = new URL(base);
+/**
+ * Normalises the realtime URL (the server's REALTIME_URL): `ws://host:8001` or
+ * `ws://host:8001/ws` → the `/ws` endpoint and the SSE one. A path such as `/ws` means this page's
+ * own host (behind an ingress that routes `/ws` and `/api/sse` to the websocket service); it needs
+ * `origin`, the page's origin (`http://host` → `ws://host`).
+ */
+export function realtimeUrls(base: string, origin?: string): { wsUrl: string; sseUrl: string } {
+  const u = new URL(base, origin ? origin.replace(/^http/, "ws") : undefined);
   if (u.pathname === "/" || u.pathname === "") u.pathname = "/ws";
   const wsUrl = u.toString();
   const sse = new URL(wsUrl);

@@ -1,9 +1,10 @@
-// The security headers of every page and API response (next.config.ts `headers()`). Pure, so the
-// policy is unit-tested; built at `next build` time, like the NEXT_PUBLIC_WS_URL it depends on.
+// The security headers of every page and API response, set by proxy.ts on each request from the
+// server's REALTIME_URL (a run-time setting). Pure, so the policy is unit-tested.
 import { realtimeUrls } from "./realtime";
 
 export interface SecurityHeaderOptions {
-  /** The browser's realtime base URL: NEXT_PUBLIC_WS_URL, or DEFAULT_REALTIME_URL when unset. */
+  /** The browser's realtime base URL: REALTIME_URL, or DEFAULT_REALTIME_URL when unset. A
+   * same-origin path (`/ws`) needs no source beyond `'self'`, which covers ws:/wss: to this host. */
   realtimeUrl: string;
   /** `next dev`: React's development build needs eval (call stacks, Fast Refresh). */
   dev?: boolean;
@@ -11,8 +12,8 @@ export interface SecurityHeaderOptions {
 
 /**
  * `scheme://host[:port]` of the two endpoints the realtime client opens (lib/realtime.ts):
- * the WebSocket (ws:/wss:) and its SSE fallback (http:/https: on the same host). Empty when the
- * URL does not parse; the client could not connect with it either.
+ * the WebSocket (ws:/wss:) and its SSE fallback (http:/https: on the same host). Empty for a
+ * same-origin path (`'self'` covers it) and when the URL does not parse.
  */
 export function realtimeSources(realtimeUrl: string): string[] {
   try {

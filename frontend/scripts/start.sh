@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Starts the taskfleet UI on http://127.0.0.1:${PORT:-3000}.
 #   first use: `npm ci` (from package-lock.json), then `next build`;
-#   later: rebuilds only when a source file, the lockfile or NEXT_PUBLIC_WS_URL changed;
+#   later: rebuilds only when a source file or the lockfile changed;
 #   then the production server (`node .next/standalone/server.js`, i.e. `next start -p $PORT`). Better Auth's tables are created/updated in DATABASE_URL when the server
 #   starts (instrumentation.ts → getMigrations), before the first request is served.
 # Env: DATABASE_URL, BETTER_AUTH_SECRET (if unset, one is generated once into
 # frontend/.better-auth-secret), TASKFLEET_ENV, BETTER_AUTH_URL, BACKEND_API_URL, NOTIFICATION_URL, AUDIT_URL,
-# WEBSOCKET_URL, DAPR_HTTP_PORT, NEXT_PUBLIC_WS_URL, PORT, HOST — see frontend/.env.example.
+# WEBSOCKET_URL, DAPR_HTTP_PORT, REALTIME_URL, PORT, HOST — see frontend/.env.example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1
@@ -27,23 +27,15 @@ if [ -z "${BETTER_AUTH_SECRET:-}" ]; then
   export BETTER_AUTH_SECRET
 fi
 
-build_env="NEXT_PUBLIC_WS_URL=${NEXT_PUBLIC_WS_URL:-}"
 stale=""
 if [ ! -f .next/BUILD_ID ]; then
   stale="no build yet"
-elif [ "$(cat .next/.build-env 2>/dev/null || true)" != "$build_env" ]; then
-  stale="NEXT_PUBLIC_WS_URL changed"
-elif [ -n "$(find app components hooks lib public instrumentation.ts next.config.ts postcss.config.mjs package-lock.json tsconfig.json -newer .next/BUILD_ID -print -quit 2>/dev/null)" ]; then
+elif [ -n "$(find app components hooks lib public instrumentation.ts proxy.ts next.config.ts postcss.config.mjs package-lock.json tsconfig.json -newer .next/BUILD_ID -print -quit 2>/dev/null)" ]; then
   stale="sources changed"
 fi
 if [ -n "$stale" ]; then
   log "building ($stale)…"
-  SKIP_AUTH_MIGRATIONS=1 npx next build
-  # output: "standalone" — the server runs from .next/standalone with the static assets beside it.
-  rm -rf .next/standalone/.next/static .next/standalone/public
-  cp -r .next/static .next/standalone/.next/static
-  cp -r public .next/standalone/public
-  printf '%s' "$build_env" > .next/.build-env
+  ./scripts/build-standalone
 fi
 
 # `next start` warns that it does not support output: "standalone"; run the standalone server

@@ -50,6 +50,18 @@ describe("realtimeUrls", () => {
     });
     expect(realtimeUrls("wss://x.example/ws")).toEqual({ wsUrl: "wss://x.example/ws", sseUrl: "https://x.example/api/sse" });
   });
+
+  it("resolves a same-origin path against the page's origin", () => {
+    expect(realtimeUrls("/ws", "https://tasks.example")).toEqual({
+      wsUrl: "wss://tasks.example/ws",
+      sseUrl: "https://tasks.example/api/sse",
+    });
+    expect(realtimeUrls("/ws", "http://taskfleet.local")).toEqual({
+      wsUrl: "ws://taskfleet.local/ws",
+      sseUrl: "http://taskfleet.local/api/sse",
+    });
+    expect(() => realtimeUrls("/ws")).toThrow();
+  });
 });
 
 describe("RealtimeClient", () => {

@@ -53,26 +53,27 @@ describe("securityHeaders", () => {
   });
 });
 
-describe("next.config.ts", () => {
+describe("proxy.ts", () => {
   afterEach(() => vi.unstubAllEnvs());
 
-  it("sends them on every path, with the realtime URL the bundle uses", async () => {
-    vi.stubEnv("NEXT_PUBLIC_WS_URL", "ws://localhost:8001/ws");
-    const { default: config } = await import("@/next.config");
-    const rules = await config.headers!();
-    expect(rules).toHaveLength(1);
-    expect(rules[0]!.source).toBe("/:path*");
-    const csp = rules[0]!.headers.find((h) => h.key === "Content-Security-Policy")!.value;
-    expect(csp).toContain("connect-src 'self' ws://localhost:8001 http://localhost:8001");
-    expect(rules[0]!.headers.map((h) => h.key)).toEqual(
-      expect.arrayContaining(["X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"]),
-    );
+  it("sends them on every path, with the realtime URL the server runs with", async () => {
+    vi.stubEnv("REALTIME_URL", "ws://localhost:8001/ws");
+    const { proxy, config } = await import("@/proxy");
+    expect(config.matcher).toBe("/:path*");
+    const headers = proxy().headers;
+    expect(headers.get("Content-Security-Policy")).toContain("connect-src 'self' ws://localhost:8001 http://localhost:8001");
+    for (const name of ["X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"]) expect(headers.get(name)).toBeTruthy();
   });
 
-  it("falls back to the realtime default when NEXT_PUBLIC_WS_URL is unset", async () => {
-    vi.stubEnv("NEXT_PUBLIC_WS_URL", "");
-    const { default: config } = await import("@/next.config");
-    const csp = (await config.headers!())[0]!.headers.find((h) => h.key === "Content-Security-Policy")!.value;
-    expect(csp).toContain("connect-src 'self' ws://127.0.0.1:8001 http://127.0.0.1:8001;");
+  it("allows only this origin for a same-origin path behind an ingress", async () => {
+    vi.stubEnv("REALTIME_URL", "/ws");
+    const { proxy } = await import("@/proxy");
+    expect(proxy().headers.get("Content-Security-Policy")).toContain("connect-src 'self';");
+  });
+
+  it("falls back to the realtime default when REALTIME_URL is unset", async () => {
+    vi.stubEnv("REALTIME_URL", "");
+    const { proxy } = await import("@/proxy");
+    expect(proxy().headers.get("Content-Security-Policy")).toContain("connect-src 'self' ws://127.0.0.1:8001 http://127.0.0.1:8001;");
   });
 });

@@ -2,10 +2,15 @@ import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { AppShell } from "@/components/app-shell";
 import { auth } from "@/lib/server/auth";
+import { realtimeUrl } from "@/lib/server/realtime-config";
 
 export default async function AppLayout({ children }: { children: React.ReactNode }) {
   const session = await auth.api.getSession({ headers: await headers() });
   if (!session) redirect("/sign-in");
   const { id, name, email } = session.user;
-  return <AppShell user={{ id, name, email }}>{children}</AppShell>;
+  return (
+    <AppShell user={{ id, name, email }} realtimeUrl={realtimeUrl()}>
+      {children}
+    </AppShell>
+  );
 }
