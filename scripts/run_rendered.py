@@ -110,6 +110,9 @@ class Proc:
     name: str
     popen: subprocess.Popen
     log_path: Path
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
 
 
 @dataclass
@@ -131,13 +134,24 @@ class Run:
 
     def start(self, name: str, argv: list[str], env: dict[str, str], cwd: Path | None = None) -> Proc:
         log_path = self.work / f"{name}.log"
-        out = open(log_path, "wb")
+        out = open(log_path, "ab")
         popen = subprocess.Popen(argv, env=env, cwd=cwd or ROOT, stdout=out, stderr=subprocess.STDOUT,
                                  start_new_session=True)
         out.close()
-        proc = Proc(name, popen, log_path)
+        proc = Proc(name, popen, log_path, argv, env, cwd or ROOT)
         self.procs.append(proc)
         return proc
+
+    def kill(self, name: str) -> Proc:
+        """SIGKILL, as when a container dies; `start_again` restarts it as the kubelet would."""
+        proc = next(p for p in self.procs if p.name == name and p.popen.poll() is None)
+        os.killpg(proc.popen.pid, signal.SIGKILL)
+        proc.popen.wait()
+        self.procs.remove(proc)
+        return proc
+
+    def start_again(self, proc: Proc) -> Proc:
+        return self.start(proc.name, proc.argv, proc.env, proc.cwd)
 
     def check_alive(self) -> None:
         for proc in self.procs:
@@ -642,6 +656,13 @@ def run_helm(run: Run) -> "Endpoints":
             injected = {"DAPR_HTTP_PORT": "3500", "DAPR_GRPC_PORT": "50001",
                         "APP_PROTOCOL": annotations.get("dapr.io/app-protocol", "http")}
             spec = f"{app_id}:{app_port}:{sidecar_port},pod={pod_name},app-address={address}"
+            if annotations.get("dapr.io/enable-app-health-check") == "true":
+                spec += f",health={annotations.get('dapr.io/app-health-check-path', '/healthz')}"
+                for annotation, option in (("dapr.io/app-health-probe-interval", "health-interval"),
+                                           ("dapr.io/app-health-probe-timeout", "health-timeout"),
+                                           ("dapr.io/app-health-threshold", "health-threshold")):
+                    if annotations.get(annotation):
+                        spec += f",{option}={annotations[annotation]}"
             for annotation, option, variable in (("dapr.io/app-token-secret", "app-token-env", f"APP_TOKEN_{index}"),
                                                  ("dapr.io/api-token-secret", "api-token-env", f"API_TOKEN_{index}")):
                 secret = annotations.get(annotation)
@@ -748,7 +769,15 @@ def run_dapr(run: Run) -> "Endpoints":
             raise Failure(f"port {app_port} or {dapr_port} is taken: stop what runs there first")
         log(f"app {app['appID']}: {binary.name} on {app_port}, daprd on {dapr_port}")
         run.start(app["appID"], [str(binary)], env, app_dir)
-        sidecar_apps.append(f"{app['appID']}:{app_port}:{dapr_port}")
+        sidecar = f"{app['appID']}:{app_port}:{dapr_port}"
+        settings = {**common, **app}
+        if settings.get("enableAppHealthCheck"):
+            sidecar += f",health={settings.get('appHealthCheckPath', '/healthz')}"
+            for key, option in (("appHealthProbeInterval", "health-interval"), ("appHealthProbeTimeout", "health-timeout"),
+                                ("appHealthThreshold", "health-threshold")):
+                if settings.get(key):
+                    sidecar += f",{option}={settings[key]}"
+        sidecar_apps.append(sidecar)
         health = app.get("appHealthCheckPath", common.get("appHealthCheckPath", "/healthz"))
         readiness.append((app["appID"], f"http://127.0.0.1:{app_port}{health}"))
         readiness.append((f"{app['appID']}'s daprd", f"http://127.0.0.1:{dapr_port}/v1.0/healthz/outbound"))
@@ -991,6 +1020,16 @@ def journey(endpoints: Endpoints, run: Run) -> None:
         if [e["actor"] for e in created] != ["recurring"]:
             raise Failure(f"the next occurrence's creation should be recorded once, by recurring: {created}")
         log("the audit trail holds every change with its actor")
+
+        # A consumer down, then back: audit is killed while tasks change; its sidecar retries
+        # the deliveries (the shipped Resiliency) until it is back, and nothing is lost.
+        dead = run.kill("audit")
+        changed = [browser.call("POST", "/api/tasks", {"title": f"While audit is down {n}"}, expect=(201,))["id"] for n in range(3)]
+        time.sleep(2)  # the outage: deliveries fail meanwhile
+        run.start_again(dead)
+        for task in changed:
+            trail(task, {"task-created"})
+        log("audit was killed and restarted: the changes made meanwhile are all in the trail")
 
         if endpoints.connect is not None:
             # Agents reach /mcp on the same host: its metadata names the URL tokens must carry.

@@ -5,9 +5,10 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
-use dev_sidecar::{AppSpec, Environment, Mode, SidecarConfig};
+use dev_sidecar::{AppHealth, AppSpec, Environment, Mode, SidecarConfig};
 
 const USAGE: &str = "\
 usage: dev-sidecar --resources <dir> [options] --app <app-id>:<app-port>:<sidecar-port>[,<opt>=<value>...] [--app ...]
@@ -24,6 +25,11 @@ usage: dev-sidecar --resources <dir> [options] --app <app-id>:<app-port>:<sideca
 per-app options after the ports:
   pod=<name>                     the pod name ({podName}); default: $POD_NAME
   app-address=<ip>               where the app listens (default 127.0.0.1)
+  health=<path>                  app health checks on, probing <path> (daprd's
+                                 enable-app-health-check + app-health-check-path)
+  health-interval=<seconds>      probe interval (default 5)
+  health-timeout=<milliseconds>  probe timeout (default 500)
+  health-threshold=<n>           failures in a row before unhealthy (default 3)
   app-token-env=<VAR>            the app token daprd sends (default APP_API_TOKEN)
   api-token-env=<VAR>            the API token daprd requires (default DAPR_API_TOKEN)";
 
@@ -52,6 +58,21 @@ fn parse_app(value: &str) -> anyhow::Result<AppSpec> {
     for option in options {
         match option.split_once('=') {
             Some(("pod", pod)) if !pod.is_empty() => spec.pod_name = Some(pod.to_owned()),
+            Some(("health", path)) => {
+                spec.health.get_or_insert_with(AppHealth::default).path = path.to_owned();
+            }
+            Some(("health-interval", seconds)) => {
+                spec.health.get_or_insert_with(AppHealth::default).interval =
+                    Duration::from_secs(seconds.parse().context("health-interval")?);
+            }
+            Some(("health-timeout", millis)) => {
+                spec.health.get_or_insert_with(AppHealth::default).timeout =
+                    Duration::from_millis(millis.parse().context("health-timeout")?);
+            }
+            Some(("health-threshold", n)) => {
+                spec.health.get_or_insert_with(AppHealth::default).threshold =
+                    n.parse().context("health-threshold")?;
+            }
             Some(("app-address", address)) => {
                 spec.app_address = address
                     .parse()
