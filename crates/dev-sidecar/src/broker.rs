@@ -200,7 +200,7 @@ impl Broker {
                     .iter()
                     .find_map(|field| c.metadata.get(*field))
                     .map(|address| format!("{}|{address}", c.type_name))
-                    .unwrap_or_else(|| format!("component|{}", c.name));
+                    .unwrap_or_else(|| format!("{}|component|{}", c.type_name, c.name));
                 (c.name.clone(), address)
             })
             .collect();
@@ -218,6 +218,15 @@ impl Broker {
             .cloned()
             .unwrap_or_else(|| format!("component|{pubsub}"));
         (backend, topic.to_owned())
+    }
+}
+
+/// Kafka topics have [`PARTITIONS`] partitions; a Redis stream is one log.
+fn partitions_of(log_key: &(String, String)) -> usize {
+    if log_key.0.starts_with("pubsub.redis|") {
+        1
+    } else {
+        PARTITIONS
     }
 }
 
@@ -250,14 +259,15 @@ impl Broker {
         // One `&mut Inner`, so the log and the group list can be borrowed side by side.
         let inner = &mut *guard;
         let log = inner.topics.entry(log_key.clone()).or_default();
+        let count = partitions_of(&log_key);
         if log.partitions.is_empty() {
-            log.partitions = vec![Partition::default(); PARTITIONS];
+            log.partitions = vec![Partition::default(); count];
         }
         let partition = match (pinned, &key) {
-            (Some(n), _) => n % PARTITIONS,
-            (None, Some(key)) => partition_for_key(key),
+            (Some(n), _) => n % count,
+            (None, Some(key)) => partition_for_key(key) % count,
             (None, None) => {
-                log.next_unkeyed = (log.next_unkeyed + 1) % PARTITIONS;
+                log.next_unkeyed = (log.next_unkeyed + 1) % count;
                 log.next_unkeyed
             }
         };
@@ -403,7 +413,7 @@ impl Broker {
         let offsets: Vec<u64> = match inner.topics.get(&log_key) {
             Some(log) if start_at_newest => log.partitions.iter().map(Partition::end).collect(),
             Some(log) => log.partitions.iter().map(|p| p.start).collect(),
-            None => vec![0; PARTITIONS],
+            None => vec![0; partitions_of(&log_key)],
         };
         let group = Arc::new(Group {
             key: key.clone(),

@@ -87,10 +87,90 @@ enum Outcome {
 
 /// Starts the partition loops of a newly created consumer group.
 pub fn start_group(shared: &Arc<Shared>, group: Arc<Group>, offsets: Vec<u64>) {
+    let workers = workers(shared.component(&group.key.pubsub));
     for (partition, offset) in offsets.into_iter().enumerate() {
         let shared2 = shared.clone();
         let group = group.clone();
-        shared.spawn(async move { run_partition(shared2, group, partition, offset).await });
+        if workers > 1 {
+            shared.spawn(async move {
+                run_partition_concurrently(shared2, group, partition, offset, workers).await;
+            });
+        } else {
+            shared.spawn(async move { run_partition(shared2, group, partition, offset).await });
+        }
+    }
+}
+
+/// How many messages of one partition are in delivery at once (docs/dapr-behaviour.md,
+/// "Delivery"): Kafka hands a partition's messages over one at a time, in order; Redis Streams
+/// run `concurrency` workers (default 10) over one queue, so their messages overtake each other.
+fn workers(component: Option<&Component>) -> usize {
+    match component {
+        Some(c) if c.type_name == "pubsub.redis" => c
+            .metadata
+            .get("concurrency")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(10),
+        _ => 1,
+    }
+}
+
+/// [`run_partition`] with up to `workers` deliveries at once. The group's offset advances past
+/// a message only when every message before it is done too, so nothing is forgotten early.
+async fn run_partition_concurrently(
+    shared: Arc<Shared>,
+    group: Arc<Group>,
+    partition: usize,
+    offset: u64,
+    workers: usize,
+) {
+    let mut changes = shared.broker.changes();
+    let permits = Arc::new(tokio::sync::Semaphore::new(workers));
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+    let mut finished = std::collections::BTreeSet::new();
+    let (mut committed, mut next) = (offset, offset);
+    loop {
+        while let Ok(offset) = done_rx.try_recv() {
+            finished.insert(offset);
+        }
+        let before = committed;
+        while finished.remove(&committed) {
+            committed += 1;
+        }
+        if committed != before {
+            group.commit(partition, committed);
+            shared.broker.trim(&group.key, partition);
+        }
+        changes.borrow_and_update();
+        if let Some(message) = shared.broker.message_at(&group.key, partition, next) {
+            let permit = tokio::select! {
+                permit = permits.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => return,
+                },
+                () = shared.cancel.cancelled() => return,
+            };
+            let (shared2, group2, done) = (shared.clone(), group.clone(), done_tx.clone());
+            let at = next;
+            // Not tracked by `Shared::spawn` (one task per message would pile up there): each
+            // ends with its delivery or at shutdown's cancellation.
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = deliver(&shared2, &group2, &message) => {}
+                    () = shared2.cancel.cancelled() => return,
+                }
+                drop(permit);
+                let _ = done.send(at);
+            });
+            next += 1;
+            continue;
+        }
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { return },
+            Some(offset) = done_rx.recv() => { finished.insert(offset); }
+            () = shared.cancel.cancelled() => return,
+        }
     }
 }
 

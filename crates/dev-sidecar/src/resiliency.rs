@@ -77,6 +77,8 @@ struct Resiliency {
     breakers: BTreeMap<String, BreakerSpec>,
     /// Component name → the policy names of its `inbound` target.
     inbound: BTreeMap<String, InboundNames>,
+    /// Component name → the retry policy name of its `outbound` target (publishes).
+    outbound: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -89,6 +91,12 @@ struct InboundNames {
 const DEFAULT_INBOUND: [&str; 3] = [
     "DefaultPubsubComponentInboundRetryPolicy",
     "DefaultComponentInboundRetryPolicy",
+    "DefaultRetryPolicy",
+];
+
+const DEFAULT_OUTBOUND: [&str; 3] = [
+    "DefaultPubsubComponentOutboundRetryPolicy",
+    "DefaultComponentOutboundRetryPolicy",
     "DefaultRetryPolicy",
 ];
 
@@ -123,7 +131,16 @@ impl Resiliencies {
             breakers.insert(policy_name, breaker);
         }
         let mut inbound = BTreeMap::new();
+        let mut outbound = BTreeMap::new();
         for (component, target) in spec.targets.components {
+            if let Some(policy) = target.outbound.and_then(|o| o.retry) {
+                if !retries.contains_key(&policy) {
+                    bail!(
+                        "Resiliency {name}: component {component} names the undefined retry policy {policy}"
+                    );
+                }
+                outbound.insert(component.clone(), policy);
+            }
             let Some(names) = target.inbound else {
                 continue;
             };
@@ -170,6 +187,7 @@ impl Resiliencies {
             timeouts,
             breakers,
             inbound,
+            outbound,
         });
         Ok(())
     }
@@ -194,6 +212,26 @@ impl Resiliencies {
             let name = r.inbound.get(component)?.circuit_breaker.as_ref()?;
             r.breakers.get(name).cloned()
         })
+    }
+
+    /// The outbound retry policy of publishes by `app_id` through `component`: its named
+    /// target, else the first defined default; none: one attempt.
+    pub fn outbound_retry(&self, app_id: &str, component: &str) -> RetryPolicy {
+        let applicable: Vec<&Resiliency> = self.applicable(app_id).collect();
+        applicable
+            .iter()
+            .find_map(|r| {
+                r.outbound
+                    .get(component)
+                    .and_then(|policy| r.retries.get(policy))
+            })
+            .or_else(|| {
+                DEFAULT_OUTBOUND
+                    .iter()
+                    .find_map(|name| applicable.iter().find_map(|r| r.retries.get(*name)))
+            })
+            .cloned()
+            .unwrap_or(RetryPolicy::NONE)
     }
 
     /// The inbound retry policy for deliveries of `component` to `app_id`.
@@ -274,6 +312,7 @@ struct RawTargets {
 #[derive(Deserialize)]
 struct RawComponentTarget {
     inbound: Option<RawPolicyNames>,
+    outbound: Option<RawPolicyNames>,
 }
 
 #[derive(Deserialize)]

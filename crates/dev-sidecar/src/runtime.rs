@@ -181,6 +181,28 @@ impl Shared {
         }
     }
 
+    /// Whether the broker would take a message for `topic` now: Kafka with auto-creation off
+    /// refuses a topic nobody created (UNKNOWN_TOPIC_OR_PARTITION), and the in-memory broker
+    /// refuses past its backlog bound, as a Kafka producer fails when the broker cannot take more.
+    pub fn producible(&self, pubsub: &str, topic: &str) -> Result<(), String> {
+        let kafka = self
+            .component(pubsub)
+            .is_some_and(|c| c.type_name == "pubsub.kafka");
+        if kafka && !self.topic_exists(topic) {
+            return Err(format!(
+                "kafka: Failed to produce message to topic {topic}: {topic}: kafka server: Request was for a topic or partition that does not exist on this broker"
+            ));
+        }
+        let limit = self.backlog_limit.load(Ordering::Acquire);
+        let behind = self.broker.backlog(pubsub, topic);
+        if behind >= limit {
+            return Err(format!(
+                "the dev broker holds {behind} messages its consumers have not taken yet (limit {limit})"
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether `topic` exists on the broker (always, when the broker auto-creates topics).
     pub fn topic_exists(&self, topic: &str) -> bool {
         self.broker_topics

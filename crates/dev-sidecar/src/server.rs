@@ -159,22 +159,6 @@ async fn publish(
             format!("topic is empty in pubsub {pubsub}"),
         );
     }
-    // Kafka with topic auto-creation off (Redpanda's default) refuses a produce to a topic
-    // nobody created; daprd answers the publish with 500 (contract 3.4, docs/dapr-behaviour.md).
-    let kafka = s
-        .shared
-        .component(&pubsub)
-        .is_some_and(|c| c.type_name == "pubsub.kafka");
-    if kafka && !s.shared.topic_exists(&topic) {
-        tracing::warn!(app_id, %pubsub, %topic, "publish to a topic that does not exist on the broker");
-        return api_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "ERR_PUBSUB_PUBLISH_MESSAGE",
-            format!(
-                "error when publishing to topic {topic} in pubsub {pubsub}: kafka: Failed to produce message to topic {topic}: {topic}: kafka server: Request was for a topic or partition that does not exist on this broker"
-            ),
-        );
-    }
     let metadata: BTreeMap<String, String> = query
         .into_iter()
         .filter_map(|(k, v)| k.strip_prefix("metadata.").map(|k| (k.to_owned(), v)))
@@ -207,20 +191,25 @@ async fn publish(
             );
         }
     };
-    // The broker keeps messages in memory: past its backlog bound a publish fails as a Kafka
-    // producer's does when the broker cannot take more, and the publisher retries later (the
-    // outbox keeps the event in Postgres meanwhile).
-    let limit = s.shared.backlog_limit.load(Ordering::Acquire);
-    let behind = s.shared.broker.backlog(&pubsub, &topic);
-    if behind >= limit {
-        tracing::warn!(app_id, %pubsub, %topic, behind, "broker backlog full; publish refused");
-        return api_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "ERR_PUBSUB_PUBLISH_MESSAGE",
-            format!(
-                "error when publish to topic {topic} in pubsub {pubsub}: the dev broker holds {behind} messages its consumers have not taken yet (limit {limit})"
-            ),
-        );
+    // A failed produce is retried as the component's outbound Resiliency target says, then
+    // answered with 500 (docs/dapr-behaviour.md, "Delivery").
+    let policy = s
+        .shared
+        .resources
+        .resiliency
+        .outbound_retry(app_id, &pubsub);
+    let mut failures = 0;
+    while let Err(error) = s.shared.producible(&pubsub, &topic) {
+        failures += 1;
+        if policy.exhausted(failures) {
+            tracing::warn!(app_id, %pubsub, %topic, attempts = failures, %error, "publish failed");
+            return api_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ERR_PUBSUB_PUBLISH_MESSAGE",
+                format!("error when publishing to topic {topic} in pubsub {pubsub}: {error}"),
+            );
+        }
+        tokio::time::sleep(policy.backoff(failures)).await;
     }
     let id = built
         .value

@@ -260,3 +260,55 @@ async fn acknowledged_messages_are_forgotten_beyond_the_retained_while_a_down_co
     .await;
     sidecar.shutdown().await;
 }
+
+/// Deliveries of `pubsub.redis`: Redis Streams run `concurrency` workers (default 10) over one
+/// queue, so the next message reaches the app while a slow one is still being handled; with
+/// `concurrency: "1"` it waits, as on a Kafka partition (docs/dapr-behaviour.md, "Delivery").
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_streams_let_messages_overtake_unless_concurrency_is_one() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    for (concurrency, overtakes) in [(None, true), (Some("1"), false)] {
+        let mut yaml = PUBSUB.replace("pubsub.in-memory", "pubsub.redis");
+        if let Some(n) = concurrency {
+            yaml = yaml.replace(
+                "  metadata: []",
+                &format!("  metadata:\n    - {{name: concurrency, value: \"{n}\"}}"),
+            );
+        }
+        let first_done = Arc::new(AtomicBool::new(false));
+        let second_saw_first_done = Arc::new(Mutex::new(None::<bool>));
+        let (done, saw) = (first_done.clone(), second_saw_first_done.clone());
+        let responder: Responder = Arc::new(move |r, _| {
+            if r.path == "/orders" {
+                if r.json()["data"]["n"] == 0 {
+                    // A slow handler (it blocks one of the runtime's threads, not the others).
+                    std::thread::sleep(Duration::from_millis(400));
+                    done.store(true, Ordering::SeqCst);
+                } else {
+                    *saw.lock().unwrap() = Some(done.load(Ordering::SeqCst));
+                }
+            }
+            (200, String::new())
+        });
+        let test_app =
+            TestApp::start(json!([subscription("orders", "/orders", None)]), responder).await;
+        let sidecar = start_sidecar(&yaml, vec![app("audit", test_app.port)]).await;
+        wait_subscribed(&sidecar, "audit", 1).await;
+        for n in 0..2 {
+            publish_json(&sidecar, "audit", "orders", "", &json!({"n": n})).await;
+        }
+        wait_for(&test_app, "/orders", 2).await;
+        let seen = second_saw_first_done
+            .lock()
+            .unwrap()
+            .expect("the second message handled");
+        assert_eq!(
+            !seen,
+            overtakes,
+            "concurrency {concurrency:?}: the second message arrived {} the first was answered",
+            if seen { "after" } else { "before" }
+        );
+        sidecar.shutdown().await;
+    }
+}

@@ -209,3 +209,52 @@ async fn invoking_an_unhealthy_app_is_refused() {
     );
     sidecar.shutdown().await;
 }
+
+/// Outbound targets apply to publishes: a produce that fails (here: the broker's backlog is
+/// full) is retried as the policy says before daprd answers 500, so a broker that recovers
+/// within the budget costs the publisher latency, not an error.
+#[tokio::test]
+async fn an_outbound_retry_policy_retries_a_failed_publish_before_answering() {
+    let yaml = format!(
+        r#"{PUBSUB}---
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata:
+  name: r
+spec:
+  policies:
+    retries:
+      publishing: {{policy: constant, duration: 100ms, maxRetries: 50}}
+  targets:
+    components:
+      pubsub:
+        outbound: {{retry: publishing}}
+"#
+    );
+    let mut test_app = TestApp::start(
+        json!([subscription("orders", "/orders", None)]),
+        reply(200, ""),
+    )
+    .await;
+    let mut spec = app("audit", test_app.port);
+    spec.health = Some(quick_health());
+    let sidecar = start_sidecar_as_daprd(&yaml, vec![spec]).await;
+    wait_subscribed(&sidecar, "audit", 1).await;
+    sidecar.set_backlog_limit(1);
+    stop_until_unhealthy(&sidecar, "audit-0", &mut test_app).await;
+    publish_json(&sidecar, "audit", "orders", "", &json!(1)).await;
+    // The backlog is full: this publish waits in its retries until the consumer is back.
+    let pending = tokio::spawn({
+        let url = url(&sidecar, "audit", "/v1.0/publish/pubsub/orders");
+        async move { client().post(url).json(&json!(2)).send().await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        !pending.is_finished(),
+        "the publish did not wait for a retry"
+    );
+    test_app.restart().await;
+    assert_eq!(pending.await.unwrap().status(), 204);
+    wait_for(&test_app, "/orders", 2).await;
+    sidecar.shutdown().await;
+}
