@@ -13,7 +13,7 @@ import sys
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-# SPEC §2: app-id -> (app port, dev sidecar HTTP port)
+# docs/contract.md §2: app-id -> (app port, dev sidecar HTTP port)
 SERVICES = {
     "backend-api": (8000, 3500),
     "websocket": (8001, 3501),
@@ -32,7 +32,7 @@ DAPR_REQUIRED = ["dapr.io/enabled", "dapr.io/app-id", "dapr.io/app-port", "dapr.
                  "dapr.io/sidecar-memory-request", "dapr.io/sidecar-cpu-limit",
                  "dapr.io/sidecar-memory-limit", "dapr.io/enable-app-health-check",
                  "dapr.io/app-health-check-path", "dapr.io/graceful-shutdown-seconds"]
-DRAIN_SECONDS = 10  # SIGTERM -> exit, SPEC §2
+DRAIN_SECONDS = 10  # SIGTERM -> exit, docs/contract.md §2
 
 results = []
 
@@ -414,7 +414,7 @@ def topics():
     return problems
 
 
-@rule("dapr.yaml matches SPEC §2 (app-ids, ports, sidecar ports, components, health path)")
+@rule("dapr.yaml matches docs/contract.md §2 (app-ids, ports, sidecar ports, components, health path)")
 def multi_app_run():
     run = yaml.safe_load((ROOT / "dapr.yaml").read_text())
     problems = []
@@ -494,7 +494,7 @@ def cron_scoped():
 def broadcast_scoped():
     # daprd resolves {podName} from POD_NAME, which the injector sets on Kubernetes; under
     # `dapr run` nothing sets it and daprd stops with a fatal error, so the local component
-    # uses {uuid} (one group per daprd process) instead (shared/reference/dapr-contract.md §16).
+    # uses {uuid} (one group per daprd process) instead (docs/dapr-behaviour.md §5).
     problems = []
     cluster = load_all(sorted((ROOT / "k8s-dapr").glob("*.yaml")))
     local = load_all(sorted((ROOT / "dapr/components").glob("*.yaml")))

@@ -1,5 +1,6 @@
-// Client-side validation mirroring the API's rules (SPEC §4), so mistakes are shown next to the
-// field before a round trip. The API stays the authority: its 422 details are shown the same way.
+// Client-side validation mirroring the API's rules (docs/contract.md §4), so mistakes are shown
+// next to the field before a round trip. The API stays the authority: its 422 details are shown
+// the same way.
 import { isValidTimeZone, localInputToUtc } from "./datetime";
 import { parseRule, PRESETS } from "./recurrence";
 

@@ -17,5 +17,5 @@ pub use startup::build;
 
 /// The service name: app-id, binary, image.
 pub const SERVICE: &str = "audit";
-/// The app port of SPEC §2.
+/// The app port of docs/contract.md §2.
 pub const PORT: u16 = 8004;

@@ -90,7 +90,10 @@ pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
         Journal(pool.clone()),
         RetrySettings::default(),
     );
-    let readiness = Readiness { pool, dapr };
+    let readiness = Readiness {
+        pool: Some(pool),
+        dapr,
+    };
     let server = Server::bind(
         SocketAddr::new(settings.host, settings.port),
         router(

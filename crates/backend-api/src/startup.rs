@@ -21,7 +21,7 @@ use crate::mcp::McpSettings;
 
 /// The service name: app-id, binary, CloudEvent `source`.
 pub const SERVICE: &str = "backend-api";
-/// The app port of SPEC §2.
+/// The app port of docs/contract.md §2.
 pub const PORT: u16 = 8000;
 
 /// "Now", injectable so date phrases can be tested at a fixed instant.
@@ -157,7 +157,7 @@ pub async fn build_with_options(
         limits: limits.clone(),
     };
     let readiness = Readiness {
-        pool: pool.clone(),
+        pool: Some(pool.clone()),
         dapr: dapr.clone(),
     };
     let addr = SocketAddr::new(settings.host, settings.port);
@@ -176,24 +176,12 @@ pub async fn build_with_options(
     tracing::info!(port = server.port(), "backend-api listening");
     let relay = OutboxRelay::new(pool.clone(), dapr.clone(), relay);
     Ok(Service::new(server)
-        .with_background(move |shutdown| async move {
-            // The relay starts once the sidecar's outbound side answers; requests are served
-            // meanwhile and their events wait in the outbox.
-            tokio::select! {
-                () = wait_for_sidecar(&dapr) => relay.run(shutdown).await,
-                () = shutdown.cancelled() => {}
-            }
-        })
+        // Requests are served meanwhile; their events wait in the outbox.
+        .with_background(move |shutdown| relay.run_when_sidecar_ready(shutdown))
         .with_background(move |shutdown| prune_periodically(pool, shutdown))
         .with_background(move |shutdown| {
             common::limits::forget_idle_periodically(limits.all(), shutdown)
         }))
-}
-
-async fn wait_for_sidecar(dapr: &DaprClient) {
-    while let Err(error) = dapr.wait_for_outbound(Duration::from_secs(30)).await {
-        tracing::warn!(%error, "sidecar not ready yet; events stay in the outbox");
-    }
 }
 
 async fn prune_periodically(pool: PgPool, shutdown: CancellationToken) {

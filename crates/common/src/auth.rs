@@ -1,6 +1,6 @@
-//! Authentication of API callers by JWT (SPEC §3): HS256 tokens signed with `JWT_SECRET`
-//! (development, `fleet token`) and EdDSA/RS256/ES256 tokens whose keys come from a JWKS URL
-//! (Better Auth's `/api/auth/jwks`), looked up by `kid` and refreshed on an unknown `kid`.
+//! Authentication of API callers by JWT (docs/contract.md §3): HS256 tokens signed with
+//! `JWT_SECRET` (development, `fleet token`) and EdDSA/RS256/ES256 tokens whose keys come from a
+//! JWKS URL (Better Auth's `/api/auth/jwks`), looked up by `kid` and refreshed on an unknown `kid`.
 //! There is no other way in: no `user_id` parameter, no bypass flag.
 
 use std::collections::HashMap;

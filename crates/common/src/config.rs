@@ -129,7 +129,8 @@ pub struct ServiceSettings {
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/taskfleet";
 
 impl ServiceSettings {
-    /// Reads the settings from the environment; `default_port` is the service's port of SPEC §2.
+    /// Reads the settings from the environment; `default_port` is the service's port of
+    /// docs/contract.md §2.
     pub fn from_env(default_port: u16) -> Result<Self, ConfigError> {
         Self::from_lookup(default_port, &process_env)
     }

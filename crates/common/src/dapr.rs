@@ -1,4 +1,4 @@
-//! A small client for the Dapr sidecar's HTTP API (reference/dapr-contract.md §1, §4, §8),
+//! A small client for the Dapr sidecar's HTTP API (docs/dapr-behaviour.md §1, §4, §8),
 //! built on reqwest. See docs/adr/0001 for why this and not the `dapr` crate.
 
 use std::time::Duration;

@@ -1,5 +1,5 @@
-//! The app side of Dapr pub/sub delivery (reference §2.1, §2.4): the subscription list served
-//! on `GET /dapr/subscribe` and the explicit reply every event handler gives.
+//! The app side of Dapr pub/sub delivery (docs/dapr-behaviour.md §2.1, §2.4): the subscription
+//! list served on `GET /dapr/subscribe` and the explicit reply every event handler gives.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,8 @@ pub struct DaprSubscription {
     /// The app route the sidecar POSTs each event to.
     pub route: String,
     /// Where the sidecar sends events the handler drops or keeps failing on. Without one, a
-    /// failure goes back to the component (Kafka redelivers it for ever; reference §2.5).
+    /// failure goes back to the component (Kafka redelivers it for ever; docs/dapr-behaviour.md
+    /// §2.5).
     #[serde(
         rename = "deadLetterTopic",
         default,

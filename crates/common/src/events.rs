@@ -1,6 +1,6 @@
 //! Event contracts: component and topic names, the CloudEvent envelope and the task event
-//! payload (SPEC §5). Payloads are versioned by `schema_version`; changes within a version are
-//! additive and consumers ignore unknown fields, so no type here denies unknown fields.
+//! payload (docs/contract.md §5). Payloads are versioned by `schema_version`; changes within a
+//! version are additive and consumers ignore unknown fields, so no type here denies unknown fields.
 
 use std::collections::BTreeMap;
 
@@ -201,7 +201,7 @@ impl TaskEventData {
     }
 }
 
-/// The `data` of every task CloudEvent (SPEC §5).
+/// The `data` of every task CloudEvent (docs/contract.md §5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskEvent {
     /// Unique per change; equal to the CloudEvent `id`, stable across retries.

@@ -1,6 +1,6 @@
 //! Consumer-side idempotency: a consumer records the event id in the same transaction as its
 //! effect, so a duplicate or concurrent redelivery finds the record and changes nothing
-//! (SPEC §6). Marking happens with the work, never before it.
+//! (docs/contract.md §6). Marking happens with the work, never before it.
 
 use sqlx::PgConnection;
 use uuid::Uuid;

@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod cursor;
 pub mod dapr;
 pub mod db;
 pub mod dead_letters;

@@ -1,6 +1,7 @@
-//! The transactional outbox (SPEC §6 "No lost events"). A writer calls [`enqueue`] inside the
-//! transaction that changes a task, so the change and its event commit or vanish together. The
-//! [`OutboxRelay`] publishes committed rows through the sidecar and marks them published:
+//! The transactional outbox (docs/contract.md §6 "No lost events"). A writer calls [`enqueue`]
+//! inside the transaction that changes a task, so the change and its event commit or vanish
+//! together. The [`OutboxRelay`] publishes committed rows through the sidecar and marks them
+//! published:
 //!
 //! * it wakes at once on `NOTIFY outbox` (sent by [`enqueue`], delivered on commit) and polls as
 //!   a fallback, so a lost notification only delays, never loses;
@@ -233,6 +234,20 @@ impl OutboxRelay {
             pool,
             dapr,
             settings,
+        }
+    }
+
+    /// Waits until the sidecar's outbound side answers (docs/dapr-behaviour.md §8.2: the
+    /// service serves meanwhile, and its events wait in the outbox), then [`Self::run`]s.
+    pub async fn run_when_sidecar_ready(self, shutdown: CancellationToken) {
+        let ready = async {
+            while let Err(error) = self.dapr.wait_for_outbound(Duration::from_secs(30)).await {
+                tracing::warn!(%error, "sidecar not ready yet; events stay in the outbox");
+            }
+        };
+        tokio::select! {
+            () = ready => self.run(shutdown).await,
+            () = shutdown.cancelled() => {}
         }
     }
 

@@ -1,7 +1,7 @@
-//! Recurrence rules (SPEC §4 `recurring_rule`): a preset name or an RFC 5545 RRULE, parsed and
-//! validated with the `rrule` crate. The next-occurrence computation lives with its only user,
-//! the recurring service; validation lives here because the API must refuse a bad rule before
-//! it is stored.
+//! Recurrence rules (docs/contract.md §4 `recurring_rule`): a preset name or an RFC 5545 RRULE,
+//! parsed and validated with the `rrule` crate. The next-occurrence computation lives with its
+//! only user, the recurring service; validation lives here because the API must refuse a bad rule
+//! before it is stored.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;

@@ -1,6 +1,6 @@
-//! The `reminder-due` event contract (SPEC §5): what notification publishes when a reminder
-//! fires and what websocket reads to push `reminder.due`. Same envelope rules as task events
-//! (CloudEvent id = `event_id`, `source` = app-id, `type` = `com.taskfleet.reminder-due.v1`,
+//! The `reminder-due` event contract (docs/contract.md §5): what notification publishes when a
+//! reminder fires and what websocket reads to push `reminder.due`. Same envelope rules as task
+//! events (CloudEvent id = `event_id`, `source` = app-id, `type` = `com.taskfleet.reminder-due.v1`,
 //! partition key = user id); the payload mirrors [`crate::events::TaskEvent`] except that its
 //! `data` describes the reminder instead of carrying a whole task snapshot.
 

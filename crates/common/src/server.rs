@@ -23,9 +23,10 @@ use tower_http::trace::TraceLayer;
 use crate::dapr::DaprClient;
 use crate::error::ApiError;
 
-/// Largest request body accepted anywhere (SPEC §4: 413 above 1 MiB).
+/// Largest request body accepted anywhere (docs/contract.md §4: 413 above 1 MiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// How long in-flight requests get to finish after shutdown starts (SPEC §2: exit within 10 s).
+/// How long in-flight requests get to finish after shutdown starts (docs/contract.md §2: exit
+/// within 10 s).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -46,16 +47,17 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// What `/readyz` checks.
+/// What `/readyz` checks: only what the service uses.
 #[derive(Debug, Clone)]
 pub struct Readiness {
-    /// Must answer `SELECT 1`.
-    pub pool: PgPool,
+    /// Must answer `SELECT 1`; `None` for a service without a database (websocket).
+    pub pool: Option<PgPool>,
     /// Must answer `/v1.0/healthz/outbound`.
     pub dapr: DaprClient,
 }
 
-/// `/healthz` (liveness, no I/O), `/readyz` (database and sidecar reachable), `/metrics`.
+/// `/healthz` (liveness, no I/O), `/readyz` (the database, if any, and the sidecar reachable),
+/// `/metrics`.
 pub fn ops_routes(readiness: Readiness) -> Router {
     Router::new()
         .route("/healthz", get(|| async { StatusCode::OK }))
@@ -64,25 +66,32 @@ pub fn ops_routes(readiness: Readiness) -> Router {
 }
 
 async fn readyz(State(readiness): State<Readiness>) -> Response {
-    let (db, sidecar) = tokio::join!(
-        tokio::time::timeout(
-            Duration::from_secs(2),
-            sqlx::query("SELECT 1").execute(&readiness.pool)
-        ),
-        tokio::time::timeout(Duration::from_secs(2), readiness.dapr.outbound_ready()),
-    );
-    let db_ok = matches!(db, Ok(Ok(_)));
+    let database = async {
+        match &readiness.pool {
+            Some(pool) => Some(matches!(
+                tokio::time::timeout(
+                    Duration::from_secs(2),
+                    sqlx::query("SELECT 1").execute(pool)
+                )
+                .await,
+                Ok(Ok(_))
+            )),
+            None => None,
+        }
+    };
+    let sidecar = tokio::time::timeout(Duration::from_secs(2), readiness.dapr.outbound_ready());
+    let (db_ok, sidecar) = tokio::join!(database, sidecar);
     let sidecar_ok = matches!(sidecar, Ok(true));
-    let status = if db_ok && sidecar_ok {
+    let status = if db_ok.unwrap_or(true) && sidecar_ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        axum::Json(serde_json::json!({ "database": db_ok, "sidecar": sidecar_ok })),
-    )
-        .into_response()
+    let mut body = serde_json::json!({ "sidecar": sidecar_ok });
+    if let Some(db_ok) = db_ok {
+        body["database"] = serde_json::json!(db_ok);
+    }
+    (status, axum::Json(body)).into_response()
 }
 
 /// Wraps `router` in the standard stack: request id (set and echoed), a request span with the

@@ -1,5 +1,5 @@
-//! Cron input bindings (contract 6.1–6.3). Like real Dapr, every instance of a scoped app runs
-//! its own schedule, and a failed tick is not re-delivered.
+//! Cron input bindings (docs/dapr-behaviour.md §6.1–6.3). Like real Dapr, every instance of a
+//! scoped app runs its own schedule, and a failed tick is not re-delivered.
 
 use std::str::FromStr;
 use std::sync::Arc;

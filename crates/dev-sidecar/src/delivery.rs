@@ -1,5 +1,6 @@
 //! Delivery of broker messages to subscribed apps: one sequential loop per partition and
-//! consumer group (as Dapr's Kafka consumer does), and the reply table of contract 2.4.
+//! consumer group (as Dapr's Kafka consumer does), and the reply table of docs/dapr-behaviour.md
+//! §2.4.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -38,9 +39,10 @@ impl DeliveryPolicy {
 }
 
 /// What the component does with a message whose delivery failed for good and that has no
-/// dead-letter topic (reference §2.5 step 3): Kafka (`consumeRetryEnabled`, true by default for
-/// pub/sub) redelivers it after `backOffDuration` (5 s) for ever, blocking its partition; every
-/// other component acknowledges it (Redis Streams XACKs since components-contrib 1.17).
+/// dead-letter topic (docs/dapr-behaviour.md §2.5 step 3): Kafka (`consumeRetryEnabled`, true by
+/// default for pub/sub) redelivers it after `backOffDuration` (5 s) for ever, blocking its
+/// partition; every other component acknowledges it (Redis Streams XACKs since components-contrib
+/// 1.17).
 fn component_redelivery(component: Option<&Component>) -> Option<Duration> {
     let component = component.filter(|c| c.type_name == "pubsub.kafka")?;
     let enabled = component

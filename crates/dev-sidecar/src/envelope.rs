@@ -1,4 +1,5 @@
-//! The CloudEvent envelope a publishing sidecar builds (contract 1.2–1.3). The publisher's
+//! The CloudEvent envelope a publishing sidecar builds (docs/dapr-behaviour.md §1.2–1.3). The
+//! publisher's
 //! `Content-Type` alone decides how the body lands in the envelope.
 
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! App health checks as daprd runs them when `dapr.io/enable-app-health-check` (or
-//! `enableAppHealthCheck` in dapr.yaml) is on (contract 8.3): `GET <path>` every `interval`
-//! with `timeout`; after `threshold` failures in a row the app is unhealthy, and daprd stops
-//! delivering to it (messages wait, their retry budget untouched) and pauses its input
+//! `enableAppHealthCheck` in dapr.yaml) is on (docs/dapr-behaviour.md §8.3): `GET <path>` every
+//! `interval` with `timeout`; after `threshold` failures in a row the app is unhealthy, and daprd
+//! stops delivering to it (messages wait, their retry budget untouched) and pauses its input
 //! bindings; one success makes it healthy again. Subscriptions start after the first healthy
 //! probe. Without health checks the app counts as healthy all along, so deliveries to an app
 //! that is down fail and use up their retries.

@@ -1,4 +1,5 @@
-//! Service invocation (contract 7): a transparent HTTP proxy to another registered app.
+//! Service invocation (docs/dapr-behaviour.md §7): a transparent HTTP proxy to another registered
+//! app.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -1,6 +1,6 @@
 //! `dev-sidecar`: a development stand-in for Dapr's `daprd`, implementing the subset of the
 //! Dapr HTTP API that the taskfleet services use, faithfully to
-//! `shared/reference/dapr-contract.md`:
+//! docs/dapr-behaviour.md:
 //!
 //! * publish (`/v1.0/publish/...`) with Dapr's CloudEvent envelope rules,
 //! * programmatic (`GET /dapr/subscribe`) and declarative subscriptions, delivery as

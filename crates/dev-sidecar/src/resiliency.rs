@@ -1,6 +1,6 @@
-//! `kind: Resiliency` as daprd applies it to pub/sub deliveries (reference §2.5, §9.3): the
-//! inbound retry policy of the delivering component, found by the component's named target,
-//! else the first defined of `DefaultPubsubComponentInboundRetryPolicy`,
+//! `kind: Resiliency` as daprd applies it to pub/sub deliveries (docs/dapr-behaviour.md §2.5,
+//! §9.3): the inbound retry policy of the delivering component, found by the component's named
+//! target, else the first defined of `DefaultPubsubComponentInboundRetryPolicy`,
 //! `DefaultComponentInboundRetryPolicy`, `DefaultRetryPolicy`. With none of them, a failed
 //! delivery is not retried at all: one attempt, then the dead-letter topic. The inbound target's
 //! `timeout` bounds each attempt and its `circuitBreaker` ([`crate::breaker`]) refuses attempts

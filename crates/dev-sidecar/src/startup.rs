@@ -1,5 +1,5 @@
-//! The per-app start-up sequence of daprd (contract 8.2): wait for the app port, read the
-//! app's subscriptions once, join the consumer groups, start the cron bindings.
+//! The per-app start-up sequence of daprd (docs/dapr-behaviour.md §8.2): wait for the app port,
+//! read the app's subscriptions once, join the consumer groups, start the cron bindings.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -1,6 +1,7 @@
-//! State stores (contract 4). `state.redis` talks to a real Redis with the same hash layout and
-//! Lua scripts as Dapr's Redis component (fields `data`, `version`, `first-write`), so the
-//! ETag and first-write behaviour is the component's, not an approximation of it.
+//! State stores (docs/dapr-behaviour.md §4). `state.redis` talks to a real Redis with the same
+//! hash layout and Lua scripts as Dapr's Redis component (fields `data`, `version`,
+//! `first-write`), so the ETag and first-write behaviour is the component's, not an approximation
+//! of it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,4 +1,4 @@
-//! `/v1.0/state/...` handlers with Dapr's status codes (contract 4.1–4.4).
+//! `/v1.0/state/...` handlers with Dapr's status codes (docs/dapr-behaviour.md §4.1–4.4).
 
 use std::collections::BTreeMap;
 

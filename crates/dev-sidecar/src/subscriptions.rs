@@ -1,5 +1,5 @@
-//! Subscription discovery (`GET /dapr/subscribe`, contract 2.1), declarative `Subscription`
-//! resources (2.2) and route selection for one event.
+//! Subscription discovery (`GET /dapr/subscribe`, docs/dapr-behaviour.md §2.1), declarative
+//! `Subscription` resources (2.2) and route selection for one event.
 
 use std::collections::BTreeMap;
 

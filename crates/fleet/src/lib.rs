@@ -1,7 +1,7 @@
 //! fleet: the embedded default. One process runs the dev sidecar (one sidecar port per app, one
-//! shared in-memory broker) and all five services against one Postgres, on the ports of SPEC §2,
-//! so a newcomer needs no Dapr, Docker or Kubernetes. Production runs each service next to its
-//! own `daprd`; nothing in the services knows the difference.
+//! shared in-memory broker) and all five services against one Postgres, on the ports of
+//! docs/contract.md §2, so a newcomer needs no Dapr, Docker or Kubernetes. Production runs each
+//! service next to its own `daprd`; nothing in the services knows the difference.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -44,7 +44,7 @@ pub struct ServicePorts {
     pub sidecar_port: u16,
 }
 
-/// The ports of SPEC §2.
+/// The ports of docs/contract.md §2.
 pub const DEFAULT_PORTS: [ServicePorts; 5] = [
     ServicePorts {
         name: backend_api::startup::SERVICE,

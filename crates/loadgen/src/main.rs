@@ -1,5 +1,5 @@
 //! loadgen: drives a running taskfleet (fleet, or the services as separate processes) and
-//! reports what SPEC and issue 3 promise, measured rather than asserted:
+//! reports what docs/contract.md and issue 3 promise, measured rather than asserted:
 //!
 //! * create-task throughput and latency (p50/p99, errors) at each client count of `--clients`;
 //! * the same read through REST and through `/mcp` (`reads` phase), at each client count;

@@ -1,5 +1,5 @@
 //! notification: reminders that fire once and on time, the notifications API, and
-//! `reminder-due` events (SPEC §4, §6).
+//! `reminder-due` events (docs/contract.md §4, §6).
 //!
 //! * **Exact time**: every replica runs [`reminders::scheduler`], which sleeps until the next
 //!   pending `reminder_at` (woken early by the outbox NOTIFY every task write sends) and then
@@ -22,7 +22,7 @@ use common::server::Service;
 
 /// The service name: app-id, binary, image, CloudEvent `source`.
 pub const SERVICE: &str = "notification";
-/// The app port of SPEC §2.
+/// The app port of docs/contract.md §2.
 pub const PORT: u16 = 8003;
 
 /// Binds the service per `settings`; call `run_until_stopped` on the result.

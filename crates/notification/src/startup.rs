@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::FromRef;
@@ -88,7 +87,7 @@ pub async fn build_with_pool(
         claim: options.claim.clone(),
     };
     let readiness = Readiness {
-        pool: pool.clone(),
+        pool: Some(pool.clone()),
         dapr: dapr.clone(),
     };
     let server = Server::bind(
@@ -99,24 +98,14 @@ pub async fn build_with_pool(
     .await?;
     tracing::info!(port = server.port(), "notification listening");
     let relay = OutboxRelay::new(pool.clone(), dapr.clone(), options.relay);
-    let mut service = Service::new(server).with_background(move |shutdown| async move {
-        // Reminders fire (into the outbox) whether or not the sidecar is up; the relay
-        // publishes them once it is.
-        tokio::select! {
-            () = wait_for_sidecar(&dapr) => relay.run(shutdown).await,
-            () = shutdown.cancelled() => {}
-        }
-    });
+    // Reminders fire (into the outbox) whether or not the sidecar is up; the relay publishes
+    // them once it is.
+    let mut service = Service::new(server)
+        .with_background(move |shutdown| relay.run_when_sidecar_ready(shutdown));
     if let Some(scheduler) = options.scheduler {
         let claim = options.claim;
         service = service
             .with_background(move |shutdown| run_scheduler(pool, claim, scheduler, shutdown));
     }
     Ok(service)
-}
-
-async fn wait_for_sidecar(dapr: &DaprClient) {
-    while let Err(error) = dapr.wait_for_outbound(Duration::from_secs(30)).await {
-        tracing::warn!(%error, "sidecar not ready yet; reminder events stay in the outbox");
-    }
 }

@@ -18,5 +18,5 @@ pub use startup::{build, build_with_pool};
 
 /// The service name: app-id, binary, image, CloudEvent `source`, consumer name.
 pub const SERVICE: &str = "recurring";
-/// The app port of SPEC §2.
+/// The app port of docs/contract.md §2.
 pub const PORT: u16 = 8002;

@@ -1,4 +1,5 @@
-//! When the next occurrence of a series is due (SPEC §4 `recurring_rule`, `recurring_mode`).
+//! When the next occurrence of a series is due (docs/contract.md §4 `recurring_rule`,
+//! `recurring_mode`).
 //!
 //! Pure computation, no I/O: the rule (a preset or an RRULE body, as stored) is expanded with
 //! the `rrule` crate in the task's IANA time zone, so a daily 09:00 task stays at 09:00 local
@@ -13,9 +14,9 @@
 //!   yields an occurrence that is not later than the one just done.
 //!
 //! **Month-end design.** RFC 5545 (and the `rrule` crate) skip months that lack the start day:
-//! plain `FREQ=MONTHLY` from Jan 31 yields Jan 31, Mar 31, May 31. SPEC §4 wants Jan 31 →
-//! Feb 28 → Mar 31. For `FREQ=MONTHLY` without any BYxxx day selector and a start day after the
-//! 28th, the rule is rewritten to `BYMONTHDAY=<day>,-1;BYSETPOS=1`: each month's set holds the
+//! plain `FREQ=MONTHLY` from Jan 31 yields Jan 31, Mar 31, May 31. docs/contract.md §4 wants Jan
+//! 31 → Feb 28 → Mar 31. For `FREQ=MONTHLY` without any BYxxx day selector and a start day after
+//! the 28th, the rule is rewritten to `BYMONTHDAY=<day>,-1;BYSETPOS=1`: each month's set holds the
 //! start day (when the month has it) and the month's last day, and the first of them is taken —
 //! the start day, or the last day of a shorter month. `FREQ=YEARLY` from Feb 29 is rewritten
 //! likewise (`BYMONTH=2;BYMONTHDAY=29,-1;BYSETPOS=1`: Feb 28 in common years). The rewrite stays

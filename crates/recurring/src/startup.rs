@@ -1,7 +1,6 @@
 //! Wiring: the router, the server and the outbox relay that publishes `task-created`.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use common::config::ServiceSettings;
 use common::dapr::DaprClient;
@@ -27,7 +26,7 @@ pub async fn build_with_pool(
 ) -> anyhow::Result<Service> {
     let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
     let readiness = Readiness {
-        pool: pool.clone(),
+        pool: Some(pool.clone()),
         dapr: dapr.clone(),
     };
     let dead_letters = DeadLetters::new(
@@ -50,13 +49,7 @@ pub async fn build_with_pool(
     tracing::info!(port = server.port(), "recurring listening");
     let relay = OutboxRelay::new(pool.clone(), dapr.clone(), relay);
     Ok(Service::new(server)
-        .with_background(move |shutdown| async move {
-            // Deliveries are handled meanwhile; their task-created events wait in the outbox.
-            tokio::select! {
-                () = wait_for_sidecar(&dapr) => relay.run(shutdown).await,
-                () = shutdown.cancelled() => {}
-            }
-        })
+        .with_background(move |shutdown| relay.run_when_sidecar_ready(shutdown))
         .with_background(move |shutdown| dead_letters.run(shutdown))
         .with_background(move |shutdown| {
             common::idempotency::forget_processed_periodically(
@@ -66,10 +59,4 @@ pub async fn build_with_pool(
                 shutdown,
             )
         }))
-}
-
-async fn wait_for_sidecar(dapr: &DaprClient) {
-    while let Err(error) = dapr.wait_for_outbound(Duration::from_secs(30)).await {
-        tracing::warn!(%error, "sidecar not ready yet; events stay in the outbox");
-    }
 }

@@ -1,6 +1,6 @@
 //! `GET /dapr/subscribe` and the `task-completed` delivery route. Every delivery is answered
-//! explicitly (reference §2.4): SUCCESS when handled or nothing to do, RETRY when the database
-//! is unavailable, DROP (to the dead-letter topic) when the event can never be handled.
+//! explicitly (docs/dapr-behaviour.md §2.4): SUCCESS when handled or nothing to do, RETRY when the
+//! database is unavailable, DROP (to the dead-letter topic) when the event can never be handled.
 
 use axum::Router;
 use axum::extract::State;

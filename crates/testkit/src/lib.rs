@@ -102,7 +102,7 @@ where
     }
 }
 
-/// Asserts the SPEC §4 error shape and returns the code.
+/// Asserts the docs/contract.md §4 error shape and returns the code.
 pub fn error_code(body: &Value) -> String {
     let code = body["error"]["code"]
         .as_str()

@@ -28,7 +28,7 @@ pub fn subscriptions() -> Vec<DaprSubscription> {
 }
 
 /// The parts of an event payload a push needs. Task events and reminders share this outer
-/// shape (SPEC §5), so one reader serves every topic; unknown fields are ignored.
+/// shape (docs/contract.md §5), so one reader serves every topic; unknown fields are ignored.
 #[derive(Deserialize)]
 struct Payload {
     event_id: String,

@@ -1,4 +1,4 @@
-//! websocket: real-time push to browsers (SPEC §4 websocket, §6 "Real-time fan-out").
+//! websocket: real-time push to browsers (docs/contract.md §4 websocket, §6 "Real-time fan-out").
 //!
 //! Every replica subscribes to every task topic and `reminder-due` on the websocket-scoped
 //! `pubsub-broadcast` component, whose consumer group is per pod, so each replica receives every
@@ -25,5 +25,5 @@ pub use startup::{RealtimeSettings, build, build_with};
 
 /// The service name: app-id, binary, image.
 pub const SERVICE: &str = "websocket";
-/// The app port of SPEC §2.
+/// The app port of docs/contract.md §2.
 pub const PORT: u16 = 8001;

@@ -21,7 +21,7 @@ use crate::{SERVICE, events, sse, ticket, ws};
 
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
-/// Real-time tuning (defaults follow SPEC §4: heartbeats every 25 s).
+/// Real-time tuning (defaults follow docs/contract.md §4: heartbeats every 25 s).
 #[derive(Debug, Clone, Copy)]
 pub struct RealtimeSettings {
     /// WebSocket ping / SSE keep-alive interval.
@@ -83,7 +83,6 @@ pub async fn build_with(
     settings: &ServiceSettings,
     realtime: RealtimeSettings,
 ) -> anyhow::Result<Service> {
-    let pool = common::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
     let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
     let state = AppState {
         hub: Hub::new(realtime.hub),
@@ -126,7 +125,7 @@ pub async fn build_with(
         .merge(common::openapi::route(
             <ticket::ApiDoc as utoipa::OpenApi>::openapi(),
         ))
-        .merge(ops_routes(Readiness { pool, dapr }));
+        .merge(ops_routes(Readiness { pool: None, dapr }));
     let server = Server::bind(
         SocketAddr::new(settings.host, settings.port),
         router,

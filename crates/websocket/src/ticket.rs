@@ -74,7 +74,7 @@ fn spent_key(ticket: &str) -> String {
 /// atomically (daprd's Redis script refuses a first-write on an existing key), so of any number
 /// of concurrent redemptions exactly one wins. A GET followed by an ETag-guarded DELETE would
 /// not do: Dapr's Redis delete succeeds on a key that is already gone, ETag or not
-/// (reference §16).
+/// (docs/dapr-behaviour.md §4.5).
 pub async fn redeem(state: &AppState, ticket: &str) -> Result<Option<String>, DaprError> {
     if ticket.len() != 64 || !ticket.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);

@@ -7,8 +7,6 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use common::auth::AuthUser;
 use common::error::ApiError;
@@ -93,19 +91,15 @@ fn parse_time(param: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
 }
 
 fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, i64), ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
-        .filter(|c| c.id > 0)
-        .map(|c| (c.t, c.id))
-        .ok_or_else(|| {
-            ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued")
-        })
+    let cursor: Cursor = common::cursor::decode(raw)?;
+    if cursor.id <= 0 {
+        return Err(common::cursor::invalid());
+    }
+    Ok((cursor.t, cursor.id))
 }
 
 fn encode_cursor(t: DateTime<Utc>, id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&Cursor { t, id }).unwrap_or_default())
+    common::cursor::encode(&Cursor { t, id })
 }
 
 /// Parses the query string into a filter and a page size.

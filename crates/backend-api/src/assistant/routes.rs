@@ -13,8 +13,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::auth::AuthUser;
 use common::error::ApiError;
 use common::extract::{ApiJson, ApiPath, ApiQuery};
@@ -227,23 +225,26 @@ fn page_size(page: &Page, (default, most): (i64, i64)) -> Result<i64, ApiError> 
     }
 }
 
-fn bad_cursor() -> ApiError {
-    ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave out")
+/// Where a page of threads ends: the last thread's `updated_at` (µs) and id.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ThreadPosition {
+    u: i64,
+    id: Uuid,
 }
 
 fn encode_thread_cursor(thread: &store::Thread) -> String {
-    let raw = format!("{}.{}", thread.updated_at.timestamp_micros(), thread.id);
-    URL_SAFE_NO_PAD.encode(raw)
+    common::cursor::encode(&ThreadPosition {
+        u: thread.updated_at.timestamp_micros(),
+        id: thread.id,
+    })
 }
 
 fn decode_thread_cursor(raw: &str) -> Result<store::ThreadCursor, ApiError> {
-    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad_cursor())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad_cursor())?;
-    let (micros, id) = text.split_once('.').ok_or_else(bad_cursor)?;
-    let micros: i64 = micros.parse().map_err(|_| bad_cursor())?;
+    let position: ThreadPosition = common::cursor::decode(raw)?;
     Ok(store::ThreadCursor {
-        updated_at: chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad_cursor)?,
-        id: Uuid::parse_str(id).map_err(|_| bad_cursor())?,
+        updated_at: chrono::DateTime::from_timestamp_micros(position.u)
+            .ok_or_else(common::cursor::invalid)?,
+        id: position.id,
     })
 }
 
@@ -321,7 +322,7 @@ pub async fn list_items(
     let limit = page_size(&page, ITEM_PAGE)?;
     let before = match page.cursor.as_deref() {
         None => None,
-        Some(raw) => Some(Uuid::parse_str(raw).map_err(|_| bad_cursor())?),
+        Some(raw) => Some(Uuid::parse_str(raw).map_err(|_| common::cursor::invalid())?),
     };
     own_thread(&state, &user.user_id, id).await?;
     let mut conn = state.pool.acquire().await?;

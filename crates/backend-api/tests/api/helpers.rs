@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use backend_api::startup::{BuildOptions, build_with_options, build_with_pool};
+use backend_api::startup::{BuildOptions, build_with_options};
 use common::CancellationToken;
 use common::outbox::RelaySettings;
 use reqwest::{Method, RequestBuilder, Response};
@@ -39,7 +39,13 @@ pub async fn spawn_app_on(pool: PgPool, database_url: String, dapr_port: u16) ->
         max_backoff: Duration::from_millis(200),
         ..RelaySettings::default()
     };
-    let application = build_with_pool(settings(&database_url, dapr_port), pool.clone(), relay)
+    // Explicit options: nothing from this process's environment (`ASSISTANT_*`, `MCP_*`,
+    // `LIMIT_*`) reaches the service under test.
+    let options = BuildOptions {
+        relay,
+        ..BuildOptions::default()
+    };
+    let application = build_with_options(settings(&database_url, dapr_port), pool.clone(), options)
         .await
         .unwrap();
     serve(application, pool)

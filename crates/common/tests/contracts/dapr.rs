@@ -135,7 +135,8 @@ async fn state_round_trips_with_etags_first_write_ttl_and_delete() {
     );
     // First-write on a missing key succeeds, a second first-write is AlreadyExists (not an
     // outage), and a TTL makes the claim vanish. (Redis lets a first-write overwrite a key that
-    // was written without first-write, reference §4.5, so claims always use first-write.)
+    // was written without first-write, docs/dapr-behaviour.md §4.5, so claims always use
+    // first-write.)
     let claim = format!("claim-{}", Uuid::new_v4().simple());
     let ttl = StateItem {
         first_write: true,

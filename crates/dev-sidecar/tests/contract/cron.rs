@@ -1,4 +1,4 @@
-//! Cron input bindings (contract 6).
+//! Cron input bindings (docs/dapr-behaviour.md §6).
 
 use std::time::Duration;
 

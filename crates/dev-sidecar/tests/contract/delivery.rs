@@ -1,5 +1,5 @@
-//! Delivery to subscribers: request shape (contract 2.3), reply table (2.4), retries and
-//! dead letters (2.5), ordering and consumer groups (3.1–3.2), app outages.
+//! Delivery to subscribers: request shape (docs/dapr-behaviour.md §2.3), reply table (2.4),
+//! retries and dead letters (2.5), ordering and consumer groups (3.1–3.2), app outages.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -392,7 +392,8 @@ spec:
 
 /// The broker keeps messages in memory, so it bounds what its consumers have not taken: past
 /// the bound a publish fails as a Kafka producer's does when the broker cannot take more (daprd:
-/// 500 `ERR_PUBSUB_PUBLISH_MESSAGE`, reference §1), and succeeds again once they caught up.
+/// 500 `ERR_PUBSUB_PUBLISH_MESSAGE`, docs/dapr-behaviour.md §1.4), and succeeds again once they
+/// caught up.
 #[tokio::test]
 async fn past_the_backlog_bound_publishes_are_refused_until_the_consumer_catches_up() {
     let mut test_app = TestApp::start(

@@ -1,4 +1,4 @@
-//! Health endpoints (contract 8.1).
+//! Health endpoints (docs/dapr-behaviour.md §8.1).
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Service invocation (contract 7).
+//! Service invocation (docs/dapr-behaviour.md §7).
 
 use std::sync::Arc;
 

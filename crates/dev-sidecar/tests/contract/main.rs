@@ -1,4 +1,4 @@
-//! Contract tests: each pins one behaviour of shared/reference/dapr-contract.md, through real
+//! Contract tests: each pins one behaviour of docs/dapr-behaviour.md, through real
 //! HTTP on port 0 and (for `state.redis`) a real Redis at 127.0.0.1:6379.
 #![allow(clippy::unwrap_used)]
 

@@ -1,5 +1,5 @@
 //! Ordering per partition key, consumer groups across apps and replicas, and app outages
-//! (contract 3.1–3.2; SPEC §6 "when an app is down they wait").
+//! (docs/dapr-behaviour.md §3.1–3.2; docs/contract.md §6 "when an app is down they wait").
 
 use std::time::Duration;
 

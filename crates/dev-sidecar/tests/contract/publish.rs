@@ -1,4 +1,4 @@
-//! Publishing: the envelope rules of contract 1.2–1.3 and the status codes of 1.4.
+//! Publishing: the envelope rules of docs/dapr-behaviour.md §1.2–1.3 and the status codes of 1.4.
 
 use serde_json::{Value, json};
 

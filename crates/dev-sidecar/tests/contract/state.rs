@@ -1,4 +1,4 @@
-//! State API against a real Redis (contract 4), plus the in-memory store.
+//! State API against a real Redis (docs/dapr-behaviour.md §4), plus the in-memory store.
 
 use std::time::Duration;
 

@@ -1,4 +1,5 @@
-//! Subscription discovery (contract 2.1), declarative subscriptions (2.2), routing rules and
+//! Subscription discovery (docs/dapr-behaviour.md §2.1), declarative subscriptions (2.2), routing
+//! rules and
 //! `/v1.0/metadata` (2.8).
 
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! fleet end to end: the dev sidecar and all five services in one process against a fresh
-//! database, driven over real HTTP, as the user stories of SPEC §6 describe.
+//! database, driven over real HTTP, as the user stories of docs/contract.md §6 describe.
 #![allow(clippy::unwrap_used)]
 
 mod attacks;

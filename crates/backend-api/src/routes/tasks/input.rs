@@ -1,5 +1,5 @@
-//! Request bodies and their validation (SPEC §4 limits). Every problem is collected, so one 422
-//! names every bad field at once.
+//! Request bodies and their validation (docs/contract.md §4 limits). Every problem is collected,
+//! so one 422 names every bad field at once.
 
 use std::collections::BTreeMap;
 

@@ -7,8 +7,6 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use common::auth::AuthUser;
 use common::error::ApiError;
@@ -171,17 +169,11 @@ impl ListQuery {
 }
 
 fn decode_cursor(raw: &str) -> Result<Cursor, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
-        .ok_or_else(|| {
-            ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued")
-        })
+    common::cursor::decode(raw)
 }
 
 fn encode_cursor(cursor: &Cursor) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
+    common::cursor::encode(cursor)
 }
 
 #[derive(sqlx::FromRow)]

@@ -1,5 +1,5 @@
-//! The notifications API (SPEC §4): the caller's notifications only; another user's id answers
-//! 404 exactly like a missing one, because every query filters on the caller's user id.
+//! The notifications API (docs/contract.md §4): the caller's notifications only; another user's id
+//! answers 404 exactly like a missing one, because every query filters on the caller's user id.
 
 mod item;
 mod list;
