@@ -16,14 +16,14 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::extract::{FromRequestParts, Request, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use common::auth::{JwtVerifier, bearer_token};
 use common::config::{ConfigError, env_opt, env_or};
-use common::error::ApiError;
+use common::error::{ApiError, Refusal};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -155,18 +155,15 @@ fn unauthorized(settings: &McpSettings, token_given: bool) -> Response {
     if token_given {
         challenge.push_str(", error=\"invalid_token\"");
     }
-    let mut response = (
-        StatusCode::UNAUTHORIZED,
-        Json(json!({"error": {"code": "unauthorized",
-            "message": "a valid bearer token issued for this MCP endpoint is required"}})),
+    ApiError::from(
+        Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid bearer token issued for this MCP endpoint is required",
+        )
+        .challenge(challenge),
     )
-        .into_response();
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, value);
-    }
-    response
+    .into_response()
 }
 
 /// Verifies the bearer token against the MCP audience and records its user for the tools.

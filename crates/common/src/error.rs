@@ -63,12 +63,79 @@ pub enum ApiError {
         /// Whole seconds until a retry can succeed.
         retry_after_secs: u64,
     },
+    /// An answer with its own status and code that the variants above do not name: a feature
+    /// that is off (503), something gone (410), another kind of precondition (412), a budget
+    /// with details (429), a bearer challenge with parameters (401). See [`Refusal`].
+    #[error("{}", .0.message)]
+    Refused(Box<Refusal>),
     /// 503: a dependency is down; retrying later can succeed.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
     /// 500: a bug or unexpected fault; details are logged, never sent.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+/// The parts of an [`ApiError::Refused`] answer; build one with [`Refusal::new`] and turn it
+/// into an `ApiError` with `.into()`.
+#[derive(Debug)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// `error.details` of the body (omitted when null).
+    pub details: Value,
+    /// The `Retry-After` header, in seconds.
+    pub retry_after_secs: Option<u64>,
+    /// The `WWW-Authenticate` header of a 401 (default `Bearer`).
+    pub challenge: Option<String>,
+}
+
+impl Refusal {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: Value::Null,
+            retry_after_secs: None,
+            challenge: None,
+        }
+    }
+
+    #[must_use]
+    pub fn details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    #[must_use]
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_secs = Some(seconds);
+        self
+    }
+
+    #[must_use]
+    pub fn challenge(mut self, challenge: impl Into<String>) -> Self {
+        self.challenge = Some(challenge.into());
+        self
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        Self::Refused(Box::new(refusal))
+    }
+}
+
+/// The body of every error answer, `{"error":{"code":…,"message":…[,"details":…]}}`; also the
+/// payload of error events on a stream (the assistant's answers).
+pub fn error_body(code: &str, message: &str, details: Value) -> Value {
+    let mut body = json!({ "error": { "code": code, "message": message } });
+    if !details.is_null() {
+        body["error"]["details"] = details;
+    }
+    body
 }
 
 impl ApiError {
@@ -99,6 +166,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Refused(refusal) => refusal.status,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -107,6 +175,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
+            Self::Refused(refusal) => refusal.code,
             Self::Validation(_) => "validation_failed",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden => "forbidden",
@@ -123,12 +192,28 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// A database that is away is 503. A constraint the request ran into, where the code did
+    /// not handle it itself, is 409 (`already_exists` for a unique key, `conflict` for a row
+    /// that another refers to or that is gone); anything else is a fault, 500.
     fn from(error: sqlx::Error) -> Self {
         if database_unavailable(&error) {
-            Self::Unavailable(error.into())
-        } else {
-            Self::Internal(error.into())
+            return Self::Unavailable(error.into());
         }
+        if let sqlx::Error::Database(db) = &error {
+            if db.is_unique_violation() {
+                return Self::Conflict {
+                    code: "already_exists",
+                    message: "it exists already".to_owned(),
+                };
+            }
+            if db.is_foreign_key_violation() {
+                return Self::Conflict {
+                    code: "conflict",
+                    message: "it refers to something that is gone, or is referred to".to_owned(),
+                };
+            }
+        }
+        Self::Internal(error.into())
     }
 }
 
@@ -160,6 +245,7 @@ impl IntoResponse for ApiError {
             Self::RateLimited {
                 retry_after_secs, ..
             } => json!({ "retry_after": retry_after_secs }),
+            Self::Refused(refusal) => refusal.details.clone(),
             _ => Value::Null,
         };
         match &self {
@@ -171,25 +257,32 @@ impl IntoResponse for ApiError {
         }
         // Display of server faults is a fixed phrase: causes are logged above, never sent.
         let message = self.to_string();
-        let mut body = json!({ "error": { "code": self.code(), "message": message } });
-        if !details.is_null() {
-            body["error"]["details"] = details;
-        }
+        let body = error_body(self.code(), &message, details);
         let mut response = (status, Json(body)).into_response();
-        if let Self::RateLimited {
-            retry_after_secs, ..
-        } = &self
-        {
+        let retry_after = match &self {
+            Self::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            Self::Refused(refusal) => refusal.retry_after_secs,
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(*retry_after_secs),
+                axum::http::HeaderValue::from(seconds),
             );
         }
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
+            let challenge = match &self {
+                Self::Refused(refusal) => refusal.challenge.as_deref(),
+                _ => None,
+            };
+            let value = challenge
+                .and_then(|c| axum::http::HeaderValue::from_str(c).ok())
+                .unwrap_or(axum::http::HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, value);
         }
         response
     }

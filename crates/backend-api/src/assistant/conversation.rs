@@ -203,7 +203,11 @@ async fn fail(
         Ok(item) => send(events, "item.added", json!(item)),
         Err(error) => tracing::error!(%error, "storing an assistant error item failed"),
     }
-    send(events, "error", json!({"error": content}));
+    send(
+        events,
+        "error",
+        common::error::error_body(code, message, Value::Null),
+    );
 }
 
 /// Whether the user's tokens for today are spent.
@@ -262,7 +266,11 @@ pub async fn run(turn: TurnContext, events: UnboundedSender<StreamEvent>) {
                 send(
                     &events,
                     "error",
-                    json!({"error": {"code": "internal_error", "message": "the thread could not be loaded"}}),
+                    common::error::error_body(
+                        "internal_error",
+                        "the thread could not be loaded",
+                        Value::Null,
+                    ),
                 );
                 return;
             }
@@ -341,7 +349,11 @@ pub async fn run(turn: TurnContext, events: UnboundedSender<StreamEvent>) {
                 send(
                     &events,
                     "error",
-                    json!({"error": {"code": "internal_error", "message": "the answer could not be stored"}}),
+                    common::error::error_body(
+                        "internal_error",
+                        "the answer could not be stored",
+                        Value::Null,
+                    ),
                 );
                 return;
             }
@@ -383,7 +395,11 @@ pub async fn run(turn: TurnContext, events: UnboundedSender<StreamEvent>) {
                     send(
                         &events,
                         "error",
-                        json!({"error": {"code": "internal_error", "message": "a tool result could not be stored"}}),
+                        common::error::error_body(
+                            "internal_error",
+                            "a tool result could not be stored",
+                            Value::Null,
+                        ),
                     );
                     return;
                 }

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use common::auth::AuthUser;
-use common::error::ApiError;
+use common::error::{ApiError, Refusal};
 use common::extract::{ApiJson, ApiPath, ApiQuery};
 use futures::Stream;
 use serde::Deserialize;
@@ -49,101 +49,64 @@ pub fn router() -> Router<AppState> {
         .route("/api/assistant/confirmations/{id}", post(decide))
 }
 
-/// Errors of the assistant routes: the API's, plus "switched off" and "slow down".
-#[derive(Debug)]
-pub enum AssistantError {
-    /// 503: no provider key configured.
-    Disabled,
-    /// 429: the per-user message limit is reached.
-    RateLimited {
-        /// Messages allowed per minute.
-        per_minute: u32,
-    },
-    /// 429: the user's tokens for today are spent.
-    TokenBudget {
-        /// Tokens per UTC day.
-        limit: u64,
-        /// Seconds until the budget renews (next UTC midnight).
-        retry_after: i64,
-    },
-    /// 410: the confirmation card is past its expiry.
-    Expired,
-    /// 412: a task of the card was deleted since it was drawn.
-    TaskGone(Uuid),
-    /// Any API error.
-    Api(ApiError),
+/// 503 `assistant_disabled`: no model provider is configured.
+fn disabled() -> ApiError {
+    Refusal::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "assistant_disabled",
+        "the assistant is off: no model provider is configured",
+    )
+    .into()
 }
 
-impl From<ApiError> for AssistantError {
-    fn from(error: ApiError) -> Self {
-        Self::Api(error)
-    }
+/// 429 `rate_limited`: the per-user message limit is reached.
+fn rate_limited(per_minute: u32) -> ApiError {
+    Refusal::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("at most {per_minute} assistant messages per minute"),
+    )
+    .details(json!({"limit_per_minute": per_minute, "retry_after_seconds": 60}))
+    .retry_after(60)
+    .into()
 }
 
-impl From<sqlx::Error> for AssistantError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Api(error.into())
-    }
+/// 429 `token_budget_exhausted`: the user's tokens for today are spent; `retry_after` is the
+/// seconds until the budget renews (next UTC midnight).
+fn token_budget_exhausted(limit: u64, retry_after: u64) -> ApiError {
+    Refusal::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "token_budget_exhausted",
+        format!("today's assistant budget of {limit} tokens is used up"),
+    )
+    .details(json!({"limit_per_day": limit, "retry_after_seconds": retry_after}))
+    .retry_after(retry_after)
+    .into()
 }
 
-impl IntoResponse for AssistantError {
-    fn into_response(self) -> Response {
-        match self {
-            Self::Disabled => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"error": {"code": "assistant_disabled",
-                    "message": "the assistant is off: no model provider is configured"}})),
-            )
-                .into_response(),
-            Self::RateLimited { per_minute } => {
-                let mut response = (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    Json(json!({"error": {"code": "rate_limited",
-                        "message": format!("at most {per_minute} assistant messages per minute"),
-                        "details": {"limit_per_minute": per_minute, "retry_after_seconds": 60}}})),
-                )
-                    .into_response();
-                response.headers_mut().insert(
-                    axum::http::header::RETRY_AFTER,
-                    axum::http::HeaderValue::from_static("60"),
-                );
-                response
-            }
-            Self::TokenBudget { limit, retry_after } => {
-                let mut response = (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    Json(json!({"error": {"code": "token_budget_exhausted",
-                        "message": format!("today's assistant budget of {limit} tokens is used up"),
-                        "details": {"limit_per_day": limit, "retry_after_seconds": retry_after}}})),
-                )
-                    .into_response();
-                if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after.to_string()) {
-                    response
-                        .headers_mut()
-                        .insert(axum::http::header::RETRY_AFTER, value);
-                }
-                response
-            }
-            Self::Expired => (
-                StatusCode::GONE,
-                Json(json!({"error": {"code": "confirmation_expired",
-                    "message": "this confirmation expired; ask again"}})),
-            )
-                .into_response(),
-            Self::TaskGone(task_id) => (
-                StatusCode::PRECONDITION_FAILED,
-                Json(json!({"error": {"code": "task_changed",
-                    "message": "a task on this card was deleted since it was drawn; nothing was done",
-                    "details": {"task_id": task_id}}})),
-            )
-                .into_response(),
-            Self::Api(error) => error.into_response(),
-        }
-    }
+/// 410 `confirmation_expired`: the confirmation card is past its expiry.
+fn confirmation_expired() -> ApiError {
+    Refusal::new(
+        StatusCode::GONE,
+        "confirmation_expired",
+        "this confirmation expired; ask again",
+    )
+    .into()
 }
 
-fn enabled(state: &AppState) -> Result<Arc<Assistant>, AssistantError> {
-    state.assistant.clone().ok_or(AssistantError::Disabled)
+/// 412 `task_changed`: a task of the card was deleted since it was drawn.
+fn task_changed(task_id: Uuid) -> ApiError {
+    Refusal::new(
+        StatusCode::PRECONDITION_FAILED,
+        "task_changed",
+        "a task on this card was deleted since it was drawn; nothing was done",
+    )
+    .details(json!({"task_id": task_id}))
+    .into()
+}
+
+fn enabled(state: &AppState) -> Result<Arc<Assistant>, ApiError> {
+    state.assistant.clone().ok_or_else(disabled)
 }
 
 /// Whether the assistant is on (the UI hides or greys out its panel when it is not).
@@ -176,7 +139,7 @@ pub async fn create_thread(
     State(state): State<AppState>,
     user: AuthUser,
     body: Bytes,
-) -> Result<Response, AssistantError> {
+) -> Result<Response, ApiError> {
     enabled(&state)?;
     // Optional body; when there is one it is a JSON object like every body of this API (serde
     // alone would also build the struct from an array such as `[null, null]`).
@@ -187,17 +150,17 @@ pub async fn create_thread(
             Ok(object @ Value::Object(_)) => serde_json::from_value(object)
                 .map_err(|e| ApiError::Validation(json!({ "body": e.to_string() })))?,
             Ok(_) => {
-                return Err(
-                    ApiError::Validation(json!({ "body": "expected a JSON object" })).into(),
-                );
+                return Err(ApiError::Validation(
+                    json!({ "body": "expected a JSON object" }),
+                ));
             }
-            Err(e) => return Err(ApiError::bad_request("malformed_json", e.to_string()).into()),
+            Err(e) => return Err(ApiError::bad_request("malformed_json", e.to_string())),
         }
     };
     let (_, timezone) = user_zone(request.timezone.as_deref())?;
     let title: String = request.title.unwrap_or_default().trim().to_owned();
     if title.chars().count() > 200 {
-        return Err(ApiError::invalid_field("title", "at most 200 characters").into());
+        return Err(ApiError::invalid_field("title", "at most 200 characters"));
     }
     let mut conn = state.pool.acquire().await?;
     let thread = store::create_thread(&mut conn, &user.user_id, &title, &timezone).await?;
@@ -257,7 +220,7 @@ pub async fn list_threads(
     State(state): State<AppState>,
     user: AuthUser,
     ApiQuery(page): ApiQuery<Page>,
-) -> Result<Json<Value>, AssistantError> {
+) -> Result<Json<Value>, ApiError> {
     enabled(&state)?;
     let limit = page_size(&page, THREAD_PAGE)?;
     let cursor = page
@@ -284,24 +247,20 @@ pub async fn delete_thread(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<StatusCode, AssistantError> {
+) -> Result<StatusCode, ApiError> {
     let mut conn = state.pool.acquire().await?;
     if store::delete_thread(&mut conn, &user.user_id, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::NotFound("thread").into())
+        Err(ApiError::NotFound("thread"))
     }
 }
 
-async fn own_thread(
-    state: &AppState,
-    user_id: &str,
-    id: Uuid,
-) -> Result<store::Thread, AssistantError> {
+async fn own_thread(state: &AppState, user_id: &str, id: Uuid) -> Result<store::Thread, ApiError> {
     let mut conn = state.pool.acquire().await?;
     store::get_thread(&mut conn, user_id, id)
         .await?
-        .ok_or(AssistantError::Api(ApiError::NotFound("thread")))
+        .ok_or(ApiError::NotFound("thread"))
 }
 
 /// The thread's items in order: `user_message`, `assistant_message`, `tool_result`, `error`,
@@ -317,7 +276,7 @@ pub async fn list_items(
     user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(page): ApiQuery<Page>,
-) -> Result<Json<Value>, AssistantError> {
+) -> Result<Json<Value>, ApiError> {
     enabled(&state)?;
     let limit = page_size(&page, ITEM_PAGE)?;
     let before = match page.cursor.as_deref() {
@@ -361,13 +320,16 @@ pub async fn post_message(
     context: WriteContext,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<NewMessage>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AssistantError> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let assistant = enabled(&state)?;
     let thread = own_thread(&state, &user.user_id, id).await?;
     let text = request.text.trim().to_owned();
     let length = text.chars().count();
     if length == 0 || length > MAX_MESSAGE || text.contains('\0') {
-        return Err(ApiError::invalid_field("text", format!("1–{MAX_MESSAGE} characters")).into());
+        return Err(ApiError::invalid_field(
+            "text",
+            format!("1–{MAX_MESSAGE} characters"),
+        ));
     }
     let timezone = match request.timezone.as_deref() {
         Some(zone) => user_zone(Some(zone))?.1,
@@ -378,14 +340,15 @@ pub async fn post_message(
     let limit = assistant.settings.daily_token_limit;
     let used = store::tokens_today(&mut tx, &user.user_id).await?;
     if u64::try_from(used).unwrap_or(0) >= limit {
-        return Err(AssistantError::TokenBudget {
+        let renews_in = seconds_to_utc_midnight((state.clock)());
+        return Err(token_budget_exhausted(
             limit,
-            retry_after: seconds_to_utc_midnight((state.clock)()),
-        });
+            u64::try_from(renews_in).unwrap_or(0),
+        ));
     }
     let item = store::add_user_message_within_limit(&mut tx, &user.user_id, id, &text, per_minute)
         .await?
-        .ok_or(AssistantError::RateLimited { per_minute })?;
+        .ok_or_else(|| rate_limited(per_minute))?;
     store::touch_thread(&mut tx, &user.user_id, id, &text).await?;
     tx.commit().await?;
 
@@ -428,7 +391,7 @@ fn seconds_to_utc_midnight(now: chrono::DateTime<chrono::Utc>) -> i64 {
 pub async fn list_confirmations(
     State(state): State<AppState>,
     user: AuthUser,
-) -> Result<Json<Value>, AssistantError> {
+) -> Result<Json<Value>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let cards = store::pending_confirmations(&mut conn, &user.user_id, MAX_PENDING).await?;
     let card_ids: Vec<Uuid> = cards.iter().map(|c| c.id).collect();
@@ -485,7 +448,7 @@ pub async fn decide(
     context: WriteContext,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(decision): ApiJson<Decision>,
-) -> Result<Json<Value>, AssistantError> {
+) -> Result<Json<Value>, ApiError> {
     let mut tx = state.pool.begin().await?;
     let card = store::lock_confirmation(&mut tx, &user.user_id, id)
         .await?
@@ -494,8 +457,7 @@ pub async fn decide(
         return Err(ApiError::Conflict {
             code: "already_decided",
             message: format!("this confirmation was already {}", card.status),
-        }
-        .into());
+        });
     }
     let targets = store::confirmation_targets(&mut tx, card.id).await?;
     let task_ids: Vec<Uuid> = targets.iter().map(|t| t.task_id).collect();
@@ -516,9 +478,9 @@ pub async fn decide(
                 // Deleted since the card was drawn: as changed as a task can be. The
                 // transaction rolls back whatever this card already did.
                 Err(ApiError::NotFound(_)) => {
-                    return Err(AssistantError::TaskGone(target.task_id));
+                    return Err(task_changed(target.task_id));
                 }
-                Err(other) => return Err(other.into()),
+                Err(other) => return Err(other),
             }
         }
         "confirmed"
@@ -541,7 +503,7 @@ pub async fn decide(
     }
     tx.commit().await?;
     if card.expired {
-        return Err(AssistantError::Expired);
+        return Err(confirmation_expired());
     }
     let single = (task_ids.len() == 1).then(|| task_ids[0]);
     Ok(Json(

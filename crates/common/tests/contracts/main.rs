@@ -4,3 +4,4 @@
 
 mod auth;
 mod dapr;
+mod errors;

@@ -46,14 +46,14 @@ pub struct ToolContext<'a> {
 
 /// A tool's failure as the model sees it.
 fn failure(code: &str, message: impl Into<String>) -> Value {
-    json!({"error": {"code": code, "message": message.into()}})
+    common::error::error_body(code, &message.into(), Value::Null)
 }
 
 fn api_failure(error: &ApiError) -> Value {
     match error {
         ApiError::NotFound(what) => failure("not_found", format!("{what} not found")),
         ApiError::Validation(details) => {
-            json!({"error": {"code": "validation_failed", "message": "invalid field", "details": details}})
+            common::error::error_body("validation_failed", "invalid field", details.clone())
         }
         ApiError::BadRequest { code, message } | ApiError::Conflict { code, message } => {
             failure(code, message.clone())
