@@ -217,9 +217,9 @@ struct TaskTools {
     tools: Arc<Vec<Tool>>,
 }
 
-/// The tools that change nothing, and those that only draw a confirmation card.
+/// The tools that change nothing (those that only draw a confirmation card are the ones with
+/// a `CardAction`).
 const READ_ONLY: [&str; 4] = ["list_tasks", "find_tasks", "get_task", "get_stats"];
-const ASKS_CONFIRMATION: [&str; 3] = ["delete_task", "delete_tasks", "complete_tasks"];
 
 /// The assistant's tool definitions as MCP tools, each taking an optional `timezone` that
 /// date phrases are read in (the agent's user's zone; default UTC).
@@ -233,7 +233,7 @@ fn tool_list() -> Vec<Tool> {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        if ASKS_CONFIRMATION.contains(&name.as_str()) {
+        if crate::assistant::store::CardAction::of_tool(&name).is_some() {
             description.push_str(
                 " Returns a confirmation card; the user confirms or cancels it in the taskfleet app.",
             );

@@ -121,9 +121,12 @@ fn decision_note(content: &Value) -> String {
         // Items written before cards could name several tasks.
         ids.push(text("task_id"));
     }
-    let action = match text("action") {
-        "complete_tasks" => "complete",
-        _ => "delete",
+    let action = match serde_json::from_value(content["action"].clone()) {
+        Ok(super::store::CardAction::CompleteTasks) => "complete",
+        Ok(super::store::CardAction::DeleteTask | super::store::CardAction::DeleteTasks) => {
+            "delete"
+        }
+        Err(_) => "act on",
     };
     let tasks = format!("task(s) {}", ids.join(", "));
     match text("status") {

@@ -453,7 +453,7 @@ pub async fn decide(
     let card = store::lock_confirmation(&mut tx, &user.user_id, id)
         .await?
         .ok_or(ApiError::NotFound("confirmation"))?;
-    if card.status != "pending" {
+    if card.status != store::CardStatus::Pending {
         return Err(ApiError::Conflict {
             code: "already_decided",
             message: format!("this confirmation was already {}", card.status),
@@ -462,16 +462,18 @@ pub async fn decide(
     let targets = store::confirmation_targets(&mut tx, card.id).await?;
     let task_ids: Vec<Uuid> = targets.iter().map(|t| t.task_id).collect();
     let status = if card.expired {
-        "expired"
+        store::CardStatus::Expired
     } else if decision.confirm {
         let caller = Caller::assistant(user.user_id.clone(), context);
         for target in &targets {
             let condition = Some(IfMatch::Version(target.task_version));
-            let done = match card.action.as_str() {
-                "complete_tasks" => {
+            let done = match card.action {
+                store::CardAction::CompleteTasks => {
                     service::complete(&mut tx, &caller, target.task_id, condition).await
                 }
-                _ => service::delete(&mut tx, &caller, target.task_id, condition).await,
+                store::CardAction::DeleteTask | store::CardAction::DeleteTasks => {
+                    service::delete(&mut tx, &caller, target.task_id, condition).await
+                }
             };
             match done {
                 Ok(_) => {}
@@ -483,9 +485,9 @@ pub async fn decide(
                 Err(other) => return Err(other),
             }
         }
-        "confirmed"
+        store::CardStatus::Confirmed
     } else {
-        "cancelled"
+        store::CardStatus::Cancelled
     };
     store::decide_confirmation(&mut tx, &user.user_id, id, status).await?;
     let decided = json!({"confirmation_id": card.id, "action": card.action,

@@ -2,7 +2,7 @@
 //! `…06_assistant_limits.sql`). Every query filters by the owner's user id.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -39,6 +39,53 @@ pub struct Item {
     pub created_at: DateTime<Utc>,
 }
 
+/// What a confirmation card does once the user confirms it (the tools that ask for one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum CardAction {
+    /// `delete_task`: one task.
+    DeleteTask,
+    /// `delete_tasks`: several tasks.
+    DeleteTasks,
+    /// `complete_tasks`: several tasks.
+    CompleteTasks,
+}
+
+impl CardAction {
+    /// The card's action for a tool name, if that tool asks for confirmation.
+    pub fn of_tool(name: &str) -> Option<Self> {
+        match name {
+            "delete_task" => Some(Self::DeleteTask),
+            "delete_tasks" => Some(Self::DeleteTasks),
+            "complete_tasks" => Some(Self::CompleteTasks),
+            _ => None,
+        }
+    }
+}
+
+/// Where a card stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum CardStatus {
+    Pending,
+    Confirmed,
+    Cancelled,
+    Expired,
+}
+
+impl std::fmt::Display for CardStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Pending => "pending",
+            Self::Confirmed => "confirmed",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+        })
+    }
+}
+
 /// A destructive action waiting for the user.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Confirmation {
@@ -48,10 +95,8 @@ pub struct Confirmation {
     pub thread_id: Option<Uuid>,
     /// `assistant` or `mcp`.
     pub source: String,
-    /// `delete_task`, `delete_tasks` or `complete_tasks`.
-    pub action: String,
-    /// `pending`, `confirmed`, `cancelled` or `expired`.
-    pub status: String,
+    pub action: CardAction,
+    pub status: CardStatus,
     /// When it was asked for.
     pub created_at: DateTime<Utc>,
     /// After this it can no longer be confirmed.
@@ -75,8 +120,7 @@ pub struct NewConfirmation<'a> {
     pub user_id: &'a str,
     /// The thread (in-app assistant) or `None` (MCP agent).
     pub thread_id: Option<Uuid>,
-    /// `delete_task`, `delete_tasks` or `complete_tasks`.
-    pub action: &'a str,
+    pub action: CardAction,
     /// The tasks, in the order shown.
     pub targets: &'a [Target],
     /// How long the user has to decide.
@@ -368,7 +412,7 @@ pub async fn decide_confirmation(
     conn: &mut PgConnection,
     user_id: &str,
     id: Uuid,
-    status: &str,
+    status: CardStatus,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE assistant_confirmations SET status = $3, decided_at = now() \

@@ -136,7 +136,10 @@ pub async fn run(context: &ToolContext<'_>, name: &str, arguments: &str) -> Valu
         "update_task" => write::update_task(context, &raw).await,
         "complete_task" | "reopen_task" => write::transition(context, &raw, name).await,
         "delete_task" => write::delete_task(context, &raw).await,
-        "delete_tasks" | "complete_tasks" => write::bulk(context, &raw, name).await,
+        "delete_tasks" => write::bulk(context, &raw, super::store::CardAction::DeleteTasks).await,
+        "complete_tasks" => {
+            write::bulk(context, &raw, super::store::CardAction::CompleteTasks).await
+        }
         "get_stats" => read::get_stats(context).await,
         other => Err(failure("unknown_tool", format!("no tool named {other:?}"))),
     };

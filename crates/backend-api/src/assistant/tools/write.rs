@@ -130,7 +130,7 @@ pub const MAX_BULK: usize = 50;
 
 pub(super) async fn delete_task(context: &ToolContext<'_>, raw: &Value) -> Result<Value, Value> {
     let id = task_id(raw)?;
-    ask_confirmation(context, "delete_task", &[id]).await
+    ask_confirmation(context, store::CardAction::DeleteTask, &[id]).await
 }
 
 #[derive(Deserialize)]
@@ -142,7 +142,7 @@ struct BulkArgs {
 pub(super) async fn bulk(
     context: &ToolContext<'_>,
     raw: &Value,
-    action: &str,
+    action: store::CardAction,
 ) -> Result<Value, Value> {
     let bulk: BulkArgs = args(raw)?;
     // Checked before any work, so a huge list costs nothing.
@@ -167,7 +167,7 @@ pub(super) async fn bulk(
 /// the caller's) and changes nothing: the user decides in the app.
 async fn ask_confirmation(
     context: &ToolContext<'_>,
-    action: &str,
+    action: store::CardAction,
     ids: &[Uuid],
 ) -> Result<Value, Value> {
     let mut tx = context
