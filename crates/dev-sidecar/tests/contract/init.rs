@@ -37,8 +37,9 @@ fn kubernetes(secrets: KubernetesSecrets) -> Environment {
     }
 }
 
-fn start_error(result: anyhow::Result<DevSidecar>) -> String {
-    match result {
+/// The error that stops the sidecar; the test fails if it starts.
+async fn start_error(yaml: &str, apps: Vec<AppSpec>, environment: Environment) -> String {
+    match try_start(yaml, apps, environment, None).await {
         Ok(_) => panic!("the sidecar started, but daprd stops here"),
         Err(error) => format!("{error:#}"),
     }
@@ -62,14 +63,11 @@ spec:
 async fn kubernetes_mode_refuses_a_component_named_like_the_built_in_secret_store() {
     let app = app("backend-api", closed_port());
     let error = start_error(
-        try_start(
-            KUBERNETES_STORE,
-            vec![app.clone()],
-            kubernetes(KubernetesSecrets::new()),
-            None,
-        )
-        .await,
-    );
+        KUBERNETES_STORE,
+        vec![app.clone()],
+        kubernetes(KubernetesSecrets::new()),
+    )
+    .await;
     assert!(
         error.contains("component kubernetes already exists"),
         "{error}"
@@ -90,14 +88,11 @@ async fn duplicate_names_are_fatal_on_disk_and_ignorable_only_for_the_builtin_cl
         |yaml: &str| yaml.replace("  metadata: []", "  ignoreErrors: true\n  metadata: []");
     let twice = format!("{PUBSUB}---{}", ignoring(PUBSUB));
     let error = start_error(
-        try_start(
-            &twice,
-            vec![app("audit", closed_port())],
-            Environment::default(),
-            None,
-        )
-        .await,
-    );
+        &twice,
+        vec![app("audit", closed_port())],
+        Environment::default(),
+    )
+    .await;
     assert!(
         error.contains("duplicate definition of Component name pubsub"),
         "{error}"
@@ -133,15 +128,7 @@ spec:
 async fn pod_name_in_metadata_without_a_pod_name_stops_the_sidecar() {
     let mut websocket = app("websocket", closed_port());
     websocket.pod_name = None;
-    let error = start_error(
-        try_start(
-            BROADCAST,
-            vec![websocket.clone()],
-            Environment::default(),
-            None,
-        )
-        .await,
-    );
+    let error = start_error(BROADCAST, vec![websocket.clone()], Environment::default()).await;
     assert!(
         error.contains("property consumerGroup refers to {podName} but podName is not set"),
         "{error}"
@@ -162,15 +149,7 @@ async fn pod_name_in_metadata_without_a_pod_name_stops_the_sidecar() {
 async fn kubernetes_mode_needs_a_pod_name_for_every_app() {
     let mut api = app("backend-api", closed_port());
     api.pod_name = None;
-    let error = start_error(
-        try_start(
-            PUBSUB,
-            vec![api],
-            kubernetes(KubernetesSecrets::new()),
-            None,
-        )
-        .await,
-    );
+    let error = start_error(PUBSUB, vec![api], kubernetes(KubernetesSecrets::new())).await;
     assert!(error.contains("POD_NAME"), "{error}");
 }
 
@@ -253,14 +232,11 @@ async fn kubernetes_mode_reads_secret_key_refs_from_the_namespace_secrets() {
     sidecar.shutdown().await;
 
     let error = start_error(
-        try_start(
-            STORE_WITH_SECRETS,
-            vec![spec.clone()],
-            kubernetes(KubernetesSecrets::new()),
-            None,
-        )
-        .await,
-    );
+        STORE_WITH_SECRETS,
+        vec![spec.clone()],
+        kubernetes(KubernetesSecrets::new()),
+    )
+    .await;
     assert!(error.contains(r#"secrets "redis" not found"#), "{error}");
 
     // `dapr run` has no default secret store: the component is never initialised.

@@ -36,6 +36,22 @@ async fn without_health_checks_an_app_that_is_down_uses_up_its_retries() {
     sidecar.shutdown().await;
 }
 
+/// An app subscribed to `orders` (dead letters to `orders-dlq`) behind a sidecar that retries
+/// only as `yaml`'s Resiliency says.
+async fn orders_subscriber_as_daprd(
+    yaml: &str,
+    responder: Responder,
+) -> (dev_sidecar::DevSidecar, TestApp) {
+    let test_app = TestApp::start(
+        json!([subscription("orders", "/orders", Some("orders-dlq"))]),
+        responder,
+    )
+    .await;
+    let sidecar = start_sidecar_as_daprd(yaml, vec![app("audit", test_app.port)]).await;
+    wait_subscribed(&sidecar, "audit", 1).await;
+    (sidecar, test_app)
+}
+
 fn resiliency(inbound: &str, policies: &str) -> String {
     format!(
         r#"{PUBSUB}---
@@ -75,13 +91,7 @@ async fn an_open_breaker_dead_letters_without_calling_the_app_then_half_opens() 
     });
     // Nothing subscribes to the dead-letter topic: deliveries of it would go through the same
     // breaker (one per component), so its successes would reset the count.
-    let test_app = TestApp::start(
-        json!([subscription("orders", "/orders", Some("orders-dlq"))]),
-        responder,
-    )
-    .await;
-    let sidecar = start_sidecar_as_daprd(&yaml, vec![app("audit", test_app.port)]).await;
-    wait_subscribed(&sidecar, "audit", 1).await;
+    let (sidecar, test_app) = orders_subscriber_as_daprd(&yaml, responder).await;
     let dead_letters = || {
         sidecar
             .published()
@@ -158,13 +168,7 @@ async fn an_inbound_timeout_fails_a_slow_attempt_and_the_retry_succeeds() {
         }
         (200, String::new())
     });
-    let test_app = TestApp::start(
-        json!([subscription("orders", "/orders", Some("orders-dlq"))]),
-        responder,
-    )
-    .await;
-    let sidecar = start_sidecar_as_daprd(&yaml, vec![app("audit", test_app.port)]).await;
-    wait_subscribed(&sidecar, "audit", 1).await;
+    let (sidecar, test_app) = orders_subscriber_as_daprd(&yaml, responder).await;
     publish_json(&sidecar, "audit", "orders", "", &json!({"n": 1})).await;
     let received = wait_for(&test_app, "/orders", 2).await;
     assert_eq!(received[0].body, received[1].body, "the same message again");
