@@ -137,3 +137,34 @@ impl ReservedPort {
         self.socket.listen(1024).unwrap().into_std().unwrap()
     }
 }
+
+/// One `pubsub` component on the dev sidecar's in-memory broker.
+pub const IN_MEMORY_PUBSUB: &str = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: pubsub\nspec:\n  type: pubsub.in-memory\n  version: v1\n  metadata: []\n";
+
+/// A Dapr resources folder of one test, removed when dropped (the dev sidecar reads it once,
+/// at start).
+pub struct ResourcesDir(std::path::PathBuf);
+
+impl ResourcesDir {
+    /// The folder, for `SidecarConfig::resources_dir`.
+    pub fn path(&self) -> std::path::PathBuf {
+        self.0.clone()
+    }
+}
+
+impl Drop for ResourcesDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh resources folder holding `yaml` as `components.yaml`.
+pub fn resources(yaml: &str) -> ResourcesDir {
+    let dir = std::env::temp_dir().join(format!(
+        "taskfleet-resources-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("components.yaml"), yaml).unwrap();
+    ResourcesDir(dir)
+}

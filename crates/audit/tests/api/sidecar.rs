@@ -1,7 +1,6 @@
 //! Through the dev sidecar: events published to the broker reach audit via its programmatic
 //! subscriptions, and a poison event lands on the dead-letter topic.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use common::dapr::DaprClient;
@@ -14,17 +13,6 @@ use crate::helpers::{
     TestAudit, eventually, fresh_database, settings, spawn_audit_with, task_event,
 };
 
-fn resources() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("taskfleet-audit-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("pubsub.yaml"),
-        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: pubsub\nspec:\n  type: pubsub.in-memory\n  version: v1\n  metadata: []\n",
-    )
-    .unwrap();
-    dir
-}
-
 async fn audit_behind_a_sidecar() -> (TestAudit, DevSidecar, DaprClient) {
     let (pool, url) = fresh_database().await;
     let reserved = testkit::reserve_port();
@@ -32,19 +20,14 @@ async fn audit_behind_a_sidecar() -> (TestAudit, DevSidecar, DaprClient) {
     let app = spawn_audit_with(pool, settings(&url, sidecar_port)).await;
     let listeners =
         std::collections::HashMap::from([("audit-0".to_owned(), reserved.into_listener())]);
+    let resources = testkit::resources(testkit::IN_MEMORY_PUBSUB);
     let sidecar = dev_sidecar::start_with_listeners(
         SidecarConfig {
-            resources_dir: resources(),
+            resources_dir: resources.path(),
             apps: vec![AppSpec {
-                app_id: "audit".to_owned(),
                 instance: "audit-0".to_owned(),
-                pod_name: None,
-                app_address: std::net::IpAddr::from([127, 0, 0, 1]),
-                health: None,
-                app_port: app.port,
                 sidecar_port,
-                app_api_token: None,
-                dapr_api_token: None,
+                ..AppSpec::new("audit", app.port)
             }],
             delivery: Some(DeliveryPolicy {
                 max_retries: 2,

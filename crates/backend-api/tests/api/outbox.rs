@@ -1,5 +1,4 @@
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::dapr::DaprClient;
@@ -12,36 +11,19 @@ use uuid::Uuid;
 
 use crate::helpers::{free_port, fresh_database, spawn_app_with_sidecar};
 
-fn resources() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("taskfleet-outbox-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("pubsub.yaml"),
-        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: pubsub\nspec:\n  type: pubsub.in-memory\n  version: v1\n  metadata: []\n",
-    )
-    .unwrap();
-    dir
-}
-
 async fn start_sidecar(
     app_id: &str,
     app_port: u16,
     sidecar: ReservedPort,
 ) -> dev_sidecar::DevSidecar {
     let spec = AppSpec {
-        app_id: app_id.to_owned(),
-        instance: app_id.to_owned(),
-        app_port,
         sidecar_port: sidecar.port,
-        pod_name: None,
-        app_address: std::net::IpAddr::from([127, 0, 0, 1]),
-        health: None,
-        app_api_token: None,
-        dapr_api_token: None,
+        ..AppSpec::new(app_id, app_port)
     };
+    let resources = testkit::resources(testkit::IN_MEMORY_PUBSUB);
     dev_sidecar::start_with_listeners(
         SidecarConfig {
-            resources_dir: resources(),
+            resources_dir: resources.path(),
             apps: vec![spec],
             delivery: None,
             ..SidecarConfig::default()
