@@ -20,23 +20,14 @@ async fn sidecar() -> (DevSidecar, DaprClient) {
         .unwrap()
         .port();
     let sidecar = dev_sidecar::start(SidecarConfig {
-        resources_dir: dir,
-        apps: vec![AppSpec {
-            app_id: app_id.clone(),
-            instance: app_id.clone(),
-            pod_name: None,
-            app_address: std::net::IpAddr::from([127, 0, 0, 1]),
-            health: None,
-            app_port,
-            sidecar_port: 0,
-            app_api_token: None,
-            dapr_api_token: None,
-        }],
-        delivery: None,
+        resources_dir: dir.clone(),
+        apps: vec![AppSpec::new(&app_id, app_port)],
         ..SidecarConfig::default()
     })
     .await
     .unwrap();
+    // Read once at start, as daprd does: the folder is no longer needed.
+    std::fs::remove_dir_all(dir).unwrap();
     let port = sidecar.sidecar_port(&app_id).unwrap();
     (sidecar, DaprClient::new(port, None))
 }

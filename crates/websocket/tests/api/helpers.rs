@@ -81,9 +81,7 @@ pub async fn spawn_app_with(realtime: RealtimeSettings) -> TestApp {
     };
     let service = websocket::build_with(&settings, realtime).await.unwrap();
     let port = service.port();
-    let dir = std::env::temp_dir().join(format!("taskfleet-ws-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("components.yaml"), COMPONENTS).unwrap();
+    let resources = testkit::resources(COMPONENTS);
     // Unique app ids per test keep Redis keys apart; the topic logs are in memory per sidecar.
     let backend_sidecar = testkit::reserve_port();
     let backend_sidecar_port = backend_sidecar.port;
@@ -93,29 +91,18 @@ pub async fn spawn_app_with(realtime: RealtimeSettings) -> TestApp {
     ]);
     let sidecar = dev_sidecar::start_with_listeners(
         SidecarConfig {
-            resources_dir: dir,
+            resources_dir: resources.path(),
             apps: vec![
                 AppSpec {
-                    app_id: "websocket".into(),
                     instance: format!("ws-{port}"),
                     pod_name: Some(format!("ws-{port}")),
-                    app_address: std::net::IpAddr::from([127, 0, 0, 1]),
-                    health: None,
-                    app_port: port,
                     sidecar_port,
-                    app_api_token: None,
-                    dapr_api_token: None,
+                    ..AppSpec::new("websocket", port)
                 },
                 AppSpec {
-                    app_id: "backend-api".into(),
                     instance: "api".into(),
-                    pod_name: None,
-                    app_address: std::net::IpAddr::from([127, 0, 0, 1]),
-                    health: None,
-                    app_port: free_port(),
                     sidecar_port: backend_sidecar_port,
-                    app_api_token: None,
-                    dapr_api_token: None,
+                    ..AppSpec::new("backend-api", free_port())
                 },
             ],
             ..SidecarConfig::default()
