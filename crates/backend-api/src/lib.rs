@@ -3,7 +3,7 @@
 //! Every change writes its event to the outbox in the same transaction, and the outbox relay
 //! publishes it through the Dapr sidecar (see `common::outbox`).
 //!
-//! The same task operations (`routes::tasks::service`) serve the AI assistant ([`assistant`]),
+//! The same task operations (`tasks::service`) serve the AI assistant ([`assistant`]),
 //! which acts only as the signed-in user; quick-add texts and the assistant's date phrases are
 //! read by one deterministic parser ([`quickadd`]). External agents reach the same tools over
 //! MCP ([`mcp`]).
@@ -15,3 +15,4 @@ pub mod mcp;
 pub mod quickadd;
 pub mod routes;
 pub mod startup;
+pub mod tasks;

@@ -37,8 +37,8 @@ use serde_json::{Map, Value, json};
 use sqlx::PgPool;
 
 use crate::assistant::tools::{self, ToolContext};
-use crate::routes::tasks::{Caller, WriteContext, user_zone};
 use crate::startup::{AppState, Clock};
+use crate::tasks::{Caller, WriteContext, user_zone};
 
 /// Where `/mcp` is reachable and who may reach it.
 #[derive(Debug, Clone)]

@@ -185,7 +185,7 @@ pub async fn build_with_options(
 }
 
 async fn prune_periodically(pool: PgPool, shutdown: CancellationToken) {
-    use crate::routes::tasks::{IDEMPOTENCY_KEY_RETENTION, prune_idempotency_keys};
+    use crate::tasks::{IDEMPOTENCY_KEY_RETENTION, prune_idempotency_keys};
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tokio::select! {

@@ -17,7 +17,7 @@ use super::Assistant;
 use super::client::{ChatMessage, Completion, ProviderError};
 use super::store::{self, Item, Thread};
 use super::tools::{self, ToolContext};
-use crate::routes::tasks::Caller;
+use crate::tasks::Caller;
 
 /// How many of the thread's latest items the model sees.
 const HISTORY_ITEMS: i64 = 100;

@@ -25,8 +25,8 @@ use uuid::Uuid;
 use super::Assistant;
 use super::conversation::{self, StreamEvent, TurnContext};
 use super::store;
-use crate::routes::tasks::{Caller, IfMatch, WriteContext, service, user_zone};
 use crate::startup::AppState;
+use crate::tasks::{Caller, IfMatch, WriteContext, service, user_zone};
 
 const MAX_MESSAGE: usize = 4_000;
 /// Page sizes: default and most.

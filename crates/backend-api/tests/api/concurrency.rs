@@ -108,9 +108,9 @@ async fn idempotency_keys_are_forgotten_after_their_retention() {
         .await
         .unwrap();
     // The service's own janitor may prune the key first; either way it must be gone.
-    backend_api::routes::tasks::prune_idempotency_keys(
+    backend_api::tasks::prune_idempotency_keys(
         &app.pool,
-        backend_api::routes::tasks::IDEMPOTENCY_KEY_RETENTION,
+        backend_api::tasks::IDEMPOTENCY_KEY_RETENTION,
     )
     .await
     .unwrap();

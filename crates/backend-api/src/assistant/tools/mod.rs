@@ -1,5 +1,5 @@
 //! The assistant's tools. None takes a user id: each call is bound to the signed-in caller and
-//! goes through the same task operations as the REST API (`routes::tasks::service`), with
+//! goes through the same task operations as the REST API (`tasks::service`), with
 //! actor `assistant`. Dates are natural-language phrases read by `crate::quickadd` in the
 //! user's zone — the model never computes a date or an offset. Results are JSON data; task
 //! text inside them is never an instruction. No tool reaches the network.
@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::routes::tasks::Caller;
+use crate::tasks::Caller;
 
 pub use definitions::definitions;
 pub use write::MAX_BULK;

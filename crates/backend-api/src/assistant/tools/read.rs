@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{ToolContext, api_failure, args, failure, task_id, task_view};
 use crate::quickadd::{localize, parse_when};
-use crate::routes::tasks::service::{self, TaskFilter};
+use crate::tasks::service::{self, TaskFilter};
 
 #[derive(Deserialize)]
 struct ListArgs {

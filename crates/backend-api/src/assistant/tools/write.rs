@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::{ToolContext, api_failure, args, failure, priority, task_id, task_view};
 use crate::assistant::store;
 use crate::quickadd::{parse_repeat, parse_when};
-use crate::routes::tasks::service;
-use crate::routes::tasks::{Caller, CreateTaskRequest, UpdateTaskRequest};
+use crate::tasks::service;
+use crate::tasks::{Caller, CreateTaskRequest, UpdateTaskRequest};
 
 #[derive(Deserialize)]
 struct AddArgs {

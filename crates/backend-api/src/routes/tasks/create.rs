@@ -8,32 +8,12 @@ use common::extract::ApiJson;
 use common::limits::Limited;
 use common::tasks::Task;
 
-use super::input::CreateTaskRequest;
-use super::service;
-use super::write::{Caller, WriteContext, task_response};
+use super::http::task_response;
 use crate::limits::Writes;
 use crate::startup::AppState;
+use crate::tasks::{Caller, CreateTaskRequest, WriteContext, service};
 
 const MAX_IDEMPOTENCY_KEY: usize = 255;
-/// How long a key is remembered: long enough for any client retry, short enough to bound the table.
-pub const IDEMPOTENCY_KEY_RETENTION: std::time::Duration =
-    std::time::Duration::from_secs(24 * 3600);
-
-/// Forgets idempotency keys older than `retention`; returns how many were removed.
-pub async fn prune_idempotency_keys(
-    pool: &sqlx::PgPool,
-    retention: std::time::Duration,
-) -> sqlx::Result<u64> {
-    let removed = sqlx::query(
-        "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)",
-    )
-    .bind(retention.as_secs_f64())
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(removed)
-}
-
 /// Creates a task. With `Idempotency-Key`, a retry of the same request returns the first
 /// response and creates nothing; the same key with a different body is refused (422).
 #[utoipa::path(post, path = "/api/tasks", tag = "tasks", security(("bearer" = [])),

@@ -10,11 +10,10 @@ use common::limits::Limited;
 use common::tasks::Task;
 use uuid::Uuid;
 
-use super::input::UpdateTaskRequest;
-use super::service;
-use super::write::{Caller, WriteContext, if_match, task_response};
+use super::http::{if_match, task_response};
 use crate::limits::Writes;
 use crate::startup::AppState;
+use crate::tasks::{Caller, UpdateTaskRequest, WriteContext, service};
 
 /// One of the caller's tasks; someone else's answers 404 exactly like a missing one.
 #[utoipa::path(get, path = "/api/tasks/{id}", tag = "tasks", security(("bearer" = [])),

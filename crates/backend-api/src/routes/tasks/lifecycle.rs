@@ -11,10 +11,10 @@ use common::limits::Limited;
 use common::tasks::{Task, TaskStatus};
 use uuid::Uuid;
 
-use super::service;
-use super::write::{Caller, WriteContext, if_match, task_response};
+use super::http::{if_match, task_response};
 use crate::limits::Writes;
 use crate::startup::AppState;
+use crate::tasks::{Caller, WriteContext, service};
 
 /// Marks the task completed and publishes `task-completed`.
 #[utoipa::path(post, path = "/api/tasks/{id}/complete", tag = "tasks", security(("bearer" = [])),

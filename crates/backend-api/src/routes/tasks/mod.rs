@@ -1,31 +1,22 @@
-//! The task resource: routes, request validation, the write path shared by every change and
-//! the actor-aware operations ([`service`]) that the REST handlers and the assistant share.
+//! The task routes: thin handlers that read the request, call [`crate::tasks`] and answer.
 
 mod create;
-mod filter;
-mod input;
+mod http;
 mod item;
 mod lifecycle;
 mod list;
 mod parse;
-pub mod service;
-mod write;
 
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use create::{
-    __path_create_task, IDEMPOTENCY_KEY_RETENTION, create_task, prune_idempotency_keys,
-};
-pub use filter::TaskFilter;
-pub use input::{CreateTaskRequest, UpdateTaskRequest};
+pub use create::{__path_create_task, create_task};
 pub use item::{
     __path_delete_task, __path_get_task, __path_update_task, delete_task, get_task, update_task,
 };
 pub use lifecycle::{__path_complete_task, __path_reopen_task, complete_task, reopen_task};
-pub use list::{__path_list_tasks, ListQuery, TaskPage, list_tasks};
-pub use parse::{__path_parse_task, ParseRequest, ParsedTask, parse_task, quick_add, user_zone};
-pub use write::{Caller, IfMatch, WriteContext};
+pub use list::{__path_list_tasks, list_tasks};
+pub use parse::{__path_parse_task, ParseRequest, ParsedTask, parse_task};
 
 use crate::startup::AppState;
 

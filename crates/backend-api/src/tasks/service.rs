@@ -18,7 +18,7 @@ use super::input::{CreateTaskRequest, UpdateTaskRequest};
 use super::write::{Caller, IfMatch, check_if_match, diff, emit};
 
 pub use super::filter::TaskFilter;
-pub use super::list::{ListQuery, list};
+pub use super::query::{ListQuery, list};
 
 /// The outcome of [`create`].
 #[derive(Debug, Clone)]

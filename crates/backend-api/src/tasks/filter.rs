@@ -6,7 +6,7 @@ use common::tasks::{Priority, TaskStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::list::ListQuery;
+use super::query::ListQuery;
 
 /// The filter object of `GET /api/tasks` as JSON (the assistant's `find_tasks`): the same
 /// parameters with the same meaning and limits; `tags` stands for the repeatable `tag`.

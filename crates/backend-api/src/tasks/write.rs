@@ -1,11 +1,7 @@
-//! The write path every change shares: request context for events, `If-Match`, the diff of an
-//! update, writing the event to the outbox in the caller's transaction, and the `ETag`.
+//! The write path every change shares: who acts ([`Caller`]) with which request context, the
+//! `If-Match` condition, the diff of an update, and the event written to the outbox in the
+//! caller's transaction.
 
-use axum::Json;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use common::error::ApiError;
 use common::events::{Actor, Changes, EventType, FieldChange, TaskEvent};
 use common::tasks::Task;
@@ -54,27 +50,6 @@ pub struct WriteContext {
     pub traceparent: String,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for WriteContext {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let header = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let traceparent = header("traceparent")
-            .filter(|t| valid_traceparent(t))
-            .unwrap_or_else(new_traceparent);
-        Ok(Self {
-            correlation_id: header("x-request-id"),
-            traceparent,
-        })
-    }
-}
-
 fn valid_traceparent(value: &str) -> bool {
     let parts: Vec<&str> = value.split('-').collect();
     parts.len() == 4
@@ -85,6 +60,17 @@ fn valid_traceparent(value: &str) -> bool {
 }
 
 impl WriteContext {
+    /// A context for a request: its id as correlation id and its `traceparent` when that is a
+    /// valid W3C one, else a fresh trace.
+    pub fn from_request(correlation_id: Option<String>, traceparent: Option<String>) -> Self {
+        Self {
+            correlation_id,
+            traceparent: traceparent
+                .filter(|t| valid_traceparent(t))
+                .unwrap_or_else(new_traceparent),
+        }
+    }
+
     /// A context with no request id and a fresh trace.
     pub fn detached() -> Self {
         Self {
@@ -148,31 +134,6 @@ pub enum IfMatch {
     Version(i64),
 }
 
-/// Reads `If-Match` (`"3"`, `W/"3"`, `3` or `*`); an unreadable value is a 400, not a silent
-/// unconditional write.
-pub fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, ApiError> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let raw = value
-        .to_str()
-        .map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match is not text"))?
-        .trim();
-    if raw == "*" {
-        return Ok(Some(IfMatch::Any));
-    }
-    let unquoted = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
-    unquoted
-        .parse::<i64>()
-        .map(|v| Some(IfMatch::Version(v)))
-        .map_err(|_| {
-            ApiError::bad_request(
-                "invalid_if_match",
-                "If-Match must be a task ETag such as \"3\"",
-            )
-        })
-}
-
 /// 412 unless `condition` accepts the task's current version.
 pub fn check_if_match(condition: Option<IfMatch>, task: &Task) -> Result<(), ApiError> {
     match condition {
@@ -181,13 +142,4 @@ pub fn check_if_match(condition: Option<IfMatch>, task: &Task) -> Result<(), Api
         }),
         _ => Ok(()),
     }
-}
-
-/// The task as JSON with its `ETag`.
-pub fn task_response(status: StatusCode, task: &Task) -> Response {
-    let mut response = (status, Json(task)).into_response();
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", task.version)) {
-        response.headers_mut().insert(header::ETAG, etag);
-    }
-    response
 }
