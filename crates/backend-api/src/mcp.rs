@@ -36,7 +36,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 use sqlx::PgPool;
 
-use crate::assistant::tools::{self, ToolContext};
+use crate::assistant::tools::{self, Tool as AssistantTool, ToolContext};
 use crate::startup::{AppState, Clock};
 use crate::tasks::{Caller, WriteContext, user_zone};
 
@@ -217,10 +217,6 @@ struct TaskTools {
     tools: Arc<Vec<Tool>>,
 }
 
-/// The tools that change nothing (those that only draw a confirmation card are the ones with
-/// a `CardAction`).
-const READ_ONLY: [&str; 4] = ["list_tasks", "find_tasks", "get_task", "get_stats"];
-
 /// The assistant's tool definitions as MCP tools, each taking an optional `timezone` that
 /// date phrases are read in (the agent's user's zone; default UTC).
 fn tool_list() -> Vec<Tool> {
@@ -233,7 +229,8 @@ fn tool_list() -> Vec<Tool> {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        if crate::assistant::store::CardAction::of_tool(&name).is_some() {
+        let tool = AssistantTool::named(&name);
+        if tool.and_then(AssistantTool::card).is_some() {
             description.push_str(
                 " Returns a confirmation card; the user confirms or cancels it in the taskfleet app.",
             );
@@ -249,7 +246,7 @@ fn tool_list() -> Vec<Tool> {
                        "description": "IANA time zone the date phrases are read in, e.g. Europe/Berlin (default UTC)"}),
             );
         }
-        let read_only = READ_ONLY.contains(&name.as_str());
+        let read_only = tool.is_some_and(AssistantTool::read_only);
         let annotations = ToolAnnotations::new()
             .read_only(read_only)
             .destructive(false)

@@ -52,18 +52,6 @@ pub enum CardAction {
     CompleteTasks,
 }
 
-impl CardAction {
-    /// The card's action for a tool name, if that tool asks for confirmation.
-    pub fn of_tool(name: &str) -> Option<Self> {
-        match name {
-            "delete_task" => Some(Self::DeleteTask),
-            "delete_tasks" => Some(Self::DeleteTasks),
-            "complete_tasks" => Some(Self::CompleteTasks),
-            _ => None,
-        }
-    }
-}
-
 /// Where a card stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]

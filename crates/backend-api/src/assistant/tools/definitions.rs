@@ -3,9 +3,11 @@
 
 use serde_json::{Value, json};
 
-fn tool(name: &str, description: &str, parameters: Value) -> Value {
+use super::Tool;
+
+fn tool(tool: Tool, description: &str, parameters: Value) -> Value {
     json!({"type": "function", "function": {
-        "name": name, "description": description, "parameters": parameters}})
+        "name": tool.name(), "description": description, "parameters": parameters}})
 }
 
 fn id_only() -> Value {
@@ -29,7 +31,7 @@ pub fn definitions() -> Value {
     let tags = json!({"type": "array", "items": {"type": "string"}});
     json!([
         tool(
-            "list_tasks",
+            Tool::ListTasks,
             "List the user's tasks, soonest due first.",
             json!({
             "type": "object", "properties": {
@@ -37,7 +39,7 @@ pub fn definitions() -> Value {
                 "limit": {"type": "integer", "minimum": 1, "maximum": 200}}})
         ),
         tool(
-            "find_tasks",
+            Tool::FindTasks,
             "Search and filter the user's tasks (the GET /api/tasks filter).",
             json!({
             "type": "object", "properties": {
@@ -51,9 +53,9 @@ pub fn definitions() -> Value {
                 "limit": {"type": "integer", "minimum": 1, "maximum": 200},
                 "cursor": {"type": "string"}}})
         ),
-        tool("get_task", "Read one task by id.", id_only()),
+        tool(Tool::GetTask, "Read one task by id.", id_only()),
         tool(
-            "add_task",
+            Tool::AddTask,
             "Create a task.",
             json!({
             "type": "object", "properties": {
@@ -66,7 +68,7 @@ pub fn definitions() -> Value {
             "required": ["title"]})
         ),
         tool(
-            "update_task",
+            Tool::UpdateTask,
             "Change fields of a task; omitted fields stay. 'when': null clears the due date, 'repeat': null stops recurring.",
             json!({
             "type": "object", "properties": {
@@ -79,25 +81,29 @@ pub fn definitions() -> Value {
                 "tags": tags},
             "required": ["id"]})
         ),
-        tool("complete_task", "Mark a task done.", id_only()),
-        tool("reopen_task", "Mark a done task pending again.", id_only()),
+        tool(Tool::CompleteTask, "Mark a task done.", id_only()),
         tool(
-            "delete_task",
+            Tool::ReopenTask,
+            "Mark a done task pending again.",
+            id_only()
+        ),
+        tool(
+            Tool::DeleteTask,
             "Ask the user to confirm deleting a task. Nothing is deleted until the user confirms in the app.",
             id_only()
         ),
         tool(
-            "delete_tasks",
+            Tool::DeleteTasks,
             "Ask the user to confirm deleting several tasks at once. Nothing is deleted until the user confirms in the app.",
             ids()
         ),
         tool(
-            "complete_tasks",
+            Tool::CompleteTasks,
             "Ask the user to confirm marking several tasks done at once. Nothing changes until the user confirms in the app.",
             ids()
         ),
         tool(
-            "get_stats",
+            Tool::GetStats,
             "Counts of the user's tasks: pending, completed, overdue, due today.",
             json!({"type": "object", "properties": {}})
         ),

@@ -10,6 +10,7 @@
 
 mod definitions;
 mod read;
+mod table;
 mod write;
 
 use chrono::{DateTime, Utc};
@@ -24,6 +25,7 @@ use uuid::Uuid;
 use crate::tasks::Caller;
 
 pub use definitions::definitions;
+pub use table::Tool;
 pub use write::MAX_BULK;
 
 /// Everything a tool call is bound to.
@@ -128,20 +130,24 @@ pub async fn run(context: &ToolContext<'_>, name: &str, arguments: &str) -> Valu
             _ => return failure("invalid_arguments", "arguments must be a JSON object"),
         },
     };
-    let outcome = match name {
-        "list_tasks" => read::list_tasks(context, &raw).await,
-        "find_tasks" => read::find_tasks(context, raw).await,
-        "get_task" => read::get_task(context, &raw).await,
-        "add_task" => write::add_task(context, &raw).await,
-        "update_task" => write::update_task(context, &raw).await,
-        "complete_task" | "reopen_task" => write::transition(context, &raw, name).await,
-        "delete_task" => write::delete_task(context, &raw).await,
-        "delete_tasks" => write::bulk(context, &raw, super::store::CardAction::DeleteTasks).await,
-        "complete_tasks" => {
+    let Some(tool) = Tool::named(name) else {
+        return failure("unknown_tool", format!("no tool named {name:?}"));
+    };
+    let outcome = match tool {
+        Tool::ListTasks => read::list_tasks(context, &raw).await,
+        Tool::FindTasks => read::find_tasks(context, raw).await,
+        Tool::GetTask => read::get_task(context, &raw).await,
+        Tool::AddTask => write::add_task(context, &raw).await,
+        Tool::UpdateTask => write::update_task(context, &raw).await,
+        Tool::CompleteTask | Tool::ReopenTask => write::transition(context, &raw, name).await,
+        Tool::DeleteTask => write::delete_task(context, &raw).await,
+        Tool::DeleteTasks => {
+            write::bulk(context, &raw, super::store::CardAction::DeleteTasks).await
+        }
+        Tool::CompleteTasks => {
             write::bulk(context, &raw, super::store::CardAction::CompleteTasks).await
         }
-        "get_stats" => read::get_stats(context).await,
-        other => Err(failure("unknown_tool", format!("no tool named {other:?}"))),
+        Tool::GetStats => read::get_stats(context).await,
     };
     outcome.unwrap_or_else(|failure| failure)
 }
