@@ -264,19 +264,8 @@ async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
                 // daprd: the breaker's error is permanent, so the retries stop and the message
                 // goes where a failed delivery goes, without the app having seen it.
                 tracing::warn!(app_id = %answered_by.app_id, instance = %answered_by.instance, topic = %message.topic, %reason, "delivery refused by the circuit breaker");
-                if answered_by.subscription.dead_letter_topic.is_some() {
-                    if dead_letter(shared, &answered_by, message) {
-                        return;
-                    }
-                    tokio::time::sleep(DEAD_LETTER_RETRY).await;
-                    continue;
-                }
-                match component_redelivery(shared.component(&message.pubsub)) {
-                    Some(after) => tokio::time::sleep(after).await,
-                    None => {
-                        tracing::warn!(app_id = %answered_by.app_id, topic = %message.topic, "no dead-letter topic: the message is acknowledged and lost");
-                        return;
-                    }
+                if failed_for_good(shared, &answered_by, message).await {
+                    return;
                 }
             }
             Outcome::Retry(reason) => {
@@ -288,27 +277,36 @@ async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
                     continue;
                 }
                 tracing::warn!(app_id = %answered_by.app_id, instance = %answered_by.instance, topic = %message.topic, %reason, attempts = failures, "retries exhausted");
-                if answered_by.subscription.dead_letter_topic.is_some() {
-                    if dead_letter(shared, &answered_by, message) {
-                        return;
-                    }
-                    failures = 0;
-                    tokio::time::sleep(DEAD_LETTER_RETRY).await;
-                    continue;
+                if failed_for_good(shared, &answered_by, message).await {
+                    return;
                 }
-                match component_redelivery(shared.component(&message.pubsub)) {
-                    Some(after) => {
-                        tracing::warn!(app_id = %answered_by.app_id, topic = %message.topic, ?after, "no dead-letter topic: the component redelivers the message");
-                        failures = 0;
-                        tokio::time::sleep(after).await;
-                    }
-                    None => {
-                        tracing::warn!(app_id = %answered_by.app_id, topic = %message.topic, "no dead-letter topic: the message is acknowledged and lost");
-                        return;
-                    }
-                }
+                failures = 0;
             }
             Outcome::AppDown => tokio::time::sleep(APP_DOWN_POLL).await,
+        }
+    }
+}
+
+/// Where a delivery that failed for good goes (docs/dapr-behaviour.md §2.5): its dead-letter
+/// topic, else the component's own redelivery (Kafka), else nowhere (acknowledged). True when
+/// the message is done with; false after waiting to deliver it again.
+async fn failed_for_good(shared: &Shared, member: &Member, message: &StoredMessage) -> bool {
+    if member.subscription.dead_letter_topic.is_some() {
+        if dead_letter(shared, member, message) {
+            return true;
+        }
+        tokio::time::sleep(DEAD_LETTER_RETRY).await;
+        return false;
+    }
+    match component_redelivery(shared.component(&message.pubsub)) {
+        Some(after) => {
+            tracing::warn!(app_id = %member.app_id, topic = %message.topic, ?after, "no dead-letter topic: the component redelivers the message");
+            tokio::time::sleep(after).await;
+            false
+        }
+        None => {
+            tracing::warn!(app_id = %member.app_id, topic = %message.topic, "no dead-letter topic: the message is acknowledged and lost");
+            true
         }
     }
 }
@@ -323,17 +321,14 @@ fn is_expired(envelope: &serde_json::Value) -> bool {
 
 /// Dapr re-publishes the original bytes and metadata on the same component, so the DLQ topic
 /// is an ordinary topic that anything may subscribe to. Without one the message is acked.
-/// Returns false when the re-publish failed (a Kafka dead-letter topic that does not exist on
-/// the broker): the message stays unacknowledged and is tried again, as daprd leaves the
-/// offset uncommitted when the dead-letter publish errs.
+/// Returns false when the re-publish failed (as a publish would: a Kafka topic that does not
+/// exist on the broker, a full backlog): the message stays unacknowledged and is tried again,
+/// as daprd leaves the offset uncommitted when the dead-letter publish errs.
 fn dead_letter(shared: &Shared, member: &Member, message: &StoredMessage) -> bool {
     match member.subscription.dead_letter_topic.as_deref() {
         Some(dlq) if !dlq.is_empty() => {
-            let kafka = shared
-                .component(&message.pubsub)
-                .is_some_and(|c| c.type_name == "pubsub.kafka");
-            if kafka && !shared.topic_exists(dlq) {
-                tracing::error!(app_id = %member.app_id, pubsub = %message.pubsub, topic = %message.topic, dead_letter_topic = %dlq, "the dead-letter topic does not exist on the broker; the message stays unacknowledged");
+            if let Err(error) = shared.producible(&message.pubsub, dlq) {
+                tracing::error!(app_id = %member.app_id, pubsub = %message.pubsub, topic = %message.topic, dead_letter_topic = %dlq, %error, "the dead-letter publish failed; the message stays unacknowledged");
                 return false;
             }
             tracing::warn!(app_id = %member.app_id, pubsub = %message.pubsub, topic = %message.topic, dead_letter_topic = %dlq, "message sent to the dead-letter topic");

@@ -108,9 +108,15 @@ pub fn initialise(
     environment: &Environment,
 ) -> anyhow::Result<()> {
     check_names(resources, environment.mode)?;
+    let declared_stores: BTreeSet<String> = resources
+        .components
+        .iter()
+        .filter(|c| c.kind == ComponentKind::SecretStore)
+        .map(|c| c.name.clone())
+        .collect();
     let mut parked = Vec::new();
     for component in &mut resources.components {
-        match resolve_secrets(component, environment)? {
+        match resolve_secrets(component, environment, &declared_stores)? {
             Secrets::Resolved => apply_host_aliases(component, &environment.host_aliases),
             Secrets::StoreNotLoaded(store) => {
                 tracing::warn!(component = %component.name, %store, "Component {} references a secret store that isn't loaded: {store}; it is never initialised", component.name);
@@ -176,6 +182,7 @@ enum Secrets {
 fn resolve_secrets(
     component: &mut Component,
     environment: &Environment,
+    declared_stores: &BTreeSet<String>,
 ) -> anyhow::Result<Secrets> {
     if component.secret_refs.is_empty() {
         return Ok(Secrets::Resolved);
@@ -186,15 +193,13 @@ fn resolve_secrets(
         (None, Mode::Standalone) => String::new(),
     };
     if store != KUBERNETES_SECRET_STORE || environment.mode != Mode::Kubernetes {
-        let declared = environment.mode == Mode::Standalone
-            && component.kind != ComponentKind::SecretStore
-            && !store.is_empty();
-        if declared {
+        if declared_stores.contains(&store) {
             bail!(
-                "component {}: secret store {store} is not implemented by the dev sidecar (only Kubernetes mode's built-in `kubernetes` store is)",
+                "component {}: secret store {store} is declared, but the dev sidecar implements only Kubernetes mode's built-in `kubernetes` store",
                 component.name
             );
         }
+        // Not loaded (or, standalone without auth.secretStore, none named): daprd parks it.
         return Ok(Secrets::StoreNotLoaded(store));
     }
     for (field, reference) in &component.secret_refs {

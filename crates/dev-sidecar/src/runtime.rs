@@ -188,7 +188,11 @@ impl Shared {
         let kafka = self
             .component(pubsub)
             .is_some_and(|c| c.type_name == "pubsub.kafka");
-        if kafka && !self.topic_exists(topic) {
+        let exists = self
+            .broker_topics
+            .as_ref()
+            .is_none_or(|topics| topics.contains(topic));
+        if kafka && !exists {
             return Err(format!(
                 "kafka: Failed to produce message to topic {topic}: {topic}: kafka server: Request was for a topic or partition that does not exist on this broker"
             ));
@@ -201,13 +205,6 @@ impl Shared {
             ));
         }
         Ok(())
-    }
-
-    /// Whether `topic` exists on the broker (always, when the broker auto-creates topics).
-    pub fn topic_exists(&self, topic: &str) -> bool {
-        self.broker_topics
-            .as_ref()
-            .is_none_or(|topics| topics.contains(topic))
     }
 
     /// The component named `name`, if loaded.
