@@ -13,7 +13,7 @@ pub mod routes;
 pub mod startup;
 pub mod subscriptions;
 
-pub use startup::build;
+pub use startup::{Settings, build};
 
 /// The service name: app-id, binary, image.
 pub const SERVICE: &str = "audit";

@@ -2,8 +2,6 @@
 //! `audit dead-letters list|replay <id|all>|discard <id|all>` handles the events audit could
 //! not record (see `common::dead_letters`).
 
-use common::config::ServiceSettings;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init("info,sqlx=warn");
@@ -17,8 +15,7 @@ async fn main() -> anyhow::Result<()> {
             anyhow::bail!("unknown command {other:?}; usage: audit [serve|dead-letters]")
         }
     }
-    let settings = ServiceSettings::from_env(audit::PORT)?;
-    let server = audit::build(&settings).await?;
+    let server = audit::build(audit::Settings::from_env()?).await?;
     server
         .run_until_stopped(common::server::signal_token())
         .await?;

@@ -1,21 +1,56 @@
-//! Wiring: state, router and server.
+//! Wiring: settings, state, router and server — the shape every service has: `Settings`
+//! read in `main`, [`build`] from them, [`router`] from the state.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRef;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
-use common::dapr::DaprClient;
 use common::dead_letters::{DeadLetters, RetrySettings};
 use common::events::topics;
 use common::limits::{LimitOf, Rate, UserLimit};
-use common::server::{Readiness, Server, Service, ops_routes, require_app_token, subscribe_route};
+use common::server::{Ops, Server, Service, subscribe_route};
 use sqlx::PgPool;
 
-use crate::SERVICE;
 use crate::subscriptions::Journal;
+use crate::{PORT, SERVICE};
+
+/// Everything the service reads at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Port, sidecar, database, tokens.
+    pub service: ServiceSettings,
+    /// `GET /api/audit/verify` per user (`LIMIT_VERIFY_PER_MINUTE`).
+    pub verify_rate: Rate,
+    /// Pacing of dead-letter retries.
+    pub retry: RetrySettings,
+}
+
+impl Settings {
+    /// `service` with the defaults for the rest (tests).
+    pub fn new(service: ServiceSettings) -> Self {
+        Self {
+            service,
+            verify_rate: VERIFY_RATE,
+            retry: RetrySettings::default(),
+        }
+    }
+
+    /// Everything from the environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_env_for(ServiceSettings::from_env(PORT)?)
+    }
+
+    /// `service`, and the rest from the environment (`fleet`, which sets ports and tokens
+    /// itself).
+    pub fn from_env_for(service: ServiceSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            verify_rate: Rate::from_env("LIMIT_VERIFY_PER_MINUTE", VERIFY_RATE)?,
+            ..Self::new(service)
+        })
+    }
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -26,6 +61,10 @@ pub struct AppState {
     pub verifier: Arc<JwtVerifier>,
     /// Per-user budget of chain verifications (each reads and hashes the whole chain).
     pub verify_limit: Arc<UserLimit>,
+    /// Retries of parked deliveries (their internal routes are mounted by [`router`]).
+    pub dead_letters: DeadLetters<Journal>,
+    /// Readiness and the app token.
+    pub ops: Ops,
 }
 
 /// `GET /api/audit/verify` per user: `LIMIT_VERIFY_PER_MINUTE`.
@@ -52,59 +91,34 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
 /// The whole service (without the standard layers, which [`Server::bind`] adds). Deliveries,
 /// dead letters and `/dapr/subscribe` sit behind the app token; the audit API behind the
 /// user's JWT.
-pub fn router(
-    state: AppState,
-    readiness: Readiness,
-    dead_letters: &DeadLetters<Journal>,
-    app_api_token: Option<String>,
-) -> Router {
+pub fn router(state: AppState) -> Router {
     let internal = subscribe_route(crate::subscriptions::subscriptions())
         .merge(crate::subscriptions::delivery_routes().with_state(state.clone()))
-        .merge(dead_letters.routes(&topics::TASK_TOPICS));
-    Router::new()
-        .merge(crate::routes::router().with_state(state))
-        .merge(common::openapi::route(
-            <crate::routes::ApiDoc as utoipa::OpenApi>::openapi(),
-        ))
-        .merge(ops_routes(readiness))
-        .merge(require_app_token(internal, app_api_token))
+        .merge(state.dead_letters.routes(&topics::TASK_TOPICS));
+    let docs = common::openapi::route(<crate::routes::ApiDoc as utoipa::OpenApi>::openapi());
+    let ops = state.ops.clone();
+    ops.assemble(crate::routes::router().with_state(state), internal, docs)
 }
 
 /// Connects (lazily: the service starts and answers `/healthz` while Postgres is still coming
 /// up, and deliveries answer `RETRY` until it is there) and binds the port.
-pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
-    let pool = common::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
-    let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
-    let verify_limit = UserLimit::new(
-        "verifications",
-        Rate::from_env("LIMIT_VERIFY_PER_MINUTE", VERIFY_RATE)?,
-    );
+pub async fn build(settings: Settings) -> anyhow::Result<Service> {
+    let Settings {
+        service,
+        verify_rate,
+        retry,
+    } = settings;
+    let pool = common::db::connect_lazy(&service.database_url, service.database_max_connections)?;
+    let verify_limit = UserLimit::new("verifications", verify_rate);
+    let dead_letters = DeadLetters::new(pool.clone(), SERVICE, Journal(pool.clone()), retry);
     let state = AppState {
         pool: pool.clone(),
-        verifier: Arc::new(JwtVerifier::new(&settings.auth)),
+        verifier: Arc::new(JwtVerifier::new(&service.auth)),
         verify_limit: verify_limit.clone(),
+        dead_letters: dead_letters.clone(),
+        ops: Ops::new(&service, Some(pool)),
     };
-    let dead_letters = DeadLetters::new(
-        pool.clone(),
-        SERVICE,
-        Journal(pool.clone()),
-        RetrySettings::default(),
-    );
-    let readiness = Readiness {
-        pool: Some(pool),
-        dapr,
-    };
-    let server = Server::bind(
-        SocketAddr::new(settings.host, settings.port),
-        router(
-            state,
-            readiness,
-            &dead_letters,
-            settings.app_api_token.clone(),
-        ),
-        SERVICE,
-    )
-    .await?;
+    let server = Server::bind(service.address(), router(state), SERVICE).await?;
     tracing::info!(port = server.port(), "audit listening");
     Ok(Service::new(server)
         .with_background(move |shutdown| {

@@ -16,3 +16,5 @@ pub mod quickadd;
 pub mod routes;
 pub mod startup;
 pub mod tasks;
+
+pub use startup::{Settings, build};

@@ -4,9 +4,6 @@
 //! `backend-api outbox parked|replay <id|all>|discard <id|all>` handles outbox rows the
 //! sidecar refused for good (one outbox table serves every service's relay).
 
-use backend_api::startup::PORT;
-use common::config::ServiceSettings;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init("info,sqlx=warn");
@@ -24,8 +21,7 @@ async fn main() -> anyhow::Result<()> {
             anyhow::bail!("unknown command {other:?}; usage: backend-api [serve|migrate|outbox]")
         }
     }
-    let settings = ServiceSettings::from_env(PORT)?;
-    let service = backend_api::startup::build(settings).await?;
+    let service = backend_api::build(backend_api::Settings::from_env()?).await?;
     service
         .run_until_stopped(common::server::signal_token())
         .await

@@ -1,6 +1,5 @@
 //! Wiring: state, router, server, the outbox relay, the assistant and `/mcp`.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,9 +9,8 @@ use chrono::{DateTime, Utc};
 use common::CancellationToken;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
-use common::dapr::DaprClient;
 use common::outbox::{OutboxRelay, RelaySettings};
-use common::server::{Readiness, Server, Service, ops_routes, require_app_token, subscribe_route};
+use common::server::{Ops, Server, Service, subscribe_route};
 use sqlx::PgPool;
 
 use crate::assistant::{Assistant, AssistantSettings};
@@ -45,34 +43,63 @@ pub struct AppState {
     pub assistant: Option<Arc<Assistant>>,
     /// Per-user budgets (writes, parse, `/mcp`).
     pub limits: ApiLimits,
+    /// Where `/mcp` is and who may reach it.
+    pub mcp: Arc<McpSettings>,
+    /// How long a card drawn over `/mcp` stays decidable (the assistant's setting).
+    pub confirmation_ttl: Duration,
+    /// Readiness and the app token.
+    pub ops: Ops,
 }
 
-/// What [`build_with_options`] takes beyond the service settings.
+/// Everything the service reads at start.
 #[derive(Clone)]
-pub struct BuildOptions {
+pub struct Settings {
+    /// Port, sidecar, database, tokens.
+    pub service: ServiceSettings,
     /// Outbox relay pacing.
     pub relay: RelaySettings,
-    /// The assistant's provider and limits (disabled without a key).
+    /// The assistant's provider and limits (off without a key).
     pub assistant: AssistantSettings,
-    /// "Now".
-    pub clock: Clock,
     /// The `/mcp` endpoint.
     pub mcp: McpSettings,
     /// Per-user budgets.
     pub limits: ApiLimits,
+    /// "Now" (the system clock; tests fix it).
+    pub clock: Clock,
 }
 
-impl Default for BuildOptions {
-    /// Default relay, assistant off, system clock, `/mcp` at `http://localhost:8000/mcp`.
-    fn default() -> Self {
+impl Settings {
+    /// `service` with the defaults for the rest: default relay, assistant off, `/mcp` at
+    /// `http://localhost:<port>/mcp`, default budgets, the system clock. Nothing is read from
+    /// the environment (tests stay apart from the developer's `ASSISTANT_*`).
+    pub fn new(service: ServiceSettings) -> Self {
         Self {
+            service,
             relay: RelaySettings::default(),
             assistant: AssistantSettings::default(),
-            clock: system_clock(),
             mcp: McpSettings::for_url(&format!("http://localhost:{PORT}/mcp"))
                 .expect("the default MCP URL is valid"),
             limits: ApiLimits::default(),
+            clock: system_clock(),
         }
+    }
+
+    /// Everything from the environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_env_for(ServiceSettings::from_env(PORT)?)
+    }
+
+    /// `service`, and the rest from the environment: `ASSISTANT_*`, `MCP_*`, `LIMIT_*`
+    /// (`fleet`, which sets ports and tokens itself).
+    pub fn from_env_for(service: ServiceSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            relay: RelaySettings::default(),
+            assistant: AssistantSettings::from_env()?,
+            mcp: McpSettings::from_env(service.port)?,
+            limits: ApiLimits::from_env()?,
+            clock: system_clock(),
+            service,
+        })
     }
 }
 
@@ -83,98 +110,48 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
 }
 
 /// The whole API (without the standard layers, which [`Server::bind`] adds).
-pub fn router(
-    state: AppState,
-    readiness: Readiness,
-    app_api_token: Option<String>,
-    mcp: McpSettings,
-    confirmation_ttl: Duration,
-) -> Router {
-    Router::new()
+pub fn router(state: AppState) -> Router {
+    let public = Router::new()
         .merge(crate::routes::tasks::router())
         .merge(crate::routes::tags::router())
         .merge(crate::routes::agent_tokens::router())
         .merge(crate::assistant::routes::router())
-        .merge(crate::mcp::router(&state, Arc::new(mcp), confirmation_ttl))
-        .with_state(state)
-        .merge(crate::docs::router())
-        .merge(ops_routes(readiness))
-        .merge(require_app_token(
-            subscribe_route(Vec::new()),
-            app_api_token,
-        ))
+        .merge(crate::mcp::router(&state))
+        .with_state(state.clone());
+    // backend-api subscribes to nothing; `/dapr/subscribe` still answers daprd (with `[]`).
+    state
+        .ops
+        .assemble(public, subscribe_route(Vec::new()), crate::docs::router())
 }
 
 /// Connects (lazily) to Postgres, binds the port and prepares the outbox relay and the
 /// idempotency-key janitor.
-pub async fn build(settings: ServiceSettings) -> anyhow::Result<Service> {
-    let pool = common::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
-    build_with_pool(settings, pool, RelaySettings::default()).await
-}
-
-/// Like [`build`] with an existing pool and relay pacing (tests, `fleet`); the assistant's
-/// settings come from the environment (`ASSISTANT_*`).
-pub async fn build_with_pool(
-    settings: ServiceSettings,
-    pool: PgPool,
-    relay: RelaySettings,
-) -> anyhow::Result<Service> {
-    let assistant = AssistantSettings::from_env()?;
-    let mcp = McpSettings::from_env(settings.port)?;
-    let options = BuildOptions {
+pub async fn build(settings: Settings) -> anyhow::Result<Service> {
+    let Settings {
+        service,
         relay,
         assistant,
-        clock: system_clock(),
-        mcp,
-        limits: ApiLimits::from_env()?,
-    };
-    build_with_options(settings, pool, options).await
-}
-
-/// Like [`build_with_pool`] with every option explicit (tests of the assistant).
-pub async fn build_with_options(
-    settings: ServiceSettings,
-    pool: PgPool,
-    options: BuildOptions,
-) -> anyhow::Result<Service> {
-    let BuildOptions {
-        relay,
-        assistant,
-        clock,
         mcp,
         limits,
-    } = options;
+        clock,
+    } = settings;
     if assistant.enabled() {
         tracing::info!(model = %assistant.model, base_url = %assistant.base_url, "assistant enabled");
     }
-    let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
-    let confirmation_ttl = assistant.confirmation_ttl;
+    let pool = common::db::connect_lazy(&service.database_url, service.database_max_connections)?;
     let state = AppState {
         pool: pool.clone(),
-        verifier: Arc::new(JwtVerifier::new(&settings.auth)),
+        verifier: Arc::new(JwtVerifier::new(&service.auth)),
         clock,
+        confirmation_ttl: assistant.confirmation_ttl,
         assistant: Assistant::from_settings(assistant)?.map(Arc::new),
         limits: limits.clone(),
+        mcp: Arc::new(mcp),
+        ops: Ops::new(&service, Some(pool.clone())),
     };
-    let readiness = Readiness {
-        pool: Some(pool.clone()),
-        dapr: dapr.clone(),
-    };
-    let addr = SocketAddr::new(settings.host, settings.port);
-    let server = Server::bind(
-        addr,
-        router(
-            state,
-            readiness,
-            settings.app_api_token.clone(),
-            mcp,
-            confirmation_ttl,
-        ),
-        SERVICE,
-    )
-    .await?;
+    let relay = OutboxRelay::new(pool.clone(), state.ops.dapr().clone(), relay);
+    let server = Server::bind(service.address(), router(state), SERVICE).await?;
     tracing::info!(port = server.port(), "backend-api listening");
-    let relay = OutboxRelay::new(pool.clone(), dapr.clone(), relay);
     Ok(Service::new(server)
         // Requests are served meanwhile; their events wait in the outbox.
         .with_background(move |shutdown| relay.run_when_sidecar_ready(shutdown))

@@ -129,6 +129,11 @@ pub struct ServiceSettings {
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/taskfleet";
 
 impl ServiceSettings {
+    /// Where the service listens.
+    pub fn address(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(self.host, self.port)
+    }
+
     /// Reads the settings from the environment; `default_port` is the service's port of
     /// docs/contract.md §2.
     pub fn from_env(default_port: u16) -> Result<Self, ConfigError> {

@@ -56,6 +56,43 @@ pub struct Readiness {
     pub dapr: DaprClient,
 }
 
+/// What every service's router needs besides its own state: what `/readyz` checks and the app
+/// token its internal routes require. Each service's `router(state)` ends in
+/// [`Ops::assemble`], so all five are put together the same way.
+#[derive(Debug, Clone)]
+pub struct Ops {
+    /// What `/readyz` checks (and the sidecar client the service publishes with).
+    pub readiness: Readiness,
+    /// The token daprd sends on internal routes (`APP_API_TOKEN`).
+    pub app_api_token: Option<String>,
+}
+
+impl Ops {
+    /// For a service with `settings`; `pool` is its database (`None` for a service without).
+    pub fn new(settings: &crate::config::ServiceSettings, pool: Option<PgPool>) -> Self {
+        let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
+        Self {
+            readiness: Readiness { pool, dapr },
+            app_api_token: settings.app_api_token.clone(),
+        }
+    }
+
+    /// The service's sidecar.
+    pub fn dapr(&self) -> &DaprClient {
+        &self.readiness.dapr
+    }
+
+    /// A service's whole router (without the standard layers [`Server::bind`] adds): `public`
+    /// (the user routes, each guarded by its own extractor), `internal` (the routes only daprd
+    /// calls, guarded here by the app token), `docs` (`/openapi.json`) and the ops routes.
+    pub fn assemble(&self, public: Router, internal: Router, docs: Router) -> Router {
+        public
+            .merge(docs)
+            .merge(ops_routes(self.readiness.clone()))
+            .merge(require_app_token(internal, self.app_api_token.clone()))
+    }
+}
+
 /// `/healthz` (liveness, no I/O), `/readyz` (the database, if any, and the sidecar reachable),
 /// `/metrics`.
 pub fn ops_routes(readiness: Readiness) -> Router {

@@ -209,7 +209,7 @@ impl Fleet {
             };
             settings.validate()?;
             settings.check_environment(common::config::Environment::Development)?;
-            let service = build_service(wanted.name, settings.clone(), &pool, &config.assistant)
+            let service = build_service(wanted.name, settings.clone(), &config.assistant)
                 .await
                 .with_context(|| {
                     format!("cannot start {} on port {}", wanted.name, wanted.app_port)
@@ -339,7 +339,6 @@ impl Fleet {
             let built = build_service(
                 instance.ports.name,
                 instance.settings.clone(),
-                &self.pool,
                 &self.assistant,
             )
             .await?;
@@ -380,30 +379,25 @@ async fn stop(running: Running) {
     }
 }
 
+/// Builds one service the way its binary does (`Settings` from the environment, for the
+/// rest of what `fleet` does not set), with `settings` for the port, sidecar and tokens.
 async fn build_service(
     name: &str,
     settings: ServiceSettings,
-    pool: &sqlx::PgPool,
     assistant: &Option<backend_api::assistant::AssistantSettings>,
 ) -> anyhow::Result<Service> {
     match name {
-        backend_api::startup::SERVICE => match assistant {
-            None => {
-                backend_api::startup::build_with_pool(settings, pool.clone(), Default::default())
-                    .await
+        backend_api::startup::SERVICE => {
+            let mut settings = backend_api::Settings::from_env_for(settings)?;
+            if let Some(assistant) = assistant {
+                settings.assistant = assistant.clone();
             }
-            Some(assistant) => {
-                let options = backend_api::startup::BuildOptions {
-                    assistant: assistant.clone(),
-                    ..Default::default()
-                };
-                backend_api::startup::build_with_options(settings, pool.clone(), options).await
-            }
-        },
-        websocket::SERVICE => websocket::build(&settings).await,
-        notification::SERVICE => notification::build(&settings).await,
-        audit::SERVICE => audit::build(&settings).await,
-        recurring::SERVICE => recurring::build(&settings).await,
+            backend_api::build(settings).await
+        }
+        websocket::SERVICE => websocket::build(websocket::Settings::from_env_for(settings)?).await,
+        notification::SERVICE => notification::build(notification::Settings::new(settings)).await,
+        audit::SERVICE => audit::build(audit::Settings::from_env_for(settings)?).await,
+        recurring::SERVICE => recurring::build(recurring::Settings::new(settings)).await,
         other => anyhow::bail!("unknown service {other}"),
     }
 }

@@ -53,7 +53,7 @@ async fn token(args: &[String]) -> anyhow::Result<()> {
             let pool = common::db::connect(&config.database_url, 1)
                 .await
                 .context("an agent token is registered in the database: start fleet once first")?;
-            let row = backend_api::routes::agent_tokens::register(
+            let row = backend_api::mcp::tokens::register(
                 &pool,
                 user,
                 "fleet token",

@@ -17,15 +17,9 @@ pub mod reminders;
 pub mod routes;
 pub mod startup;
 
-use common::config::ServiceSettings;
-use common::server::Service;
-
 /// The service name: app-id, binary, image, CloudEvent `source`.
 pub const SERVICE: &str = "notification";
 /// The app port of docs/contract.md §2.
 pub const PORT: u16 = 8003;
 
-/// Binds the service per `settings`; call `run_until_stopped` on the result.
-pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
-    startup::build(settings).await
-}
+pub use startup::{Settings, build};

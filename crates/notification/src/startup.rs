@@ -1,20 +1,48 @@
 //! Wiring: state, router, server, and the two background loops (reminder scheduler, outbox
 //! relay).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRef;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
-use common::dapr::DaprClient;
 use common::outbox::{OutboxRelay, RelaySettings};
-use common::server::{Readiness, Server, Service, ops_routes, require_app_token, subscribe_route};
+use common::server::{Ops, Server, Service, subscribe_route};
 use sqlx::PgPool;
 
-use crate::SERVICE;
 use crate::reminders::{ClaimSettings, SchedulerSettings, run_scheduler};
+use crate::{PORT, SERVICE};
+
+/// Everything the service reads at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Port, sidecar, database, tokens.
+    pub service: ServiceSettings,
+    /// Outbox relay pacing (the `reminder.due` events).
+    pub relay: RelaySettings,
+    /// How reminders are claimed (shared by the loop and the cron route).
+    pub claim: ClaimSettings,
+    /// The exact-time loop; `None` leaves firing to the cron route alone (tests).
+    pub scheduler: Option<SchedulerSettings>,
+}
+
+impl Settings {
+    /// `service` with the defaults for the rest: the exact-time loop on.
+    pub fn new(service: ServiceSettings) -> Self {
+        Self {
+            service,
+            relay: RelaySettings::default(),
+            claim: ClaimSettings::default(),
+            scheduler: Some(SchedulerSettings::default()),
+        }
+    }
+
+    /// Everything from the environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self::new(ServiceSettings::from_env(PORT)?))
+    }
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -25,6 +53,8 @@ pub struct AppState {
     pub verifier: Arc<JwtVerifier>,
     /// How the cron route claims.
     pub claim: ClaimSettings,
+    /// Readiness and the app token.
+    pub ops: Ops,
 }
 
 impl FromRef<AppState> for Arc<JwtVerifier> {
@@ -33,77 +63,43 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
     }
 }
 
-/// Pacing of the background work; the defaults are production's, tests shorten them.
-#[derive(Debug, Clone)]
-pub struct BuildOptions {
-    /// Outbox relay pacing.
-    pub relay: RelaySettings,
-    /// Catch-up window and batch size of every claim.
-    pub claim: ClaimSettings,
-    /// The exact-time loop; `None` leaves only the cron tick (tests of the safety net).
-    pub scheduler: Option<SchedulerSettings>,
-}
-
-impl Default for BuildOptions {
-    fn default() -> Self {
-        Self {
-            relay: RelaySettings::default(),
-            claim: ClaimSettings::default(),
-            scheduler: Some(SchedulerSettings::default()),
-        }
-    }
-}
-
-/// The whole HTTP surface (without the standard layers, which [`Server::bind`] adds).
-pub fn router(state: AppState, readiness: Readiness, app_api_token: Option<String>) -> Router {
-    // Internal routes: only the sidecar may call them when an app token is configured.
+/// The whole service (without the standard layers): the notifications API behind the user's
+/// JWT; the cron route and `/dapr/subscribe` behind the app token.
+pub fn router(state: AppState) -> Router {
     let internal = subscribe_route(Vec::new()).merge(crate::routes::cron::router(state.clone()));
-    Router::new()
-        .merge(crate::routes::notifications::router())
-        .with_state(state)
-        .merge(common::openapi::route(
-            <crate::routes::notifications::ApiDoc as utoipa::OpenApi>::openapi(),
-        ))
-        .merge(ops_routes(readiness))
-        .merge(require_app_token(internal, app_api_token))
+    let docs = common::openapi::route(
+        <crate::routes::notifications::ApiDoc as utoipa::OpenApi>::openapi(),
+    );
+    let ops = state.ops.clone();
+    ops.assemble(
+        crate::routes::notifications::router().with_state(state),
+        internal,
+        docs,
+    )
 }
 
-/// Connects (lazily) to Postgres, binds the port and prepares the scheduler and relay.
-pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
-    let pool = common::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
-    build_with_pool(settings, pool, BuildOptions::default()).await
-}
-
-/// Like [`build`] with an existing pool and pacing (tests).
-pub async fn build_with_pool(
-    settings: &ServiceSettings,
-    pool: PgPool,
-    options: BuildOptions,
-) -> anyhow::Result<Service> {
-    let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
+/// Connects lazily, binds the port and prepares the reminder loop and the outbox relay.
+pub async fn build(settings: Settings) -> anyhow::Result<Service> {
+    let Settings {
+        service,
+        relay,
+        claim,
+        scheduler,
+    } = settings;
+    let pool = common::db::connect_lazy(&service.database_url, service.database_max_connections)?;
     let state = AppState {
         pool: pool.clone(),
-        verifier: Arc::new(JwtVerifier::new(&settings.auth)),
-        claim: options.claim.clone(),
+        verifier: Arc::new(JwtVerifier::new(&service.auth)),
+        claim: claim.clone(),
+        ops: Ops::new(&service, Some(pool.clone())),
     };
-    let readiness = Readiness {
-        pool: Some(pool.clone()),
-        dapr: dapr.clone(),
-    };
-    let server = Server::bind(
-        SocketAddr::new(settings.host, settings.port),
-        router(state, readiness, settings.app_api_token.clone()),
-        SERVICE,
-    )
-    .await?;
+    let relay = OutboxRelay::new(pool.clone(), state.ops.dapr().clone(), relay);
+    let server = Server::bind(service.address(), router(state), SERVICE).await?;
     tracing::info!(port = server.port(), "notification listening");
-    let relay = OutboxRelay::new(pool.clone(), dapr.clone(), options.relay);
-    // Reminders fire (into the outbox) whether or not the sidecar is up; the relay publishes
-    // them once it is.
     let mut service = Service::new(server)
+        // Reminders fire meanwhile; their events wait in the outbox.
         .with_background(move |shutdown| relay.run_when_sidecar_ready(shutdown));
-    if let Some(scheduler) = options.scheduler {
-        let claim = options.claim;
+    if let Some(scheduler) = scheduler {
         service = service
             .with_background(move |shutdown| run_scheduler(pool, claim, scheduler, shutdown));
     }

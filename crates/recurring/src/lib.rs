@@ -14,7 +14,7 @@ pub mod series;
 pub mod startup;
 pub mod subscriptions;
 
-pub use startup::{build, build_with_pool};
+pub use startup::{Settings, build};
 
 /// The service name: app-id, binary, image, CloudEvent `source`, consumer name.
 pub const SERVICE: &str = "recurring";

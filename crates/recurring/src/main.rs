@@ -2,8 +2,6 @@
 //! `recurring dead-letters list|replay <id|all>|discard <id|all>` handles the completions
 //! recurring could not act on (see `common::dead_letters`).
 
-use common::config::ServiceSettings;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init("info,sqlx=warn");
@@ -17,8 +15,7 @@ async fn main() -> anyhow::Result<()> {
             anyhow::bail!("unknown command {other:?}; usage: recurring [serve|dead-letters]")
         }
     }
-    let settings = ServiceSettings::from_env(recurring::PORT)?;
-    let server = recurring::build(&settings).await?;
+    let server = recurring::build(recurring::Settings::from_env()?).await?;
     server
         .run_until_stopped(common::server::signal_token())
         .await?;

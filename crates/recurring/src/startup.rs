@@ -1,53 +1,78 @@
 //! Wiring: the router, the server and the outbox relay that publishes `task-created`.
 
-use std::net::SocketAddr;
-
+use axum::Router;
 use common::config::ServiceSettings;
-use common::dapr::DaprClient;
 use common::dead_letters::{DeadLetters, RetrySettings};
 use common::outbox::{OutboxRelay, RelaySettings};
-use common::server::{Readiness, Server, Service, ops_routes};
+use common::server::{Ops, Server, Service};
 use sqlx::PgPool;
 
-use crate::SERVICE;
 use crate::subscriptions::Occurrences;
+use crate::{PORT, SERVICE};
 
-/// Connects (lazily) to Postgres, binds the port and prepares the outbox relay.
-pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
-    let pool = common::db::connect_lazy(&settings.database_url, settings.database_max_connections)?;
-    build_with_pool(settings, pool, RelaySettings::default()).await
+/// Everything the service reads at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Port, sidecar, database, tokens.
+    pub service: ServiceSettings,
+    /// Outbox relay pacing (the next occurrences' `task-created` events).
+    pub relay: RelaySettings,
+    /// Pacing of dead-letter retries.
+    pub retry: RetrySettings,
 }
 
-/// Like [`build`] with an existing pool and relay pacing (tests).
-pub async fn build_with_pool(
-    settings: &ServiceSettings,
-    pool: PgPool,
-    relay: RelaySettings,
-) -> anyhow::Result<Service> {
-    let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
-    let readiness = Readiness {
-        pool: Some(pool.clone()),
-        dapr: dapr.clone(),
+impl Settings {
+    /// `service` with the defaults for the rest.
+    pub fn new(service: ServiceSettings) -> Self {
+        Self {
+            service,
+            relay: RelaySettings::default(),
+            retry: RetrySettings::default(),
+        }
+    }
+
+    /// Everything from the environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self::new(ServiceSettings::from_env(PORT)?))
+    }
+}
+
+/// What the routes reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Postgres.
+    pub pool: PgPool,
+    /// Retries of parked deliveries.
+    pub dead_letters: DeadLetters<Occurrences>,
+    /// Readiness and the app token.
+    pub ops: Ops,
+}
+
+/// The whole service (without the standard layers): recurring has no user routes, only the
+/// internal ones behind the app token, and the ops routes.
+pub fn router(state: AppState) -> Router {
+    let internal = crate::subscriptions::routes(state.pool.clone(), &state.dead_letters);
+    state.ops.assemble(Router::new(), internal, Router::new())
+}
+
+/// Connects lazily, binds the port and prepares the outbox relay, the dead-letter retrier and
+/// the janitor of processed-event records.
+pub async fn build(settings: Settings) -> anyhow::Result<Service> {
+    let Settings {
+        service,
+        relay,
+        retry,
+    } = settings;
+    let pool = common::db::connect_lazy(&service.database_url, service.database_max_connections)?;
+    let dead_letters = DeadLetters::new(pool.clone(), SERVICE, Occurrences(pool.clone()), retry);
+    let state = AppState {
+        pool: pool.clone(),
+        dead_letters: dead_letters.clone(),
+        ops: Ops::new(&service, Some(pool.clone())),
     };
-    let dead_letters = DeadLetters::new(
-        pool.clone(),
-        SERVICE,
-        Occurrences(pool.clone()),
-        RetrySettings::default(),
-    );
-    let router = ops_routes(readiness).merge(crate::subscriptions::router(
-        pool.clone(),
-        &dead_letters,
-        settings.app_api_token.clone(),
-    ));
-    let server = Server::bind(
-        SocketAddr::new(settings.host, settings.port),
-        router,
-        SERVICE,
-    )
-    .await?;
+    let relay = OutboxRelay::new(pool.clone(), state.ops.dapr().clone(), relay);
+    let server = Server::bind(service.address(), router(state), SERVICE).await?;
     tracing::info!(port = server.port(), "recurring listening");
-    let relay = OutboxRelay::new(pool.clone(), dapr.clone(), relay);
     Ok(Service::new(server)
         .with_background(move |shutdown| relay.run_when_sidecar_ready(shutdown))
         .with_background(move |shutdown| dead_letters.run(shutdown))

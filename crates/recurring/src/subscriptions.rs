@@ -10,7 +10,7 @@ use bytes::Bytes;
 use common::dead_letters::{self, DeadLetters, Handler};
 use common::delivery::{DaprSubscription, Verdict, decode_task_event, verdict_for_db_error};
 use common::events::{EventType, PUBSUB, topics};
-use common::server::{require_app_token, subscribe_route};
+use common::server::subscribe_route;
 use sqlx::PgPool;
 
 use crate::SERVICE;
@@ -36,19 +36,14 @@ pub fn subscriptions() -> Vec<DaprSubscription> {
     subscriptions
 }
 
-/// The internal routes (subscription list, deliveries and dead letters), guarded by the app
-/// token.
-pub fn router(
-    pool: PgPool,
-    dead_letters: &DeadLetters<Occurrences>,
-    app_api_token: Option<String>,
-) -> Router {
-    let routes = Router::new()
+/// The internal routes: the subscription list, deliveries and dead letters (the caller guards
+/// them with the app token).
+pub fn routes(pool: PgPool, dead_letters: &DeadLetters<Occurrences>) -> Router {
+    Router::new()
         .route(TASK_COMPLETED_ROUTE, post(on_task_completed))
         .with_state(pool)
         .merge(dead_letters.routes(&[topics::TASK_COMPLETED]))
-        .merge(subscribe_route(subscriptions()));
-    require_app_token(routes, app_api_token)
+        .merge(subscribe_route(subscriptions()))
 }
 
 /// Takes raw bytes so that a body that is not a task CloudEvent is answered DROP by us rather

@@ -21,7 +21,7 @@ mod ticket;
 mod ws;
 
 pub use events::subscriptions;
-pub use startup::{RealtimeSettings, build, build_with};
+pub use startup::{RealtimeSettings, Settings, build};
 
 /// The service name: app-id, binary, image.
 pub const SERVICE: &str = "websocket";

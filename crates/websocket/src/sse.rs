@@ -74,5 +74,5 @@ pub async fn stream(
     let body = initial
         .chain(live)
         .take_until(async move { closing.cancelled().await });
-    Ok(Sse::new(body).keep_alive(KeepAlive::new().interval(state.settings.heartbeat)))
+    Ok(Sse::new(body).keep_alive(KeepAlive::new().interval(state.realtime.heartbeat)))
 }

@@ -1,6 +1,5 @@
 //! Wiring: state, routes, background loops.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,13 +10,12 @@ use axum::routing::{get, post};
 use common::CancellationToken;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
-use common::dapr::DaprClient;
 use common::limits::{LimitOf, Rate, UserLimit};
-use common::server::{Readiness, Server, Service, ops_routes, require_app_token, subscribe_route};
+use common::server::{Ops, Server, Service, subscribe_route};
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::hub::{Hub, HubLimits};
-use crate::{SERVICE, events, sse, ticket, ws};
+use crate::{PORT, SERVICE, events, sse, ticket, ws};
 
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
@@ -42,17 +40,54 @@ impl Default for RealtimeSettings {
     }
 }
 
+/// Everything the service reads at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Port, sidecar, tokens (websocket has no database: `DATABASE_URL` is not read).
+    pub service: ServiceSettings,
+    /// Heartbeats, ticket lifetime, connection limits.
+    pub realtime: RealtimeSettings,
+    /// Tickets per user (`LIMIT_TICKETS_PER_MINUTE`).
+    pub ticket_rate: Rate,
+}
+
+impl Settings {
+    /// `service` with the defaults for the rest.
+    pub fn new(service: ServiceSettings) -> Self {
+        Self {
+            service,
+            realtime: RealtimeSettings::default(),
+            ticket_rate: TICKET_RATE,
+        }
+    }
+
+    /// Everything from the environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_env_for(ServiceSettings::from_env(PORT)?)
+    }
+
+    /// `service`, and the rest from the environment (`fleet`).
+    pub fn from_env_for(service: ServiceSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            ticket_rate: Rate::from_env("LIMIT_TICKETS_PER_MINUTE", TICKET_RATE)?,
+            ..Self::new(service)
+        })
+    }
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub hub: Arc<Hub>,
     pub verifier: Arc<JwtVerifier>,
-    pub dapr: DaprClient,
-    pub settings: RealtimeSettings,
+    pub realtime: RealtimeSettings,
     /// Cancelled when the service shuts down: sockets close with 1001, SSE streams end.
     pub closing: CancellationToken,
     /// Per-user budget of connection tickets.
     pub ticket_limit: Arc<UserLimit>,
+    /// Readiness (the sidecar only), the app token and the sidecar client tickets are kept
+    /// with.
+    pub ops: Ops,
 }
 
 /// `POST /api/realtime/ticket` per user: `LIMIT_TICKETS_PER_MINUTE`.
@@ -73,42 +108,18 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
     }
 }
 
-/// Binds the service with the default real-time settings.
-pub async fn build(settings: &ServiceSettings) -> anyhow::Result<Service> {
-    build_with(settings, RealtimeSettings::default()).await
-}
-
-/// Binds the service with explicit real-time settings (tests use short heartbeats).
-pub async fn build_with(
-    settings: &ServiceSettings,
-    realtime: RealtimeSettings,
-) -> anyhow::Result<Service> {
-    let dapr = DaprClient::new(settings.dapr_http_port, settings.dapr_api_token.clone());
-    let state = AppState {
-        hub: Hub::new(realtime.hub),
-        verifier: Arc::new(JwtVerifier::new(&settings.auth)),
-        dapr: dapr.clone(),
-        settings: realtime,
-        closing: CancellationToken::new(),
-        ticket_limit: UserLimit::new(
-            "tickets",
-            Rate::from_env("LIMIT_TICKETS_PER_MINUTE", TICKET_RATE)?,
-        ),
-    };
+/// The whole service (without the standard layers): `/ws`, `/api/sse` and tickets behind the
+/// user's JWT or ticket; deliveries and `/dapr/subscribe` behind the app token.
+pub fn router(state: AppState) -> Router {
     let mut deliveries = Router::new();
     for subscription in events::subscriptions() {
         deliveries = deliveries.route(&subscription.route, post(events::on_event));
     }
-    let internal = require_app_token(
-        deliveries
-            .with_state(state.clone())
-            .merge(subscribe_route(events::subscriptions())),
-        settings.app_api_token.clone(),
-    );
+    let internal = deliveries
+        .with_state(state.clone())
+        .merge(subscribe_route(events::subscriptions()));
     let public = Router::new()
         .route("/ws", get(ws::upgrade))
-        // EventSource from the UI's origin is a cross-origin GET; the credential is the token in
-        // the URL, not a cookie, so allowing any origin grants nothing.
         .route(
             "/api/sse",
             get(sse::stream).layer(
@@ -120,22 +131,30 @@ pub async fn build_with(
         )
         .route("/api/realtime/ticket", post(ticket::issue))
         .with_state(state.clone());
-    let router = public
-        .merge(internal)
-        .merge(common::openapi::route(
-            <ticket::ApiDoc as utoipa::OpenApi>::openapi(),
-        ))
-        .merge(ops_routes(Readiness { pool: None, dapr }));
-    let server = Server::bind(
-        SocketAddr::new(settings.host, settings.port),
-        router,
-        SERVICE,
-    )
-    .await?;
-    tracing::info!(port = server.port(), "websocket listening");
+    let docs = common::openapi::route(<ticket::ApiDoc as utoipa::OpenApi>::openapi());
+    state.ops.assemble(public, internal, docs)
+}
+
+/// Binds the port; the hub lives in memory, tickets in the sidecar's state store.
+pub async fn build(settings: Settings) -> anyhow::Result<Service> {
+    let Settings {
+        service,
+        realtime,
+        ticket_rate,
+    } = settings;
+    let state = AppState {
+        hub: Hub::new(realtime.hub),
+        verifier: Arc::new(JwtVerifier::new(&service.auth)),
+        realtime,
+        closing: CancellationToken::new(),
+        ticket_limit: UserLimit::new("tickets", ticket_rate),
+        ops: Ops::new(&service, None),
+    };
     let closing = state.closing.clone();
     let hub = state.hub.clone();
     let ticket_limit = state.ticket_limit.clone();
+    let server = Server::bind(service.address(), router(state), SERVICE).await?;
+    tracing::info!(port = server.port(), "websocket listening");
     Ok(Service::new(server)
         .with_background(move |shutdown| async move {
             shutdown.cancelled().await;

@@ -43,7 +43,7 @@ pub async fn issue(
     Limited(user, _): Limited<Tickets>,
 ) -> Result<Json<TicketResponse>, ApiError> {
     let ticket = hex::encode(rand::random::<[u8; 32]>());
-    let ttl = state.settings.ticket_ttl;
+    let ttl = state.realtime.ticket_ttl;
     let item = StateItem {
         key: key(&ticket),
         value: serde_json::to_value(TicketValue {
@@ -55,7 +55,8 @@ pub async fn issue(
         ttl: Some(ttl),
     };
     state
-        .dapr
+        .ops
+        .dapr()
         .save_state(STATESTORE, &item)
         .await
         .map_err(|e| ApiError::Unavailable(e.into()))?;
@@ -85,15 +86,16 @@ pub async fn redeem(state: &AppState, ticket: &str) -> Result<Option<String>, Da
         etag: None,
         first_write: true,
         // Outlives the ticket, so a spent ticket can never be spent again.
-        ttl: Some(state.settings.ticket_ttl * 2),
+        ttl: Some(state.realtime.ticket_ttl * 2),
     };
-    match state.dapr.save_state(STATESTORE, &marker).await {
+    match state.ops.dapr().save_state(STATESTORE, &marker).await {
         Ok(()) => {}
         Err(DaprError::AlreadyExists) => return Ok(None),
         Err(error) => return Err(error),
     }
     let Some(entry) = state
-        .dapr
+        .ops
+        .dapr()
         .get_state::<TicketValue>(STATESTORE, &key(ticket))
         .await?
     else {
@@ -101,7 +103,8 @@ pub async fn redeem(state: &AppState, ticket: &str) -> Result<Option<String>, Da
     };
     // Only tidiness: the marker already makes the ticket worthless.
     if let Err(error) = state
-        .dapr
+        .ops
+        .dapr()
         .delete_state(STATESTORE, &key(ticket), None)
         .await
     {

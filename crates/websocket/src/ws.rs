@@ -35,7 +35,7 @@ pub async fn upgrade(
 
 async fn serve(state: AppState, mut subscription: Subscription, socket: WebSocket) {
     let (mut sink, mut incoming) = socket.split();
-    let mut heartbeat = tokio::time::interval(state.settings.heartbeat);
+    let mut heartbeat = tokio::time::interval(state.realtime.heartbeat);
     heartbeat.tick().await;
     let mut silent_beats = 0;
     let close = loop {

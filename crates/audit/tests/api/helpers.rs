@@ -51,7 +51,7 @@ pub async fn spawn_audit() -> TestAudit {
 }
 
 pub async fn spawn_audit_with(pool: PgPool, settings: ServiceSettings) -> TestAudit {
-    let service = audit::build(&settings).await.unwrap();
+    let service = audit::build(audit::Settings::new(settings)).await.unwrap();
     let port = service.port();
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::Assistant;
 use super::client::{ChatMessage, Completion, ProviderError};
-use super::store::{self, Item, Thread};
+use super::store::{self, Item, ItemKind, Thread};
 use super::tools::{self, ToolContext};
 use crate::tasks::Caller;
 
@@ -75,7 +75,7 @@ fn system_prompt(tz: Tz, timezone: &str, now: DateTime<Utc>) -> String {
 fn history(items: &[Item]) -> Vec<ChatMessage> {
     let start = items
         .iter()
-        .position(|i| i.kind == "user_message")
+        .position(|i| i.kind == ItemKind::UserMessage)
         .unwrap_or(items.len());
     let mut messages = Vec::new();
     for item in &items[start..] {
@@ -85,24 +85,25 @@ fn history(items: &[Item]) -> Vec<ChatMessage> {
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         };
-        match item.kind.as_str() {
-            "user_message" => {
+        match item.kind {
+            ItemKind::UserMessage => {
                 messages.push(ChatMessage::text("user", text("text").unwrap_or_default()))
             }
-            "assistant_message" => messages.push(assistant_message(
+            ItemKind::AssistantMessage => messages.push(assistant_message(
                 text("text").unwrap_or_default(),
                 text("reasoning_content"),
                 serde_json::from_value(item.content["tool_calls"].clone()).unwrap_or_default(),
             )),
             // The user's own decision, told in the user's voice; it carries ids, no task text.
-            "confirmation" => {
+            ItemKind::Confirmation => {
                 messages.push(ChatMessage::text("user", decision_note(&item.content)))
             }
-            "tool_result" => {
+            ItemKind::ToolResult => {
                 let id = text("tool_call_id").unwrap_or_default();
                 messages.push(ChatMessage::tool_result(&id, &item.content["result"]));
             }
-            _ => {}
+            // A failed turn is shown to the user, not told to the model.
+            ItemKind::Error => {}
         }
     }
     drop_unanswered_calls(&mut messages);
@@ -180,7 +181,7 @@ fn assistant_message(
 async fn store_item(
     turn: &TurnContext,
     id: Uuid,
-    kind: &str,
+    kind: ItemKind,
     content: &Value,
 ) -> Result<Item, sqlx::Error> {
     let mut conn = turn.pool.acquire().await?;
@@ -202,7 +203,7 @@ async fn fail(
     message: &str,
 ) {
     let content = json!({"code": code, "message": message});
-    match store_item(turn, Uuid::now_v7(), "error", &content).await {
+    match store_item(turn, Uuid::now_v7(), ItemKind::Error, &content).await {
         Ok(item) => send(events, "item.added", json!(item)),
         Err(error) => tracing::error!(%error, "storing an assistant error item failed"),
     }
@@ -311,7 +312,7 @@ pub async fn run(turn: TurnContext, events: UnboundedSender<StreamEvent>) {
         send(
             &events,
             "item.added",
-            json!({"id": item_id, "thread_id": turn.thread.id, "kind": "assistant_message"}),
+            json!({"id": item_id, "thread_id": turn.thread.id, "kind": ItemKind::AssistantMessage}),
         );
         let mut on_content = |delta: &str| {
             send(
@@ -345,7 +346,7 @@ pub async fn run(turn: TurnContext, events: UnboundedSender<StreamEvent>) {
             "reasoning_content": completion.reasoning_content,
             "tool_calls": completion.tool_calls,
         });
-        let item = match store_item(&turn, item_id, "assistant_message", &content).await {
+        let item = match store_item(&turn, item_id, ItemKind::AssistantMessage, &content).await {
             Ok(item) => item,
             Err(error) => {
                 tracing::error!(%error, "storing an assistant item failed");
@@ -391,7 +392,7 @@ pub async fn run(turn: TurnContext, events: UnboundedSender<StreamEvent>) {
             let result = tools::run(&context, &call.function.name, &call.function.arguments).await;
             let content = json!({"tool_call_id": call.id, "name": call.function.name,
                                  "arguments": call.function.arguments, "result": result});
-            match store_item(&turn, Uuid::now_v7(), "tool_result", &content).await {
+            match store_item(&turn, Uuid::now_v7(), ItemKind::ToolResult, &content).await {
                 Ok(item) => send(&events, "tool_call.finished", json!(item)),
                 Err(error) => {
                     tracing::error!(%error, "storing a tool result failed");

@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgConnection;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A conversation.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Thread {
     /// The thread's id.
     pub id: Uuid,
@@ -23,14 +24,14 @@ pub struct Thread {
 }
 
 /// One entry of a thread.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Item {
     /// The item's id (time-ordered).
     pub id: Uuid,
     /// The thread.
     pub thread_id: Uuid,
-    /// `user_message`, `assistant_message`, `tool_result`, `error` or `confirmation`.
-    pub kind: String,
+    /// What the item is.
+    pub kind: ItemKind,
     /// Kind-specific JSON: `{"text"}`, `{"text","reasoning_content","tool_calls"}`,
     /// `{"tool_call_id","name","arguments","result"}`, `{"code","message"}` or
     /// `{"confirmation_id","action","task_ids","status"}`.
@@ -39,8 +40,36 @@ pub struct Item {
     pub created_at: DateTime<Utc>,
 }
 
+/// What an item of a thread is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum ItemKind {
+    /// The user's words: `{"text"}`.
+    UserMessage,
+    /// The model's answer: `{"text","reasoning_content","tool_calls"}`.
+    AssistantMessage,
+    /// A tool call and what it returned: `{"tool_call_id","name","arguments","result"}`.
+    ToolResult,
+    /// A turn that failed: `{"code","message"}`.
+    Error,
+    /// The user's decision on a card: `{"confirmation_id","action","task_ids","status"}`.
+    Confirmation,
+}
+
+/// Who drew a confirmation card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum CardSource {
+    /// The in-app assistant, in a thread.
+    Assistant,
+    /// An external agent over `/mcp`.
+    Mcp,
+}
+
 /// What a confirmation card does once the user confirms it (the tools that ask for one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum CardAction {
@@ -53,7 +82,7 @@ pub enum CardAction {
 }
 
 /// Where a card stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum CardStatus {
@@ -81,8 +110,8 @@ pub struct Confirmation {
     pub id: Uuid,
     /// The thread it was asked in (`None` for a card from an MCP agent).
     pub thread_id: Option<Uuid>,
-    /// `assistant` or `mcp`.
-    pub source: String,
+    /// Who drew it.
+    pub source: CardSource,
     pub action: CardAction,
     pub status: CardStatus,
     /// When it was asked for.
@@ -212,7 +241,7 @@ pub async fn add_item(
     id: Uuid,
     user_id: &str,
     thread_id: Uuid,
-    kind: &str,
+    kind: ItemKind,
     content: &Value,
 ) -> sqlx::Result<Item> {
     let sql = format!(
@@ -278,7 +307,15 @@ pub async fn add_user_message_within_limit(
     }
     let content = serde_json::json!({ "text": text });
     let id = Uuid::now_v7();
-    let item = add_item(&mut *conn, id, user_id, thread_id, "user_message", &content).await?;
+    let item = add_item(
+        &mut *conn,
+        id,
+        user_id,
+        thread_id,
+        ItemKind::UserMessage,
+        &content,
+    )
+    .await?;
     Ok(Some(item))
 }
 
@@ -290,9 +327,9 @@ pub async fn create_confirmation(
 ) -> sqlx::Result<(Uuid, DateTime<Utc>)> {
     let id = Uuid::now_v7();
     let source = if card.thread_id.is_some() {
-        "assistant"
+        CardSource::Assistant
     } else {
-        "mcp"
+        CardSource::Mcp
     };
     let ttl_ms = i64::try_from(card.ttl.as_millis()).unwrap_or(i64::MAX);
     let expires_at: DateTime<Utc> = sqlx::query_scalar(

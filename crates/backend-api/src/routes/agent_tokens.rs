@@ -1,6 +1,6 @@
 //! The registry of MCP agent tokens: `/api/agent-tokens`. The UI registers a token here before
 //! it signs it (the row's id becomes the token's `jti`), lists the user's tokens and revokes
-//! them; `/mcp` accepts an agent token only while its row is active ([`is_active`]). Agent
+//! them; `/mcp` accepts an agent token only while its row is active (`crate::mcp::tokens`). Agent
 //! tokens themselves cannot reach these routes (the REST verifier refuses them), so an agent
 //! cannot mint or un-revoke its own access.
 
@@ -9,15 +9,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use common::auth::AuthUser;
 use common::error::ApiError;
 use common::extract::{ApiJson, ApiPath};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::mcp::tokens;
+pub use crate::mcp::tokens::AgentToken;
 use crate::startup::AppState;
 
 /// The label of a token registered without one.
@@ -38,22 +39,6 @@ pub fn router() -> Router<AppState> {
                 .delete(revoke_all_agent_tokens),
         )
         .route("/api/agent-tokens/{id}", delete(revoke_agent_token))
-}
-
-/// One registered agent token.
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
-pub struct AgentToken {
-    /// The token's `jti`.
-    pub id: Uuid,
-    /// The user's name for the agent.
-    pub label: String,
-    pub created_at: DateTime<Utc>,
-    /// Refused after this.
-    pub expires_at: DateTime<Utc>,
-    /// When an agent last called `/mcp` with it (to the minute), if ever.
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// When it was revoked, if it was.
-    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// What `POST /api/agent-tokens` takes.
@@ -110,28 +95,8 @@ pub async fn register_agent_token(
             format!("1–{MAX_DAYS}"),
         ));
     }
-    let token = register(&state.pool, &user.user_id, &label, Duration::days(days)).await?;
+    let token = tokens::register(&state.pool, &user.user_id, &label, Duration::days(days)).await?;
     Ok((StatusCode::CREATED, Json(token)).into_response())
-}
-
-/// Adds a row for `user_id` valid for `lifetime` (also used by `fleet token --audience`).
-pub async fn register(
-    pool: &PgPool,
-    user_id: &str,
-    label: &str,
-    lifetime: Duration,
-) -> Result<AgentToken, sqlx::Error> {
-    sqlx::query_as::<_, AgentToken>(
-        "INSERT INTO agent_tokens (id, user_id, label, expires_at) \
-         VALUES ($1, $2, $3, now() + $4) \
-         RETURNING id, label, created_at, expires_at, last_used_at, revoked_at",
-    )
-    .bind(Uuid::new_v4())
-    .bind(user_id)
-    .bind(label)
-    .bind(lifetime)
-    .fetch_one(pool)
-    .await
 }
 
 /// The caller's unexpired tokens, newest first.
@@ -141,14 +106,7 @@ pub async fn list_agent_tokens(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<AgentTokenList>, ApiError> {
-    let items = sqlx::query_as::<_, AgentToken>(
-        "SELECT id, label, created_at, expires_at, last_used_at, revoked_at FROM agent_tokens \
-         WHERE user_id = $1 AND expires_at > now() ORDER BY created_at DESC, id LIMIT $2",
-    )
-    .bind(&user.user_id)
-    .bind(MAX_LISTED)
-    .fetch_all(&state.pool)
-    .await?;
+    let items = tokens::list(&state.pool, &user.user_id, MAX_LISTED).await?;
     Ok(Json(AgentTokenList { items }))
 }
 
@@ -162,16 +120,8 @@ pub async fn revoke_agent_token(
     user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let found = sqlx::query(
-        "UPDATE agent_tokens SET revoked_at = coalesce(revoked_at, now()) \
-         WHERE id = $1 AND user_id = $2",
-    )
-    .bind(id)
-    .bind(&user.user_id)
-    .execute(&state.pool)
-    .await?
-    .rows_affected();
-    if found == 0 {
+    let found = tokens::revoke(&state.pool, &user.user_id, id).await?;
+    if !found {
         return Err(ApiError::NotFound("agent token"));
     }
     Ok(StatusCode::NO_CONTENT)
@@ -184,39 +134,6 @@ pub async fn revoke_all_agent_tokens(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<Revoked>, ApiError> {
-    let revoked = sqlx::query(
-        "UPDATE agent_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(&user.user_id)
-    .execute(&state.pool)
-    .await?
-    .rows_affected();
+    let revoked = tokens::revoke_all(&state.pool, &user.user_id).await?;
     Ok(Json(Revoked { revoked }))
-}
-
-/// Whether the agent token `jti` of `user_id` is registered, unrevoked and unexpired. Marks it
-/// used (at most once a minute, so a busy agent does not write on every call).
-pub async fn is_active(pool: &PgPool, user_id: &str, jti: &str) -> Result<bool, sqlx::Error> {
-    let Ok(id) = Uuid::parse_str(jti) else {
-        return Ok(false);
-    };
-    let row: Option<(bool,)> = sqlx::query_as(
-        "SELECT last_used_at IS NULL OR last_used_at < now() - interval '1 minute' \
-         FROM agent_tokens \
-         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()",
-    )
-    .bind(id)
-    .bind(user_id)
-    .fetch_optional(pool)
-    .await?;
-    let Some((stale,)) = row else {
-        return Ok(false);
-    };
-    if stale {
-        sqlx::query("UPDATE agent_tokens SET last_used_at = now() WHERE id = $1")
-            .bind(id)
-            .execute(pool)
-            .await?;
-    }
-    Ok(true)
 }

@@ -299,7 +299,7 @@ async fn a_confirmation_for_a_task_that_changed_since_the_card_deletes_nothing()
 
 #[tokio::test]
 async fn without_a_key_the_assistant_is_off_and_says_so() {
-    let app = spawn_app_with(backend_api::startup::BuildOptions::default()).await;
+    let app = spawn_app_with(|defaults| defaults).await;
     let (status, body) = app.get_json("alice", "/api/assistant/status").await;
     assert_eq!((status, body), (200, json!({"enabled": false})));
     let response = app

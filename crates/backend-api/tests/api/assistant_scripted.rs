@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use backend_api::Settings;
 use backend_api::assistant::AssistantSettings;
-use backend_api::startup::BuildOptions;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -34,10 +34,10 @@ pub fn provider_settings(base_url: &str) -> AssistantSettings {
 
 /// The backend with the assistant on the scripted provider and the clock at [`thursday`].
 pub async fn spawn_with(settings: AssistantSettings) -> TestApp {
-    spawn_app_with(BuildOptions {
+    spawn_app_with(|defaults| Settings {
         assistant: settings,
         clock: Arc::new(thursday),
-        ..BuildOptions::default()
+        ..defaults
     })
     .await
 }

@@ -173,7 +173,8 @@ async fn internal_routes_need_the_app_token_when_one_is_configured_and_a_user_jw
     let (pool, url) = crate::helpers::fresh_database().await;
     let mut settings = crate::helpers::settings(&url, crate::helpers::free_port());
     settings.app_api_token = Some("sidecar-token".to_owned());
-    let application = backend_api::startup::build_with_options(settings, pool, Default::default())
+    drop(pool);
+    let application = backend_api::build(backend_api::Settings::new(settings))
         .await
         .unwrap();
     let address = format!("http://127.0.0.1:{}/dapr/subscribe", application.port());

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use backend_api::startup::{BuildOptions, build_with_options};
+use backend_api::Settings;
 use common::CancellationToken;
 use common::outbox::RelaySettings;
 use reqwest::{Method, RequestBuilder, Response};
@@ -39,15 +39,13 @@ pub async fn spawn_app_on(pool: PgPool, database_url: String, dapr_port: u16) ->
         max_backoff: Duration::from_millis(200),
         ..RelaySettings::default()
     };
-    // Explicit options: nothing from this process's environment (`ASSISTANT_*`, `MCP_*`,
+    // `Settings::new`: nothing from this process's environment (`ASSISTANT_*`, `MCP_*`,
     // `LIMIT_*`) reaches the service under test.
-    let options = BuildOptions {
+    let settings = Settings {
         relay,
-        ..BuildOptions::default()
+        ..Settings::new(settings(&database_url, dapr_port))
     };
-    let application = build_with_options(settings(&database_url, dapr_port), pool.clone(), options)
-        .await
-        .unwrap();
+    let application = backend_api::build(settings).await.unwrap();
     serve(application, pool)
 }
 
@@ -66,13 +64,12 @@ fn serve(application: common::server::Service, pool: PgPool) -> TestApp {
     }
 }
 
-/// Like [`spawn_app`] with explicit build options (the assistant's provider, a fixed clock).
-pub async fn spawn_app_with(options: BuildOptions) -> TestApp {
+/// Like [`spawn_app`] with settings changed by `configure` (the assistant's provider, a fixed
+/// clock).
+pub async fn spawn_app_with(configure: impl FnOnce(Settings) -> Settings) -> TestApp {
     let (pool, database_url) = fresh_database().await;
-    let application =
-        build_with_options(settings(&database_url, free_port()), pool.clone(), options)
-            .await
-            .unwrap();
+    let settings = configure(Settings::new(settings(&database_url, free_port())));
+    let application = backend_api::build(settings).await.unwrap();
     serve(application, pool)
 }
 

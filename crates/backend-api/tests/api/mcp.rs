@@ -1,8 +1,8 @@
 //! `/mcp`: the task tools for external agents over MCP streamable HTTP, authenticated by a
 //! bearer JWT whose audience is the endpoint's URL, acting only as the token's user.
 
+use backend_api::Settings;
 use backend_api::mcp::McpSettings;
-use backend_api::startup::BuildOptions;
 use common::auth::{Claims, mint_hs256_claims};
 use serde_json::{Value, json};
 
@@ -39,7 +39,7 @@ fn mcp_token_with_id(
 
 /// A token for `user`'s agent as the UI makes one: registered first, its id as `jti`.
 async fn agent_token(app: &TestApp, user: &str) -> String {
-    let row = backend_api::routes::agent_tokens::register(
+    let row = backend_api::mcp::tokens::register(
         &app.pool,
         user,
         "test agent",
@@ -51,9 +51,9 @@ async fn agent_token(app: &TestApp, user: &str) -> String {
 }
 
 async fn spawn() -> TestApp {
-    spawn_app_with(BuildOptions {
+    spawn_app_with(|defaults| Settings {
         mcp: McpSettings::for_url(MCP_URL).unwrap(),
-        ..BuildOptions::default()
+        ..defaults
     })
     .await
 }

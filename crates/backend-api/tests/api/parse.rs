@@ -9,9 +9,9 @@ use crate::assistant_scripted::thursday;
 use crate::helpers::{TestApp, error_code, spawn_app_with};
 
 async fn app() -> TestApp {
-    spawn_app_with(backend_api::startup::BuildOptions {
+    spawn_app_with(|defaults| backend_api::Settings {
         clock: Arc::new(thursday),
-        ..Default::default()
+        ..defaults
     })
     .await
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use common::CancellationToken;
 use common::auth::AuthSettings;
 use common::config::ServiceSettings;
-use notification::startup::{BuildOptions, build_with_pool};
+use notification::reminders::SchedulerSettings;
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 use sqlx::PgPool;
@@ -69,29 +69,30 @@ impl Instance {
     }
 }
 
-/// The production setup: scheduler, claim and relay with their defaults.
-pub fn with_scheduler() -> BuildOptions {
-    BuildOptions::default()
+/// The production setup: the exact-time loop with its defaults.
+pub fn with_scheduler() -> Option<SchedulerSettings> {
+    Some(SchedulerSettings::default())
 }
 
 /// No exact-time loop: only the cron route fires reminders.
-pub fn cron_only() -> BuildOptions {
-    BuildOptions {
-        scheduler: None,
-        ..with_scheduler()
-    }
+pub fn cron_only() -> Option<SchedulerSettings> {
+    None
 }
 
 /// A notification instance with its own connection pool, as a separate replica would have.
-pub async fn spawn_instance(url: &str, options: BuildOptions) -> Instance {
-    spawn_instance_with(settings(url), options).await
+pub async fn spawn_instance(url: &str, scheduler: Option<SchedulerSettings>) -> Instance {
+    spawn_instance_with(settings(url), scheduler).await
 }
 
-pub async fn spawn_instance_with(settings: ServiceSettings, options: BuildOptions) -> Instance {
-    let pool = common::db::connect(&settings.database_url, settings.database_max_connections)
-        .await
-        .unwrap();
-    let service = build_with_pool(&settings, pool, options).await.unwrap();
+pub async fn spawn_instance_with(
+    settings: ServiceSettings,
+    scheduler: Option<SchedulerSettings>,
+) -> Instance {
+    let settings = notification::Settings {
+        scheduler,
+        ..notification::Settings::new(settings)
+    };
+    let service = notification::build(settings).await.unwrap();
     let address = format!("http://127.0.0.1:{}", service.port());
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use notification::reminders::SchedulerSettings;
-use notification::startup::BuildOptions;
 use serde_json::Value;
 
 use crate::helpers::{
@@ -157,14 +156,11 @@ async fn moving_the_reminder_later_fires_it_at_the_new_time_only() {
 async fn a_new_reminder_is_scheduled_through_the_outbox_notify_without_waiting_for_a_poll() {
     let (pool, url) = fresh_database().await;
     // With an hour between polls, only the NOTIFY can tell the loop about the new reminder.
-    let options = BuildOptions {
-        scheduler: Some(SchedulerSettings {
-            poll_interval: Duration::from_secs(3600),
-            ..SchedulerSettings::default()
-        }),
-        ..with_scheduler()
+    let scheduler = SchedulerSettings {
+        poll_interval: Duration::from_secs(3600),
+        ..SchedulerSettings::default()
     };
-    let _instance = spawn_instance(&url, options).await;
+    let _instance = spawn_instance(&url, Some(scheduler)).await;
     // Let the loop run its first pass and go to sleep for the hour.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let at = in_ms(1500);

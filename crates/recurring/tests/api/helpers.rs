@@ -56,9 +56,11 @@ pub async fn spawn_app_on(pool: PgPool, settings: &ServiceSettings) -> TestApp {
         poll_interval: Duration::from_millis(200),
         ..RelaySettings::default()
     };
-    let service = recurring::build_with_pool(settings, pool.clone(), relay)
-        .await
-        .unwrap();
+    let settings = recurring::Settings {
+        relay,
+        ..recurring::Settings::new(settings.clone())
+    };
+    let service = recurring::build(settings).await.unwrap();
     let address = format!("http://127.0.0.1:{}", service.port());
     let shutdown = CancellationToken::new();
     tokio::spawn(service.run_until_stopped(shutdown.clone()));

@@ -79,7 +79,11 @@ pub async fn spawn_app_with(realtime: RealtimeSettings) -> TestApp {
             ..Default::default()
         },
     };
-    let service = websocket::build_with(&settings, realtime).await.unwrap();
+    let settings = websocket::Settings {
+        realtime,
+        ..websocket::Settings::new(settings)
+    };
+    let service = websocket::build(settings).await.unwrap();
     let port = service.port();
     let resources = testkit::resources(COMPONENTS);
     // Unique app ids per test keep Redis keys apart; the topic logs are in memory per sidecar.

@@ -16,8 +16,8 @@ mod write;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use common::error::ApiError;
-use common::tasks::{Priority, Task};
-use serde::Deserialize;
+use common::tasks::{Priority, RecurringMode, Task, TaskStatus};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -78,22 +78,49 @@ const VIEW_DESCRIPTION_CHARS: usize = 1_000;
 
 /// The task as the model reads it: data, with the due date also in the user's local time so
 /// the model never converts zones itself.
-pub fn task_view(task: &Task, tz: Tz) -> Value {
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskView<'a> {
+    pub id: Uuid,
+    pub title: &'a str,
+    /// Cut to [`VIEW_DESCRIPTION_CHARS`].
+    pub description: String,
+    /// Whether `description` was cut.
+    pub description_truncated: bool,
+    pub status: TaskStatus,
+    pub priority: Priority,
+    pub tags: &'a [String],
+    pub due_date: Option<DateTime<Utc>>,
+    /// `due_date` in the user's zone, e.g. `Mon 2026-12-07 09:00`.
+    pub due_local: Option<String>,
+    pub recurring_rule: Option<&'a str>,
+    pub recurring_mode: RecurringMode,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub version: i64,
+}
+
+/// `task` as the model reads it in zone `tz`.
+pub fn task_view(task: &Task, tz: Tz) -> TaskView<'_> {
     let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M").to_string();
     let description: String = task
         .description
         .chars()
         .take(VIEW_DESCRIPTION_CHARS)
         .collect();
-    let truncated = description.len() < task.description.len();
-    json!({
-        "id": task.id, "title": task.title, "description": description,
-        "description_truncated": truncated,
-        "status": task.status, "priority": task.priority, "tags": task.tags,
-        "due_date": task.due_date, "due_local": task.due_date.map(local),
-        "recurring_rule": task.recurring_rule, "recurring_mode": task.recurring_mode,
-        "completed_at": task.completed_at, "version": task.version,
-    })
+    TaskView {
+        id: task.id,
+        title: &task.title,
+        description_truncated: description.len() < task.description.len(),
+        description,
+        status: task.status,
+        priority: task.priority,
+        tags: &task.tags,
+        due_date: task.due_date,
+        due_local: task.due_date.map(local),
+        recurring_rule: task.recurring_rule.as_deref(),
+        recurring_mode: task.recurring_mode,
+        completed_at: task.completed_at,
+        version: task.version,
+    }
 }
 
 fn priority(raw: Option<&str>) -> Result<Option<Priority>, Value> {
@@ -133,21 +160,7 @@ pub async fn run(context: &ToolContext<'_>, name: &str, arguments: &str) -> Valu
     let Some(tool) = Tool::named(name) else {
         return failure("unknown_tool", format!("no tool named {name:?}"));
     };
-    let outcome = match tool {
-        Tool::ListTasks => read::list_tasks(context, &raw).await,
-        Tool::FindTasks => read::find_tasks(context, raw).await,
-        Tool::GetTask => read::get_task(context, &raw).await,
-        Tool::AddTask => write::add_task(context, &raw).await,
-        Tool::UpdateTask => write::update_task(context, &raw).await,
-        Tool::CompleteTask | Tool::ReopenTask => write::transition(context, &raw, name).await,
-        Tool::DeleteTask => write::delete_task(context, &raw).await,
-        Tool::DeleteTasks => {
-            write::bulk(context, &raw, super::store::CardAction::DeleteTasks).await
-        }
-        Tool::CompleteTasks => {
-            write::bulk(context, &raw, super::store::CardAction::CompleteTasks).await
-        }
-        Tool::GetStats => read::get_stats(context).await,
-    };
-    outcome.unwrap_or_else(|failure| failure)
+    tool.call(context, raw)
+        .await
+        .unwrap_or_else(|failure| failure)
 }

@@ -2,10 +2,10 @@
 
 use chrono::{Days, NaiveTime};
 use common::tasks::TaskStatus;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{ToolContext, api_failure, args, failure, task_id, task_view};
+use super::{TaskView, ToolContext, api_failure, args, failure, task_id, task_view};
 use crate::quickadd::{localize, parse_when};
 use crate::tasks::service::{self, TaskFilter};
 
@@ -27,7 +27,7 @@ async fn page(context: &ToolContext<'_>, filter: TaskFilter) -> Result<Value, Va
     let page = service::list(&mut conn, &context.caller.user_id, &query)
         .await
         .map_err(|e| api_failure(&e))?;
-    let tasks: Vec<Value> = page
+    let tasks: Vec<TaskView> = page
         .items
         .iter()
         .map(|t| task_view(t, context.tz))
@@ -72,6 +72,16 @@ pub(super) async fn get_task(context: &ToolContext<'_>, raw: &Value) -> Result<V
     Ok(json!({"task": task_view(&task, context.tz)}))
 }
 
+/// Counts of the user's tasks, "today" in the user's zone.
+#[derive(Debug, Serialize)]
+struct Stats {
+    pending: i64,
+    completed: i64,
+    overdue: i64,
+    due_today: i64,
+    pending_high_priority: i64,
+}
+
 pub(super) async fn get_stats(context: &ToolContext<'_>) -> Result<Value, Value> {
     let today = context.now.with_timezone(&context.tz).date_naive();
     let start = localize(context.tz, today.and_time(NaiveTime::MIN));
@@ -92,8 +102,12 @@ pub(super) async fn get_stats(context: &ToolContext<'_>) -> Result<Value, Value>
     .fetch_one(context.pool)
     .await
     .map_err(|e| api_failure(&e.into()))?;
-    Ok(
-        json!({"pending": row.0, "completed": row.1, "overdue": row.2,
-              "due_today": row.3, "pending_high_priority": row.4}),
-    )
+    let stats = Stats {
+        pending: row.0,
+        completed: row.1,
+        overdue: row.2,
+        due_today: row.3,
+        pending_high_priority: row.4,
+    };
+    Ok(json!(stats))
 }

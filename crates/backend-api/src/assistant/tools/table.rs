@@ -1,7 +1,12 @@
-//! The one list of the assistant's tools: each tool's name, whether it only reads, and the card
-//! it draws instead of acting. The definitions sent to the model, the dispatch in [`super::run`]
-//! and `/mcp`'s annotations all come from it, so no list of names is kept anywhere else.
+//! The one list of the assistant's tools: each tool's name, whether it only reads, the card it
+//! draws instead of acting and the function that runs it; its description and argument schema
+//! are in `definitions.rs`. The definitions sent to the model, the dispatch in [`super::run`]
+//! and `/mcp`'s tool list all come from it, so no list of names is kept anywhere else. Every
+//! property is an exhaustive match: a new tool does not compile until each is given.
 
+use serde_json::Value;
+
+use super::{ToolContext, read, write};
 use crate::assistant::store::CardAction;
 
 /// A tool the assistant (and an MCP agent) may call.
@@ -86,6 +91,28 @@ impl Tool {
             | Tool::CompleteTask
             | Tool::ReopenTask
             | Tool::GetStats => None,
+        }
+    }
+}
+
+impl Tool {
+    /// Runs the tool with the model's arguments (a JSON object); `Err` is the failure the
+    /// model reads.
+    pub(super) async fn call(self, context: &ToolContext<'_>, raw: Value) -> Result<Value, Value> {
+        match self {
+            Tool::ListTasks => read::list_tasks(context, &raw).await,
+            Tool::FindTasks => read::find_tasks(context, raw).await,
+            Tool::GetTask => read::get_task(context, &raw).await,
+            Tool::AddTask => write::add_task(context, &raw).await,
+            Tool::UpdateTask => write::update_task(context, &raw).await,
+            Tool::CompleteTask => {
+                write::transition(context, &raw, write::Transition::Complete).await
+            }
+            Tool::ReopenTask => write::transition(context, &raw, write::Transition::Reopen).await,
+            Tool::DeleteTask => write::delete_task(context, &raw).await,
+            Tool::DeleteTasks => write::bulk(context, &raw, CardAction::DeleteTasks).await,
+            Tool::CompleteTasks => write::bulk(context, &raw, CardAction::CompleteTasks).await,
+            Tool::GetStats => read::get_stats(context).await,
         }
     }
 }

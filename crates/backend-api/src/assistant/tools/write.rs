@@ -2,11 +2,11 @@
 //! the shared task operations — and delete, which only draws a confirmation card.
 
 use common::error::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{ToolContext, api_failure, args, failure, priority, task_id, task_view};
+use super::{TaskView, ToolContext, api_failure, args, failure, priority, task_id, task_view};
 use crate::assistant::store;
 use crate::quickadd::{parse_repeat, parse_when};
 use crate::tasks::service;
@@ -105,24 +105,41 @@ pub(super) async fn update_task(context: &ToolContext<'_>, raw: &Value) -> Resul
     Ok(json!({"updated": task_view(&updated, context.tz)}))
 }
 
+/// A status change a single-task tool makes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Transition {
+    Complete,
+    Reopen,
+}
+
 pub(super) async fn transition(
     context: &ToolContext<'_>,
     raw: &Value,
-    name: &str,
+    transition: Transition,
 ) -> Result<Value, Value> {
     let id = task_id(raw)?;
-    let complete = name == "complete_task";
     let task = write(context, |conn, caller| {
         Box::pin(async move {
-            if complete {
-                service::complete(conn, caller, id, None).await
-            } else {
-                service::reopen(conn, caller, id, None).await
+            match transition {
+                Transition::Complete => service::complete(conn, caller, id, None).await,
+                Transition::Reopen => service::reopen(conn, caller, id, None).await,
             }
         })
     })
     .await?;
     Ok(json!({"task": task_view(&task, context.tz)}))
+}
+
+/// A card a tool drew, as the model (and the UI, which renders it in the thread) reads it.
+#[derive(Debug, Serialize)]
+struct DrawnCard<'a> {
+    id: Uuid,
+    action: store::CardAction,
+    expires_at: chrono::DateTime<chrono::Utc>,
+    /// The one task, when the card names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    task: Option<TaskView<'a>>,
+    tasks: Vec<TaskView<'a>>,
 }
 
 /// Most tasks one bulk card may name.
@@ -205,11 +222,17 @@ async fn ask_confirmation(
         Ok::<_, sqlx::Error>(created)
     };
     let (id, expires_at) = created.await.map_err(|e| api_failure(&e.into()))?;
-    let views: Vec<Value> = tasks.iter().map(|t| task_view(t, context.tz)).collect();
-    let mut card = json!({"id": id, "action": action, "expires_at": expires_at, "tasks": views});
-    if let [single] = views.as_slice() {
-        card["task"] = single.clone();
-    }
+    let tasks: Vec<TaskView> = tasks.iter().map(|t| task_view(t, context.tz)).collect();
+    let card = DrawnCard {
+        id,
+        action,
+        expires_at,
+        task: match tasks.as_slice() {
+            [single] => Some(single.clone()),
+            _ => None,
+        },
+        tasks,
+    };
     Ok(json!({
         "status": "confirmation_required",
         "message": "Nothing was changed yet. The user must confirm this card in the app.",
