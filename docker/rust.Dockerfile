@@ -3,7 +3,7 @@
 # The workspace is built once; the five stripped binaries share every dependency, and the
 # process is chosen at run time: Helm sets `command: ["/usr/local/bin/<service>"]` (the
 # migration hook runs `/usr/local/bin/backend-api migrate`). Tag the result once per service
-# name (START.md) so images, app-ids and Services all carry the same name (SPEC §1).
+# name (START.md) so images, app-ids and Services all carry the same name (docs/contract.md §1).
 #
 #   docker build -f docker/rust.Dockerfile -t taskfleet/services:dev .
 #

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::FromRef;
-use chrono::{DateTime, Utc};
 use common::CancellationToken;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
@@ -22,13 +21,7 @@ pub const SERVICE: &str = "backend-api";
 /// The app port of docs/contract.md §2.
 pub const PORT: u16 = 8000;
 
-/// "Now", injectable so date phrases can be tested at a fixed instant.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Arc::new(Utc::now)
-}
+pub use common::clock::{Clock, system_clock};
 
 /// What every handler can reach.
 #[derive(Clone)]

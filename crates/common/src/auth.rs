@@ -3,6 +3,7 @@
 //! JWKS URL (Better Auth's `/api/auth/jwks`), looked up by `kid` and refreshed on an unknown `kid`.
 //! There is no other way in: no `user_id` parameter, no bypass flag.
 
+use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -75,7 +76,7 @@ pub const MCP_TOKEN_USE: &str = "mcp";
 #[derive(Debug, Clone, Default)]
 pub struct AuthSettings {
     /// HS256 secret; accepted only when set.
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
     /// JWKS URL for asymmetric keys; accepted only when set.
     pub jwks_url: Option<String>,
     /// When set, every token's `iss` must equal it (`AUTH_ISSUER`; Better Auth: its base URL).
@@ -125,8 +126,8 @@ impl JwtVerifier {
     pub fn new(settings: &AuthSettings) -> Self {
         let hs256 = settings
             .jwt_secret
-            .as_deref()
-            .map(|s| DecodingKey::from_secret(s.as_bytes()));
+            .as_ref()
+            .map(|s| DecodingKey::from_secret(s.expose_secret().as_bytes()));
         let jwks = settings.jwks_url.clone().map(|url| JwksCache {
             url,
             min_refresh_interval: MIN_REFRESH_INTERVAL,

@@ -2,6 +2,7 @@
 //! misconfigured service refuses to start instead of failing on its first request. Every
 //! variable is documented in `.env.example`.
 
+use secrecy::{ExposeSecret, SecretString};
 use std::net::IpAddr;
 use std::str::FromStr;
 
@@ -113,10 +114,10 @@ pub struct ServiceSettings {
     /// The sidecar's HTTP port (`DAPR_HTTP_PORT`, default 3500).
     pub dapr_http_port: u16,
     /// Sent to the sidecar as `dapr-api-token` (`DAPR_API_TOKEN`).
-    pub dapr_api_token: Option<String>,
+    pub dapr_api_token: Option<SecretString>,
     /// Required from the sidecar on internal routes (`APP_API_TOKEN`). Only development runs
     /// without one (and then the internal routes are open: see [`Environment`]).
-    pub app_api_token: Option<String>,
+    pub app_api_token: Option<SecretString>,
     /// Postgres (`DATABASE_URL`).
     pub database_url: String,
     /// Pool size (`DATABASE_MAX_CONNECTIONS`, default 10).
@@ -147,12 +148,12 @@ impl ServiceSettings {
             host: var_or(lookup, "APP_HOST", IpAddr::from([127, 0, 0, 1]))?,
             port: var_or(lookup, "APP_PORT", default_port)?,
             dapr_http_port: var_or(lookup, "DAPR_HTTP_PORT", 3500)?,
-            dapr_api_token: var_opt(lookup, "DAPR_API_TOKEN")?,
-            app_api_token: var_opt(lookup, "APP_API_TOKEN")?,
+            dapr_api_token: var_opt::<String>(lookup, "DAPR_API_TOKEN")?.map(SecretString::from),
+            app_api_token: var_opt::<String>(lookup, "APP_API_TOKEN")?.map(SecretString::from),
             database_url: var_or(lookup, "DATABASE_URL", DEFAULT_DATABASE_URL.to_owned())?,
             database_max_connections: var_or(lookup, "DATABASE_MAX_CONNECTIONS", 10)?,
             auth: AuthSettings {
-                jwt_secret: var_opt(lookup, "JWT_SECRET")?,
+                jwt_secret: var_opt::<String>(lookup, "JWT_SECRET")?.map(SecretString::from),
                 jwks_url: var_opt(lookup, "AUTH_JWKS_URL")?,
                 issuer: var_opt(lookup, "AUTH_ISSUER")?,
                 audience: var_opt(lookup, "AUTH_AUDIENCE")?,
@@ -169,8 +170,8 @@ impl ServiceSettings {
         let published = self
             .auth
             .jwt_secret
-            .as_deref()
-            .is_some_and(|secret| PUBLISHED_SECRETS.contains(&secret));
+            .as_ref()
+            .is_some_and(|secret| PUBLISHED_SECRETS.contains(&secret.expose_secret()));
         match environment {
             Environment::Production => {
                 match &self.app_api_token {
@@ -183,7 +184,7 @@ impl ServiceSettings {
                                 .to_owned(),
                         });
                     }
-                    Some(token) if token.len() < MIN_APP_TOKEN_LEN => {
+                    Some(token) if token.expose_secret().len() < MIN_APP_TOKEN_LEN => {
                         return Err(ConfigError {
                             name: "APP_API_TOKEN".to_owned(),
                             problem: format!("must be at least {MIN_APP_TOKEN_LEN} bytes"),
@@ -223,7 +224,7 @@ impl ServiceSettings {
             });
         }
         if let Some(secret) = &self.auth.jwt_secret
-            && secret.len() < MIN_JWT_SECRET_LEN
+            && secret.expose_secret().len() < MIN_JWT_SECRET_LEN
         {
             return Err(ConfigError {
                 name: "JWT_SECRET".to_owned(),

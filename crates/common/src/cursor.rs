@@ -28,6 +28,21 @@ pub fn invalid() -> ApiError {
     ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued")
 }
 
+/// Ends a page fetched with one row more than `limit`: cuts `rows` to `limit` and, when there
+/// was more, returns the cursor of its last row (`cursor_of`); `None` on the last page.
+pub fn next_page<T>(
+    rows: &mut Vec<T>,
+    limit: i64,
+    cursor_of: impl FnOnce(&T) -> String,
+) -> Option<String> {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if rows.len() <= limit {
+        return None;
+    }
+    rows.truncate(limit);
+    rows.last().map(cursor_of)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -37,6 +52,19 @@ mod tests {
     struct Position {
         t: i64,
         id: String,
+    }
+
+    #[test]
+    fn a_page_is_cut_to_its_limit_and_names_its_last_row_only_when_there_is_more() {
+        let mut rows = vec![1, 2, 3];
+        assert_eq!(
+            next_page(&mut rows, 2, |last| last.to_string()),
+            Some("2".into())
+        );
+        assert_eq!(rows, [1, 2]);
+        let mut last_page = vec![1, 2];
+        assert_eq!(next_page(&mut last_page, 2, |last| last.to_string()), None);
+        assert_eq!(last_page, [1, 2]);
     }
 
     #[test]

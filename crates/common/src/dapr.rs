@@ -1,6 +1,7 @@
 //! A small client for the Dapr sidecar's HTTP API (docs/dapr-behaviour.md §1, §4, §8),
 //! built on reqwest. See docs/adr/0001 for why this and not the `dapr` crate.
 
+use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -98,12 +99,12 @@ pub struct StateEntry<T> {
 pub struct DaprClient {
     http: reqwest::Client,
     base_url: String,
-    api_token: Option<String>,
+    api_token: Option<SecretString>,
 }
 
 impl DaprClient {
     /// A client for the sidecar on `port`; `api_token` is sent as `dapr-api-token` when set.
-    pub fn new(port: u16, api_token: Option<String>) -> Self {
+    pub fn new(port: u16, api_token: Option<SecretString>) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(2))
@@ -122,7 +123,7 @@ impl DaprClient {
             .http
             .request(method, format!("{}{path}", self.base_url));
         match &self.api_token {
-            Some(token) => builder.header("dapr-api-token", token),
+            Some(token) => builder.header("dapr-api-token", token.expose_secret()),
             None => builder,
         }
     }

@@ -236,10 +236,12 @@ pub fn database_unavailable(error: &sqlx::Error) -> bool {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let details = match &self {
+impl ApiError {
+    /// `{"error":{"code","message","details"}}`: how every answer renders this error, and how
+    /// the assistant's tools tell the model of a failure. The message of a server fault is a
+    /// fixed phrase (its Display); causes are logged, never sent.
+    pub fn body(&self) -> Value {
+        let details = match self {
             Self::Validation(details) => details.clone(),
             Self::PreconditionFailed { current } => json!({ "current_version": current }),
             Self::RateLimited {
@@ -248,6 +250,13 @@ impl IntoResponse for ApiError {
             Self::Refused(refusal) => refusal.details.clone(),
             _ => Value::Null,
         };
+        error_body(self.code(), &self.to_string(), details)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
         match &self {
             Self::Internal(cause) | Self::Unavailable(cause) => {
                 tracing::error!(error = ?cause, status = status.as_u16(), "request failed");
@@ -255,10 +264,7 @@ impl IntoResponse for ApiError {
             Self::Unauthorized(reason) => tracing::info!(%reason, "token refused"),
             _ => {}
         }
-        // Display of server faults is a fixed phrase: causes are logged above, never sent.
-        let message = self.to_string();
-        let body = error_body(self.code(), &message, details);
-        let mut response = (status, Json(body)).into_response();
+        let mut response = (status, Json(self.body())).into_response();
         let retry_after = match &self {
             Self::RateLimited {
                 retry_after_secs, ..

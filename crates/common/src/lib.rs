@@ -9,6 +9,7 @@
 //! and the HTTP plumbing every service mounts ([`server`]).
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod cursor;
 pub mod dapr;
@@ -29,4 +30,5 @@ pub mod tasks;
 pub mod telemetry;
 
 /// The shutdown signal shared by every task of a service (re-exported for the services).
+pub use secrecy::{ExposeSecret, SecretString};
 pub use tokio_util::sync::CancellationToken;

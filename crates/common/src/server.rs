@@ -13,6 +13,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -64,7 +65,7 @@ pub struct Ops {
     /// What `/readyz` checks (and the sidecar client the service publishes with).
     pub readiness: Readiness,
     /// The token daprd sends on internal routes (`APP_API_TOKEN`).
-    pub app_api_token: Option<String>,
+    pub app_api_token: Option<SecretString>,
 }
 
 impl Ops {
@@ -191,11 +192,11 @@ async fn record_metrics(
 /// with deliveries and `application/json` with cron ticks, while a cross-site form or
 /// `text/plain` POST from a web page can send neither. A user JWT never opens these routes.
 /// `None` (development only, see `config::Environment`) leaves the token check off.
-pub fn require_app_token(router: Router, token: Option<String>) -> Router {
+pub fn require_app_token(router: Router, token: Option<SecretString>) -> Router {
     let router = router.layer(middleware::from_fn(require_json_body));
     match token {
         Some(token) => router.layer(middleware::from_fn_with_state(
-            Arc::<str>::from(token),
+            Arc::new(token),
             check_app_token,
         )),
         None => router,
@@ -203,13 +204,13 @@ pub fn require_app_token(router: Router, token: Option<String>) -> Router {
 }
 
 async fn check_app_token(
-    State(expected): State<Arc<str>>,
+    State(expected): State<Arc<SecretString>>,
     request: Request,
     next: Next,
 ) -> Response {
     match request.headers().get("dapr-api-token") {
         None => ApiError::Unauthorized(crate::auth::AuthError::Missing).into_response(),
-        Some(given) if constant_time_eq(given.as_bytes(), expected.as_bytes()) => {
+        Some(given) if constant_time_eq(given.as_bytes(), expected.expose_secret().as_bytes()) => {
             next.run(request).await
         }
         Some(_) => ApiError::Forbidden.into_response(),

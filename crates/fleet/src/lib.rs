@@ -121,7 +121,11 @@ impl FleetConfig {
                 common::config::DEFAULT_DATABASE_URL.to_owned(),
             )?,
             auth: AuthSettings {
-                jwt_secret: jwt_secret.or_else(|| Some(DEV_JWT_SECRET.to_owned())),
+                jwt_secret: Some(
+                    jwt_secret
+                        .unwrap_or_else(|| DEV_JWT_SECRET.to_owned())
+                        .into(),
+                ),
                 jwks_url,
                 issuer: env_opt("AUTH_ISSUER")?,
                 audience: env_opt("AUTH_AUDIENCE")?,
@@ -197,8 +201,8 @@ impl Fleet {
                 host: config.host,
                 port: wanted.app_port,
                 dapr_http_port: sidecar_port,
-                dapr_api_token: Some(config.dapr_api_token.clone()),
-                app_api_token: Some(config.app_api_token.clone()),
+                dapr_api_token: Some(config.dapr_api_token.as_str().into()),
+                app_api_token: Some(config.app_api_token.as_str().into()),
                 database_url: config
                     .database_url_of
                     .get(wanted.name)

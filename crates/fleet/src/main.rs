@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use common::ExposeSecret;
 use fleet::{Fleet, FleetConfig};
 
 const USAGE: &str = "usage: fleet [run] | fleet token <user-id> [hours] [--audience URL]";
@@ -76,7 +77,10 @@ async fn token(args: &[String]) -> anyhow::Result<()> {
             .then(|| common::auth::MCP_TOKEN_USE.to_owned()),
         aud: audience.map(serde_json::Value::String),
     };
-    println!("{}", common::auth::mint_hs256_claims(&secret, &claims)?);
+    println!(
+        "{}",
+        common::auth::mint_hs256_claims(secret.expose_secret(), &claims)?
+    );
     Ok(())
 }
 
@@ -94,7 +98,12 @@ async fn run() -> anyhow::Result<()> {
         // The UI's Better Auth signs the browser's tokens; the services fetch its keys.
         config.auth.jwks_url = Some(fleet::ui::jwks_url());
     }
-    if config.auth.jwt_secret.as_deref() == Some(fleet::DEV_JWT_SECRET) {
+    if config
+        .auth
+        .jwt_secret
+        .as_ref()
+        .is_some_and(|s| s.expose_secret() == fleet::DEV_JWT_SECRET)
+    {
         tracing::warn!(
             "using the built-in development JWT secret; set JWT_SECRET for anything shared"
         );

@@ -6,16 +6,17 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::FromRef;
 use common::auth::JwtVerifier;
+use common::clock::{Clock, system_clock};
 use common::config::ServiceSettings;
 use common::outbox::{OutboxRelay, RelaySettings};
 use common::server::{Ops, Server, Service, subscribe_route};
 use sqlx::PgPool;
 
-use crate::reminders::{ClaimSettings, SchedulerSettings, run_scheduler};
+use crate::reminders::{ClaimSettings, Postgres, SchedulerSettings, run_scheduler};
 use crate::{PORT, SERVICE};
 
 /// Everything the service reads at start.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     /// Port, sidecar, database, tokens.
     pub service: ServiceSettings,
@@ -25,6 +26,8 @@ pub struct Settings {
     pub claim: ClaimSettings,
     /// The exact-time loop; `None` leaves firing to the cron route alone (tests).
     pub scheduler: Option<SchedulerSettings>,
+    /// "Now" for the loop and the cron route.
+    pub clock: Clock,
 }
 
 impl Settings {
@@ -35,6 +38,7 @@ impl Settings {
             relay: RelaySettings::default(),
             claim: ClaimSettings::default(),
             scheduler: Some(SchedulerSettings::default()),
+            clock: system_clock(),
         }
     }
 
@@ -53,6 +57,8 @@ pub struct AppState {
     pub verifier: Arc<JwtVerifier>,
     /// How the cron route claims.
     pub claim: ClaimSettings,
+    /// "Now" for the cron route's claim.
+    pub clock: Clock,
     /// Readiness and the app token.
     pub ops: Ops,
 }
@@ -85,12 +91,14 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         relay,
         claim,
         scheduler,
+        clock,
     } = settings;
     let pool = common::db::connect_lazy(&service.database_url, service.database_max_connections)?;
     let state = AppState {
         pool: pool.clone(),
         verifier: Arc::new(JwtVerifier::new(&service.auth)),
         claim: claim.clone(),
+        clock: clock.clone(),
         ops: Ops::new(&service, Some(pool.clone())),
     };
     let relay = OutboxRelay::new(pool.clone(), state.ops.dapr().clone(), relay);
@@ -100,8 +108,9 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         // Reminders fire meanwhile; their events wait in the outbox.
         .with_background(move |shutdown| relay.run_when_sidecar_ready(shutdown));
     if let Some(scheduler) = scheduler {
-        service = service
-            .with_background(move |shutdown| run_scheduler(pool, claim, scheduler, shutdown));
+        service = service.with_background(move |shutdown| {
+            run_scheduler(Postgres { pool, claim }, clock, scheduler, shutdown)
+        });
     }
     Ok(service)
 }

@@ -1,7 +1,8 @@
 //! Test support shared by every crate's integration tests: a fresh migrated database per test,
-//! free ports, HS256 tokens, service settings for port 0, polling with a deadline, and the API
-//! error shape, a scripted model provider ([`llm`]) and a TCP proxy that cuts connections on
-//! demand ([`fault_proxy`]). Only tests depend on it (as a dev-dependency).
+//! free ports, HS256 tokens, service settings for port 0, a built service served until the test
+//! drops it ([`Served`]), a task to publish ([`task`]), polling with a deadline, the API error
+//! shape, a scripted model provider ([`llm`]) and a TCP proxy that cuts connections on demand
+//! ([`fault_proxy`]). Only tests depend on it (as a dev-dependency).
 #![allow(clippy::unwrap_used)]
 
 pub mod fault_proxy;
@@ -74,10 +75,100 @@ pub fn service_settings(database_url: &str, dapr_port: u16) -> ServiceSettings {
         database_url: database_url.to_owned(),
         database_max_connections: 20,
         auth: AuthSettings {
-            jwt_secret: Some(SECRET.to_owned()),
+            jwt_secret: Some(SECRET.into()),
             jwks_url: None,
             ..Default::default()
         },
+    }
+}
+
+/// A built service serving on its port until dropped, with requests signed as a user.
+pub struct Served {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The port it bound.
+    pub port: u16,
+    /// A client for the tests' requests.
+    pub client: reqwest::Client,
+    shutdown: common::CancellationToken,
+}
+
+impl Served {
+    /// Serves `service` until the returned value is dropped.
+    pub fn start(service: common::server::Service) -> Self {
+        let port = service.port();
+        let shutdown = common::CancellationToken::new();
+        tokio::spawn(service.run_until_stopped(shutdown.clone()));
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client: reqwest::Client::new(),
+            shutdown,
+        }
+    }
+
+    /// The URL of `path` on the service.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A request to `path` with `user`'s token.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token(user))
+    }
+
+    /// `GET path` as `user`: the status and the JSON body (`null` when there is none).
+    pub async fn get_json(&self, user: &str, path: &str) -> (u16, Value) {
+        let response = self
+            .request(reqwest::Method::GET, path, user)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Stops serving (as dropping does), for a test that restarts the service.
+    pub fn stop(&self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A pending task of `user` titled `title`, version 1, as backend-api would publish it.
+pub fn task(user: &str, title: &str) -> common::tasks::Task {
+    let now = chrono::Utc::now();
+    common::tasks::Task {
+        id: Uuid::now_v7(),
+        user_id: user.to_owned(),
+        title: title.to_owned(),
+        description: String::new(),
+        status: common::tasks::TaskStatus::Pending,
+        priority: common::tasks::Priority::Medium,
+        tags: vec![],
+        due_date: None,
+        reminder_at: None,
+        recurring_rule: None,
+        recurring_mode: common::tasks::RecurringMode::Schedule,
+        recurring_end_date: None,
+        timezone: "UTC".to_owned(),
+        parent_task_id: None,
+        created_at: now,
+        updated_at: now,
+        completed_at: None,
+        version: 1,
     }
 }
 

@@ -1,6 +1,6 @@
 {{/*
 The service's name: the chart's name, which is also the crate, binary, image, Dapr app-id and
-Kubernetes Service name (SPEC §1). Deliberately not prefixed with the release name, so that
+Kubernetes Service name (docs/contract.md §1). Deliberately not prefixed with the release name, so that
 other services and the browser can find `backend-api` under that exact name.
 */}}
 {{- define "taskfleet-lib.name" -}}

@@ -177,13 +177,9 @@ pub async fn list_entries(
 ) -> Result<Json<AuditPage>, ApiError> {
     let (filter, limit) = parse_query(raw.as_deref())?;
     let mut rows = crate::journal::list(&state.pool, &user.user_id, &filter, limit + 1).await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last()
-            .map(|last| encode_cursor(last.entry.occurred_at, last.id))
-    } else {
-        None
-    };
+    let next_cursor = common::cursor::next_page(&mut rows, limit, |last| {
+        encode_cursor(last.entry.occurred_at, last.id)
+    });
     Ok(Json(AuditPage {
         items: rows.into_iter().map(AuditEntry::from).collect(),
         next_cursor,

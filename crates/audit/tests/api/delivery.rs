@@ -165,7 +165,7 @@ async fn a_delivery_while_the_database_is_unreachable_is_answered_retry() {
 async fn with_an_app_token_deliveries_and_subscriptions_need_it_and_a_user_jwt_is_not_enough() {
     let (pool, url) = crate::helpers::fresh_database().await;
     let mut settings = settings(&url, crate::helpers::free_port());
-    settings.app_api_token = Some("sidecar-secret".to_owned());
+    settings.app_api_token = Some("sidecar-secret".into());
     let app = spawn_audit_with(pool, settings).await;
     let event = task_event(EventType::TaskCreated, "alice", Uuid::new_v4(), 1);
     let body = serde_json::to_vec(&cloudevent(&event)).unwrap();

@@ -1,7 +1,4 @@
-use std::time::Duration;
-
 use chrono::Utc;
-use common::CancellationToken;
 use common::config::ServiceSettings;
 use common::events::{
     Actor, Changes, CloudEvent, EventType, FieldChange, SCHEMA_VERSION, TaskEvent, TaskEventData,
@@ -12,16 +9,10 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub use testkit::{SECRET, error_code, eventually, free_port};
+pub use testkit::{Served, error_code, eventually, free_port, token};
 
 /// A fresh, migrated database for one test.
-pub async fn fresh_database() -> (PgPool, String) {
-    let url = unused_database_url();
-    common::db::ensure_database(&url).await.unwrap();
-    let pool = common::db::connect(&url, 20).await.unwrap();
-    common::db::MIGRATOR.run(&pool).await.unwrap();
-    (pool, url)
-}
+pub use testkit::fresh_database;
 
 /// The URL of a database that does not exist (nothing creates it).
 pub fn unused_database_url() -> String {
@@ -31,16 +22,15 @@ pub fn unused_database_url() -> String {
 pub use testkit::service_settings as settings;
 
 pub struct TestAudit {
-    pub address: String,
-    pub port: u16,
+    pub served: Served,
     pub pool: PgPool,
-    pub client: reqwest::Client,
-    pub shutdown: CancellationToken,
 }
 
-impl Drop for TestAudit {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl std::ops::Deref for TestAudit {
+    type Target = Served;
+
+    fn deref(&self) -> &Served {
+        &self.served
     }
 }
 
@@ -52,21 +42,10 @@ pub async fn spawn_audit() -> TestAudit {
 
 pub async fn spawn_audit_with(pool: PgPool, settings: ServiceSettings) -> TestAudit {
     let service = audit::build(audit::Settings::new(settings)).await.unwrap();
-    let port = service.port();
-    let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    tokio::spawn(async move { service.run_until_stopped(stop).await });
     TestAudit {
-        address: format!("http://127.0.0.1:{port}"),
-        port,
+        served: Served::start(service),
         pool,
-        client: reqwest::Client::new(),
-        shutdown,
     }
-}
-
-pub fn token(user: &str) -> String {
-    common::auth::mint_hs256(SECRET, user, Duration::from_secs(3600)).unwrap()
 }
 
 /// A task event of `user` about `task_id`, as backend-api would publish it.

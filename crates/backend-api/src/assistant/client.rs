@@ -10,6 +10,7 @@
 //! - a server that ignores `stream: true` and answers one JSON document is read as well;
 //! - every call is bounded by a timeout; errors never carry the key or the provider's body.
 
+use common::ExposeSecret;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -177,7 +178,7 @@ impl ChatClient {
         );
         let mut request = self.http.post(url).json(body);
         if let Some(key) = &self.settings.api_key {
-            request = request.bearer_auth(key);
+            request = request.bearer_auth(key.expose_secret());
         }
         let mut response = request.send().await.map_err(ProviderError::Transport)?;
         let status = response.status();

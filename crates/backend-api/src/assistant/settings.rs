@@ -1,6 +1,7 @@
 //! The assistant's settings, read from the environment by backend-api alone (the other
 //! services have no use for them). Without `ASSISTANT_API_KEY` the assistant is off.
 
+use common::SecretString;
 use std::time::Duration;
 
 use common::config::{ConfigError, env_opt, env_or};
@@ -10,7 +11,7 @@ use serde_json::{Map, Value};
 #[derive(Clone)]
 pub struct AssistantSettings {
     /// `ASSISTANT_API_KEY`; `None` disables the assistant. Sent only to the provider.
-    pub api_key: Option<String>,
+    pub api_key: Option<SecretString>,
     /// `ASSISTANT_BASE_URL`, the OpenAI-compatible API root (`…/v1`); `/chat/completions` is
     /// appended. Default `https://api.openai.com/v1`.
     pub base_url: String,
@@ -91,7 +92,7 @@ impl AssistantSettings {
             },
         };
         let settings = Self {
-            api_key: env_opt("ASSISTANT_API_KEY")?,
+            api_key: env_opt::<String>("ASSISTANT_API_KEY")?.map(SecretString::from),
             base_url: env_or("ASSISTANT_BASE_URL", defaults.base_url)?,
             model: env_or("ASSISTANT_MODEL", defaults.model)?,
             extra_body,

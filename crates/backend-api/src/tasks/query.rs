@@ -248,18 +248,13 @@ pub async fn list(
             }
             _ => error.into(),
         })?;
-    let next_cursor = if rows.len() as i64 > query.limit {
-        rows.truncate(query.limit as usize);
-        rows.last().map(|last| {
-            encode_cursor(&Cursor {
-                s: query.sort.clone(),
-                k: last.sort_key.clone(),
-                id: last.task.id,
-            })
+    let next_cursor = common::cursor::next_page(&mut rows, query.limit, |last| {
+        encode_cursor(&Cursor {
+            s: query.sort.clone(),
+            k: last.sort_key.clone(),
+            id: last.task.id,
         })
-    } else {
-        None
-    };
+    });
     Ok(TaskPage {
         items: rows.into_iter().map(|r| r.task).collect(),
         next_cursor,

@@ -24,7 +24,7 @@ pub fn thursday() -> DateTime<Utc> {
 /// Settings for the scripted provider at `base_url`.
 pub fn provider_settings(base_url: &str) -> AssistantSettings {
     AssistantSettings {
-        api_key: Some(KEY.to_owned()),
+        api_key: Some(KEY.into()),
         base_url: base_url.to_owned(),
         model: "scripted-model".to_owned(),
         timeout: Duration::from_secs(10),

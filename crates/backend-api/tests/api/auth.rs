@@ -172,7 +172,7 @@ async fn internal_routes_need_the_app_token_when_one_is_configured_and_a_user_jw
  {
     let (pool, url) = crate::helpers::fresh_database().await;
     let mut settings = crate::helpers::settings(&url, crate::helpers::free_port());
-    settings.app_api_token = Some("sidecar-token".to_owned());
+    settings.app_api_token = Some("sidecar-token".into());
     drop(pool);
     let application = backend_api::build(backend_api::Settings::new(settings))
         .await

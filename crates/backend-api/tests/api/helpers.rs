@@ -1,21 +1,26 @@
 use std::time::Duration;
 
 use backend_api::Settings;
-use common::CancellationToken;
 use common::outbox::RelaySettings;
-use reqwest::{Method, RequestBuilder, Response};
+use reqwest::{Method, Response};
 use serde_json::Value;
 use sqlx::PgPool;
 
-pub use testkit::{SECRET, error_code, free_port, fresh_database, token};
+pub use testkit::{SECRET, Served, error_code, free_port, fresh_database, token};
 
 pub struct TestApp {
     /// Keeps the sidecar port of [`spawn_app`] refusing connections: nobody else can take it.
     _sidecar: Option<testkit::ReservedPort>,
-    pub address: String,
+    pub served: Served,
     pub pool: PgPool,
-    pub client: reqwest::Client,
-    pub shutdown: CancellationToken,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Served;
+
+    fn deref(&self) -> &Served {
+        &self.served
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -51,16 +56,10 @@ pub async fn spawn_app_on(pool: PgPool, database_url: String, dapr_port: u16) ->
 
 /// Runs a built backend until the [`TestApp`] is dropped.
 fn serve(application: common::server::Service, pool: PgPool) -> TestApp {
-    let address = format!("http://127.0.0.1:{}", application.port());
-    let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    tokio::spawn(async move { application.run_until_stopped(stop).await });
     TestApp {
         _sidecar: None,
-        address,
+        served: Served::start(application),
         pool,
-        client: reqwest::Client::new(),
-        shutdown,
     }
 }
 
@@ -73,19 +72,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(Settings) -> Settings) -> Tes
     serve(application, pool)
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
 impl TestApp {
-    pub fn request(&self, method: Method, path: &str, user: &str) -> RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.address))
-            .bearer_auth(token(user))
-    }
-
     pub async fn create(&self, user: &str, body: Value) -> Response {
         self.request(Method::POST, "/api/tasks", user)
             .json(&body)
@@ -98,12 +85,6 @@ impl TestApp {
         let response = self.create(user, body).await;
         assert_eq!(response.status(), 201, "{:?}", response.text().await);
         response.json().await.unwrap()
-    }
-
-    pub async fn get_json(&self, user: &str, path: &str) -> (u16, Value) {
-        let response = self.request(Method::GET, path, user).send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn outbox_topics(&self) -> Vec<String> {

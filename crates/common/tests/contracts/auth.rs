@@ -159,7 +159,7 @@ async fn an_mcp_agent_token_opens_only_its_mcp_endpoint() {
     const SECRET: &str = "a-secret-that-is-long-enough-for-hs256!";
     const MCP: &str = "https://tasks.example.com/mcp";
     let verifier = JwtVerifier::new(&AuthSettings {
-        jwt_secret: Some(SECRET.to_owned()),
+        jwt_secret: Some(SECRET.into()),
         jwks_url: None,
         ..Default::default()
     });
@@ -255,7 +255,7 @@ async fn a_key_withdrawn_from_the_jwks_stops_working_once_its_ttl_is_over() {
 async fn issuer_and_audience_are_required_when_configured() {
     const SECRET: &str = "a-secret-that-is-long-enough-for-hs256!";
     let verifier = JwtVerifier::new(&AuthSettings {
-        jwt_secret: Some(SECRET.to_owned()),
+        jwt_secret: Some(SECRET.into()),
         issuer: Some("https://auth.example.com".to_owned()),
         audience: Some("https://auth.example.com".to_owned()),
         ..Default::default()

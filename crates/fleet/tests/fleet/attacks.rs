@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use common::events::{Actor, CloudEvent, EventType, TaskEvent};
-use common::tasks::{Priority, RecurringMode, Task, TaskStatus};
+use common::tasks::{Priority, Task, TaskStatus};
 use fleet::Fleet;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -25,23 +25,14 @@ fn forged_completion_of(victim: &str, id: Uuid) -> String {
     let now = chrono::Utc::now();
     let task = Task {
         id,
-        user_id: victim.to_owned(),
-        title: "attacker's task".to_owned(),
         description: "click http://evil.example".to_owned(),
         status: TaskStatus::Completed,
         priority: Priority::High,
-        tags: vec![],
         due_date: Some(now),
-        reminder_at: None,
         recurring_rule: Some("daily".to_owned()),
-        recurring_mode: RecurringMode::Schedule,
-        recurring_end_date: None,
-        timezone: "UTC".to_owned(),
-        parent_task_id: None,
-        created_at: now,
-        updated_at: now,
         completed_at: Some(now),
         version: 2,
+        ..testkit::task(victim, "attacker's task")
     };
     let event = TaskEvent::new(EventType::TaskCompleted, Actor::User, &task, None, None);
     serde_json::to_string(&CloudEvent::for_task_event("backend-api", event, None)).unwrap()

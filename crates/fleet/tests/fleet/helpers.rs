@@ -47,7 +47,7 @@ pub fn fleet_config(extra: &[&str]) -> FleetConfig {
         database_url: testkit::test_database_url(),
         database_url_of: Default::default(),
         auth: AuthSettings {
-            jwt_secret: Some(SECRET.to_owned()),
+            jwt_secret: Some(SECRET.into()),
             jwks_url: None,
             ..Default::default()
         },

@@ -67,7 +67,7 @@ fn fleet_token_prints_a_jwt_for_the_user_signed_with_jwt_secret() {
     let token = String::from_utf8(output.stdout).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let verifier = common::auth::JwtVerifier::new(&AuthSettings {
-        jwt_secret: Some(SECRET.to_owned()),
+        jwt_secret: Some(SECRET.into()),
         jwks_url: None,
         ..Default::default()
     });

@@ -24,7 +24,7 @@ async fn us6_a_task_added_by_chat_reaches_the_users_socket_and_the_audit_trail_a
     ])
     .await;
     let fleet = start_fleet_with_assistant(AssistantSettings {
-        api_key: Some("scripted".to_owned()),
+        api_key: Some("scripted".into()),
         base_url,
         model: "scripted".to_owned(),
         ..AssistantSettings::default()

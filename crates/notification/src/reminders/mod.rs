@@ -14,4 +14,4 @@ pub mod scheduler;
 pub use claim::{
     ClaimSettings, FiredReminder, claim_due_reminders, forget_fired_reminders, next_reminder_at,
 };
-pub use scheduler::{SchedulerSettings, run_scheduler};
+pub use scheduler::{Postgres, ReminderStore, SchedulerSettings, run_scheduler};

@@ -8,10 +8,12 @@
 //! Replicas need no coordination: they all wake at the due time and the claim lets exactly one
 //! of them fire each reminder.
 
+use std::future::Future;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use common::CancellationToken;
+use common::clock::Clock;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::time::Instant;
@@ -39,24 +41,90 @@ impl Default for SchedulerSettings {
     }
 }
 
-/// Fires reminders at their time until `shutdown` is cancelled.
-pub async fn run_scheduler(
-    pool: PgPool,
-    claim: ClaimSettings,
+/// What the loop needs from the database. Apart from the loop so its timing can be tested in
+/// tokio's paused time, which real sockets cannot take part in; [`Postgres`] is the one
+/// implementation the service runs.
+pub trait ReminderStore: Send + Sync + 'static {
+    /// Told of every task write.
+    type Listener: Send;
+
+    /// Fires every reminder due at `now`.
+    fn claim_due(&self, now: DateTime<Utc>) -> impl Future<Output = sqlx::Result<()>> + Send;
+
+    /// The earliest pending reminder after `now`.
+    fn next_at(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = sqlx::Result<Option<DateTime<Utc>>>> + Send;
+
+    /// Starts listening for task writes; `None` when it cannot (the loop then polls).
+    fn listen(&self) -> impl Future<Output = Option<Self::Listener>> + Send;
+
+    /// Waits for the next task write; an error means the listener is lost.
+    fn changed(listener: &mut Self::Listener) -> impl Future<Output = sqlx::Result<()>> + Send;
+}
+
+/// The `tasks` table, told of writes by the outbox NOTIFY.
+pub struct Postgres {
+    /// The database.
+    pub pool: PgPool,
+    /// How reminders are claimed.
+    pub claim: ClaimSettings,
+}
+
+impl ReminderStore for Postgres {
+    type Listener = PgListener;
+
+    async fn claim_due(&self, now: DateTime<Utc>) -> sqlx::Result<()> {
+        claim_due_reminders(&self.pool, now, &self.claim)
+            .await
+            .map(|_| ())
+    }
+
+    async fn next_at(&self, now: DateTime<Utc>) -> sqlx::Result<Option<DateTime<Utc>>> {
+        next_reminder_at(&self.pool, now).await
+    }
+
+    async fn listen(&self) -> Option<PgListener> {
+        let mut listener = match PgListener::connect_with(&self.pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, "reminder listener unavailable; polling only");
+                return None;
+            }
+        };
+        match listener.listen(common::outbox::CHANNEL).await {
+            Ok(()) => Some(listener),
+            Err(error) => {
+                tracing::warn!(%error, "reminder listen failed; polling only");
+                None
+            }
+        }
+    }
+
+    async fn changed(listener: &mut PgListener) -> sqlx::Result<()> {
+        listener.recv().await.map(|_| ())
+    }
+}
+
+/// Fires the reminders of `store` at their time, by `clock`, until `shutdown` is cancelled.
+pub async fn run_scheduler<S: ReminderStore>(
+    store: S,
+    clock: Clock,
     settings: SchedulerSettings,
     shutdown: CancellationToken,
 ) {
-    let mut listener: Option<PgListener> = None;
+    let mut listener: Option<S::Listener> = None;
     loop {
         if shutdown.is_cancelled() {
             return;
         }
         // Listen before the pass: a write committed during the pass then still wakes us.
         if listener.is_none() {
-            listener = listen(&pool).await;
+            listener = store.listen().await;
         }
         let started = Instant::now();
-        let wake_at = match pass(&pool, &claim).await {
+        let wake_at = match pass(&store, &clock).await {
             Ok(Some(until_next)) => started + until_next.min(settings.poll_interval),
             Ok(None) => started + settings.poll_interval,
             Err(error) => {
@@ -64,7 +132,7 @@ pub async fn run_scheduler(
                 started + settings.error_backoff
             }
         };
-        wait(
+        wait::<S>(
             &mut listener,
             wake_at,
             started + settings.min_gap,
@@ -75,17 +143,17 @@ pub async fn run_scheduler(
 }
 
 /// Claims what is due and returns how long until the next pending reminder.
-async fn pass(pool: &PgPool, claim: &ClaimSettings) -> sqlx::Result<Option<Duration>> {
-    let now = Utc::now();
-    claim_due_reminders(pool, now, claim).await?;
-    let next = next_reminder_at(pool, now).await?;
+async fn pass<S: ReminderStore>(store: &S, clock: &Clock) -> sqlx::Result<Option<Duration>> {
+    let now = clock();
+    store.claim_due(now).await?;
+    let next = store.next_at(now).await?;
     // Already passed (it became due during the claim): go again at once.
-    Ok(next.map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO)))
+    Ok(next.map(|at| (at - clock()).to_std().unwrap_or(Duration::ZERO)))
 }
 
-/// Sleeps until `wake_at`, or until `earliest` (or later) once a NOTIFY arrives.
-async fn wait(
-    listener: &mut Option<PgListener>,
+/// Sleeps until `wake_at`, or until `earliest` (or later) once a write is told.
+async fn wait<S: ReminderStore>(
+    listener: &mut Option<S::Listener>,
     wake_at: Instant,
     earliest: Instant,
     shutdown: &CancellationToken,
@@ -95,7 +163,7 @@ async fn wait(
         tokio::select! {
             () = tokio::time::sleep_until(deadline) => return,
             () = shutdown.cancelled() => return,
-            received = next_notification(listener) => {
+            received = next_change::<S>(listener) => {
                 if let Err(error) = received {
                     tracing::warn!(%error, "reminder listener lost; polling until it is back");
                     *listener = None;
@@ -107,26 +175,13 @@ async fn wait(
     }
 }
 
-async fn next_notification(listener: &mut Option<PgListener>) -> sqlx::Result<()> {
+async fn next_change<S: ReminderStore>(listener: &mut Option<S::Listener>) -> sqlx::Result<()> {
     match listener {
-        Some(listener) => listener.recv().await.map(|_| ()),
+        Some(listener) => S::changed(listener).await,
         None => std::future::pending().await,
     }
 }
 
-async fn listen(pool: &PgPool) -> Option<PgListener> {
-    let mut listener = match PgListener::connect_with(pool).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            tracing::warn!(%error, "reminder listener unavailable; polling only");
-            return None;
-        }
-    };
-    match listener.listen(common::outbox::CHANNEL).await {
-        Ok(()) => Some(listener),
-        Err(error) => {
-            tracing::warn!(%error, "reminder listen failed; polling only");
-            None
-        }
-    }
-}
+#[cfg(test)]
+#[path = "scheduler_tests.rs"]
+mod tests;

@@ -7,7 +7,6 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use chrono::Utc;
 use common::error::ApiError;
 use common::events::REMINDER_CRON;
 use serde_json::{Value, json};
@@ -25,7 +24,7 @@ pub fn router(state: AppState) -> Router {
 /// Claims every due reminder; 200 with how many this tick fired (usually 0). Also forgets
 /// firings too old to matter.
 async fn reminder_cron(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let now = Utc::now();
+    let now = (state.clock)();
     let fired = claim_due_reminders(&state.pool, now, &state.claim).await?;
     match forget_fired_reminders(&state.pool, now, &state.claim).await {
         Ok(0) => {}

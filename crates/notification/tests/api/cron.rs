@@ -126,7 +126,7 @@ async fn concurrent_claims_in_small_batches_fire_every_due_reminder_exactly_once
 async fn the_cron_route_requires_the_app_token_when_one_is_configured() {
     let (_pool, url) = fresh_database().await;
     let mut with_token = settings(&url);
-    with_token.app_api_token = Some("sidecar-secret".to_owned());
+    with_token.app_api_token = Some("sidecar-secret".into());
     let instance = spawn_instance_with(with_token, cron_only()).await;
     let tick = |token: Option<&str>, bearer: bool| {
         let mut request = instance

@@ -1,60 +1,28 @@
-use std::net::{IpAddr, Ipv4Addr};
-
 use chrono::{DateTime, Utc};
-use common::CancellationToken;
-use common::auth::AuthSettings;
 use common::config::ServiceSettings;
 use notification::reminders::SchedulerSettings;
-use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub use testkit::{SECRET, error_code, eventually, free_port, fresh_database, token};
+pub use testkit::{Served, error_code, eventually, free_port, fresh_database, token};
 
 pub fn settings(database_url: &str) -> ServiceSettings {
-    ServiceSettings {
-        host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        port: 0,
-        dapr_http_port: free_port(),
-        dapr_api_token: None,
-        app_api_token: None,
-        database_url: database_url.to_owned(),
-        database_max_connections: 10,
-        auth: AuthSettings {
-            jwt_secret: Some(SECRET.to_owned()),
-            jwks_url: None,
-            ..Default::default()
-        },
-    }
+    testkit::service_settings(database_url, free_port())
 }
 
 /// One running notification instance.
-pub struct Instance {
-    pub address: String,
-    pub client: reqwest::Client,
-    shutdown: CancellationToken,
-}
+pub struct Instance(Served);
 
-impl Drop for Instance {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl std::ops::Deref for Instance {
+    type Target = Served;
+
+    fn deref(&self) -> &Served {
+        &self.0
     }
 }
 
 impl Instance {
-    pub fn request(&self, method: Method, path: &str, user: &str) -> RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.address))
-            .bearer_auth(token(user))
-    }
-
-    pub async fn get_json(&self, user: &str, path: &str) -> (u16, Value) {
-        let response = self.request(Method::GET, path, user).send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
     /// The cron tick exactly as the sidecar sends it: empty body, JSON content type.
     pub async fn cron_tick(&self) -> (u16, Value) {
         let response = self
@@ -93,15 +61,7 @@ pub async fn spawn_instance_with(
         ..notification::Settings::new(settings)
     };
     let service = notification::build(settings).await.unwrap();
-    let address = format!("http://127.0.0.1:{}", service.port());
-    let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    tokio::spawn(async move { service.run_until_stopped(stop).await });
-    Instance {
-        address,
-        client: reqwest::Client::new(),
-        shutdown,
-    }
+    Instance(Served::start(service))
 }
 
 /// Inserts a pending task; with `notify` it also NOTIFYs the outbox channel on commit, as

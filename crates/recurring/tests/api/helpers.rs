@@ -1,9 +1,6 @@
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::CancellationToken;
-use common::auth::AuthSettings;
 use common::config::ServiceSettings;
 use common::events::{Actor, CloudEvent, EventType, TaskEvent};
 use common::outbox::RelaySettings;
@@ -12,37 +9,27 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub use testkit::{free_port, fresh_database};
+pub use testkit::{Served, free_port, fresh_database};
 
 pub const USER: &str = "alice";
 
 pub fn settings(database_url: &str, app_api_token: Option<&str>) -> ServiceSettings {
     ServiceSettings {
-        host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        port: 0,
-        dapr_http_port: free_port(),
-        dapr_api_token: None,
-        app_api_token: app_api_token.map(str::to_owned),
-        database_url: database_url.to_owned(),
-        database_max_connections: 20,
-        auth: AuthSettings {
-            jwt_secret: Some("recurring-test-secret-recurring-test-01".to_owned()),
-            jwks_url: None,
-            ..Default::default()
-        },
+        app_api_token: app_api_token.map(Into::into),
+        ..testkit::service_settings(database_url, free_port())
     }
 }
 
 pub struct TestApp {
-    pub address: String,
+    pub served: Served,
     pub pool: PgPool,
-    pub client: reqwest::Client,
-    shutdown: CancellationToken,
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl std::ops::Deref for TestApp {
+    type Target = Served;
+
+    fn deref(&self) -> &Served {
+        &self.served
     }
 }
 
@@ -61,14 +48,9 @@ pub async fn spawn_app_on(pool: PgPool, settings: &ServiceSettings) -> TestApp {
         ..recurring::Settings::new(settings.clone())
     };
     let service = recurring::build(settings).await.unwrap();
-    let address = format!("http://127.0.0.1:{}", service.port());
-    let shutdown = CancellationToken::new();
-    tokio::spawn(service.run_until_stopped(shutdown.clone()));
     TestApp {
-        address,
+        served: Served::start(service),
         pool,
-        client: reqwest::Client::new(),
-        shutdown,
     }
 }
 

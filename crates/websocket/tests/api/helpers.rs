@@ -1,19 +1,15 @@
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use common::CancellationToken;
-use common::auth::AuthSettings;
-use common::config::ServiceSettings;
 use common::events::{Actor, CloudEvent, EventType, TaskEvent};
-use common::tasks::{Priority, RecurringMode, Task, TaskStatus};
+use common::tasks::Task;
 use dev_sidecar::{AppSpec, DevSidecar, SidecarConfig};
 use futures::StreamExt;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
-use uuid::Uuid;
 use websocket::RealtimeSettings;
 
-pub use testkit::{SECRET, free_port, token};
+pub use testkit::{SECRET, free_port, task, token};
 
 pub struct TestApp {
     pub port: u16,
@@ -65,20 +61,8 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(realtime: RealtimeSettings) -> TestApp {
     let sidecar = testkit::reserve_port();
     let sidecar_port = sidecar.port;
-    let settings = ServiceSettings {
-        host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        port: 0,
-        dapr_http_port: sidecar_port,
-        dapr_api_token: None,
-        app_api_token: None,
-        database_url: "postgres://postgres@127.0.0.1:5432/postgres".to_owned(),
-        database_max_connections: 2,
-        auth: AuthSettings {
-            jwt_secret: Some(SECRET.to_owned()),
-            jwks_url: None,
-            ..Default::default()
-        },
-    };
+    // websocket has no database: the URL is never used.
+    let settings = testkit::service_settings("postgres://unused", sidecar_port);
     let settings = websocket::Settings {
         realtime,
         ..websocket::Settings::new(settings)
@@ -161,30 +145,6 @@ impl TestApp {
             .json()
             .await
             .unwrap()
-    }
-}
-
-pub fn task(user: &str, title: &str) -> Task {
-    let now = chrono::Utc::now();
-    Task {
-        id: Uuid::now_v7(),
-        user_id: user.to_owned(),
-        title: title.to_owned(),
-        description: String::new(),
-        status: TaskStatus::Pending,
-        priority: Priority::Medium,
-        tags: vec![],
-        due_date: None,
-        reminder_at: None,
-        recurring_rule: None,
-        recurring_mode: RecurringMode::Schedule,
-        recurring_end_date: None,
-        timezone: "UTC".to_owned(),
-        parent_task_id: None,
-        created_at: now,
-        updated_at: now,
-        completed_at: None,
-        version: 1,
     }
 }
 

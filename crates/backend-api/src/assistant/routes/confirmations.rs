@@ -96,12 +96,11 @@ pub async fn list_confirmations(
     let card_ids: Vec<Uuid> = cards.iter().map(|c| c.id).collect();
     let targets = store::targets_of(&mut conn, &card_ids).await?;
     let task_ids: Vec<Uuid> = targets.iter().map(|(_, t)| t.task_id).collect();
-    let mut tasks: HashMap<Uuid, Task> =
-        common::tasks::get_tasks(&mut conn, &user.user_id, &task_ids)
-            .await?
-            .into_iter()
-            .map(|task| (task.id, task))
-            .collect();
+    let tasks: HashMap<Uuid, Task> = common::tasks::get_tasks(&mut conn, &user.user_id, &task_ids)
+        .await?
+        .into_iter()
+        .map(|task| (task.id, task))
+        .collect();
     let items = cards
         .into_iter()
         .map(|card| {
@@ -109,7 +108,8 @@ pub async fn list_confirmations(
                 .iter()
                 .filter(|(id, _)| *id == card.id)
                 .map(|(_, target)| {
-                    let task = tasks.remove(&target.task_id);
+                    // A task may be named on several cards: each gets its copy.
+                    let task = tasks.get(&target.task_id).cloned();
                     CardTask {
                         task_id: target.task_id,
                         version: target.task_version,

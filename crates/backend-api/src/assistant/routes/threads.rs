@@ -112,11 +112,7 @@ pub async fn list_threads(
         .transpose()?;
     let mut conn = state.pool.acquire().await?;
     let mut threads = store::list_threads(&mut conn, &user.user_id, cursor, limit + 1).await?;
-    let more = threads.len() as i64 > limit;
-    threads.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| threads.last().map(encode_thread_cursor))
-        .flatten();
+    let next_cursor = common::cursor::next_page(&mut threads, limit, encode_thread_cursor);
     Ok(Json(Paged {
         items: threads,
         next_cursor,

@@ -51,25 +51,12 @@ fn failure(code: &str, message: impl Into<String>) -> Value {
     common::error::error_body(code, &message.into(), Value::Null)
 }
 
+/// A task operation's failure as the model sees it: the API's own error body.
 fn api_failure(error: &ApiError) -> Value {
-    match error {
-        ApiError::NotFound(what) => failure("not_found", format!("{what} not found")),
-        ApiError::Validation(details) => {
-            common::error::error_body("validation_failed", "invalid field", details.clone())
-        }
-        ApiError::BadRequest { code, message } | ApiError::Conflict { code, message } => {
-            failure(code, message.clone())
-        }
-        ApiError::PreconditionFailed { current } => failure(
-            "precondition_failed",
-            format!("the task changed; current version is {current}"),
-        ),
-        ApiError::Internal(cause) | ApiError::Unavailable(cause) => {
-            tracing::error!(error = ?cause, "assistant tool failed");
-            failure("internal_error", "the operation failed")
-        }
-        other => failure("failed", other.to_string()),
+    if let ApiError::Internal(cause) | ApiError::Unavailable(cause) = error {
+        tracing::error!(error = ?cause, "assistant tool failed");
     }
+    error.body()
 }
 
 /// Long descriptions are cut to this many characters, so a list of tasks cannot flood the

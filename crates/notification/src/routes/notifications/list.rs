@@ -91,16 +91,11 @@ pub async fn list_notifications(
     sql.push(" ORDER BY created_at DESC, id DESC LIMIT ")
         .push_bind(limit + 1);
     let mut items: Vec<Notification> = sql.build_query_as().fetch_all(&state.pool).await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|last| {
-            encode_cursor(&Cursor {
-                t: last.created_at,
-                id: last.id,
-            })
+    let next_cursor = common::cursor::next_page(&mut items, limit, |last| {
+        encode_cursor(&Cursor {
+            t: last.created_at,
+            id: last.id,
         })
-    } else {
-        None
-    };
+    });
     Ok(Json(NotificationPage { items, next_cursor }))
 }
