@@ -67,5 +67,17 @@ done
 
 echo "== load"
 ./target/release/loadgen --secret "$JWT_SECRET" --duration "$DURATION" --e2e-rate 100 --phases e2e
-./target/release/loadgen --secret "$JWT_SECRET" --clients "$CLIENTS" --duration "$DURATION" --phases e2e,reminders,throughput,reads,rss-after
+./target/release/loadgen --secret "$JWT_SECRET" --clients "$CLIENTS" --duration "$DURATION" --phases e2e,reminders,throughput
+
+# The read ceiling: the list query backend-api sends, by pgbench on the tasks the create phase
+# just made (prepared statements, as sqlx uses), while the services idle; then the same read
+# through the API.
+echo "== Postgres ceiling of the list read (pgbench, the query of GET /api/tasks)"
+sleep 5
+for c in "${counts[@]}"; do
+  if [ "$c" -gt 64 ]; then echo "read-ceiling clients=$c  (skipped: more clients than Postgres connections)"; continue; fi
+  tps=$(pgbench -h $PGHOST -U postgres -n -M prepared -c "$c" -j 2 -T "$DURATION" -f bench/ceiling/list-real.sql taskfleet_bench 2>/dev/null | awk '/^tps/ {print $3}') || true
+  echo "read-ceiling clients=$c  ${tps:-?} tps"
+done
+./target/release/loadgen --secret "$JWT_SECRET" --clients "$CLIENTS" --duration "$DURATION" --phases reads,rss-after
 echo "logs: $LOGS"

@@ -387,6 +387,23 @@ pub fn usage(consumer: &str) -> String {
     format!("usage: {consumer} dead-letters list | replay <id|all> | discard <id|all>")
 }
 
+/// The main of a service with a dead-letter inbox: `<service> [serve]` runs `serve`;
+/// `<service> dead-letters list|replay|discard …` runs [`command`]; anything else is refused
+/// with the usage.
+pub async fn serve_or_command(
+    service: &'static str,
+    serve: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None | Some("serve") => serve.await,
+        Some("dead-letters") => command(service, &args[1..]).await,
+        Some(other) => {
+            anyhow::bail!("unknown command {other:?}; usage: {service} [serve|dead-letters]")
+        }
+    }
+}
+
 /// `<consumer> dead-letters list | replay <id|all> | discard <id|all>`; needs only
 /// `DATABASE_URL`. `args` are the words after `dead-letters`.
 pub async fn command(consumer: &str, args: &[String]) -> anyhow::Result<()> {

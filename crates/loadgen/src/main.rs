@@ -111,14 +111,18 @@ async fn main() -> anyhow::Result<()> {
             "rss-after" => report::print_rss("after load"),
             "throughput" => {
                 for &clients in &options.clients {
+                    let cpu = report::CpuSnapshot::take();
                     let result = throughput::create_tasks(&options, clients).await?;
                     report::print_throughput("create-task", clients, &result);
+                    cpu.print_since(&format!("create-task, {clients} clients"));
                 }
             }
             "reads" => {
                 for &clients in &options.clients {
+                    let cpu = report::CpuSnapshot::take();
                     let rest = throughput::list_rest(&options, clients).await?;
                     report::print_throughput("list-rest", clients, &rest);
+                    cpu.print_since(&format!("list-rest, {clients} clients"));
                     let mcp = throughput::list_mcp(&options, clients).await?;
                     report::print_throughput("list-mcp", clients, &mcp);
                 }

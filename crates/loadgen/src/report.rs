@@ -63,17 +63,80 @@ pub fn print_latency(what: &str, m: &Measured) {
     );
 }
 
+/// The taskfleet processes of a separate-process run (or `fleet`).
+const NAMES: [&str; 7] = [
+    "backend-api",
+    "websocket",
+    "notification",
+    "audit",
+    "recurring",
+    "dev-sidecar",
+    "fleet",
+];
+
+/// CPU time (user + system, in clock ticks) per process name: the taskfleet processes,
+/// Postgres (every backend summed), Redis and the load generator itself.
+pub struct CpuSnapshot {
+    ticks: std::collections::BTreeMap<String, u64>,
+    at: std::time::Instant,
+}
+
+impl CpuSnapshot {
+    pub fn take() -> Self {
+        let mut ticks = std::collections::BTreeMap::new();
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
+                    continue;
+                };
+                // `pid (comm) state ...`: comm may hold spaces; the fields follow the last ')'.
+                let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                    continue;
+                };
+                let comm = &stat[open + 1..close];
+                let name = match comm {
+                    c if NAMES.contains(&c) || c == "loadgen" => c.to_owned(),
+                    c if c.starts_with("postgres") => "postgres".to_owned(),
+                    c if c.starts_with("redis-server") => "redis".to_owned(),
+                    _ => continue,
+                };
+                let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+                // After the comm: state is field 3 of stat(5), utime 14 and stime 15.
+                let (Some(utime), Some(stime)) = (fields.get(11), fields.get(12)) else {
+                    continue;
+                };
+                let used = utime.parse::<u64>().unwrap_or(0) + stime.parse::<u64>().unwrap_or(0);
+                *ticks.entry(name).or_insert(0) += used;
+            }
+        }
+        Self {
+            ticks,
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// Prints each process's share of one core since `self` (100 % = one core busy the whole
+    /// time; this machine has two). Postgres backends that ended meanwhile are not counted.
+    pub fn print_since(&self, what: &str) {
+        let now = Self::take();
+        let seconds = self.at.elapsed().as_secs_f64();
+        // Linux reports CPU times in USER_HZ, 100 per second on every common platform.
+        let per_second = 100.0;
+        let mut line = format!("cpu ({what})");
+        let mut total = 0.0;
+        for (name, after) in &now.ticks {
+            let before = self.ticks.get(name).copied().unwrap_or(0);
+            let share = after.saturating_sub(before) as f64 / per_second / seconds * 100.0;
+            total += share;
+            line.push_str(&format!("  {name} {share:.0}%"));
+        }
+        println!("{line}  (total {total:.0}% of 200%)");
+    }
+}
+
 /// Prints VmRSS of every process whose name is a taskfleet service (separate-process runs).
 pub fn print_rss(moment: &str) {
-    const NAMES: [&str; 7] = [
-        "backend-api",
-        "websocket",
-        "notification",
-        "audit",
-        "recurring",
-        "dev-sidecar",
-        "fleet",
-    ];
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return;
     };

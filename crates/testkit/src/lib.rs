@@ -147,6 +147,19 @@ impl Drop for Served {
     }
 }
 
+/// Sends a request and reads its JSON body, failing the test on a transport error or a body
+/// that is not the JSON asked for.
+pub trait SendJson {
+    /// `send().await.unwrap().json().await.unwrap()`.
+    fn send_json<T: serde::de::DeserializeOwned>(self) -> impl Future<Output = T> + Send;
+}
+
+impl SendJson for reqwest::RequestBuilder {
+    async fn send_json<T: serde::de::DeserializeOwned>(self) -> T {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
+
 /// A pending task of `user` titled `title`, version 1, as backend-api would publish it.
 pub fn task(user: &str, title: &str) -> common::tasks::Task {
     let now = chrono::Utc::now();

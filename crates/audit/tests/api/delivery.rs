@@ -3,6 +3,7 @@
 use common::events::EventType;
 use futures::future::join_all;
 use serde_json::{Value, json};
+use testkit::SendJson;
 use uuid::Uuid;
 
 use crate::helpers::{
@@ -15,12 +16,8 @@ async fn dapr_subscribe_lists_the_four_task_topics_with_audits_dead_letter_topic
     let list: Vec<Value> = app
         .client
         .get(format!("{}/dapr/subscribe", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     let topics = [
         "task-created",
         "task-updated",
@@ -200,13 +197,7 @@ async fn with_an_app_token_deliveries_and_subscriptions_need_it_and_a_user_jwt_i
     let wrong = deliver(Some("guess")).send().await.unwrap().status();
     assert_eq!(wrong, 403);
     assert_eq!(app.rows().await, 0);
-    let reply: Value = deliver(Some("sidecar-secret"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reply: Value = deliver(Some("sidecar-secret")).send_json().await;
     assert_eq!(reply, json!({"status": "SUCCESS"}));
     assert_eq!(app.rows().await, 1);
 }

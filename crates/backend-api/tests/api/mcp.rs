@@ -5,6 +5,7 @@ use backend_api::Settings;
 use backend_api::mcp::McpSettings;
 use common::auth::{Claims, mint_hs256_claims};
 use serde_json::{Value, json};
+use testkit::SendJson;
 
 use crate::assistant_scripted::{decide, outbox_events};
 use crate::helpers::{SECRET, TestApp, spawn_app_with};
@@ -138,12 +139,8 @@ async fn tokens_not_issued_for_the_mcp_url_or_expired_are_refused_with_a_challen
             "{}/.well-known/oauth-protected-resource/mcp",
             app.address
         ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     assert_eq!(metadata["resource"], MCP_URL);
 
     // The right token gets through the handshake.

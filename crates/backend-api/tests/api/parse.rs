@@ -1,6 +1,7 @@
 //! `POST /api/tasks/parse`: the quick-add parser over HTTP, storing nothing.
 
 use std::sync::Arc;
+use testkit::SendJson;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -88,12 +89,8 @@ async fn the_openapi_document_describes_parse_and_the_assistant_routes() {
     let spec: Value = app
         .client
         .get(format!("{}/openapi.json", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     for path in [
         "/api/tasks/parse",
         "/api/assistant/status",

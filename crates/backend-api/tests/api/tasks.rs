@@ -1,5 +1,6 @@
 use reqwest::Method;
 use serde_json::{Value, json};
+use testkit::SendJson;
 
 use crate::helpers::{error_code, spawn_app};
 
@@ -79,12 +80,8 @@ async fn a_patch_changes_only_given_fields_bumps_the_version_and_records_before_
     let same: Value = app
         .request(Method::PATCH, &format!("/api/tasks/{id}"), "alice")
         .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     assert_eq!(same["version"], 2);
     assert_eq!(
         app.outbox_topics().await,
@@ -100,24 +97,16 @@ async fn completing_twice_publishes_once_and_reopen_publishes_an_update() {
     for _ in 0..2 {
         let done: Value = app
             .request(Method::POST, &format!("/api/tasks/{id}/complete"), "alice")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .send_json()
+            .await;
         assert_eq!(done["status"], "completed");
         assert!(done["completed_at"].is_string());
         assert_eq!(done["version"], 2);
     }
     let reopened: Value = app
         .request(Method::POST, &format!("/api/tasks/{id}/reopen"), "alice")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     assert_eq!(reopened["status"], "pending");
     assert!(reopened["completed_at"].is_null());
     assert_eq!(
@@ -337,12 +326,8 @@ async fn openapi_and_docs_are_served_and_describe_the_task_routes() {
     let spec: Value = app
         .client
         .get(format!("{}/openapi.json", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     for path in [
         "/api/tasks",
         "/api/tasks/{id}",

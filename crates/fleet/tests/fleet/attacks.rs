@@ -4,6 +4,7 @@
 //! and that the legitimate path still works beside it.
 
 use std::time::Duration;
+use testkit::SendJson;
 
 use common::events::{Actor, CloudEvent, EventType, TaskEvent};
 use common::tasks::{Priority, Task, TaskStatus};
@@ -57,12 +58,8 @@ fn sidecar_url(fleet: &Fleet, service: &str, path: &str) -> String {
 
 async fn list(fleet: &Fleet, service: &str, path: &str, user: &str) -> Vec<Value> {
     let body: Value = request(fleet, service, Method::GET, path, user)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     body["items"].as_array().unwrap().clone()
 }
 
@@ -171,12 +168,8 @@ async fn with_the_app_token_only_json_deliveries_are_accepted() {
     let client = reqwest::Client::new();
     let created: Value = request(&fleet, "backend-api", Method::POST, "/api/tasks", "bob")
         .json(&json!({"title": "water the plants", "recurring_rule": "daily"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
     let deliver = |content_type: &'static str| {
         client

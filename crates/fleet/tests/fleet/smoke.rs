@@ -1,4 +1,5 @@
 use std::time::{Duration, Instant};
+use testkit::SendJson;
 
 use common::auth::AuthSettings;
 use reqwest::Method;
@@ -32,12 +33,8 @@ async fn the_fleet_creates_its_database_serves_every_service_and_publishes_task_
     );
     let task: Value = request(&fleet, "backend-api", Method::POST, "/api/tasks", "alice")
         .json(&json!({"title": "through the fleet"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     let message = eventually(Duration::from_secs(5), "the task-created event", || async {
         fleet
             .sidecar()

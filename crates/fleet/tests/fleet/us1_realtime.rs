@@ -1,6 +1,7 @@
 //! US1: every open device of a user sees a change at once; nobody else sees it.
 
 use std::time::Duration;
+use testkit::SendJson;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -25,12 +26,8 @@ async fn us1_two_sockets_of_a_user_receive_a_created_task_and_another_users_sock
         "/api/realtime/ticket",
         "alice",
     )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .send_json()
+    .await;
     let (mut laptop, _) = connect(format!("?token={}", ticket["ticket"].as_str().unwrap()))
         .await
         .unwrap();
@@ -46,12 +43,8 @@ async fn us1_two_sockets_of_a_user_receive_a_created_task_and_another_users_sock
     // wait for that, which the generous deadline covers.
     let created: Value = request(&fleet, "backend-api", Method::POST, "/api/tasks", "alice")
         .json(&json!({"title": "seen everywhere"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     for socket in [&mut phone, &mut laptop] {
         let message = next_message(socket, Duration::from_secs(10))
             .await

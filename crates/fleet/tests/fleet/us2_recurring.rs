@@ -3,6 +3,7 @@
 //! (month ends) and at the same local time across DST.
 
 use std::time::Duration;
+use testkit::SendJson;
 
 use fleet::Fleet;
 use reqwest::Method;
@@ -41,12 +42,8 @@ async fn successors(fleet: &Fleet, root: &Value) -> Vec<Value> {
         "/api/tasks?sort=due_date",
         USER,
     )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .send_json()
+    .await;
     list["items"]
         .as_array()
         .unwrap()

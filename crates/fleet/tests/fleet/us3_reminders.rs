@@ -2,6 +2,7 @@
 //! event with two notification instances running; completing the task first cancels it.
 
 use std::time::{Duration, Instant};
+use testkit::SendJson;
 
 use fleet::Fleet;
 use reqwest::Method;
@@ -42,12 +43,8 @@ async fn notifications(fleet: &Fleet) -> Vec<Value> {
         "/api/notifications",
         USER,
     )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .send_json()
+    .await;
     page["items"].as_array().unwrap().clone()
 }
 

@@ -2,6 +2,7 @@
 //! the hash-chained audit trail, once each, also when audit was down meanwhile.
 
 use std::time::Duration;
+use testkit::SendJson;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -26,23 +27,15 @@ async fn audit_entries(fleet: &fleet::Fleet, user: &str, query: &str) -> Vec<Val
         &format!("/api/audit{query}"),
         user,
     )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .send_json()
+    .await;
     body["items"].as_array().cloned().unwrap_or_default()
 }
 
 async fn verify(fleet: &fleet::Fleet, user: &str) -> Value {
     request(fleet, "audit", Method::GET, "/api/audit/verify", user)
-        .send()
+        .send_json()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

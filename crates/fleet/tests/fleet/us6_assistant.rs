@@ -3,6 +3,7 @@
 //! `assistant`, exactly like a change made through the REST API.
 
 use std::time::Duration;
+use testkit::SendJson;
 
 use backend_api::assistant::AssistantSettings;
 use chrono::{DateTime, Utc};
@@ -46,12 +47,8 @@ async fn us6_a_task_added_by_chat_reaches_the_users_socket_and_the_audit_trail_a
         "alice",
     )
     .json(&json!({"timezone": "Europe/Berlin"}))
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .send_json()
+    .await;
     let path = format!(
         "/api/assistant/threads/{}/messages",
         thread["id"].as_str().unwrap()
@@ -114,12 +111,8 @@ async fn us6_a_task_added_by_chat_reaches_the_users_socket_and_the_audit_trail_a
     assert_eq!(entries[0]["actor"], "assistant");
     assert_eq!(entries[0]["task_id"], task_id.as_str());
     let verified: Value = request(&fleet, "audit", Method::GET, "/api/audit/verify", "alice")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     assert_eq!(verified["intact"], true, "{verified}");
     fleet.stop().await;
 }

@@ -2,6 +2,7 @@
 
 use common::tasks::{Priority, RecurringMode, TaskStatus};
 use serde_json::json;
+use testkit::SendJson;
 
 use crate::helpers::{
     USER, at, completed_event, insert, new_task, set_status, settings, spawn_app, spawn_app_on,
@@ -185,12 +186,8 @@ async fn the_subscription_list_names_task_completed_with_its_dead_letter_topic()
     let list: serde_json::Value = app
         .client
         .get(format!("{}/dapr/subscribe", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .send_json()
+        .await;
     assert_eq!(
         list,
         json!([{

@@ -1,4 +1,5 @@
 use std::time::Duration;
+use testkit::SendJson;
 
 use tokio_tungstenite::tungstenite::Error as WsError;
 
@@ -122,10 +123,6 @@ async fn issue_ticket(app: &crate::helpers::TestApp, user: &str) -> serde_json::
     reqwest::Client::new()
         .post(app.http("/api/realtime/ticket"))
         .bearer_auth(token(user))
-        .send()
+        .send_json()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }

@@ -1,4 +1,5 @@
 use std::time::Duration;
+use testkit::SendJson;
 
 use common::CancellationToken;
 use common::events::{Actor, CloudEvent, EventType, TaskEvent};
@@ -139,12 +140,8 @@ impl TestApp {
             .post(self.http(&format!("/events/{topic}")))
             .header("content-type", "application/cloudevents+json")
             .body(body.to_owned())
-            .send()
+            .send_json()
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
     }
 }
 
