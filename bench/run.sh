@@ -6,6 +6,8 @@
 #   bench/run.sh                 # full run (~3 minutes)
 #   CLIENTS=8,32 DURATION=10 bench/run.sh
 #   SKIP_BUILD=1 bench/run.sh    # reuse the release binaries in target/
+#   BROKER=redis bench/run.sh    # dapr run's Redis Streams (one delivery at a time) instead of
+#                                # Kafka with partitions, as deployed (the default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +26,15 @@ export APP_API_TOKEN DAPR_API_TOKEN
 # per-user write, parse and MCP budgets (ADR 0003), which would otherwise answer 429.
 export LIMIT_WRITES_PER_MINUTE=0 LIMIT_PARSE_PER_MINUTE=0 LIMIT_MCP_PER_MINUTE=0
 LOGS="$(mktemp -d)"
+# The components: dapr/components, with the pub/sub of the broker asked for.
+RESOURCES="$LOGS/components"
+mkdir -p "$RESOURCES"
+case "${BROKER:-kafka}" in
+  kafka) cp dapr/components/{statestore,reminder-cron,resiliency}.yaml bench/kafka/pubsub.yaml "$RESOURCES/" ;;
+  redis) cp dapr/components/*.yaml "$RESOURCES/" ;;
+  *) echo "BROKER must be kafka or redis" >&2; exit 2 ;;
+esac
+echo "broker: ${BROKER:-kafka}"
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -41,7 +52,7 @@ DATABASE_URL="postgres://postgres@$PGHOST:5432/taskfleet_ceiling" ./target/relea
 apps=(backend-api:8000:3500 websocket:8001:3501 recurring:8002:3502 notification:8003:3503 audit:8004:3504)
 sidecar_args=()
 for app in "${apps[@]}"; do sidecar_args+=(--app "$app"); done
-./target/release/dev-sidecar --resources dapr/components "${sidecar_args[@]}" >"$LOGS/dev-sidecar.log" 2>&1 &
+./target/release/dev-sidecar --resources "$RESOURCES" "${sidecar_args[@]}" >"$LOGS/dev-sidecar.log" 2>&1 &
 PIDS+=($!)
 for app in "${apps[@]}"; do
   IFS=: read -r name port sidecar <<<"$app"
@@ -73,7 +84,14 @@ echo "== load"
 # just made (prepared statements, as sqlx uses), while the services idle; then the same read
 # through the API.
 echo "== Postgres ceiling of the list read (pgbench, the query of GET /api/tasks)"
-sleep 5
+# Reads are measured on an idle system: wait until every event is published and audit (the
+# slowest consumer) has recorded every task event.
+for _ in $(seq 1 600); do
+  behind=$(psql -h $PGHOST -U postgres -Atc "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL) + greatest(0, (SELECT count(*) FROM outbox WHERE topic LIKE 'task-%') - (SELECT count(*) FROM audit_log))" taskfleet_bench)
+  [ "$behind" = 0 ] && break
+  sleep 1
+done
+echo "consumers idle (events still behind: ${behind:-?})"
 for c in "${counts[@]}"; do
   if [ "$c" -gt 64 ]; then echo "read-ceiling clients=$c  (skipped: more clients than Postgres connections)"; continue; fi
   tps=$(pgbench -h $PGHOST -U postgres -n -M prepared -c "$c" -j 2 -T "$DURATION" -f bench/ceiling/list-real.sql taskfleet_bench 2>/dev/null | awk '/^tps/ {print $3}') || true

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use common::events::TaskEvent;
-use common::idempotency::record_processed;
 use futures::TryStreamExt;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -30,24 +29,27 @@ pub enum Appended {
 #[tracing::instrument(skip_all, fields(event_id = %event.event_id, user_id = %event.user_id))]
 pub async fn append(pool: &PgPool, event: &TaskEvent) -> sqlx::Result<Appended> {
     let mut tx = pool.begin().await?;
-    if !record_processed(&mut tx, CONSUMER, event.event_id).await? {
-        tx.rollback().await?;
-        return Ok(Appended::Duplicate);
-    }
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('audit:' || $1, 0))")
-        .bind(&event.user_id)
-        .execute(&mut *tx)
-        .await?;
-    // Read after the lock: the statement snapshot then includes the last holder's commit.
-    let prev_hash: Option<String> = sqlx::query_scalar(
-        "SELECT hash FROM audit_log WHERE user_id = $1 ORDER BY id DESC LIMIT 1",
+    // The processed-event record and, only when it is new, the user's chain lock: one round
+    // trip.
+    let first: Option<(i32,)> = sqlx::query_as(
+        "WITH recorded AS (INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)          ON CONFLICT DO NOTHING RETURNING 1)          SELECT 1 FROM recorded, pg_advisory_xact_lock(hashtextextended('audit:' || $3, 0))",
     )
+    .bind(CONSUMER)
+    .bind(event.event_id)
     .bind(&event.user_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let recorded_at: DateTime<Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
-        .fetch_one(&mut *tx)
-        .await?;
+    if first.is_none() {
+        tx.rollback().await?;
+        return Ok(Appended::Duplicate);
+    }
+    // A statement after the lock's: its snapshot includes the last holder's commit.
+    let (prev_hash, recorded_at): (Option<String>, DateTime<Utc>) = sqlx::query_as(
+        "SELECT (SELECT hash FROM audit_log WHERE user_id = $1 ORDER BY id DESC LIMIT 1),          clock_timestamp()",
+    )
+    .bind(&event.user_id)
+    .fetch_one(&mut *tx)
+    .await?;
     let entry = Entry::from_event(event, recorded_at);
     let hash = link_hash(prev_hash.as_deref(), &entry);
     let inserted = sqlx::query(

@@ -74,10 +74,11 @@ const NAMES: [&str; 7] = [
     "fleet",
 ];
 
-/// CPU time (user + system, in clock ticks) per process name: the taskfleet processes,
-/// Postgres (every backend summed), Redis and the load generator itself.
+/// CPU time (user + system, in clock ticks) per process: the taskfleet processes, Postgres
+/// (every backend), Redis and the load generator itself.
 pub struct CpuSnapshot {
-    ticks: std::collections::BTreeMap<String, u64>,
+    /// (name, pid) → ticks used so far.
+    ticks: std::collections::BTreeMap<(String, u32), u64>,
     at: std::time::Instant,
 }
 
@@ -86,16 +87,21 @@ impl CpuSnapshot {
         let mut ticks = std::collections::BTreeMap::new();
         if let Ok(entries) = std::fs::read_dir("/proc") {
             for entry in entries.flatten() {
-                let path = entry.path();
-                let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
+                let Some(pid) = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|p| p.parse::<u32>().ok())
+                else {
+                    continue;
+                };
+                let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
                     continue;
                 };
                 // `pid (comm) state ...`: comm may hold spaces; the fields follow the last ')'.
                 let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
                     continue;
                 };
-                let comm = &stat[open + 1..close];
-                let name = match comm {
+                let name = match &stat[open + 1..close] {
                     c if NAMES.contains(&c) || c == "loadgen" => c.to_owned(),
                     c if c.starts_with("postgres") => "postgres".to_owned(),
                     c if c.starts_with("redis-server") => "redis".to_owned(),
@@ -107,7 +113,7 @@ impl CpuSnapshot {
                     continue;
                 };
                 let used = utime.parse::<u64>().unwrap_or(0) + stime.parse::<u64>().unwrap_or(0);
-                *ticks.entry(name).or_insert(0) += used;
+                ticks.insert((name, pid), used);
             }
         }
         Self {
@@ -116,18 +122,23 @@ impl CpuSnapshot {
         }
     }
 
-    /// Prints each process's share of one core since `self` (100 % = one core busy the whole
-    /// time; this machine has two). Postgres backends that ended meanwhile are not counted.
+    /// Prints each process name's share of one core since `self` (100 % = one core busy the
+    /// whole time; this machine has two): per process, what it used since the first snapshot
+    /// (all of it for one started since); a process that ended meanwhile is not counted.
     pub fn print_since(&self, what: &str) {
         let now = Self::take();
         let seconds = self.at.elapsed().as_secs_f64();
         // Linux reports CPU times in USER_HZ, 100 per second on every common platform.
         let per_second = 100.0;
+        let mut by_name: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        for ((name, pid), after) in &now.ticks {
+            let before = self.ticks.get(&(name.clone(), *pid)).copied().unwrap_or(0);
+            *by_name.entry(name).or_insert(0) += after.saturating_sub(before);
+        }
         let mut line = format!("cpu ({what})");
         let mut total = 0.0;
-        for (name, after) in &now.ticks {
-            let before = self.ticks.get(name).copied().unwrap_or(0);
-            let share = after.saturating_sub(before) as f64 / per_second / seconds * 100.0;
+        for (name, used) in by_name {
+            let share = used as f64 / per_second / seconds * 100.0;
             total += share;
             line.push_str(&format!("  {name} {share:.0}%"));
         }
