@@ -236,8 +236,8 @@ pub struct OutboxRelay {
     settings: RelaySettings,
 }
 
-/// Connections of a relay's own pool: one pass runs its statements one after the other; the
-/// second serves the listener's reconnects and the pruning.
+/// Connections of a relay's own pool: the listener holds one; the passes (and the hourly
+/// prune) run their statements one after another on the other.
 pub const RELAY_CONNECTIONS: u32 = 2;
 
 impl OutboxRelay {
