@@ -6,6 +6,7 @@
 #   bench/run.sh                 # full run (~3 minutes)
 #   CLIENTS=8,32 DURATION=10 bench/run.sh
 #   SKIP_BUILD=1 bench/run.sh    # reuse the release binaries in target/
+#   KEEP_DB=1 bench/run.sh       # keep taskfleet_bench and taskfleet_ceiling afterwards
 #   BROKER=redis bench/run.sh    # dapr run's Redis Streams (one delivery at a time) instead of
 #                                # Kafka with partitions, as deployed (the default)
 set -euo pipefail
@@ -36,7 +37,16 @@ case "${BROKER:-kafka}" in
 esac
 echo "broker: ${BROKER:-kafka}"
 PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  # The run's databases go with it (KEEP_DB=1 keeps them to look into).
+  if [ "${KEEP_DB:-0}" != 1 ]; then
+    for db in taskfleet_bench taskfleet_ceiling; do
+      psql -q -h "$PGHOST" -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+    done
+  fi
+}
 trap cleanup EXIT
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
