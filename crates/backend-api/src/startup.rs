@@ -85,13 +85,12 @@ impl Settings {
     /// `service`, and the rest from the environment: `ASSISTANT_*`, `MCP_*`, `LIMIT_*`
     /// (`fleet`, which sets ports and tokens itself).
     pub fn from_env_for(service: ServiceSettings) -> anyhow::Result<Self> {
+        let mcp = McpSettings::from_env(service.port)?;
         Ok(Self {
-            relay: RelaySettings::default(),
             assistant: AssistantSettings::from_env()?,
-            mcp: McpSettings::from_env(service.port)?,
+            mcp,
             limits: ApiLimits::from_env()?,
-            clock: system_clock(),
-            service,
+            ..Self::new(service)
         })
     }
 }

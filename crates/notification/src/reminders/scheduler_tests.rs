@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use common::CancellationToken;
-use common::clock::tokio_clock;
+use common::clock::Clock;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
@@ -113,6 +113,13 @@ impl ReminderStore for Fake {
             }
         }
     }
+}
+
+/// A clock that starts at `start` and advances with tokio's, so in paused time it moves only
+/// as the test's virtual time does.
+fn tokio_clock(start: DateTime<Utc>) -> Clock {
+    let origin = tokio::time::Instant::now();
+    Arc::new(move || start + TimeDelta::from_std(origin.elapsed()).unwrap())
 }
 
 fn start() -> DateTime<Utc> {
