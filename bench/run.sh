@@ -9,11 +9,20 @@
 #   KEEP_DB=1 bench/run.sh       # keep taskfleet_bench and taskfleet_ceiling afterwards
 #   BROKER=redis bench/run.sh    # dapr run's Redis Streams (one delivery at a time) instead of
 #                                # Kafka with partitions, as deployed (the default)
+#   PARTS=sockets bench/run.sh   # only some of: writes (ceiling, e2e, reminders, create-task),
+#                                # reads (read ceiling, list), sockets (10 000 connections on the
+#                                # websocket replica, a targeted push, a 10 000-event burst)
+#   SOCKETS=10000 BURST=10000 BURST_USERS=1000 bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CLIENTS="${CLIENTS:-8,32,256}"
 DURATION="${DURATION:-15}"
+PARTS=",${PARTS:-writes,reads,sockets},"
+part() { [[ "$PARTS" == *",$1,"* ]]; }
+# 10 000 sockets are 10 000 descriptors in the websocket service and as many in loadgen, and
+# the services and loadgen inherit this shell's limit: lift it to the hard limit.
+ulimit -n "$(ulimit -Hn)"
 PGHOST=127.0.0.1
 export JWT_SECRET="bench-secret-bench-secret-bench-secret-0123"
 export DATABASE_URL="postgres://postgres@$PGHOST:5432/taskfleet_bench"
@@ -27,6 +36,9 @@ export APP_API_TOKEN DAPR_API_TOKEN
 # per-user write, parse and MCP budgets (ADR 0003), which would otherwise answer 429.
 export LIMIT_WRITES_PER_MINUTE=0 LIMIT_PARSE_PER_MINUTE=0 LIMIT_MCP_PER_MINUTE=0
 LOGS="$(mktemp -d)"
+# Every measured line also goes to the report the summary at the end is computed from.
+REPORT="$LOGS/report.txt"
+record() { tee -a "$REPORT"; }
 # The components: dapr/components, with the pub/sub of the broker asked for.
 RESOURCES="$LOGS/components"
 mkdir -p "$RESOURCES"
@@ -77,35 +89,72 @@ sleep 2
 echo "== idle memory"
 ./target/release/loadgen --phases rss-idle
 
-echo "== Postgres ceiling of the create-task transaction (pgbench, real schema)"
 IFS=, read -ra counts <<<"$CLIENTS"
-for c in "${counts[@]}"; do
-  # pgbench needs one connection per client; Postgres allows 100 by default.
-  if [ "$c" -gt 64 ]; then echo "ceiling      clients=$c  (skipped: more clients than Postgres connections)"; continue; fi
-  tps=$(pgbench -h $PGHOST -U postgres -n -c "$c" -j 2 -T "$DURATION" -f bench/ceiling/create-real.sql taskfleet_ceiling 2>/dev/null | awk '/^tps/ {print $3}') || true
-  echo "ceiling      clients=$c  ${tps:-?} tps"
-done
+if part writes; then
+  echo "== Postgres ceiling of the create-task transaction (pgbench, real schema)"
+  for c in "${counts[@]}"; do
+    # pgbench needs one connection per client; Postgres allows 100 by default.
+    if [ "$c" -gt 64 ]; then echo "ceiling      clients=$c  (skipped: more clients than Postgres connections)" | record; continue; fi
+    tps=$(pgbench -h $PGHOST -U postgres -n -c "$c" -j 2 -T "$DURATION" -f bench/ceiling/create-real.sql taskfleet_ceiling 2>/dev/null | awk '/^tps/ {print $3}') || true
+    echo "ceiling      clients=$c  ${tps:-?} tps" | record
+  done
 
-echo "== load"
-./target/release/loadgen --secret "$JWT_SECRET" --duration "$DURATION" --e2e-rate 100 --phases e2e
-./target/release/loadgen --secret "$JWT_SECRET" --clients "$CLIENTS" --duration "$DURATION" --phases e2e,reminders,throughput
+  echo "== load"
+  ./target/release/loadgen --secret "$JWT_SECRET" --duration "$DURATION" --e2e-rate 100 --phases e2e | record
+  ./target/release/loadgen --secret "$JWT_SECRET" --clients "$CLIENTS" --duration "$DURATION" --phases e2e,reminders,throughput | record
+fi
 
-# The read ceiling: the list query backend-api sends, by pgbench on the tasks the create phase
-# just made (prepared statements, as sqlx uses), while the services idle; then the same read
-# through the API.
-echo "== Postgres ceiling of the list read (pgbench, the query of GET /api/tasks)"
-# Reads are measured on an idle system: wait until every event is published and audit (the
-# slowest consumer) has recorded every task event.
-for _ in $(seq 1 600); do
-  behind=$(psql -h $PGHOST -U postgres -Atc "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL) + greatest(0, (SELECT count(*) FROM outbox WHERE topic LIKE 'task-%') - (SELECT count(*) FROM audit_log))" taskfleet_bench)
-  [ "$behind" = 0 ] && break
-  sleep 1
-done
-echo "consumers idle (events still behind: ${behind:-?})"
-for c in "${counts[@]}"; do
-  if [ "$c" -gt 64 ]; then echo "read-ceiling clients=$c  (skipped: more clients than Postgres connections)"; continue; fi
-  tps=$(pgbench -h $PGHOST -U postgres -n -M prepared -c "$c" -j 2 -T "$DURATION" -f bench/ceiling/list-real.sql taskfleet_bench 2>/dev/null | awk '/^tps/ {print $3}') || true
-  echo "read-ceiling clients=$c  ${tps:-?} tps"
-done
-./target/release/loadgen --secret "$JWT_SECRET" --clients "$CLIENTS" --duration "$DURATION" --phases reads,rss-after
+if part reads; then
+  # The read ceiling: the list query backend-api sends, by pgbench on the tasks the create phase
+  # just made (prepared statements, as sqlx uses), while the services idle; then the same read
+  # through the API.
+  echo "== Postgres ceiling of the list read (pgbench, the query of GET /api/tasks)"
+  # Reads are measured on an idle system: wait until every event is published and audit (the
+  # slowest consumer) has recorded every task event.
+  for _ in $(seq 1 600); do
+    behind=$(psql -h $PGHOST -U postgres -Atc "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL) + greatest(0, (SELECT count(*) FROM outbox WHERE topic LIKE 'task-%') - (SELECT count(*) FROM audit_log))" taskfleet_bench)
+    [ "$behind" = 0 ] && break
+    sleep 1
+  done
+  echo "consumers idle (events still behind: ${behind:-?})"
+  for c in "${counts[@]}"; do
+    if [ "$c" -gt 64 ]; then echo "read-ceiling clients=$c  (skipped: more clients than Postgres connections)" | record; continue; fi
+    tps=$(pgbench -h $PGHOST -U postgres -n -M prepared -c "$c" -j 2 -T "$DURATION" -f bench/ceiling/list-real.sql taskfleet_bench 2>/dev/null | awk '/^tps/ {print $3}') || true
+    echo "read-ceiling clients=$c  ${tps:-?} tps" | record
+  done
+  ./target/release/loadgen --secret "$JWT_SECRET" --clients "$CLIENTS" --duration "$DURATION" --phases reads,rss-after | record
+fi
+
+if part sockets; then
+  echo "== sockets on one websocket replica (open files: $(ulimit -n))"
+  ./target/release/loadgen --secret "$JWT_SECRET" --phases sockets \
+    --sockets "${SOCKETS:-10000}" --burst "${BURST:-10000}" --burst-users "${BURST_USERS:-1000}" | record
+fi
+
+# Every row of issue 14's table against its reference in this run.
+echo "== summary (each figure against its ceiling in this run)"
+awk '
+  function clients(field) { sub(/^clients=/, "", field); return field + 0 }
+  /^ceiling +clients=/ && $3 + 0 > 0 { ceiling[clients($2)] = $3 }
+  /^read-ceiling +clients=/ && $3 + 0 > 0 { read_ceiling[clients($2)] = $3 }
+  /^create-task +clients=/ { c = clients($2); creates[++n] = c; create[c] = $3; p50[c] = $6; p99[c] = $9
+                             if ($3 > peak) { peak = $3; peak_at = c } }
+  /^list-rest +clients=/ { c = clients($2); lists[++m] = c; list[c] = $3; list_p99[c] = $9 }
+  /^event end-to-end|^reminder lateness|^push to one user|^burst of|^sockets +[0-9]|^rss \([0-9]+ sockets open\) +websocket/ { other[++k] = $0 }
+  END {
+    for (i = 1; i <= n; i++) {
+      c = creates[i]
+      line = sprintf("create-task  clients=%-4d %6.0f req/s, p50 %s ms, p99 %s ms", c, create[c], p50[c], p99[c])
+      if (c in ceiling) line = line sprintf(": %.0f%% of the ceiling (%.0f tps)", 100 * create[c] / ceiling[c], ceiling[c])
+      else line = line sprintf(": %.0f%% of the peak (%.0f req/s at %d clients), p99/p50 %.1f", 100 * create[c] / peak, peak, peak_at, p99[c] / p50[c])
+      print line
+    }
+    for (i = 1; i <= m; i++) {
+      c = lists[i]
+      line = sprintf("list-rest    clients=%-4d %6.0f req/s, p99 %s ms", c, list[c], list_p99[c])
+      if (c in read_ceiling) line = line sprintf(": %.0f%% of the read ceiling (%.0f tps)", 100 * list[c] / read_ceiling[c], read_ceiling[c])
+      print line
+    }
+    for (i = 1; i <= k; i++) print other[i]
+  }' "$REPORT"
 echo "logs: $LOGS"

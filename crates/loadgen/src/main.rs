@@ -7,12 +7,15 @@
 //!   `--listeners` users hold sockets and tasks are created, updated and completed for them;
 //! * reminder lateness: `reminder.due` pushes against their `reminder_at`;
 //! * resident memory of the service processes (or of `fleet`), idle, after load, and during a
-//!   soak (`soak`): create-task load until `--events` events went through, RSS after each step.
+//!   soak (`soak`): create-task load until `--events` events went through, RSS after each step;
+//! * one websocket replica under `--sockets` open connections: its memory, a push to one user's
+//!   connections and a burst fanned out to many (`sockets`, see its module).
 //!
 //! Every loop is bounded in count and time and talks only to the given loopback addresses.
 
 mod e2e;
 mod report;
+mod sockets;
 mod throughput;
 
 use std::time::Duration;
@@ -36,10 +39,21 @@ pub struct Options {
     pub mcp_url: String,
     /// How many events the `soak` phase puts through.
     pub events: u64,
+    /// Open connections of the `sockets` phase.
+    pub sockets: usize,
+    /// Events of the `sockets` phase pushed to one user at a time.
+    pub targeted: usize,
+    /// Events of the `sockets` phase's burst, and the users they go to.
+    pub burst: usize,
+    pub burst_users: usize,
+    /// The websocket service's sidecar, through which the `sockets` phase publishes.
+    pub sidecar: String,
+    /// The token that sidecar expects (`DAPR_API_TOKEN`), if it expects one.
+    pub dapr_api_token: Option<String>,
 }
 
 const USAGE: &str = "usage: loadgen [--api URL] [--ws URL] [--secret JWT_SECRET] [--users N] [--clients 8,32,256] \
-[--duration SECS] [--listeners N] [--reminders N] [--e2e-rate WRITES_PER_SEC (0 = as fast as possible)] [--phases rss-idle,e2e,reminders,throughput,reads,soak,rss-after] [--mcp-url AUDIENCE] [--events N (soak)]";
+[--duration SECS] [--listeners N] [--reminders N] [--e2e-rate WRITES_PER_SEC (0 = as fast as possible)] [--phases rss-idle,e2e,reminders,throughput,reads,soak,sockets,rss-after] [--mcp-url AUDIENCE] [--events N (soak)] [--sockets N] [--targeted N] [--burst N] [--burst-users N] [--sidecar URL (websocket's)]";
 
 fn parse() -> anyhow::Result<Options> {
     let mut options = Options {
@@ -61,6 +75,14 @@ fn parse() -> anyhow::Result<Options> {
         ],
         mcp_url: "http://localhost:8000/mcp".into(),
         events: 200_000,
+        sockets: 10_000,
+        targeted: 200,
+        burst: 10_000,
+        burst_users: 1_000,
+        sidecar: "http://127.0.0.1:3501".into(),
+        dapr_api_token: std::env::var("DAPR_API_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -86,6 +108,11 @@ fn parse() -> anyhow::Result<Options> {
             "--e2e-rate" => options.e2e_rate = value()?.parse()?,
             "--phases" => options.phases = value()?.split(',').map(str::to_owned).collect(),
             "--mcp-url" => options.mcp_url = value()?,
+            "--sockets" => options.sockets = value()?.parse()?,
+            "--targeted" => options.targeted = value()?.parse()?,
+            "--burst" => options.burst = value()?.parse()?,
+            "--burst-users" => options.burst_users = value()?.parse()?,
+            "--sidecar" => options.sidecar = value()?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -94,8 +121,8 @@ fn parse() -> anyhow::Result<Options> {
         }
     }
     anyhow::ensure!(
-        options.users > 0 && options.listeners > 0,
-        "--users and --listeners must be positive"
+        options.users > 0 && options.listeners > 0 && options.sockets > 0 && options.burst_users > 0,
+        "--users, --listeners, --sockets and --burst-users must be positive"
     );
     Ok(options)
 }
@@ -139,6 +166,7 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             "soak" => soak(&options).await?,
+            "sockets" => sockets::run(&options).await?,
             "reminders" => {
                 let result = e2e::reminder_lateness(&options).await?;
                 report::print_latency(

@@ -22,6 +22,7 @@ mod ws;
 
 pub use events::subscriptions;
 pub use startup::{RealtimeSettings, Settings, build};
+pub use ws::MAX_CLIENT_MESSAGE;
 
 /// The service name: app-id, binary, image.
 pub const SERVICE: &str = "websocket";

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use common::events::EventType;
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use websocket::RealtimeSettings;
@@ -227,4 +227,33 @@ async fn sockets_get_heartbeat_pings_and_are_closed_with_1001_on_shutdown() {
         matches!(stopped, Ok(Ok(Ok(())))),
         "the service did not stop cleanly"
     );
+}
+
+#[tokio::test]
+async fn a_client_message_larger_than_the_limit_ends_that_connection_only() {
+    let app = spawn_app().await;
+    let mut flooder = app.connect_as("alice").await;
+    let mut other = app.connect_as("alice").await;
+    let oversized = "x".repeat(websocket::MAX_CLIENT_MESSAGE + 1);
+    flooder.send(Message::Text(oversized.into())).await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match flooder.next().await {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the replica kept a connection that sent an oversized message");
+
+    // The user's other connection still gets pushes.
+    let created = task("alice", "still here");
+    app.deliver(
+        "task-created",
+        &task_event(EventType::TaskCreated, &created),
+    )
+    .await;
+    let push = next_json(&mut other, Duration::from_secs(5)).await;
+    assert_eq!(push.unwrap()["task_id"], created.id.to_string());
 }
