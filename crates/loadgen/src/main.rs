@@ -121,7 +121,10 @@ fn parse() -> anyhow::Result<Options> {
         }
     }
     anyhow::ensure!(
-        options.users > 0 && options.listeners > 0 && options.sockets > 0 && options.burst_users > 0,
+        options.users > 0
+            && options.listeners > 0
+            && options.sockets > 0
+            && options.burst_users > 0,
         "--users, --listeners, --sockets and --burst-users must be positive"
     );
     Ok(options)

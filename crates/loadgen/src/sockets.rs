@@ -299,7 +299,12 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
     let publishing = started.elapsed();
     let errors = published.iter().filter(|p| p.is_none()).count() as u64;
     let sent: Vec<(u64, Instant)> = published.into_iter().flatten().collect();
-    settle(&arrivals, sent.iter().map(|(s, _)| *s), sent.len() * PER_USER).await;
+    settle(
+        &arrivals,
+        sent.iter().map(|(s, _)| *s),
+        sent.len() * PER_USER,
+    )
+    .await;
     let mut burst = arrivals.measure(&sent, PER_USER);
     burst.errors = errors;
     cpu.print_since("burst");

@@ -245,7 +245,10 @@ async fn a_client_message_larger_than_the_limit_ends_that_connection_only() {
         }
     })
     .await;
-    assert!(ended.is_ok(), "the replica kept a connection that sent an oversized message");
+    assert!(
+        ended.is_ok(),
+        "the replica kept a connection that sent an oversized message"
+    );
 
     // The user's other connection still gets pushes.
     let created = task("alice", "still here");
