@@ -2,6 +2,7 @@
 //! consumer group (as Dapr's Kafka consumer does), and the reply table of docs/dapr-behaviour.md
 //! §2.4.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use crate::broker::{Group, Member, StoredMessage};
+use crate::bulk::BulkConfig;
 use crate::components::Component;
 use crate::resiliency::{Backoff, RetryPolicy, parse_go_duration};
 use crate::runtime::Shared;
@@ -43,7 +45,7 @@ impl DeliveryPolicy {
 /// default for pub/sub) redelivers it after `backOffDuration` (5 s) for ever, blocking its
 /// partition; every other component acknowledges it (Redis Streams XACKs since components-contrib
 /// 1.17).
-fn component_redelivery(component: Option<&Component>) -> Option<Duration> {
+pub(crate) fn component_redelivery(component: Option<&Component>) -> Option<Duration> {
     let component = component.filter(|c| c.type_name == "pubsub.kafka")?;
     let enabled = component
         .metadata
@@ -70,10 +72,10 @@ fn component_redelivery(component: Option<&Component>) -> Option<Duration> {
 
 /// Without a Resiliency timeout on the inbound target, a hung handler still must not block its
 /// partition forever; a timeout is a retriable failure.
-const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 /// While no member's sidecar delivers (stopped, or health checks say the app is unhealthy) the
 /// message waits without using its retry budget.
-const APP_DOWN_POLL: Duration = Duration::from_millis(150);
+pub(crate) const APP_DOWN_POLL: Duration = Duration::from_millis(150);
 
 enum Outcome {
     Success,
@@ -89,11 +91,22 @@ enum Outcome {
 
 /// Starts the partition loops of a newly created consumer group.
 pub fn start_group(shared: &Arc<Shared>, group: Arc<Group>, offsets: Vec<u64>) {
-    let workers = workers(shared.component(&group.key.pubsub));
+    let component = shared.component(&group.key.pubsub);
+    let workers = workers(component);
+    // The group's first member decides: the members of a group are replicas of one app.
+    let bulk = group
+        .rotation()
+        .first()
+        .and_then(|member| BulkConfig::of(&member.subscription, component));
     for (partition, offset) in offsets.into_iter().enumerate() {
         let shared2 = shared.clone();
         let group = group.clone();
-        if workers > 1 {
+        if let Some(config) = bulk {
+            shared.spawn(async move {
+                crate::bulk::run_partition(shared2, group, partition, offset, config, workers)
+                    .await;
+            });
+        } else if workers > 1 {
             shared.spawn(async move {
                 run_partition_concurrently(shared2, group, partition, offset, workers).await;
             });
@@ -180,7 +193,7 @@ async fn run_partition_concurrently(
 /// caught up, so a busy partition does not take the broker lock for every message.
 const TRIM_EVERY: u64 = 256;
 /// How long a message whose dead-letter publish failed waits before it is tried again.
-const DEAD_LETTER_RETRY: Duration = Duration::from_secs(5);
+pub(crate) const DEAD_LETTER_RETRY: Duration = Duration::from_secs(5);
 
 async fn run_partition(shared: Arc<Shared>, group: Arc<Group>, partition: usize, mut offset: u64) {
     let mut changes = shared.broker.changes();
@@ -311,7 +324,7 @@ async fn failed_for_good(shared: &Shared, member: &Member, message: &StoredMessa
     }
 }
 
-fn is_expired(envelope: &serde_json::Value) -> bool {
+pub(crate) fn is_expired(envelope: &serde_json::Value) -> bool {
     envelope
         .get("expiration")
         .and_then(|v| v.as_str())
@@ -324,7 +337,7 @@ fn is_expired(envelope: &serde_json::Value) -> bool {
 /// Returns false when the re-publish failed (as a publish would: a Kafka topic that does not
 /// exist on the broker, a full backlog): the message stays unacknowledged and is tried again,
 /// as daprd leaves the offset uncommitted when the dead-letter publish errs.
-fn dead_letter(shared: &Shared, member: &Member, message: &StoredMessage) -> bool {
+pub(crate) fn dead_letter(shared: &Shared, member: &Member, message: &StoredMessage) -> bool {
     match member.subscription.dead_letter_topic.as_deref() {
         Some(dlq) if !dlq.is_empty() => {
             if let Err(error) = shared.producible(&message.pubsub, dlq) {
@@ -430,6 +443,26 @@ fn interpret_reply(status: u16, body: &[u8]) -> Outcome {
     Outcome::Retry(format!("app replied HTTP {status}"))
 }
 
+/// What a delivery says about its message besides the body, as daprd passes a Kafka record's
+/// headers and position: the publisher's `metadata.*`, `pubsubName`, `__topic`, `__partition`,
+/// `__offset`, `__timestamp` and `__key`. Headers of a single delivery, `metadata` of a bulk
+/// entry.
+pub(crate) fn message_headers(message: &StoredMessage) -> BTreeMap<String, String> {
+    let mut headers = message.metadata.clone();
+    headers.insert("pubsubName".into(), message.pubsub.clone());
+    headers.insert("__topic".into(), message.topic.clone());
+    headers.insert("__partition".into(), message.partition.to_string());
+    headers.insert("__offset".into(), message.offset.to_string());
+    headers.insert(
+        "__timestamp".into(),
+        message.timestamp.timestamp_millis().to_string(),
+    );
+    if let Some(key) = &message.key {
+        headers.insert("__key".into(), key.clone());
+    }
+    headers
+}
+
 fn delivery_headers(
     member: &Member,
     message: &StoredMessage,
@@ -444,21 +477,10 @@ fn delivery_headers(
             headers.insert(name, value);
         }
     };
-    for (key, value) in &message.metadata {
+    for (key, value) in &message_headers(message) {
         put(key, value);
     }
     put("content-type", "application/cloudevents+json");
-    put("pubsubName", &message.pubsub);
-    put("__topic", &message.topic);
-    put("__partition", &message.partition.to_string());
-    put("__offset", &message.offset.to_string());
-    put(
-        "__timestamp",
-        &message.timestamp.timestamp_millis().to_string(),
-    );
-    if let Some(key) = &message.key {
-        put("__key", key);
-    }
     for field in ["traceparent", "tracestate"] {
         if let Some(value) = envelope.get(field).and_then(|v| v.as_str())
             && !value.is_empty()

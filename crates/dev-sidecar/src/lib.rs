@@ -22,6 +22,7 @@
 
 mod breaker;
 mod broker;
+mod bulk;
 mod components;
 mod cron;
 mod delivery;

@@ -2,6 +2,7 @@
 //! HTTP on port 0 and (for `state.redis`) a real Redis at 127.0.0.1:6379.
 #![allow(clippy::unwrap_used)]
 
+mod bulk;
 mod cron;
 mod delivery;
 mod health;
