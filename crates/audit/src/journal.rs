@@ -80,6 +80,104 @@ pub async fn append(pool: &PgPool, event: &TaskEvent) -> sqlx::Result<Appended> 
     })
 }
 
+/// Records `events`, in delivery order, as the next entries of their users' chains in one
+/// transaction: one commit for a whole bulk delivery instead of one per event. The same rules
+/// as [`append`]: an event recorded before changes nothing, and the chain locks of every user in
+/// the batch are held (taken in one order by every writer, so two batches never deadlock)
+/// while their predecessors are read and the entries linked.
+///
+/// `None` when the batch cannot be linked in one go (an entry already in the log although its
+/// processed-event record was pruned): nothing was written, and the caller appends the events
+/// one by one with [`append`], which handles that case.
+#[tracing::instrument(skip_all, fields(events = events.len()))]
+pub async fn append_batch(
+    pool: &PgPool,
+    events: &[TaskEvent],
+) -> sqlx::Result<Option<Vec<Appended>>> {
+    if events.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let mut tx = pool.begin().await?;
+    let mut users: Vec<&str> = events.iter().map(|e| e.user_id.as_str()).collect();
+    users.sort_unstable();
+    users.dedup();
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('audit:' || u, 0) AS k \
+         FROM unnest($1::text[]) AS u ORDER BY k) AS locks",
+    )
+    .bind(&users)
+    .execute(&mut *tx)
+    .await?;
+    let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+    let fresh: std::collections::HashSet<Uuid> = sqlx::query_scalar(
+        "INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::uuid[]) \
+         ON CONFLICT DO NOTHING RETURNING event_id",
+    )
+    .bind(CONSUMER)
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    // After the locks' statement: this snapshot includes the last holder's commit.
+    let heads: Vec<(String, Option<String>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT u, (SELECT hash FROM audit_log WHERE user_id = u ORDER BY id DESC LIMIT 1), \
+         clock_timestamp() FROM unnest($1::text[]) AS u",
+    )
+    .bind(&users)
+    .fetch_all(&mut *tx)
+    .await?;
+    let recorded_at = heads.first().map_or_else(Utc::now, |(_, _, at)| *at);
+    let mut head: std::collections::HashMap<String, Option<String>> = heads
+        .into_iter()
+        .map(|(user, hash, _)| (user, hash))
+        .collect();
+    let mut outcomes = Vec::with_capacity(events.len());
+    let mut rows = Vec::new();
+    let mut taken = std::collections::HashSet::new();
+    for event in events {
+        // A copy of an event earlier in the same batch is a duplicate too.
+        if !fresh.contains(&event.event_id) || !taken.insert(event.event_id) {
+            outcomes.push(Appended::Duplicate);
+            continue;
+        }
+        let entry = Entry::from_event(event, recorded_at);
+        let prev_hash = head.get(&entry.user_id).cloned().flatten();
+        let hash = link_hash(prev_hash.as_deref(), &entry);
+        head.insert(entry.user_id.clone(), Some(hash.clone()));
+        rows.push((entry, prev_hash, hash));
+        outcomes.push(Appended::Recorded);
+    }
+    if !rows.is_empty() {
+        let mut insert = QueryBuilder::<Postgres>::new(
+            "INSERT INTO audit_log (event_id, user_id, event_type, task_id, actor, occurred_at, \
+             recorded_at, changes, snapshot, prev_hash, hash) ",
+        );
+        insert.push_values(&rows, |mut row, (entry, prev_hash, hash)| {
+            row.push_bind(entry.event_id)
+                .push_bind(&entry.user_id)
+                .push_bind(&entry.event_type)
+                .push_bind(entry.task_id)
+                .push_bind(&entry.actor)
+                .push_bind(entry.occurred_at)
+                .push_bind(entry.recorded_at)
+                .push_bind(&entry.changes)
+                .push_bind(&entry.snapshot)
+                .push_bind(prev_hash)
+                .push_bind(hash);
+        });
+        insert.push(" ON CONFLICT (event_id) DO NOTHING");
+        let inserted = insert.build().execute(&mut *tx).await?.rows_affected();
+        if inserted != rows.len() as u64 {
+            // An entry was already there: the links computed above skip it. One by one instead.
+            tx.rollback().await?;
+            return Ok(None);
+        }
+    }
+    tx.commit().await?;
+    Ok(Some(outcomes))
+}
+
 /// One stored entry as listed and verified.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredEntry {

@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
 use common::dead_letters::{DeadLetters, RetrySettings};
+use common::delivery::BulkSubscribe;
 use common::events::topics;
 use common::limits::{LimitOf, Rate, UserLimit};
 use common::server::{Ops, Server, Service, subscribe_route};
@@ -25,6 +26,9 @@ pub struct Settings {
     pub verify_rate: Rate,
     /// Pacing of dead-letter retries.
     pub retry: RetrySettings,
+    /// Deliveries in batches, each recorded in one transaction (`BULK_SUBSCRIBE_MAX_MESSAGES`,
+    /// `BULK_SUBSCRIBE_MAX_AWAIT_MS`, default 50 ms), or one by one.
+    pub batching: Option<BulkSubscribe>,
 }
 
 impl Settings {
@@ -34,6 +38,7 @@ impl Settings {
             service,
             verify_rate: VERIFY_RATE,
             retry: RetrySettings::default(),
+            batching: None,
         }
     }
 
@@ -47,6 +52,7 @@ impl Settings {
     pub fn from_env_for(service: ServiceSettings) -> anyhow::Result<Self> {
         Ok(Self {
             verify_rate: Rate::from_env("LIMIT_VERIFY_PER_MINUTE", VERIFY_RATE)?,
+            batching: BulkSubscribe::from_env(50)?,
             ..Self::new(service)
         })
     }
@@ -65,6 +71,8 @@ pub struct AppState {
     pub dead_letters: DeadLetters<Journal>,
     /// Readiness and the app token.
     pub ops: Ops,
+    /// See [`Settings::batching`].
+    pub batching: Option<BulkSubscribe>,
 }
 
 /// `GET /api/audit/verify` per user: `LIMIT_VERIFY_PER_MINUTE`.
@@ -92,7 +100,7 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
 /// dead letters and `/dapr/subscribe` sit behind the app token; the audit API behind the
 /// user's JWT.
 pub fn router(state: AppState) -> Router {
-    let internal = subscribe_route(crate::subscriptions::subscriptions())
+    let internal = subscribe_route(crate::subscriptions::subscriptions(state.batching))
         .merge(crate::subscriptions::delivery_routes().with_state(state.clone()))
         .merge(state.dead_letters.routes(&topics::TASK_TOPICS));
     let docs = common::openapi::route(<crate::routes::ApiDoc as utoipa::OpenApi>::openapi());
@@ -107,6 +115,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         service,
         verify_rate,
         retry,
+        batching,
     } = settings;
     let pool = common::db::connect_lazy(&service.database_url, service.database_max_connections)?;
     let verify_limit = UserLimit::new("verifications", verify_rate);
@@ -117,6 +126,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         verify_limit: verify_limit.clone(),
         dead_letters: dead_letters.clone(),
         ops: Ops::new(&service, Some(pool)),
+        batching,
     };
     let server = Server::bind(service.address(), router(state), SERVICE).await?;
     tracing::info!(port = server.port(), "audit listening");

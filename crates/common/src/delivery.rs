@@ -1,5 +1,6 @@
-//! The app side of Dapr pub/sub delivery (docs/dapr-behaviour.md §2.1, §2.4): the subscription
-//! list served on `GET /dapr/subscribe` and the explicit reply every event handler gives.
+//! The app side of Dapr pub/sub delivery (docs/dapr-behaviour.md §2.1, §2.4, §2.6): the
+//! subscription list served on `GET /dapr/subscribe`, the explicit reply every event handler
+//! gives, and bulk deliveries with their per-entry replies.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -25,6 +26,13 @@ pub struct DaprSubscription {
         skip_serializing_if = "Option::is_none"
     )]
     pub dead_letter_topic: Option<String>,
+    /// Batches instead of single deliveries ([`BulkSubscribe`]).
+    #[serde(
+        rename = "bulkSubscribe",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub bulk_subscribe: Option<BulkSubscribe>,
 }
 
 impl DaprSubscription {
@@ -46,7 +54,152 @@ impl DaprSubscription {
             topic: topic.to_owned(),
             route: route.to_owned(),
             dead_letter_topic: None,
+            bulk_subscribe: None,
         }
+    }
+
+    /// This subscription delivered in batches, when `batching` is set.
+    pub fn in_batches(self, batching: Option<BulkSubscribe>) -> Self {
+        Self {
+            bulk_subscribe: batching,
+            ..self
+        }
+    }
+}
+
+/// `bulkSubscribe` of a subscription: the sidecar delivers up to `max_messages_count` events
+/// in one request, waiting up to `max_await_duration_ms` to gather them.
+///
+/// Worth it only where the broker batches by itself: Kafka forms a batch per partition from
+/// what has arrived, flushed on a periodic ticker of the wait, so a lone event waits up to that
+/// long. Components without native batching (Redis Streams) go through daprd's default bulk
+/// subscriber, whose batch holds no more events than the component hands over at once; with
+/// `concurrency: "1"` every event would wait the whole window alone. So it is off unless set
+/// (`BULK_SUBSCRIBE_MAX_MESSAGES`), and the chart sets it where the broker is Kafka.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkSubscribe {
+    /// Always true when present.
+    pub enabled: bool,
+    /// The most events in one request.
+    pub max_messages_count: u32,
+    /// How long the sidecar gathers a batch, in milliseconds.
+    pub max_await_duration_ms: u32,
+}
+
+impl BulkSubscribe {
+    /// `BULK_SUBSCRIBE_MAX_MESSAGES` (unset or 0: off) and `BULK_SUBSCRIBE_MAX_AWAIT_MS`
+    /// (default `default_await_ms`, the service's own latency budget).
+    pub fn from_env(default_await_ms: u32) -> anyhow::Result<Option<Self>> {
+        let read = |name: &str| -> anyhow::Result<Option<u32>> {
+            match std::env::var(name) {
+                Ok(value) if !value.trim().is_empty() => {
+                    let parsed = value.trim().parse::<u32>().map_err(|error| {
+                        anyhow::anyhow!("{name} must be a whole number, not {value:?}: {error}")
+                    })?;
+                    Ok(Some(parsed))
+                }
+                _ => Ok(None),
+            }
+        };
+        let Some(count) = read("BULK_SUBSCRIBE_MAX_MESSAGES")?.filter(|n| *n > 0) else {
+            return Ok(None);
+        };
+        let await_ms = read("BULK_SUBSCRIBE_MAX_AWAIT_MS")?.unwrap_or(default_await_ms);
+        anyhow::ensure!(await_ms > 0, "BULK_SUBSCRIBE_MAX_AWAIT_MS must be above 0");
+        Ok(Some(Self {
+            enabled: true,
+            max_messages_count: count,
+            max_await_duration_ms: await_ms,
+        }))
+    }
+}
+
+/// A delivered request body: one CloudEvent, or a batch of them (`com.dapr.event.sent.bulk`).
+/// A handler on a subscription that may be bulk reads every body through this, since the same
+/// route receives either depending on the deployment's [`BulkSubscribe`].
+pub enum Delivery<'a> {
+    /// One event: the body as is.
+    One(&'a [u8]),
+    /// A batch; each entry is answered in a [`BulkReply`].
+    Bulk(BulkDelivery),
+}
+
+impl<'a> Delivery<'a> {
+    /// Tells a bulk request from a single event by its `type`. A body that is not JSON, or not
+    /// a bulk request, is a single event (its handler decides what it is worth).
+    pub fn read(body: &'a [u8]) -> Self {
+        #[derive(Deserialize)]
+        struct Kind<'k> {
+            #[serde(default, rename = "type", borrow)]
+            kind: Option<std::borrow::Cow<'k, str>>,
+        }
+        let bulk = serde_json::from_slice::<Kind>(body)
+            .is_ok_and(|k| k.kind.as_deref() == Some(BULK_EVENT_TYPE));
+        if bulk && let Ok(batch) = serde_json::from_slice::<BulkDelivery>(body) {
+            return Self::Bulk(batch);
+        }
+        Self::One(body)
+    }
+}
+
+/// The `type` of a bulk delivery's body.
+pub const BULK_EVENT_TYPE: &str = "com.dapr.event.sent.bulk";
+
+/// A bulk delivery (`pkg/runtime/pubsub/bulksubscribe_events.go`): the fields a handler needs.
+#[derive(Debug, Deserialize)]
+pub struct BulkDelivery {
+    /// The events, in the order of their partition.
+    #[serde(default)]
+    pub entries: Vec<BulkEntry>,
+}
+
+/// One event of a bulk delivery.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkEntry {
+    /// What the reply names this entry by.
+    #[serde(default)]
+    pub entry_id: String,
+    /// The CloudEvent, as an object.
+    #[serde(default)]
+    pub event: serde_json::Value,
+}
+
+impl BulkEntry {
+    /// The event as the bytes a single delivery would have carried.
+    pub fn event_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.event).unwrap_or_default()
+    }
+}
+
+/// The reply to a bulk delivery: a status per entry. Sent as 200; an entry left out would be
+/// retried, so every entry gets one.
+#[derive(Debug, Default, Serialize)]
+pub struct BulkReply {
+    statuses: Vec<EntryStatus>,
+}
+
+#[derive(Debug, Serialize)]
+struct EntryStatus {
+    #[serde(rename = "entryId")]
+    entry_id: String,
+    status: TopicReply,
+}
+
+impl BulkReply {
+    /// Answers `entry` with `status`.
+    pub fn push(&mut self, entry: &BulkEntry, status: TopicReply) {
+        self.statuses.push(EntryStatus {
+            entry_id: entry.entry_id.clone(),
+            status,
+        });
+    }
+}
+
+impl IntoResponse for BulkReply {
+    fn into_response(self) -> Response {
+        Json(self).into_response()
     }
 }
 

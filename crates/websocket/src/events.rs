@@ -2,7 +2,8 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use common::delivery::{DaprSubscription, TopicReply};
+use axum::response::{IntoResponse, Response};
+use common::delivery::{BulkReply, BulkSubscribe, DaprSubscription, Delivery, TopicReply};
 use common::events::{EventType, PUBSUB_BROADCAST, topics};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -10,10 +11,10 @@ use serde_json::{Value, json};
 use crate::hub::Push;
 use crate::startup::AppState;
 
-/// Every task topic and `reminder-due`, on the per-pod broadcast component. No dead-letter
-/// topics: a push is worth something only now (a client that missed one re-reads its list
-/// when it reconnects), and the handler never asks for a retry.
-pub fn subscriptions() -> Vec<DaprSubscription> {
+/// Every task topic and `reminder-due`, on the per-pod broadcast component, in batches when
+/// `batching` is set. No dead-letter topics: a push is worth something only now (a client that
+/// missed one re-reads its list when it reconnects), and the handler never asks for a retry.
+pub fn subscriptions(batching: Option<BulkSubscribe>) -> Vec<DaprSubscription> {
     topics::TASK_TOPICS
         .iter()
         .chain([&topics::REMINDER_DUE])
@@ -23,6 +24,7 @@ pub fn subscriptions() -> Vec<DaprSubscription> {
                 topic,
                 &format!("/events/{topic}"),
             )
+            .in_batches(batching)
         })
         .collect()
 }
@@ -82,15 +84,26 @@ pub fn push_for(body: &[u8]) -> Result<Push, TopicReply> {
     })
 }
 
-/// `POST /events/{topic}`: pushes the event to this replica's connections of its user. Nothing
-/// here can fail transiently, so the answer is SUCCESS or DROP, never RETRY.
-pub async fn on_event(State(state): State<AppState>, body: Bytes) -> TopicReply {
-    match push_for(&body) {
+/// `POST /events/{topic}`: pushes the event (or each event of a batch) to this replica's
+/// connections of its user. Nothing here can fail transiently, so the answer is SUCCESS or
+/// DROP, never RETRY.
+pub async fn on_event(State(state): State<AppState>, body: Bytes) -> Response {
+    let push = |body: &[u8]| match push_for(body) {
         Ok(push) => {
             let fanout = state.hub.publish(push);
             tracing::debug!(?fanout, "pushed");
             TopicReply::Success
         }
         Err(reply) => reply,
+    };
+    match Delivery::read(&body) {
+        Delivery::One(body) => push(body).into_response(),
+        Delivery::Bulk(batch) => {
+            let mut reply = BulkReply::default();
+            for entry in &batch.entries {
+                reply.push(entry, push(&entry.event_bytes()));
+            }
+            reply.into_response()
+        }
     }
 }

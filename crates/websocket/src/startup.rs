@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use common::CancellationToken;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
+use common::delivery::BulkSubscribe;
 use common::limits::{LimitOf, Rate, UserLimit};
 use common::server::{Ops, Server, Service, subscribe_route};
 use tower_http::cors::{Any, CorsLayer};
@@ -28,6 +29,9 @@ pub struct RealtimeSettings {
     pub ticket_ttl: Duration,
     /// Fan-out limits.
     pub hub: HubLimits,
+    /// Events in batches (`BULK_SUBSCRIBE_MAX_MESSAGES`, `BULK_SUBSCRIBE_MAX_AWAIT_MS`, default
+    /// 5 ms: a push waits at most that long for its batch), or one by one.
+    pub batching: Option<BulkSubscribe>,
 }
 
 impl Default for RealtimeSettings {
@@ -36,6 +40,7 @@ impl Default for RealtimeSettings {
             heartbeat: Duration::from_secs(25),
             ticket_ttl: ticket::DEFAULT_TICKET_TTL,
             hub: HubLimits::default(),
+            batching: None,
         }
     }
 }
@@ -70,6 +75,10 @@ impl Settings {
     pub fn from_env_for(service: ServiceSettings) -> anyhow::Result<Self> {
         Ok(Self {
             ticket_rate: Rate::from_env("LIMIT_TICKETS_PER_MINUTE", TICKET_RATE)?,
+            realtime: RealtimeSettings {
+                batching: BulkSubscribe::from_env(5)?,
+                ..RealtimeSettings::default()
+            },
             ..Self::new(service)
         })
     }
@@ -112,12 +121,15 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
 /// user's JWT or ticket; deliveries and `/dapr/subscribe` behind the app token.
 pub fn router(state: AppState) -> Router {
     let mut deliveries = Router::new();
-    for subscription in events::subscriptions() {
+    for subscription in events::subscriptions(state.realtime.batching) {
         deliveries = deliveries.route(&subscription.route, post(events::on_event));
     }
-    let internal = deliveries
-        .with_state(state.clone())
-        .merge(subscribe_route(events::subscriptions()));
+    let internal =
+        deliveries
+            .with_state(state.clone())
+            .merge(subscribe_route(events::subscriptions(
+                state.realtime.batching,
+            )));
     let public = Router::new()
         .route("/ws", get(ws::upgrade))
         .route(

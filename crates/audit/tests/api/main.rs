@@ -2,6 +2,7 @@
 //! test, fed deliveries over HTTP exactly as the sidecar sends them, and through the dev sidecar.
 #![allow(clippy::unwrap_used)]
 
+mod bulk;
 mod chain;
 mod delivery;
 mod helpers;

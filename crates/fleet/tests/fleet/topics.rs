@@ -13,10 +13,10 @@ fn topics_txt_lists_every_topic_the_services_use() {
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .map(str::to_owned)
         .collect();
-    let subscriptions = audit::subscriptions::subscriptions()
+    let subscriptions = audit::subscriptions::subscriptions(None)
         .into_iter()
         .chain(recurring::subscriptions::subscriptions())
-        .chain(websocket::subscriptions());
+        .chain(websocket::subscriptions(None));
     let mut used: BTreeSet<String> = topics::TASK_TOPICS
         .iter()
         .chain([&topics::REMINDER_DUE])

@@ -1,8 +1,10 @@
 use std::time::Duration;
 
+use common::delivery::BulkSubscribe;
 use common::events::EventType;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use testkit::SendJson;
 use tokio_tungstenite::tungstenite::Message;
 use websocket::RealtimeSettings;
 
@@ -259,4 +261,96 @@ async fn a_client_message_larger_than_the_limit_ends_that_connection_only() {
     .await;
     let push = next_json(&mut other, Duration::from_secs(5)).await;
     assert_eq!(push.unwrap()["task_id"], created.id.to_string());
+}
+
+#[tokio::test]
+async fn a_bulk_delivery_pushes_each_event_and_answers_each_entry() {
+    let app = spawn_app().await;
+    let mut socket = app.connect_as("alice").await;
+    let first = task("alice", "first of the batch");
+    let second = task("alice", "second of the batch");
+    let event = |t| serde_json::from_str::<Value>(&task_event(EventType::TaskCreated, t)).unwrap();
+    let batch = json!({
+        "id": "batch-1", "type": "com.dapr.event.sent.bulk", "topic": "task-created",
+        "pubsubname": "pubsub-broadcast", "metadata": {},
+        "entries": [
+            {"entryId": "0", "event": event(&first), "metadata": {}, "contentType": "application/cloudevents+json"},
+            {"entryId": "1", "event": {"not": "an event"}, "metadata": {}, "contentType": "application/cloudevents+json"},
+            {"entryId": "2", "event": event(&second), "metadata": {}, "contentType": "application/cloudevents+json"}
+        ]
+    });
+    let reply: Value = reqwest::Client::new()
+        .post(app.http("/events/task-created"))
+        .json(&batch)
+        .send_json()
+        .await;
+    assert_eq!(
+        reply,
+        json!({"statuses": [
+            {"entryId": "0", "status": "SUCCESS"},
+            {"entryId": "1", "status": "DROP"},
+            {"entryId": "2", "status": "SUCCESS"}
+        ]})
+    );
+    for expected in [&first, &second] {
+        let push = next_json(&mut socket, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(push["task_id"], expected.id.to_string());
+    }
+}
+
+#[tokio::test]
+async fn with_batching_the_subscriptions_ask_for_bulk_and_published_events_still_reach_sockets() {
+    let batching = BulkSubscribe {
+        enabled: true,
+        max_messages_count: 10,
+        max_await_duration_ms: 20,
+    };
+    let app = spawn_app_with(RealtimeSettings {
+        batching: Some(batching),
+        ..RealtimeSettings::default()
+    })
+    .await;
+    let mut socket = app.connect_as("carol").await;
+    let dapr = common::dapr::DaprClient::new(app.backend_sidecar_port, None);
+    let tasks: Vec<_> = (0..3)
+        .map(|n| task("carol", &format!("batched {n}")))
+        .collect();
+    // The sidecar reads /dapr/subscribe after the app port opens; publish until it listens.
+    let mut pushed = Vec::new();
+    while pushed.len() < tasks.len() {
+        for created in &tasks {
+            let envelope: Value =
+                serde_json::from_str(&task_event(EventType::TaskCreated, created)).unwrap();
+            dapr.publish_cloudevent("pubsub", "task-created", &envelope, "carol")
+                .await
+                .unwrap();
+        }
+        while let Some(message) = next_json(&mut socket, Duration::from_millis(500)).await {
+            pushed.push(message["task"]["title"].as_str().unwrap().to_owned());
+        }
+    }
+    pushed.sort();
+    assert_eq!(
+        pushed,
+        ["batched 0", "batched 1", "batched 2"],
+        "each event pushed once"
+    );
+    let subscribed: Value = reqwest::Client::new()
+        .get(app.http("/dapr/subscribe"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        subscribed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["bulkSubscribe"]
+                == json!({"enabled": true, "maxMessagesCount": 10, "maxAwaitDurationMs": 20}))
+    );
 }

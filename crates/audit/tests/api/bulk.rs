@@ -1,0 +1,238 @@
+//! Bulk deliveries (docs/dapr-behaviour.md §2.6): a batch of events recorded in one
+//! transaction, each entry answered, chains intact under concurrent batches, and the path
+//! through the dev sidecar's Kafka batching.
+
+use std::time::Duration;
+
+use common::dapr::DaprClient;
+use common::delivery::BulkSubscribe;
+use common::events::{CloudEvent, EventType, PUBSUB, TaskEvent};
+use dev_sidecar::{AppSpec, SidecarConfig};
+use futures::future::join_all;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{
+    TestAudit, cloudevent, eventually, fresh_database, settings, spawn_audit, task_event,
+};
+
+/// POSTs `events` as one bulk delivery on `task-created` (entry ids "0".."n-1"); returns each
+/// entry's status.
+async fn deliver_batch(app: &TestAudit, events: &[Value]) -> Vec<String> {
+    let entries: Vec<Value> = events
+        .iter()
+        .enumerate()
+        .map(|(i, event)| {
+            json!({"entryId": i.to_string(), "event": event, "metadata": {}, "contentType": "application/cloudevents+json"})
+        })
+        .collect();
+    let body = json!({
+        "id": Uuid::new_v4().to_string(), "type": "com.dapr.event.sent.bulk",
+        "topic": "task-created", "pubsubname": "pubsub", "metadata": {}, "entries": entries,
+    });
+    let response = app
+        .client
+        .post(format!("{}/events/task-created", app.address))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let reply: Value = response.json().await.unwrap();
+    let statuses = reply["statuses"].as_array().unwrap();
+    assert_eq!(
+        statuses.len(),
+        events.len(),
+        "every entry answered: {reply}"
+    );
+    statuses
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            assert_eq!(s["entryId"], i.to_string());
+            s["status"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+fn created(user: &str) -> TaskEvent {
+    task_event(EventType::TaskCreated, user, Uuid::new_v4(), 1)
+}
+
+#[tokio::test]
+async fn a_bulk_delivery_records_each_event_once_and_answers_each_entry() {
+    let app = spawn_audit().await;
+    let before = created("alice");
+    assert_eq!(app.deliver(&before).await, "SUCCESS");
+    let alice: Vec<TaskEvent> = (0..3).map(|_| created("alice")).collect();
+    let bob: Vec<TaskEvent> = (0..2).map(|_| created("bob")).collect();
+    let batch = vec![
+        cloudevent(&alice[0]),
+        cloudevent(&bob[0]),
+        json!({"specversion": "1.0", "id": "x", "source": "s", "type": "t", "data": {"hello": 1}}),
+        cloudevent(&alice[1]),
+        cloudevent(&before),
+        cloudevent(&alice[0]),
+        cloudevent(&bob[1]),
+        cloudevent(&alice[2]),
+    ];
+    let statuses = deliver_batch(&app, &batch).await;
+    assert_eq!(
+        statuses,
+        [
+            "SUCCESS", "SUCCESS", "DROP", "SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS", "SUCCESS"
+        ]
+    );
+    assert_eq!(
+        app.rows().await,
+        6,
+        "one entry per event; duplicates and the bad entry add none"
+    );
+    assert_eq!(
+        app.verify("alice").await,
+        json!({"intact": true, "entries": 4, "first_broken_event_id": null})
+    );
+    assert_eq!(app.verify("bob").await["entries"], 2);
+    // The chain follows the batch's order.
+    let listed: Vec<String> = app
+        .entries("alice", "")
+        .await
+        .iter()
+        .rev()
+        .map(|e| e["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = [&before, &alice[0], &alice[1], &alice[2]]
+        .iter()
+        .map(|e| e.event_id.to_string())
+        .collect();
+    assert_eq!(listed, expected);
+}
+
+#[tokio::test]
+async fn concurrent_bulk_deliveries_over_the_same_users_leave_unforked_chains() {
+    let app = spawn_audit().await;
+    let users = ["alice", "bob", "carol"];
+    // Six batches, each naming the users in a different order.
+    let batches: Vec<Vec<Value>> = (0..6)
+        .map(|b| {
+            (0..10)
+                .map(|i| cloudevent(&created(users[(b + i) % users.len()])))
+                .collect()
+        })
+        .collect();
+    let replies = join_all(batches.iter().map(|batch| deliver_batch(&app, batch))).await;
+    assert!(
+        replies.iter().flatten().all(|s| s == "SUCCESS"),
+        "{replies:?}"
+    );
+    assert_eq!(app.rows().await, 60);
+    for user in users {
+        assert_eq!(app.verify(user).await["intact"], true, "{user}");
+    }
+}
+
+/// An entry already in the log whose processed-event record was pruned: the batch cannot be
+/// linked in one go (the insert would skip that entry after its successor was linked to it),
+/// so it is recorded one by one, and the chain stays intact.
+#[tokio::test]
+async fn a_batch_holding_an_event_already_in_the_log_is_recorded_one_by_one() {
+    let app = spawn_audit().await;
+    let old = created("alice");
+    assert_eq!(app.deliver(&old).await, "SUCCESS");
+    sqlx::query("DELETE FROM processed_events WHERE event_id = $1")
+        .bind(old.event_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (first, last) = (created("alice"), created("alice"));
+    let statuses = deliver_batch(
+        &app,
+        &[cloudevent(&first), cloudevent(&old), cloudevent(&last)],
+    )
+    .await;
+    assert_eq!(statuses, ["SUCCESS", "SUCCESS", "SUCCESS"]);
+    assert_eq!(
+        app.verify("alice").await,
+        json!({"intact": true, "entries": 3, "first_broken_event_id": null})
+    );
+}
+
+const KAFKA: &str = r#"
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: pubsub
+spec:
+  type: pubsub.kafka
+  version: v1
+  metadata:
+    - {name: brokers, value: "localhost:9092"}
+"#;
+
+/// Through the dev sidecar's Kafka with `bulkSubscribe`: events arrive in batches and every
+/// one is recorded once, in order.
+#[tokio::test]
+async fn with_batching_events_published_on_kafka_are_recorded_once_in_order() {
+    let (pool, url) = fresh_database().await;
+    let reserved = testkit::reserve_port();
+    let sidecar_port = reserved.port;
+    let service = audit::build(audit::Settings {
+        batching: Some(BulkSubscribe {
+            enabled: true,
+            max_messages_count: 8,
+            max_await_duration_ms: 20,
+        }),
+        ..audit::Settings::new(settings(&url, sidecar_port))
+    })
+    .await
+    .unwrap();
+    let app = TestAudit {
+        served: testkit::Served::start(service),
+        pool,
+    };
+    let resources = testkit::resources(KAFKA);
+    let sidecar = dev_sidecar::start_with_listeners(
+        SidecarConfig {
+            resources_dir: resources.path(),
+            apps: vec![AppSpec {
+                instance: "audit-0".to_owned(),
+                sidecar_port,
+                ..AppSpec::new("audit", app.port)
+            }],
+            ..SidecarConfig::default()
+        },
+        std::collections::HashMap::from([("audit-0".to_owned(), reserved.into_listener())]),
+    )
+    .await
+    .unwrap();
+    let dapr = DaprClient::new(sidecar_port, None);
+    dapr.wait_for_outbound(Duration::from_secs(10))
+        .await
+        .unwrap();
+    let events: Vec<TaskEvent> = (0..20).map(|_| created("alice")).collect();
+    for event in &events {
+        let envelope = serde_json::to_value(CloudEvent::for_task_event(
+            "backend-api",
+            event.clone(),
+            None,
+        ))
+        .unwrap();
+        dapr.publish_cloudevent(PUBSUB, "task-created", &envelope, "alice")
+            .await
+            .unwrap();
+    }
+    let items = eventually(Duration::from_secs(10), "20 audit entries", || async {
+        let items = app.entries("alice", "?limit=100").await;
+        (items.len() == 20).then_some(items)
+    })
+    .await;
+    let order: Vec<String> = items
+        .iter()
+        .rev()
+        .map(|e| e["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = events.iter().map(|e| e.event_id.to_string()).collect();
+    assert_eq!(order, expected);
+    assert_eq!(app.verify("alice").await["intact"], true);
+    sidecar.shutdown().await;
+}
