@@ -43,11 +43,14 @@ record() { tee -a "$REPORT"; }
 RESOURCES="$LOGS/components"
 mkdir -p "$RESOURCES"
 case "${BROKER:-kafka}" in
-  kafka) cp dapr/components/{statestore,reminder-cron,resiliency}.yaml bench/kafka/pubsub.yaml "$RESOURCES/" ;;
+  # As the chart deploys it on Kafka: audit and websocket take their events in batches
+  # (BULK=0 turns that off, to compare).
+  kafka) cp dapr/components/{statestore,reminder-cron,resiliency}.yaml bench/kafka/pubsub.yaml "$RESOURCES/"
+         if [ "${BULK:-1}" = 1 ]; then export BULK_SUBSCRIBE_MAX_MESSAGES=100; fi ;;
   redis) cp dapr/components/*.yaml "$RESOURCES/" ;;
   *) echo "BROKER must be kafka or redis" >&2; exit 2 ;;
 esac
-echo "broker: ${BROKER:-kafka}"
+echo "broker: ${BROKER:-kafka}, bulk subscribe: ${BULK_SUBSCRIBE_MAX_MESSAGES:-off}"
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
