@@ -252,10 +252,7 @@ impl OutboxRelay {
         let options = (*pool.connect_options())
             .clone()
             .options([("synchronous_commit", "off"), ("enable_bitmapscan", "off")]);
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(RELAY_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy_with(options);
+        let pool = crate::db::pool_options(RELAY_CONNECTIONS).connect_lazy_with(options);
         Self {
             pool,
             dapr,
