@@ -375,3 +375,39 @@ async fn openapi_and_docs_are_served_and_describe_the_task_routes() {
         .unwrap();
     assert!(metrics.contains("http_requests_total"), "{metrics}");
 }
+
+/// The pools ping a connection only once it idled for `PING_AFTER_IDLE` (common::db), not on
+/// every acquire. Connections the database closed (as a restart of Postgres does) are then
+/// replaced before use; one taken while still counted busy fails its request with 503, never
+/// 500.
+#[tokio::test]
+async fn connections_the_database_closed_are_replaced_once_they_idled() {
+    let app = spawn_app().await;
+    let list = || async {
+        app.request(Method::GET, "/api/tasks", "alice")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(list().await, 200);
+    let closed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(!closed.is_empty());
+    let at_once = list().await;
+    assert!([200, 503].contains(&at_once), "{at_once}");
+    // The condition under test is the idle time itself, on sqlx's own clock: it cannot be
+    // paused, so the test waits it out.
+    tokio::time::sleep(common::db::PING_AFTER_IDLE + std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        list().await,
+        200,
+        "a stale connection was handed out after idling"
+    );
+}
