@@ -2,7 +2,9 @@
 //!
 //! The service subscribes to the four task topics (each with its dead-letter topic) and writes
 //! one `audit_log` row per event, in one transaction with the processed-event record, so
-//! redeliveries change nothing. Each user's entries form a hash chain ([`chain`]); the
+//! redeliveries change nothing. With bulk subscribe (on Kafka, `BULK_SUBSCRIBE_MAX_MESSAGES`) a
+//! batch of events is one transaction and one commit ([`journal::append_batch`]). Each user's
+//! entries form a hash chain ([`chain`]); the
 //! database refuses UPDATE and DELETE on the table, and `GET /api/audit/verify` recomputes the
 //! chain to prove nothing was altered behind the triggers' back. `GET /api/audit` lists the
 //! caller's entries, filtered and paged by cursor.
