@@ -98,16 +98,9 @@ pub async fn append_batch(
         return Ok(Some(Vec::new()));
     }
     let mut tx = pool.begin().await?;
-    let mut users: Vec<&str> = events.iter().map(|e| e.user_id.as_str()).collect();
-    users.sort_unstable();
-    users.dedup();
-    sqlx::query(
-        "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('audit:' || u, 0) AS k \
-         FROM unnest($1::text[]) AS u ORDER BY k) AS locks",
-    )
-    .bind(&users)
-    .execute(&mut *tx)
-    .await?;
+    // The processed-event records first, as [`append`] does before its lock: a concurrent
+    // delivery of one of these events waits here, holding no chain lock, so the two never wait
+    // on each other.
     let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
     let fresh: std::collections::HashSet<Uuid> = sqlx::query_scalar(
         "INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::uuid[]) \
@@ -119,6 +112,16 @@ pub async fn append_batch(
     .await?
     .into_iter()
     .collect();
+    let mut users: Vec<&str> = events.iter().map(|e| e.user_id.as_str()).collect();
+    users.sort_unstable();
+    users.dedup();
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('audit:' || u, 0) AS k \
+         FROM unnest($1::text[]) AS u ORDER BY k) AS locks",
+    )
+    .bind(&users)
+    .execute(&mut *tx)
+    .await?;
     // After the locks' statement: this snapshot includes the last holder's commit.
     let heads: Vec<(String, Option<String>, DateTime<Utc>)> = sqlx::query_as(
         "SELECT u, (SELECT hash FROM audit_log WHERE user_id = u ORDER BY id DESC LIMIT 1), \

@@ -268,6 +268,10 @@ async fn settle(shared: &Shared, group: &Group, messages: &[Arc<StoredMessage>],
             tracing::info!(app_id = %member.app_id, entries = pending.len(), attempt = failures, "bulk entries failed; will retry them");
             tokio::time::sleep(policy.backoff(failures)).await;
         }
+        if pending.is_empty() {
+            // Every entry was dropped up front (expired, or no route matched).
+            return;
+        }
         // Given up on `pending`: the dead-letter topic takes them one by one; else the
         // component decides.
         if member.subscription.dead_letter_topic.is_some() {

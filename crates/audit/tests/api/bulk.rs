@@ -4,17 +4,14 @@
 
 use std::time::Duration;
 
-use common::dapr::DaprClient;
 use common::delivery::BulkSubscribe;
 use common::events::{CloudEvent, EventType, PUBSUB, TaskEvent};
-use dev_sidecar::{AppSpec, SidecarConfig};
 use futures::future::join_all;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{
-    TestAudit, cloudevent, eventually, fresh_database, settings, spawn_audit, task_event,
-};
+use crate::helpers::{TestAudit, cloudevent, eventually, spawn_audit, task_event};
+use crate::sidecar::audit_behind_a_sidecar_with;
 
 /// POSTs `events` as one bulk delivery on `task-created` (entry ids "0".."n-1"); returns each
 /// entry's status.
@@ -173,42 +170,20 @@ spec:
 /// one is recorded once, in order.
 #[tokio::test]
 async fn with_batching_events_published_on_kafka_are_recorded_once_in_order() {
-    let (pool, url) = fresh_database().await;
-    let reserved = testkit::reserve_port();
-    let sidecar_port = reserved.port;
-    let service = audit::build(audit::Settings {
-        batching: Some(BulkSubscribe {
-            enabled: true,
-            max_messages_count: 8,
-            max_await_duration_ms: 20,
-        }),
-        ..audit::Settings::new(settings(&url, sidecar_port))
-    })
-    .await
-    .unwrap();
-    let app = TestAudit {
-        served: testkit::Served::start(service),
-        pool,
+    let batching = BulkSubscribe {
+        enabled: true,
+        max_messages_count: 8,
+        max_await_duration_ms: 20,
     };
-    let resources = testkit::resources(KAFKA);
-    let sidecar = dev_sidecar::start_with_listeners(
-        SidecarConfig {
-            resources_dir: resources.path(),
-            apps: vec![AppSpec {
-                instance: "audit-0".to_owned(),
-                sidecar_port,
-                ..AppSpec::new("audit", app.port)
-            }],
-            ..SidecarConfig::default()
+    let (app, sidecar, dapr) = audit_behind_a_sidecar_with(
+        KAFKA,
+        |service| audit::Settings {
+            batching: Some(batching),
+            ..audit::Settings::new(service)
         },
-        std::collections::HashMap::from([("audit-0".to_owned(), reserved.into_listener())]),
+        None,
     )
-    .await
-    .unwrap();
-    let dapr = DaprClient::new(sidecar_port, None);
-    dapr.wait_for_outbound(Duration::from_secs(10))
-        .await
-        .unwrap();
+    .await;
     let events: Vec<TaskEvent> = (0..20).map(|_| created("alice")).collect();
     for event in &events {
         let envelope = serde_json::to_value(CloudEvent::for_task_event(

@@ -9,18 +9,41 @@ use common::events::{CloudEvent, EventType, PUBSUB};
 use dev_sidecar::{AppSpec, DeliveryPolicy, DevSidecar, SidecarConfig};
 use uuid::Uuid;
 
-use crate::helpers::{
-    TestAudit, eventually, fresh_database, settings, spawn_audit_with, task_event,
-};
+use crate::helpers::{TestAudit, eventually, fresh_database, settings, task_event};
 
 async fn audit_behind_a_sidecar() -> (TestAudit, DevSidecar, DaprClient) {
+    audit_behind_a_sidecar_with(
+        testkit::IN_MEMORY_PUBSUB,
+        audit::Settings::new,
+        Some(DeliveryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(100),
+        }),
+    )
+    .await
+}
+
+/// audit on a fresh database (its settings from `settings`), behind a dev sidecar with the
+/// pub/sub `components` and, when given, a fixed delivery policy instead of their Resiliency.
+pub async fn audit_behind_a_sidecar_with(
+    components: &str,
+    settings_of: impl FnOnce(common::config::ServiceSettings) -> audit::Settings,
+    delivery: Option<DeliveryPolicy>,
+) -> (TestAudit, DevSidecar, DaprClient) {
     let (pool, url) = fresh_database().await;
     let reserved = testkit::reserve_port();
     let sidecar_port = reserved.port;
-    let app = spawn_audit_with(pool, settings(&url, sidecar_port)).await;
+    let service = audit::build(settings_of(settings(&url, sidecar_port)))
+        .await
+        .unwrap();
+    let app = TestAudit {
+        served: testkit::Served::start(service),
+        pool,
+    };
     let listeners =
         std::collections::HashMap::from([("audit-0".to_owned(), reserved.into_listener())]);
-    let resources = testkit::resources(testkit::IN_MEMORY_PUBSUB);
+    let resources = testkit::resources(components);
     let sidecar = dev_sidecar::start_with_listeners(
         SidecarConfig {
             resources_dir: resources.path(),
@@ -29,11 +52,7 @@ async fn audit_behind_a_sidecar() -> (TestAudit, DevSidecar, DaprClient) {
                 sidecar_port,
                 ..AppSpec::new("audit", app.port)
             }],
-            delivery: Some(DeliveryPolicy {
-                max_retries: 2,
-                initial_backoff: Duration::from_millis(20),
-                max_backoff: Duration::from_millis(100),
-            }),
+            delivery,
             ..SidecarConfig::default()
         },
         listeners,
