@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use common::delivery::BulkSubscribe;
-use common::events::{CloudEvent, EventType, PUBSUB, TaskEvent};
+use common::events::{EventType, TaskEvent};
 use futures::future::join_all;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{TestAudit, cloudevent, eventually, spawn_audit, task_event};
-use crate::sidecar::audit_behind_a_sidecar_with;
+use crate::sidecar::{audit_behind_a_sidecar_with, publish};
 
 /// POSTs `events` as one bulk delivery on `task-created` (entry ids "0".."n-1"); returns each
 /// entry's status.
@@ -186,15 +186,7 @@ async fn with_batching_events_published_on_kafka_are_recorded_once_in_order() {
     .await;
     let events: Vec<TaskEvent> = (0..20).map(|_| created("alice")).collect();
     for event in &events {
-        let envelope = serde_json::to_value(CloudEvent::for_task_event(
-            "backend-api",
-            event.clone(),
-            None,
-        ))
-        .unwrap();
-        dapr.publish_cloudevent(PUBSUB, "task-created", &envelope, "alice")
-            .await
-            .unwrap();
+        publish(&dapr, event).await;
     }
     let items = eventually(Duration::from_secs(10), "20 audit entries", || async {
         let items = app.entries("alice", "?limit=100").await;
