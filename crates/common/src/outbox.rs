@@ -1,20 +1,25 @@
 //! The transactional outbox (docs/contract.md §6 "No lost events"). A writer calls [`enqueue`]
 //! inside the transaction that changes a task, so the change and its event commit or vanish
-//! together. The [`OutboxRelay`] publishes committed rows through the sidecar and marks them
-//! published:
+//! together. The [`OutboxRelay`] publishes committed rows through the sidecar and deletes them
+//! once published:
 //!
 //! * it wakes at once on `NOTIFY outbox` (sent by [`enqueue`], delivered on commit) and polls as
 //!   a fallback, so a lost notification only delays, never loses;
-//! * **a user's events go out in commit order, one relay at a time**: a pass leases, per
-//!   partition key (user), the key's oldest pending row and up to [`RelaySettings::run_length`]
-//!   rows after it — only when that oldest row is free — and publishes them in id order,
-//!   stopping at the first failure. A later row of a user is therefore never claimed while an
+//! * **a user's events go out in commit order, one relay at a time**: a pass takes a session
+//!   lock per partition key (user) whose oldest pending row is due (`pg_try_advisory_lock`:
+//!   never waits, so relays never block or deadlock on each other), then reads each locked
+//!   user's oldest rows, up to [`RelaySettings::run_length`], and publishes them in id order,
+//!   stopping at the first failure. A later row of a user is therefore never published while an
 //!   earlier one is pending, whichever of the relays (backend-api, recurring and notification
 //!   each run one, on every replica) looks. Different users are published concurrently;
-//! * **no transaction spans a publish**: the lease is a short update (`leased_until`), the
-//!   publishes happen outside any transaction, and the marks are another short update. A relay
-//!   that dies mid-way leaves leases that expire; the rows are then published again with the
-//!   same CloudEvent id (at-least-once; consumers deduplicate on it);
+//! * **no transaction spans a publish**, and the claim writes nothing: the locks live in the
+//!   relay's session, not in rows. A relay that dies mid-way loses its session and with it its
+//!   locks, at once; its users' rows are then published again with the same CloudEvent id
+//!   (at-least-once; consumers deduplicate on it);
+//! * **a published row is deleted**, one short statement per pass: an event costs the outbox
+//!   one insert and one delete, where leasing and marking it rewrote the whole row twice (the
+//!   largest share of the database's time under load, measured in docs/benchmarks.md). What
+//!   was published is kept where it belongs: in the broker and in the audit trail;
 //! * **a refusal holds back only its own user**: a row the broker rejects for now (5xx) is
 //!   retried with a backoff of its own (`next_attempt_at`) while other users' rows flow; a row
 //!   the sidecar refuses for good (4xx: unknown component, scoping, size) is **parked** after
@@ -23,11 +28,10 @@
 //! * while the sidecar itself is unreachable nothing is counted against the rows and the relay
 //!   backs off as a whole;
 //! * **the relay's bookkeeping commits without waiting for the disk** (`synchronous_commit =
-//!   off` on the relay's own connections): a lease or a mark lost in a database crash only
-//!   means the row is published again, which at-least-once delivery and the consumers'
+//!   off` on the relay's own connections): a delete or a reschedule lost in a database crash
+//!   only means the row is published again, which at-least-once delivery and the consumers'
 //!   deduplication already cover. The writes that must survive (the task and its outbox row)
-//!   still commit synchronously, in the writer's transaction. Without this every event cost
-//!   three waits for the WAL flush instead of one (measured in docs/benchmarks.md).
+//!   still commit synchronously, in the writer's transaction.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -37,8 +41,9 @@ use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use futures::future::join_all;
 use serde_json::Value;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgListener;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -93,7 +98,7 @@ pub async fn enqueue_envelope(
 /// How the relay paces itself.
 #[derive(Debug, Clone)]
 pub struct RelaySettings {
-    /// Rows claimed per transaction.
+    /// Users locked per pass.
     pub batch_size: i64,
     /// Fallback poll when no notification arrives.
     pub poll_interval: Duration,
@@ -101,15 +106,11 @@ pub struct RelaySettings {
     pub initial_backoff: Duration,
     /// Longest retry delay.
     pub max_backoff: Duration,
-    /// Published rows older than this are deleted.
-    pub retention: Duration,
-    /// Rows of one user leased and published back to back in a pass.
+    /// Rows of one user published back to back in a pass.
     pub run_length: i64,
-    /// Rows leased per pass in all (the oldest users' runs first; the last run may be cut
+    /// Rows read per pass in all (the oldest users' runs first; the last run may be cut
     /// short, still a prefix): bounds the memory of a pass when a backlog builds up.
     pub max_rows: i64,
-    /// How long a lease keeps other relays off the leased rows; longer than a pass can take.
-    pub lease: Duration,
     /// Attempts after which a row the sidecar refuses for good is parked.
     pub park_after: i32,
 }
@@ -121,10 +122,8 @@ impl Default for RelaySettings {
             poll_interval: Duration::from_secs(1),
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
-            retention: Duration::from_secs(7 * 24 * 3600),
             run_length: 50,
             max_rows: 1_000,
-            lease: Duration::from_secs(60),
             park_after: 5,
         }
     }
@@ -140,52 +139,53 @@ struct OutboxRow {
     envelope: String,
     traceparent: Option<String>,
     attempts: i32,
+    /// Whether the row may be tried now (it matters for a user's first row).
+    due: bool,
 }
 
-/// Leases the oldest pending row of up to `$1` users whose oldest row is free and due, and up
-/// to `$2` rows after it per user. The oldest rows are locked first, in id order and with
-/// `SKIP LOCKED`, and only the relay holding a user's oldest row leases that user's run: two
-/// relays never lease rows of one user at once, and never wait on each other's rows (an
-/// earlier version updated overlapping row sets in different orders and deadlocked under
-/// load, each deadlock costing a second). A head updated by a relay that committed meanwhile
-/// is re-checked under the lock, so a run is never leased twice. At most `$4` rows in all, the
-/// oldest heads' runs first (a run cut short is still a prefix of its user's rows).
-const LEASE_SQL: &str = "\
+/// The advisory-lock class of the relay's per-user locks: `(USER_LOCK_CLASS,
+/// hashtext(user))` in the two-key space (the reminder claim holds `(0x7466_6c74, 1)`).
+const USER_LOCK_CLASS: i32 = 0x7466_6f62;
+
+/// Takes the session lock of up to `$1` users whose oldest pending row is due, oldest heads
+/// first, and returns the users it got. `pg_try_advisory_lock` never waits, so two relays never
+/// block or deadlock on each other: each simply skips the users the other holds. The candidate
+/// heads are materialised first so the lock is tried exactly once per candidate (a filter under
+/// a `LIMIT` may be evaluated on rows the query then drops, taking locks nobody releases).
+const LOCK_USERS_SQL: &str = "\
 WITH heads AS (
-    SELECT DISTINCT ON (partition_key) partition_key, id, leased_until, next_attempt_at
+    SELECT DISTINCT ON (partition_key) partition_key, id, next_attempt_at
     FROM outbox
-    WHERE published_at IS NULL AND parked_at IS NULL
+    WHERE parked_at IS NULL
     ORDER BY partition_key, id
-), ready AS (
-    SELECT id FROM heads
-    WHERE (leased_until IS NULL OR leased_until < now())
-      AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+), ready AS MATERIALIZED (
+    SELECT partition_key, id FROM heads
+    WHERE next_attempt_at IS NULL OR next_attempt_at <= now()
     ORDER BY id
     LIMIT $1
-), locked_heads AS (
-    SELECT o.partition_key, o.id AS head_id FROM outbox o
-    WHERE o.id IN (SELECT id FROM ready)
-      AND o.published_at IS NULL AND o.parked_at IS NULL
-      AND (o.leased_until IS NULL OR o.leased_until < now())
-    ORDER BY o.id
-    FOR UPDATE OF o SKIP LOCKED
-), picked AS (
-    SELECT run.id FROM locked_heads
-    CROSS JOIN LATERAL (
-        SELECT r.id FROM outbox r
-        WHERE r.partition_key = locked_heads.partition_key
-          AND r.published_at IS NULL AND r.parked_at IS NULL
-        ORDER BY r.id
-        LIMIT $2
-    ) run
-    ORDER BY locked_heads.head_id, run.id
-    LIMIT $4
 )
-UPDATE outbox o SET leased_until = now() + make_interval(secs => $3)
-FROM picked
-WHERE o.id = picked.id
-RETURNING o.id, o.pubsub, o.topic, o.partition_key, o.envelope::text AS envelope,
-          o.envelope->>'traceparent' AS traceparent, o.attempts";
+SELECT partition_key FROM ready
+WHERE pg_try_advisory_lock($2, hashtext(partition_key))
+ORDER BY id";
+
+/// The pending rows of the users the pass locked: up to `$2` per user in id order, at most `$3`
+/// in all, the users in the order they were locked (a run cut short is still a prefix). Read in
+/// a statement of its own, after the locks: its snapshot then holds everything a relay that had
+/// the user before published (deleted) or rescheduled. `due` tells whether the user's head may
+/// be tried now (another relay may have rescheduled it meanwhile).
+const USER_RUNS_SQL: &str = "\
+SELECT o.id, o.pubsub, o.topic, o.partition_key, o.envelope::text AS envelope,
+       o.envelope->>'traceparent' AS traceparent, o.attempts,
+       (o.next_attempt_at IS NULL OR o.next_attempt_at <= now()) AS due
+FROM unnest($1::text[]) WITH ORDINALITY AS users(partition_key, n)
+CROSS JOIN LATERAL (
+    SELECT r.* FROM outbox r
+    WHERE r.partition_key = users.partition_key AND r.parked_at IS NULL
+    ORDER BY r.id
+    LIMIT $2
+) o
+ORDER BY users.n, o.id
+LIMIT $3";
 
 /// How a run of one user's rows ended.
 #[derive(Default)]
@@ -193,7 +193,6 @@ struct RunResult {
     published: Vec<i64>,
     /// The row that failed, with the error; the rows after it were not tried.
     failed: Option<(i64, i32, DaprError)>,
-    untried: Vec<i64>,
 }
 
 /// A parked outbox row, for operators.
@@ -216,7 +215,7 @@ pub struct ParkedRow {
 /// What one pass of the relay did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BatchOutcome {
-    /// Rows claimed (leased).
+    /// Rows read to publish (of the users locked).
     pub claimed: usize,
     /// Rows published and marked.
     pub published: usize,
@@ -236,8 +235,8 @@ pub struct OutboxRelay {
     settings: RelaySettings,
 }
 
-/// Connections of a relay's own pool: the listener holds one; the passes (and the hourly
-/// prune) run their statements one after another on the other.
+/// Connections of a relay's own pool: the listener holds one; the passes run one after another
+/// on the other.
 pub const RELAY_CONNECTIONS: u32 = 2;
 
 impl OutboxRelay {
@@ -278,7 +277,6 @@ impl OutboxRelay {
     pub async fn run(self, shutdown: CancellationToken) {
         let mut listener = self.listen().await;
         let mut backoff = self.settings.initial_backoff;
-        let mut last_prune = tokio::time::Instant::now();
         loop {
             if shutdown.is_cancelled() {
                 return;
@@ -308,10 +306,6 @@ impl OutboxRelay {
                     backoff = (backoff * 2).min(self.settings.max_backoff);
                     continue;
                 }
-            }
-            if last_prune.elapsed() > Duration::from_secs(3600) {
-                last_prune = tokio::time::Instant::now();
-                self.prune().await;
             }
             self.wait_for_work(&mut listener, &shutdown).await;
         }
@@ -364,22 +358,44 @@ impl OutboxRelay {
         }
     }
 
-    /// Leases one batch (see the module docs), publishes it outside any transaction and marks
-    /// what happened: published rows, the failed row of each user (rescheduled, or parked when
-    /// the sidecar keeps refusing it), and the untried rows after it (released).
+    /// One pass (see the module docs): takes the locks of the users whose oldest row is due,
+    /// reads their runs, publishes them outside any transaction, deletes what went out,
+    /// reschedules (or parks) the row each failed user stopped at, and releases the locks.
     #[tracing::instrument(skip_all, fields(claimed, published))]
     pub async fn publish_batch(&self) -> sqlx::Result<BatchOutcome> {
-        let rows: Vec<OutboxRow> = sqlx::query_as(LEASE_SQL)
+        // The user locks belong to this connection's session: every statement of the pass runs
+        // on it and the locks are released on it. A pass that fails to release them, or is
+        // cancelled mid-way, closes the connection instead, which releases them too.
+        let mut session = LockSession(Some(self.pool.acquire().await?));
+        let conn = session.0.as_mut().expect("taken only by release");
+        let outcome = self.pass(conn).await;
+        match sqlx::query("SELECT pg_advisory_unlock_all()")
+            .execute(&mut **conn)
+            .await
+        {
+            Ok(_) => session.release(),
+            Err(error) => {
+                tracing::warn!(%error, "outbox relay could not release its locks; closing its connection");
+            }
+        }
+        outcome
+    }
+
+    async fn pass(&self, conn: &mut PgConnection) -> sqlx::Result<BatchOutcome> {
+        let users: Vec<String> = sqlx::query_scalar(LOCK_USERS_SQL)
             .bind(self.settings.batch_size)
-            .bind(self.settings.run_length.max(1))
-            .bind(self.settings.lease.as_secs_f64())
-            .bind(self.settings.max_rows.max(1))
-            .fetch_all(&self.pool)
+            .bind(USER_LOCK_CLASS)
+            .fetch_all(&mut *conn)
             .await?;
-        if rows.is_empty() {
+        if users.is_empty() {
             return Ok(BatchOutcome::default());
         }
-        let claimed = rows.len();
+        let rows: Vec<OutboxRow> = sqlx::query_as(USER_RUNS_SQL)
+            .bind(&users)
+            .bind(self.settings.run_length.max(1))
+            .bind(self.settings.max_rows.max(1))
+            .fetch_all(&mut *conn)
+            .await?;
         let mut by_key: BTreeMap<&str, Vec<&OutboxRow>> = BTreeMap::new();
         for row in &rows {
             by_key
@@ -387,39 +403,31 @@ impl OutboxRelay {
                 .or_default()
                 .push(row);
         }
-        for run in by_key.values_mut() {
-            run.sort_by_key(|row| row.id);
-        }
+        // A user whose first row another relay rescheduled since the heads were read waits.
+        by_key.retain(|_, run| run.first().is_some_and(|head| head.due));
+        let claimed = by_key.values().map(Vec::len).sum();
         let results = join_all(by_key.into_values().map(|run| self.publish_in_order(run))).await;
         let mut outcome = BatchOutcome {
             claimed,
             ..BatchOutcome::default()
         };
         let mut published = Vec::with_capacity(claimed);
-        let mut released = Vec::new();
         for result in results {
             published.extend(result.published);
-            released.extend(result.untried);
             if let Some((id, attempts, error)) = result.failed {
                 if matches!(error, DaprError::Unavailable(_)) {
                     outcome.sidecar_unreachable = true;
-                    released.push(id);
-                } else if self.record_failure(id, attempts, &error).await? {
+                } else if self.record_failure(conn, id, attempts, &error).await? {
                     outcome.parked += 1;
                 }
             }
         }
-        sqlx::query(
-            "UPDATE outbox SET published_at = now(), leased_until = NULL, attempts = attempts + 1 \
-             WHERE id = ANY($1)",
-        )
-        .bind(&published)
-        .execute(&self.pool)
-        .await?;
-        if !released.is_empty() {
-            sqlx::query("UPDATE outbox SET leased_until = NULL WHERE id = ANY($1)")
-                .bind(&released)
-                .execute(&self.pool)
+        // A published row is done: deleting it is the cheapest write there is (no new row
+        // version, no index entries), where marking it rewrote the whole row.
+        if !published.is_empty() {
+            sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
+                .bind(&published)
+                .execute(&mut *conn)
                 .await?;
         }
         outcome.published = published.len();
@@ -434,6 +442,7 @@ impl OutboxRelay {
     /// for good `park_after` times. Returns whether it was parked.
     async fn record_failure(
         &self,
+        conn: &mut PgConnection,
         id: i64,
         attempts: i32,
         error: &DaprError,
@@ -446,7 +455,7 @@ impl OutboxRelay {
             attempts,
         );
         sqlx::query(
-            "UPDATE outbox SET attempts = $2, last_error = $3, leased_until = NULL, \
+            "UPDATE outbox SET attempts = $2, last_error = $3, \
              next_attempt_at = now() + make_interval(secs => $4), \
              parked_at = CASE WHEN $5 THEN now() END \
              WHERE id = $1",
@@ -456,7 +465,7 @@ impl OutboxRelay {
         .bind(error.to_string())
         .bind(delay.as_secs_f64())
         .bind(park)
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await?;
         if park {
             metrics::counter!("outbox_parked_total").increment(1);
@@ -469,8 +478,7 @@ impl OutboxRelay {
     /// of that user never overtakes an earlier one.
     async fn publish_in_order(&self, rows: Vec<&OutboxRow>) -> RunResult {
         let mut result = RunResult::default();
-        let mut rows = rows.into_iter();
-        for row in rows.by_ref() {
+        for row in rows {
             match self
                 .dapr
                 .publish_cloudevent_text(
@@ -490,20 +498,25 @@ impl OutboxRelay {
                 }
             }
         }
-        result.untried = rows.map(|row| row.id).collect();
         result
     }
+}
 
-    async fn prune(&self) {
-        let retention = self.settings.retention.as_secs() as f64;
-        let result = sqlx::query(
-            "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
-        )
-        .bind(retention)
-        .execute(&self.pool)
-        .await;
-        if let Err(error) = result {
-            tracing::warn!(%error, "outbox prune failed");
+/// A pooled connection whose session may hold the relay's user locks: it goes back to the pool
+/// only through [`LockSession::release`], after the locks were released; dropped otherwise, it
+/// is closed, so the server drops the locks with the session and no pooled session keeps them.
+struct LockSession(Option<PoolConnection<Postgres>>);
+
+impl LockSession {
+    fn release(mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl Drop for LockSession {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
         }
     }
 }
@@ -532,7 +545,7 @@ pub(crate) fn doubling_backoff(initial: Duration, max: Duration, attempts: i32) 
 pub async fn parked_rows(pool: &PgPool) -> sqlx::Result<Vec<ParkedRow>> {
     sqlx::query_as(
         "SELECT id, event_id, topic, partition_key, attempts, last_error, created_at, parked_at \
-         FROM outbox WHERE parked_at IS NOT NULL AND published_at IS NULL ORDER BY id",
+         FROM outbox WHERE parked_at IS NOT NULL ORDER BY id",
     )
     .fetch_all(pool)
     .await
@@ -543,7 +556,7 @@ pub async fn parked_rows(pool: &PgPool) -> sqlx::Result<Vec<ParkedRow>> {
 pub async fn replay_parked(pool: &PgPool, id: Option<i64>) -> sqlx::Result<u64> {
     Ok(sqlx::query(
         "UPDATE outbox SET parked_at = NULL, attempts = 0, next_attempt_at = NULL \
-         WHERE parked_at IS NOT NULL AND published_at IS NULL AND ($1::bigint IS NULL OR id = $1)",
+         WHERE parked_at IS NOT NULL AND ($1::bigint IS NULL OR id = $1)",
     )
     .bind(id)
     .execute(pool)
@@ -555,7 +568,7 @@ pub async fn replay_parked(pool: &PgPool, id: Option<i64>) -> sqlx::Result<u64> 
 pub async fn discard_parked(pool: &PgPool, id: Option<i64>) -> sqlx::Result<u64> {
     Ok(sqlx::query(
         "DELETE FROM outbox \
-         WHERE parked_at IS NOT NULL AND published_at IS NULL AND ($1::bigint IS NULL OR id = $1)",
+         WHERE parked_at IS NOT NULL AND ($1::bigint IS NULL OR id = $1)",
     )
     .bind(id)
     .execute(pool)

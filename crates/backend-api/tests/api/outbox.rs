@@ -54,11 +54,10 @@ async fn writes_while_the_sidecar_is_down_are_kept_and_published_once_each_in_pe
     }
     // Give the relay time to (fail to) publish before checking nothing left the outbox.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let unpublished: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let unpublished: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(
         unpublished, 100,
         "nothing is published or lost while the sidecar is down"
@@ -104,11 +103,10 @@ async fn writes_while_the_sidecar_is_down_are_kept_and_published_once_each_in_pe
             .as_str()
             .is_some_and(|t| t.starts_with("00-"))
     );
-    let unpublished: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let unpublished: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(unpublished, 0);
     sidecar.shutdown().await;
 }
@@ -292,7 +290,7 @@ async fn a_row_the_sidecar_refuses_holds_back_only_its_user_until_it_is_parked_a
         common::outbox::discard_parked(&pool, None).await.unwrap(),
         1
     );
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
         .fetch_one(&pool)
         .await
         .unwrap();
@@ -301,18 +299,23 @@ async fn a_row_the_sidecar_refuses_holds_back_only_its_user_until_it_is_parked_a
     sidecar.shutdown().await;
 }
 
-#[tokio::test]
-async fn no_transaction_stays_open_while_the_relay_publishes() {
-    let (pool, _url) = fresh_database().await;
-    // A sidecar port that accepts connections and never answers: a publish hangs.
+/// A sidecar port that accepts connections and never answers: a publish there hangs.
+async fn hanging_sidecar() -> (u16, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let _hold = tokio::spawn(async move {
+    let hold = tokio::spawn(async move {
         let mut open = Vec::new();
         while let Ok((socket, _)) = listener.accept().await {
             open.push(socket);
         }
     });
+    (port, hold)
+}
+
+#[tokio::test]
+async fn no_transaction_stays_open_while_the_relay_publishes_and_its_lock_keeps_other_relays_off() {
+    let (pool, _url) = fresh_database().await;
+    let (port, _hold) = hanging_sidecar().await;
     enqueue_raw(&pool, "pubsub", "alice", 1).await;
     let relay = OutboxRelay::new(
         pool.clone(),
@@ -320,23 +323,123 @@ async fn no_transaction_stays_open_while_the_relay_publishes() {
         RelaySettings::default(),
     );
     let publishing = tokio::spawn(async move { relay.publish_batch().await });
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let open: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid() \
-           AND state IN ('idle in transaction', 'active') AND xact_start IS NOT NULL",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert_eq!(open, 0, "a transaction is held across the publish");
-    // The lease keeps other relays off the row meanwhile.
-    let leased: bool = sqlx::query_scalar("SELECT leased_until > now() FROM outbox")
+    let open_transactions = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+               AND state IN ('idle in transaction', 'active') AND xact_start IS NOT NULL",
+        )
         .fetch_one(&pool)
         .await
-        .unwrap();
-    assert!(leased);
+        .unwrap()
+    };
+    wait_for_user_locks(&pool, 1).await;
+    assert_eq!(
+        open_transactions().await,
+        0,
+        "a transaction is held across the publish"
+    );
+    // The first relay's lock on alice keeps a second relay off her row meanwhile.
+    let reserved = reserve_port();
+    let second_port = reserved.port;
+    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
+    let second = OutboxRelay::new(
+        pool.clone(),
+        DaprClient::new(second_port, None),
+        RelaySettings::default(),
+    );
+    assert_eq!(second.publish_batch().await.unwrap().claimed, 0);
+    assert!(sidecar.published().is_empty());
     publishing.abort();
+    sidecar.shutdown().await;
+}
+
+/// A relay that dies mid-pass (its process, or its connection) frees its users at once: their
+/// locks lived in its database session, so another relay publishes the rows right away, with
+/// no lease to wait out.
+#[tokio::test]
+async fn a_relay_whose_session_dies_mid_pass_frees_its_users_at_once() {
+    let (pool, _url) = fresh_database().await;
+    let (port, _hold) = hanging_sidecar().await;
+    enqueue_raw(&pool, "pubsub", "alice", 1).await;
+    let stuck = OutboxRelay::new(
+        pool.clone(),
+        DaprClient::new(port, None),
+        RelaySettings::default(),
+    );
+    let publishing = tokio::spawn(async move { stuck.publish_batch().await });
+    wait_for_user_locks(&pool, 1).await;
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks \
+         WHERE locktype = 'advisory' AND database = \
+           (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    wait_for_user_locks(&pool, 0).await;
+    let reserved = reserve_port();
+    let sidecar_port = reserved.port;
+    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
+    let relay = OutboxRelay::new(
+        pool.clone(),
+        DaprClient::new(sidecar_port, None),
+        RelaySettings::default(),
+    );
+    let outcome = relay.publish_batch().await.unwrap();
+    assert_eq!((outcome.claimed, outcome.published), (1, 1));
+    assert_eq!(sidecar.published().len(), 1);
+    publishing.abort();
+    sidecar.shutdown().await;
+}
+
+/// A relay pass that ends, however it ends, leaves no lock behind.
+#[tokio::test]
+async fn a_pass_releases_its_user_locks_whether_it_published_or_failed() {
+    let (pool, _url) = fresh_database().await;
+    let reserved = reserve_port();
+    let sidecar_port = reserved.port;
+    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
+    enqueue_raw(&pool, "pubsub", "alice", 1).await;
+    enqueue_raw(&pool, "no-such-pubsub", "bob", 1).await;
+    let relay = OutboxRelay::new(
+        pool.clone(),
+        DaprClient::new(sidecar_port, None),
+        RelaySettings::default(),
+    );
+    let outcome = relay.publish_batch().await.unwrap();
+    assert_eq!((outcome.claimed, outcome.published), (2, 1));
+    wait_for_user_locks(&pool, 0).await;
+    // The published row is gone; the refused one waits for its retry, with its reason.
+    let left: Vec<(String, i32)> =
+        sqlx::query_as("SELECT partition_key, attempts FROM outbox ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(left, vec![("bob".to_owned(), 1)]);
+    sidecar.shutdown().await;
+}
+
+/// Waits until exactly `count` relay user locks are held in the test's database.
+async fn wait_for_user_locks(pool: &sqlx::PgPool, count: i64) {
+    let started = Instant::now();
+    loop {
+        let held: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if held == count {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{held} user locks held, waiting for {count}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]

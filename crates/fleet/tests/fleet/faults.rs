@@ -5,7 +5,7 @@
 //! injects one fault while the load runs, lets the fleet settle and then checks the guarantees:
 //!
 //! * every committed change (a 2xx write) has exactly one audit entry, and every event in the
-//!   outbox was recorded: nothing lost, nothing twice;
+//!   outbox was recorded (the test copies each as it is written): nothing lost, nothing twice;
 //! * every socket received every event of its user exactly once, in the user's order;
 //! * a completed recurring task has at most one next occurrence, and has it;
 //! * no reminder fired twice;
@@ -47,6 +47,24 @@ fn outage(var: &str, default_secs: u64) -> Duration {
     )
 }
 
+/// The relays delete what they publish, so the test keeps its own copy of every event written
+/// from now on (`written_events`, filled by a trigger on the outbox in the test's database):
+/// the ground truth the checks compare the audit trail and the sockets with (the warm-up before
+/// is left out).
+async fn record_written_events(pool: &sqlx::PgPool) {
+    for statement in [
+        "CREATE TABLE written_events AS \
+         SELECT id, event_id, partition_key, topic, envelope FROM outbox WITH NO DATA",
+        "CREATE FUNCTION record_written_event() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         INSERT INTO written_events VALUES (NEW.id, NEW.event_id, NEW.partition_key, NEW.topic, \
+         NEW.envelope); RETURN NULL; END $$",
+        "CREATE TRIGGER record_written_event AFTER INSERT ON outbox \
+         FOR EACH ROW EXECUTE FUNCTION record_written_event()",
+    ] {
+        sqlx::query(statement).execute(pool).await.unwrap();
+    }
+}
+
 /// What the load saw: each committed write's task id and resulting version, and every status.
 #[derive(Default)]
 struct Seen {
@@ -63,8 +81,6 @@ struct Workload {
     seen: Arc<Mutex<Seen>>,
     /// Per user: what their socket received so far, and the task receiving it.
     sockets: Vec<(String, Received, JoinHandle<()>)>,
-    /// Outbox ids up to this one were written before the load (warm-up).
-    first_outbox_id: i64,
 }
 
 impl Workload {
@@ -99,10 +115,7 @@ impl Workload {
             let collector = tokio::spawn(collect(socket, received.clone()));
             sockets.push((user.clone(), received, collector));
         }
-        let first_outbox_id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM outbox")
-            .fetch_one(fleet.pool())
-            .await
-            .unwrap();
+        record_written_events(fleet.pool()).await;
         let stop = CancellationToken::new();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let api = fleet.app_port("backend-api").unwrap();
@@ -115,7 +128,6 @@ impl Workload {
             writers,
             seen,
             sockets,
-            first_outbox_id,
         }
     }
 
@@ -133,21 +145,19 @@ impl Workload {
             writer.await.unwrap();
         }
         let pool = fleet.pool();
-        let first = self.first_outbox_id;
         // Settled: everything published, recorded, retried, pushed, and every completed
         // recurring task given its next occurrence.
         eventually(Duration::from_secs(180), "the fleet to settle", || async {
             let (pending, unrecorded, waiting, unlinked): (i64, i64, i64, i64) = sqlx::query_as(
                 "SELECT \
-                 (SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL), \
-                 (SELECT count(*) FROM outbox o WHERE o.id > $1 AND o.topic <> 'reminder-due' \
+                 (SELECT count(*) FROM outbox WHERE parked_at IS NULL), \
+                 (SELECT count(*) FROM written_events o WHERE o.topic <> 'reminder-due' \
                    AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.event_id = o.event_id)), \
                  (SELECT count(*) FROM dead_letters WHERE parked_at IS NULL), \
                  (SELECT count(*) FROM tasks t WHERE t.recurring_rule IS NOT NULL \
                    AND t.status = 'completed' \
                    AND NOT EXISTS (SELECT 1 FROM recurrence_links l WHERE l.completed_task_id = t.id))",
             )
-            .bind(first)
             .fetch_one(pool)
             .await
             .ok()?;
@@ -156,9 +166,8 @@ impl Workload {
         .await;
         let events: Vec<(i64, String, String, String, Option<String>)> = sqlx::query_as(
             "SELECT id, event_id::text, partition_key, topic, envelope->'data'->>'actor' \
-             FROM outbox WHERE id > $1 ORDER BY id",
+             FROM written_events ORDER BY id",
         )
-        .bind(first)
         .fetch_all(pool)
         .await
         .unwrap();
@@ -204,11 +213,10 @@ impl Workload {
         let out_of_order: Vec<(i64, i64, i64, String, String)> = sqlx::query_as(
             "SELECT aid, oid, prev, topic, user_id FROM (SELECT a.id AS aid, o.id AS oid, o.topic, a.user_id, \
                 lag(o.id) OVER (PARTITION BY a.user_id, o.topic ORDER BY a.id) AS prev \
-              FROM audit_log a JOIN outbox o USING (event_id) \
-              WHERE o.id > $1 AND a.actor = 'user') x \
+              FROM audit_log a JOIN written_events o USING (event_id) \
+              WHERE a.actor = 'user') x \
              WHERE prev > oid",
         )
-        .bind(first)
         .fetch_all(pool)
         .await
         .unwrap();
@@ -260,12 +268,11 @@ impl Workload {
         // Reminders: none fired twice (a second firing is a second reminder-due event with a
         // new id for the same task and time; the pushes above caught any repeat of one event).
         let twice: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM (SELECT 1 FROM outbox \
-             WHERE topic = 'reminder-due' AND id > $1 \
+            "SELECT count(*) FROM (SELECT 1 FROM written_events \
+             WHERE topic = 'reminder-due' \
              GROUP BY envelope->'data'->'data'->>'task_id', envelope->'data'->'data'->>'reminder_at' \
              HAVING count(*) > 1) x",
         )
-        .bind(first)
         .fetch_one(pool)
         .await
         .unwrap();
@@ -292,9 +299,8 @@ impl Workload {
         }
         let reminders = events.iter().filter(|e| e.3 == "reminder-due").count();
         let audited: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM audit_log a JOIN outbox o USING (event_id) WHERE o.id > $1",
+            "SELECT count(*) FROM audit_log a JOIN written_events o USING (event_id)",
         )
-        .bind(first)
         .fetch_one(pool)
         .await
         .unwrap();
@@ -497,7 +503,7 @@ async fn fault_a_sidecars_stopped_for_30_seconds_lose_and_repeat_nothing() {
         fleet.sidecar().stop_sidecar(instance).await.unwrap();
     }
     load.run_for(outage("FAULT_SIDECAR_OUTAGE_SECS", 30)).await;
-    let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
         .fetch_one(fleet.pool())
         .await
         .unwrap();
