@@ -3,8 +3,14 @@
 //! together. The [`OutboxRelay`] publishes committed rows through the sidecar and deletes them
 //! once published:
 //!
-//! * it wakes at once on `NOTIFY outbox` (sent by [`enqueue`], delivered on commit) and polls as
-//!   a fallback, so a lost notification only delays, never loses;
+//! * **it wakes at once when a write of its own process commits** ([`commit`] commits the
+//!   writer's transaction and wakes the process's relays) and polls every
+//!   [`RelaySettings::poll_interval`] for what other processes wrote and did not publish (their
+//!   relay, or sidecar, being down): a write that forgets to wake only waits for the poll.
+//!   Writers do not `NOTIFY`: a notifying commit takes Postgres's database-wide notify lock and
+//!   holds it across its WAL flush, so every write committed one after another, with no group
+//!   commit (the largest wait under load, measured in docs/benchmarks.md). Only a write that
+//!   plans a reminder notifies, for the reminder loop (a trigger on `tasks`);
 //! * **a user's events go out in commit order, one relay at a time**: a pass takes a session
 //!   lock per partition key (user) whose oldest pending row is due (`pg_try_advisory_lock`:
 //!   never waits, so relays never block or deadlock on each other), then reads each locked
@@ -34,27 +40,24 @@
 //!   still commit synchronously, in the writer's transaction.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use futures::FutureExt;
 use futures::future::join_all;
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::PgListener;
-use sqlx::{PgConnection, PgPool, Postgres};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::dapr::{DaprClient, DaprError};
 use crate::events::{CloudEvent, PUBSUB, TaskEvent};
 
-/// The Postgres notification channel the relay listens on.
-pub const CHANNEL: &str = "outbox";
-
 /// Writes `event` to the outbox as the CloudEvent `source` will publish, in the caller's
-/// transaction, and asks the relay to wake when it commits.
+/// transaction; commit that with [`commit`].
 #[tracing::instrument(skip_all, fields(event_id = %event.event_id, topic = event.event_type.topic()))]
 pub async fn enqueue(
     conn: &mut PgConnection,
@@ -79,20 +82,36 @@ pub async fn enqueue_envelope(
     partition_key: &str,
     envelope: &Value,
 ) -> sqlx::Result<()> {
-    // One round trip: the insert and the wake-up call travel as one statement.
     sqlx::query(
-        "WITH inserted AS (INSERT INTO outbox (event_id, pubsub, topic, partition_key, envelope) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING 1) SELECT pg_notify($6, '') FROM inserted",
+        "INSERT INTO outbox (event_id, pubsub, topic, partition_key, envelope) \
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(event_id)
     .bind(pubsub)
     .bind(topic)
     .bind(partition_key)
     .bind(envelope)
-    .bind(CHANNEL)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Commits a transaction that [`enqueue`]d events and wakes this process's relays, which
+/// publish them at once.
+pub async fn commit(tx: Transaction<'_, Postgres>) -> sqlx::Result<()> {
+    tx.commit().await?;
+    wake_relays();
+    Ok(())
+}
+
+/// Counts the commits of enqueued events in this process; every relay of the process watches
+/// it (a `watch` rather than a `Notify`: each relay sees a commit made while it was busy as
+/// soon as it looks again, and one look answers any number of commits).
+static COMMITS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::Sender::new(0));
+
+/// Tells this process's relays that events were committed.
+pub fn wake_relays() {
+    COMMITS.send_modify(|commits| *commits = commits.wrapping_add(1));
 }
 
 /// How the relay paces itself.
@@ -100,7 +119,8 @@ pub async fn enqueue_envelope(
 pub struct RelaySettings {
     /// Users locked per pass.
     pub batch_size: i64,
-    /// Fallback poll when no notification arrives.
+    /// How often the relay looks without being woken: for rows other processes wrote and did
+    /// not publish, and rows put back by an operator.
     pub poll_interval: Duration,
     /// First retry delay after a failed publish; doubles up to `max_backoff`.
     pub initial_backoff: Duration,
@@ -235,9 +255,8 @@ pub struct OutboxRelay {
     settings: RelaySettings,
 }
 
-/// Connections of a relay's own pool: the listener holds one; the passes run one after another
-/// on the other.
-pub const RELAY_CONNECTIONS: u32 = 2;
+/// Connections of a relay's own pool: its passes run one after another on one.
+pub const RELAY_CONNECTIONS: u32 = 1;
 
 impl OutboxRelay {
     /// A relay over the database of `pool` publishing through `dapr`.
@@ -275,16 +294,15 @@ impl OutboxRelay {
 
     /// Runs until `shutdown` is cancelled.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut listener = self.listen().await;
+        let mut commits = COMMITS.subscribe();
         let mut backoff = self.settings.initial_backoff;
         loop {
             if shutdown.is_cancelled() {
                 return;
             }
-            // Every commit notified so far is visible to the pass about to start: one pass
-            // answers them all. Without this, a burst of N commits costs N passes, all but the
-            // first finding nothing (on every relay: backend-api, notification, recurring).
-            drain_notifications(&mut listener).await;
+            // Every commit this process made so far is visible to the pass about to start: one
+            // pass answers them all (a burst of N commits costs one pass, not N).
+            commits.borrow_and_update();
             match self.publish_batch().await {
                 Ok(outcome) if outcome.sidecar_unreachable => {
                     // Nothing can go out until the sidecar answers: wait as a whole.
@@ -307,46 +325,12 @@ impl OutboxRelay {
                     continue;
                 }
             }
-            self.wait_for_work(&mut listener, &shutdown).await;
-        }
-    }
-
-    async fn listen(&self) -> Option<PgListener> {
-        let mut listener = match PgListener::connect_with(&self.pool).await {
-            Ok(listener) => listener,
-            Err(error) => {
-                tracing::warn!(%error, "outbox listener unavailable, polling only");
-                return None;
-            }
-        };
-        match listener.listen(CHANNEL).await {
-            Ok(()) => Some(listener),
-            Err(error) => {
-                tracing::warn!(%error, "outbox listen failed, polling only");
-                None
-            }
-        }
-    }
-
-    async fn wait_for_work(&self, listener: &mut Option<PgListener>, shutdown: &CancellationToken) {
-        let poll = tokio::time::sleep(self.settings.poll_interval);
-        match listener {
-            Some(l) => tokio::select! {
-                received = l.recv() => {
-                    if let Err(error) = received {
-                        tracing::warn!(%error, "outbox listener lost, reconnecting");
-                        *listener = self.listen().await;
-                    }
-                }
-                () = poll => {}
+            // Woken by a commit of this process, or the poll; `changed` fails only if the
+            // sender were dropped, which a static never is.
+            tokio::select! {
+                _ = commits.changed() => {}
+                () = tokio::time::sleep(self.settings.poll_interval) => {}
                 () = shutdown.cancelled() => {}
-            },
-            None => {
-                tokio::select! {
-                    () = poll => {}
-                    () = shutdown.cancelled() => {}
-                }
-                *listener = self.listen().await;
             }
         }
     }
@@ -519,17 +503,6 @@ impl Drop for LockSession {
             drop(conn.detach());
         }
     }
-}
-
-/// Takes every notification the listener already has, without waiting for more. A lost
-/// connection is left for [`OutboxRelay::run`]'s wait to notice and replace.
-async fn drain_notifications(listener: &mut Option<PgListener>) {
-    let Some(listener) = listener else {
-        return;
-    };
-    // Polled once, `recv` completes only with a notification already received (it is
-    // cancel-safe: a message is taken from the buffer only when whole).
-    while let Some(Ok(_)) = listener.recv().now_or_never() {}
 }
 
 /// The wait after the `attempts`-th failed attempt: `initial`, doubled per attempt, at most

@@ -2,8 +2,8 @@
 //! `reminder-due` events (docs/contract.md §4, §6).
 //!
 //! * **Exact time**: every replica runs [`reminders::scheduler`], which sleeps until the next
-//!   pending `reminder_at` (woken early by the outbox NOTIFY every task write sends) and then
-//!   claims what is due.
+//!   pending `reminder_at` (woken early by the NOTIFY a trigger on `tasks` sends when a write
+//!   plans a reminder) and then claims what is due.
 //! * **Once**: [`reminders::claim`] inserts the notification and the outbox `reminder-due`
 //!   event in one transaction, guarded by `UNIQUE (task_id, reminder_at)`, so any number of
 //!   replicas and cron ticks fire each reminder exactly once.

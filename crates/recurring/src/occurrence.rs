@@ -155,7 +155,7 @@ pub async fn create_next_occurrence(
         event.correlation_id.clone(),
     );
     common::outbox::enqueue(&mut tx, SERVICE, created_event, traceparent).await?;
-    tx.commit().await?;
+    common::outbox::commit(tx).await?;
     metrics::counter!("recurring_occurrences_created_total").increment(1);
     Ok(Outcome::Created {
         task_id: created.id,

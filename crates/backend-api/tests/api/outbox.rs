@@ -117,7 +117,8 @@ async fn an_event_is_published_promptly_once_the_sidecar_is_up() {
     let app = spawn_app_with_sidecar(sidecar.port).await;
     let app_port: u16 = app.address.rsplit(':').next().unwrap().parse().unwrap();
     let sidecar = start_sidecar("backend-api", app_port, sidecar).await;
-    // Let the relay find the sidecar and go idle, so the next event is sent on NOTIFY.
+    // Let the relay find the sidecar and go idle, so the next event is sent on the commit's
+    // wake-up.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let task = app.create_ok("alice", json!({"title": "now"})).await;
     wait_until(Duration::from_secs(5), || sidecar.published().len() == 1).await;
@@ -150,6 +151,39 @@ async fn two_relays_on_one_database_publish_each_row_once_and_keep_each_users_or
         .collect();
     assert_eq!((published.len(), ids.len()), (300, 300));
     assert_each_users_order(&published, 7);
+    sidecar.shutdown().await;
+}
+
+/// A relay sleeping for its (hour-long) poll publishes a row at once when a transaction of its
+/// process that enqueued it commits through `outbox::commit`: writes do not NOTIFY any more.
+#[tokio::test]
+async fn a_commit_in_the_relays_process_wakes_it_at_once() {
+    let (pool, _url) = fresh_database().await;
+    let reserved = reserve_port();
+    let sidecar_port = reserved.port;
+    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
+    let relay = OutboxRelay::new(
+        pool.clone(),
+        DaprClient::new(sidecar_port, None),
+        RelaySettings {
+            poll_interval: Duration::from_secs(3600),
+            ..RelaySettings::default()
+        },
+    );
+    let shutdown = common::CancellationToken::new();
+    let running = tokio::spawn(relay.run(shutdown.clone()));
+    // Let its first pass find nothing; it then sleeps for the hour.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id = Uuid::now_v7();
+    let envelope = json!({"specversion": "1.0", "id": id.to_string(), "source": "test", "type": "t", "data": {"n": 1}});
+    let mut tx = pool.begin().await.unwrap();
+    common::outbox::enqueue_envelope(&mut tx, id, "pubsub", "task-created", "alice", &envelope)
+        .await
+        .unwrap();
+    common::outbox::commit(tx).await.unwrap();
+    wait_until(Duration::from_secs(5), || sidecar.published().len() == 1).await;
+    shutdown.cancel();
+    running.await.unwrap();
     sidecar.shutdown().await;
 }
 

@@ -142,7 +142,7 @@ async fn claim_batch(
     for reminder in &fired {
         enqueue_reminder_due(&mut tx, reminder, fired_at).await?;
     }
-    tx.commit().await?;
+    common::outbox::commit(tx).await?;
     for reminder in &fired {
         let lateness = (fired_at - reminder.reminder_at).as_seconds_f64().max(0.0);
         metrics::histogram!("reminder_lateness_seconds").record(lateness);

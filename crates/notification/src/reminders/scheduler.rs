@@ -1,12 +1,15 @@
 //! The exact-time loop every replica runs.
 //!
 //! Each pass claims what is due now and asks for the next pending reminder time, then sleeps
-//! until that time, a NOTIFY on the outbox channel, or the poll interval — whichever comes
-//! first. Every task write NOTIFYs that channel when it commits, so a new, moved or cancelled
-//! reminder reschedules the sleep at once; the poll only bounds the damage of a lost NOTIFY or
-//! a dropped listener. A burst of writes costs one pass per `min_gap`, not one per write.
-//! Replicas need no coordination: they all wake at the due time and the claim lets exactly one
-//! of them fire each reminder.
+//! until that time, a NOTIFY on [`CHANNEL`], or the poll interval — whichever comes first. A
+//! trigger on `tasks` NOTIFYs that channel when a write that plans a reminder (a pending task's
+//! new or moved reminder, or a task with one reopened) commits, so the sleep is rescheduled at
+//! once; a reminder moved later or cancelled needs no wake-up (the loop wakes at the old time,
+//! finds nothing due and sleeps again), and writes without a reminder notify nothing, since a
+//! notifying commit serialises with every other one in Postgres. The poll only bounds the
+//! damage of a lost NOTIFY or a dropped listener. A burst of writes costs one pass per
+//! `min_gap`, not one per write. Replicas need no coordination: they all wake at the due time
+//! and the claim lets exactly one of them fire each reminder.
 
 use std::future::Future;
 use std::time::Duration;
@@ -19,6 +22,10 @@ use sqlx::postgres::PgListener;
 use tokio::time::Instant;
 
 use super::claim::{ClaimSettings, claim_due_reminders, next_reminder_at};
+
+/// The channel the `tasks` trigger notifies when a reminder is planned
+/// (migrations/20261202000013_reminder_notify.sql).
+pub const CHANNEL: &str = "reminders";
 
 /// How the loop paces itself.
 #[derive(Debug, Clone)]
@@ -45,7 +52,7 @@ impl Default for SchedulerSettings {
 /// tokio's paused time, which real sockets cannot take part in; [`Postgres`] is the one
 /// implementation the service runs.
 pub trait ReminderStore: Send + Sync + 'static {
-    /// Told of every task write.
+    /// Told of every planned reminder.
     type Listener: Send;
 
     /// Fires every reminder due at `now`.
@@ -57,14 +64,14 @@ pub trait ReminderStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = sqlx::Result<Option<DateTime<Utc>>>> + Send;
 
-    /// Starts listening for task writes; `None` when it cannot (the loop then polls).
+    /// Starts listening for planned reminders; `None` when it cannot (the loop then polls).
     fn listen(&self) -> impl Future<Output = Option<Self::Listener>> + Send;
 
-    /// Waits for the next task write; an error means the listener is lost.
+    /// Waits for the next planned reminder; an error means the listener is lost.
     fn changed(listener: &mut Self::Listener) -> impl Future<Output = sqlx::Result<()>> + Send;
 }
 
-/// The `tasks` table, told of writes by the outbox NOTIFY.
+/// The `tasks` table, told of planned reminders by its trigger's NOTIFY.
 pub struct Postgres {
     /// The database.
     pub pool: PgPool,
@@ -93,7 +100,7 @@ impl ReminderStore for Postgres {
                 return None;
             }
         };
-        match listener.listen(common::outbox::CHANNEL).await {
+        match listener.listen(CHANNEL).await {
             Ok(()) => Some(listener),
             Err(error) => {
                 tracing::warn!(%error, "reminder listen failed; polling only");

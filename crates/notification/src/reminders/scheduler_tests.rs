@@ -20,7 +20,7 @@ use super::{ReminderStore, SchedulerSettings, run_scheduler};
 /// What the fake store's listeners hear.
 #[derive(Debug, Clone, Copy)]
 enum Signal {
-    /// A task write (the outbox NOTIFY).
+    /// A planned reminder (the NOTIFY of the trigger on `tasks`).
     Write,
     /// The connection behind the listener died.
     Lost,

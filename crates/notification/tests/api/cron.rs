@@ -17,7 +17,7 @@ async fn a_past_due_reminder_the_scheduler_never_heard_of_is_fired_by_the_cron_t
     let instance = spawn_instance(&url, cron_only()).await;
     let past = Utc::now() - TimeDelta::seconds(30);
     // No NOTIFY and no loop: only the cron tick can find it.
-    let task = insert_task(&pool, "alice", "missed", Some(past), false).await;
+    let task = insert_task(&pool, "alice", "missed", Some(past)).await;
 
     let (status, body) = instance.cron_tick().await;
     assert_eq!(status, 200, "{body}");
@@ -48,7 +48,7 @@ async fn cron_ticks_on_two_instances_at_once_fire_each_reminder_once() {
     let past = Utc::now() - TimeDelta::seconds(5);
     let mut tasks = Vec::new();
     for i in 0..20 {
-        tasks.push(insert_task(&pool, &format!("user{}", i % 3), "due", Some(past), false).await);
+        tasks.push(insert_task(&pool, &format!("user{}", i % 3), "due", Some(past)).await);
     }
     let ticks = (0..8).flat_map(|_| [first.cron_tick(), second.cron_tick()]);
     let results = join_all(ticks).await;
@@ -70,15 +70,8 @@ async fn the_claim_fires_at_the_reminder_time_not_before_and_skips_reminders_pas
     let (pool, _url) = fresh_database().await;
     let settings = ClaimSettings::default();
     let at = Utc::now() + TimeDelta::hours(1);
-    let task = insert_task(&pool, "alice", "later", Some(at), false).await;
-    let stale = insert_task(
-        &pool,
-        "alice",
-        "stale",
-        Some(at - TimeDelta::hours(25)),
-        false,
-    )
-    .await;
+    let task = insert_task(&pool, "alice", "later", Some(at)).await;
+    let stale = insert_task(&pool, "alice", "stale", Some(at - TimeDelta::hours(25))).await;
 
     let early = claim_due_reminders(&pool, at - TimeDelta::milliseconds(1), &settings)
         .await
@@ -103,7 +96,7 @@ async fn concurrent_claims_in_small_batches_fire_every_due_reminder_exactly_once
     };
     let past = Utc::now() - TimeDelta::seconds(1);
     for i in 0..50 {
-        insert_task(&pool, &format!("user{}", i % 5), "due", Some(past), false).await;
+        insert_task(&pool, &format!("user{}", i % 5), "due", Some(past)).await;
     }
     let now = Utc::now();
     let claims = (0..6).map(|_| claim_due_reminders(&pool, now, &settings));
@@ -163,7 +156,6 @@ async fn deleting_a_fired_reminders_notification_does_not_fire_it_again() {
         "alice",
         "water the plants",
         Some(Utc::now() - TimeDelta::seconds(5)),
-        false,
     )
     .await;
     let (_, body) = instance.cron_tick().await;
@@ -206,14 +198,7 @@ async fn firings_older_than_the_catch_up_window_are_forgotten() {
     let (pool, _url) = fresh_database().await;
     let settings = ClaimSettings::default();
     let now = Utc::now();
-    let old = insert_task(
-        &pool,
-        "alice",
-        "old",
-        Some(now - TimeDelta::seconds(10)),
-        false,
-    )
-    .await;
+    let old = insert_task(&pool, "alice", "old", Some(now - TimeDelta::seconds(10))).await;
     assert_eq!(
         claim_due_reminders(&pool, now, &settings)
             .await
@@ -227,7 +212,6 @@ async fn firings_older_than_the_catch_up_window_are_forgotten() {
         "alice",
         "fresh",
         Some(later - TimeDelta::seconds(10)),
-        false,
     )
     .await;
     assert_eq!(

@@ -64,51 +64,36 @@ pub async fn spawn_instance_with(
     Instance(Served::start(service))
 }
 
-/// Inserts a pending task; with `notify` it also NOTIFYs the outbox channel on commit, as
-/// every backend-api write does.
+/// Inserts a pending task. One with a reminder NOTIFYs the scheduler on commit, through the
+/// trigger on `tasks`, as every write of backend-api that plans a reminder does.
 pub async fn insert_task(
     pool: &PgPool,
     user: &str,
     title: &str,
     reminder_at: Option<DateTime<Utc>>,
-    notify: bool,
 ) -> Uuid {
     let id = Uuid::now_v7();
-    let mut tx = pool.begin().await.unwrap();
     sqlx::query("INSERT INTO tasks (id, user_id, title, reminder_at) VALUES ($1, $2, $3, $4)")
         .bind(id)
         .bind(user)
         .bind(title)
         .bind(reminder_at)
-        .execute(&mut *tx)
+        .execute(pool)
         .await
         .unwrap();
-    if notify {
-        notify_outbox(&mut tx).await;
-    }
-    tx.commit().await.unwrap();
     id
 }
 
-async fn notify_outbox(conn: &mut sqlx::PgConnection) {
-    sqlx::query("SELECT pg_notify('outbox', '')")
-        .execute(conn)
-        .await
-        .unwrap();
-}
-
-/// Runs `sql` (with the task id as `$1`) and NOTIFYs, like a backend-api write.
+/// Runs `sql` (with the task id as `$1`), as a backend-api write (the trigger on `tasks`
+/// NOTIFYs when it plans a reminder).
 pub async fn write_task(pool: &PgPool, sql: &str, id: Uuid) {
-    let mut tx = pool.begin().await.unwrap();
     let changed = sqlx::query(sql)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(pool)
         .await
         .unwrap()
         .rows_affected();
     assert_eq!(changed, 1, "{sql}");
-    notify_outbox(&mut tx).await;
-    tx.commit().await.unwrap();
 }
 
 /// Inserts a notification directly (for API tests that need no scheduling).

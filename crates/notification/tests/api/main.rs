@@ -1,5 +1,6 @@
 //! notification integration tests: real services on port 0 against a fresh Postgres database
-//! per test, tasks written the way backend-api writes them (row + NOTIFY on commit).
+//! per test, tasks written the way backend-api writes them (the trigger on `tasks` NOTIFYs the
+//! ones that plan a reminder).
 #![allow(clippy::unwrap_used)]
 
 mod cron;

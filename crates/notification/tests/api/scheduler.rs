@@ -23,7 +23,7 @@ async fn a_reminder_two_seconds_ahead_fires_exactly_once_with_two_instances_runn
     let first = spawn_instance(&url, with_scheduler()).await;
     let _second = spawn_instance(&url, with_scheduler()).await;
     let reminder_at = in_ms(2000);
-    let task = insert_task(&pool, "alice", "water the plants", Some(reminder_at), true).await;
+    let task = insert_task(&pool, "alice", "water the plants", Some(reminder_at)).await;
 
     eventually(DEADLINE, "the reminder to fire", || async {
         (notification_count(&pool, task).await > 0).then_some(())
@@ -88,8 +88,8 @@ async fn completing_the_task_before_its_reminder_time_cancels_the_reminder() {
     let (pool, url) = fresh_database().await;
     let _instance = spawn_instance(&url, with_scheduler()).await;
     let at = in_ms(2000);
-    let control = insert_task(&pool, "alice", "control", Some(at), true).await;
-    let task = insert_task(&pool, "alice", "done early", Some(at), true).await;
+    let control = insert_task(&pool, "alice", "control", Some(at)).await;
+    let task = insert_task(&pool, "alice", "done early", Some(at)).await;
     write_task(
         &pool,
         "UPDATE tasks SET status = 'completed', completed_at = now(), version = version + 1 WHERE id = $1",
@@ -104,8 +104,8 @@ async fn deleting_the_task_before_its_reminder_time_cancels_the_reminder() {
     let (pool, url) = fresh_database().await;
     let _instance = spawn_instance(&url, with_scheduler()).await;
     let at = in_ms(2000);
-    let control = insert_task(&pool, "alice", "control", Some(at), true).await;
-    let task = insert_task(&pool, "alice", "deleted", Some(at), true).await;
+    let control = insert_task(&pool, "alice", "control", Some(at)).await;
+    let task = insert_task(&pool, "alice", "deleted", Some(at)).await;
     write_task(&pool, "DELETE FROM tasks WHERE id = $1", task).await;
     assert_cancelled(&pool, control, task).await;
 }
@@ -115,7 +115,7 @@ async fn moving_the_reminder_later_fires_it_at_the_new_time_only() {
     let (pool, url) = fresh_database().await;
     let _instance = spawn_instance(&url, with_scheduler()).await;
     let old_at = in_ms(1500);
-    let task = insert_task(&pool, "alice", "moved", Some(old_at), true).await;
+    let task = insert_task(&pool, "alice", "moved", Some(old_at)).await;
     // Postgres keeps microseconds: compare at that precision.
     let new_at = DateTime::from_timestamp_micros(
         (old_at + TimeDelta::milliseconds(2500)).timestamp_micros(),
@@ -153,7 +153,7 @@ async fn moving_the_reminder_later_fires_it_at_the_new_time_only() {
 }
 
 #[tokio::test]
-async fn a_new_reminder_is_scheduled_through_the_outbox_notify_without_waiting_for_a_poll() {
+async fn a_new_reminder_is_scheduled_through_the_tasks_notify_without_waiting_for_a_poll() {
     let (pool, url) = fresh_database().await;
     // With an hour between polls, only the NOTIFY can tell the loop about the new reminder.
     let scheduler = SchedulerSettings {
@@ -164,9 +164,67 @@ async fn a_new_reminder_is_scheduled_through_the_outbox_notify_without_waiting_f
     // Let the loop run its first pass and go to sleep for the hour.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let at = in_ms(1500);
-    let task = insert_task(&pool, "alice", "notified", Some(at), true).await;
+    let task = insert_task(&pool, "alice", "notified", Some(at)).await;
     eventually(DEADLINE, "the notified reminder to fire", || async {
         (notification_count(&pool, task).await == 1).then_some(())
     })
     .await;
+}
+
+/// The trigger on `tasks` also wakes the loop for a reminder planned on a task that had none,
+/// and for a task reopened with a reminder; each fires at its time, not at the next poll.
+#[tokio::test]
+async fn a_reminder_planned_by_an_update_or_a_reopen_wakes_the_loop_without_waiting_for_a_poll() {
+    let (pool, url) = fresh_database().await;
+    let scheduler = SchedulerSettings {
+        poll_interval: Duration::from_secs(3600),
+        ..SchedulerSettings::default()
+    };
+    let _instance = spawn_instance(&url, Some(scheduler)).await;
+    let planned = insert_task(&pool, "alice", "planned later", None).await;
+    let reopened = insert_task(&pool, "alice", "reopened", None).await;
+    let reopened_at = in_ms(1500);
+    let planned_at = in_ms(3500);
+    // Completed with a reminder: nothing to plan yet.
+    let complete_sql = format!(
+        "UPDATE tasks SET status = 'completed', completed_at = now(), reminder_at = '{}', \
+         version = version + 1 WHERE id = $1",
+        reopened_at.to_rfc3339()
+    );
+    write_task(&pool, &complete_sql, reopened).await;
+    // Let the loop run its first pass and go to sleep for the hour.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let plan_sql = format!(
+        "UPDATE tasks SET reminder_at = '{}', version = version + 1 WHERE id = $1",
+        planned_at.to_rfc3339()
+    );
+    write_task(&pool, &plan_sql, planned).await;
+    write_task(
+        &pool,
+        "UPDATE tasks SET status = 'pending', completed_at = NULL, version = version + 1 \
+         WHERE id = $1",
+        reopened,
+    )
+    .await;
+    let fired_at = |task| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, DateTime<Utc>>(
+                "SELECT created_at FROM notifications WHERE task_id = $1",
+            )
+            .bind(task)
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let reopened_fired = eventually(DEADLINE, "the reopened task's reminder", || {
+        fired_at(reopened)
+    })
+    .await;
+    assert!(
+        reopened_fired < planned_at,
+        "the reopened task's reminder waited for the other one's wake-up"
+    );
+    eventually(DEADLINE, "the planned reminder", || fired_at(planned)).await;
 }

@@ -243,7 +243,7 @@ pub async fn decide(
         )
         .await?;
     }
-    tx.commit().await?;
+    common::outbox::commit(tx).await?;
     if card.expired {
         return Err(confirmation_expired());
     }

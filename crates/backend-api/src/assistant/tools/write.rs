@@ -251,7 +251,7 @@ where
     let run = async {
         let mut tx = context.pool.begin().await?;
         let value = operation(&mut tx, context.caller).await?;
-        tx.commit().await?;
+        common::outbox::commit(tx).await?;
         Ok::<T, ApiError>(value)
     };
     run.await.map_err(|e| api_failure(&e))

@@ -33,7 +33,7 @@ pub async fn create_task(
     let caller = Caller::user(user.user_id, context);
     let mut tx = state.pool.begin().await?;
     let created = service::create(&mut tx, &caller, request, key.as_deref()).await?;
-    tx.commit().await?;
+    common::outbox::commit(tx).await?;
     let mut response = created_response(&created.task);
     if created.replayed {
         response

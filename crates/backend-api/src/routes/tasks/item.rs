@@ -48,7 +48,7 @@ pub async fn update_task(
     let caller = Caller::user(user.user_id, context);
     let mut tx = state.pool.begin().await?;
     let updated = service::update(&mut tx, &caller, id, request, condition).await?;
-    tx.commit().await?;
+    common::outbox::commit(tx).await?;
     Ok(task_response(StatusCode::OK, &updated))
 }
 
@@ -68,6 +68,6 @@ pub async fn delete_task(
     let caller = Caller::user(user.user_id, context);
     let mut tx = state.pool.begin().await?;
     service::delete(&mut tx, &caller, id, condition).await?;
-    tx.commit().await?;
+    common::outbox::commit(tx).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -59,6 +59,6 @@ async fn transition(
         TaskStatus::Completed => service::complete(&mut tx, &caller, id, condition).await?,
         TaskStatus::Pending => service::reopen(&mut tx, &caller, id, condition).await?,
     };
-    tx.commit().await?;
+    common::outbox::commit(tx).await?;
     Ok(task_response(StatusCode::OK, &task))
 }
