@@ -132,10 +132,7 @@ async fn an_event_is_published_promptly_once_the_sidecar_is_up() {
 #[tokio::test]
 async fn two_relays_on_one_database_publish_each_row_once_and_keep_each_users_order() {
     let (pool, _url) = fresh_database().await;
-    let reserved = reserve_port();
-    let sidecar_port = reserved.port;
-    // The sidecar needs an app port to serve; nothing has to listen there for publishing.
-    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
+    let (sidecar_port, sidecar) = publishing_sidecar().await;
     for n in 0..300 {
         enqueue_raw(&pool, "pubsub", &format!("user-{}", n % 7), n).await;
     }
@@ -159,12 +156,10 @@ async fn two_relays_on_one_database_publish_each_row_once_and_keep_each_users_or
 #[tokio::test]
 async fn a_commit_in_the_relays_process_wakes_it_at_once() {
     let (pool, _url) = fresh_database().await;
-    let reserved = reserve_port();
-    let sidecar_port = reserved.port;
-    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
-    let relay = OutboxRelay::new(
-        pool.clone(),
-        DaprClient::new(sidecar_port, None),
+    let (sidecar_port, sidecar) = publishing_sidecar().await;
+    let relay = relay_over(
+        &pool,
+        sidecar_port,
         RelaySettings {
             poll_interval: Duration::from_secs(3600),
             ..RelaySettings::default()
@@ -187,6 +182,22 @@ async fn a_commit_in_the_relays_process_wakes_it_at_once() {
     sidecar.shutdown().await;
 }
 
+/// A sidecar that publishes to its in-memory broker, for relays driven by the test (its app
+/// port is never called: nothing has to listen there for publishing): its port and itself.
+async fn publishing_sidecar() -> (u16, dev_sidecar::DevSidecar) {
+    let reserved = reserve_port();
+    let port = reserved.port;
+    (
+        port,
+        start_sidecar("backend-api", free_port(), reserved).await,
+    )
+}
+
+/// A relay over `pool`'s database publishing through the sidecar on `sidecar_port`.
+fn relay_over(pool: &sqlx::PgPool, sidecar_port: u16, settings: RelaySettings) -> OutboxRelay {
+    OutboxRelay::new(pool.clone(), DaprClient::new(sidecar_port, None), settings)
+}
+
 async fn enqueue_raw(pool: &sqlx::PgPool, pubsub: &str, user: &str, n: i64) {
     let id = Uuid::now_v7();
     let envelope = json!({"specversion": "1.0", "id": id.to_string(), "source": "test", "type": "t", "data": {"n": n}});
@@ -197,7 +208,7 @@ async fn enqueue_raw(pool: &sqlx::PgPool, pubsub: &str, user: &str, n: i64) {
 }
 
 /// Runs `count` relays over `pool` at once until none of them finds work three passes in a row.
-/// Every pass must succeed: a deadlock between two relays' leases is an error here.
+/// Every pass must succeed: an error between two relays' claims (a deadlock) fails the test.
 async fn race_relays(
     pool: &sqlx::PgPool,
     sidecar_port: u16,
@@ -205,13 +216,7 @@ async fn race_relays(
     count: usize,
 ) {
     let relays: Vec<OutboxRelay> = (0..count)
-        .map(|_| {
-            OutboxRelay::new(
-                pool.clone(),
-                DaprClient::new(sidecar_port, None),
-                settings.clone(),
-            )
-        })
+        .map(|_| relay_over(pool, sidecar_port, settings.clone()))
         .collect();
     join_all(relays.iter().map(|relay| async move {
         let mut idle = 0;
@@ -244,18 +249,16 @@ fn assert_each_users_order(published: &[dev_sidecar::PublishedMessage], users: u
 #[tokio::test]
 async fn a_row_the_sidecar_refuses_holds_back_only_its_user_until_it_is_parked_and_order_is_kept() {
     let (pool, _url) = fresh_database().await;
-    let reserved = reserve_port();
-    let sidecar_port = reserved.port;
-    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
+    let (sidecar_port, sidecar) = publishing_sidecar().await;
     // alice's first event names a component that does not exist (404, refused for good).
     enqueue_raw(&pool, "no-such-pubsub", "alice", 0).await;
     for n in 1..=20 {
         enqueue_raw(&pool, "pubsub", "alice", n).await;
         enqueue_raw(&pool, "pubsub", "bob", n).await;
     }
-    let relay = OutboxRelay::new(
-        pool.clone(),
-        DaprClient::new(sidecar_port, None),
+    let relay = relay_over(
+        &pool,
+        sidecar_port,
         RelaySettings {
             initial_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(40),
@@ -351,11 +354,7 @@ async fn no_transaction_stays_open_while_the_relay_publishes_and_its_lock_keeps_
     let (pool, _url) = fresh_database().await;
     let (port, _hold) = hanging_sidecar().await;
     enqueue_raw(&pool, "pubsub", "alice", 1).await;
-    let relay = OutboxRelay::new(
-        pool.clone(),
-        DaprClient::new(port, None),
-        RelaySettings::default(),
-    );
+    let relay = relay_over(&pool, port, RelaySettings::default());
     let publishing = tokio::spawn(async move { relay.publish_batch().await });
     let open_transactions = || async {
         sqlx::query_scalar::<_, i64>(
@@ -374,14 +373,8 @@ async fn no_transaction_stays_open_while_the_relay_publishes_and_its_lock_keeps_
         "a transaction is held across the publish"
     );
     // The first relay's lock on alice keeps a second relay off her row meanwhile.
-    let reserved = reserve_port();
-    let second_port = reserved.port;
-    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
-    let second = OutboxRelay::new(
-        pool.clone(),
-        DaprClient::new(second_port, None),
-        RelaySettings::default(),
-    );
+    let (second_port, sidecar) = publishing_sidecar().await;
+    let second = relay_over(&pool, second_port, RelaySettings::default());
     assert_eq!(second.publish_batch().await.unwrap().claimed, 0);
     assert!(sidecar.published().is_empty());
     publishing.abort();
@@ -396,11 +389,7 @@ async fn a_relay_whose_session_dies_mid_pass_frees_its_users_at_once() {
     let (pool, _url) = fresh_database().await;
     let (port, _hold) = hanging_sidecar().await;
     enqueue_raw(&pool, "pubsub", "alice", 1).await;
-    let stuck = OutboxRelay::new(
-        pool.clone(),
-        DaprClient::new(port, None),
-        RelaySettings::default(),
-    );
+    let stuck = relay_over(&pool, port, RelaySettings::default());
     let publishing = tokio::spawn(async move { stuck.publish_batch().await });
     wait_for_user_locks(&pool, 1).await;
     sqlx::query(
@@ -412,14 +401,8 @@ async fn a_relay_whose_session_dies_mid_pass_frees_its_users_at_once() {
     .await
     .unwrap();
     wait_for_user_locks(&pool, 0).await;
-    let reserved = reserve_port();
-    let sidecar_port = reserved.port;
-    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
-    let relay = OutboxRelay::new(
-        pool.clone(),
-        DaprClient::new(sidecar_port, None),
-        RelaySettings::default(),
-    );
+    let (sidecar_port, sidecar) = publishing_sidecar().await;
+    let relay = relay_over(&pool, sidecar_port, RelaySettings::default());
     let outcome = relay.publish_batch().await.unwrap();
     assert_eq!((outcome.claimed, outcome.published), (1, 1));
     assert_eq!(sidecar.published().len(), 1);
@@ -431,16 +414,10 @@ async fn a_relay_whose_session_dies_mid_pass_frees_its_users_at_once() {
 #[tokio::test]
 async fn a_pass_releases_its_user_locks_whether_it_published_or_failed() {
     let (pool, _url) = fresh_database().await;
-    let reserved = reserve_port();
-    let sidecar_port = reserved.port;
-    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
+    let (sidecar_port, sidecar) = publishing_sidecar().await;
     enqueue_raw(&pool, "pubsub", "alice", 1).await;
     enqueue_raw(&pool, "no-such-pubsub", "bob", 1).await;
-    let relay = OutboxRelay::new(
-        pool.clone(),
-        DaprClient::new(sidecar_port, None),
-        RelaySettings::default(),
-    );
+    let relay = relay_over(&pool, sidecar_port, RelaySettings::default());
     let outcome = relay.publish_batch().await.unwrap();
     assert_eq!((outcome.claimed, outcome.published), (2, 1));
     wait_for_user_locks(&pool, 0).await;
@@ -479,9 +456,7 @@ async fn wait_for_user_locks(pool: &sqlx::PgPool, count: i64) {
 #[tokio::test]
 async fn three_relays_racing_over_many_users_never_deadlock_and_keep_each_users_order() {
     let (pool, _url) = fresh_database().await;
-    let reserved = reserve_port();
-    let sidecar_port = reserved.port;
-    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
+    let (sidecar_port, sidecar) = publishing_sidecar().await;
     for n in 0..1200 {
         enqueue_raw(&pool, "pubsub", &format!("user-{}", n % 40), n).await;
     }
@@ -503,18 +478,16 @@ async fn three_relays_racing_over_many_users_never_deadlock_and_keep_each_users_
 #[tokio::test]
 async fn a_pass_leases_at_most_max_rows_and_cuts_runs_only_to_prefixes() {
     let (pool, _url) = fresh_database().await;
-    let reserved = reserve_port();
-    let sidecar_port = reserved.port;
-    let sidecar = start_sidecar("backend-api", free_port(), reserved).await;
+    let (sidecar_port, sidecar) = publishing_sidecar().await;
     for n in 1..=10 {
         enqueue_raw(&pool, "pubsub", "carol", n).await;
     }
     for n in 1..=10 {
         enqueue_raw(&pool, "pubsub", "dave", n).await;
     }
-    let relay = OutboxRelay::new(
-        pool.clone(),
-        DaprClient::new(sidecar_port, None),
+    let relay = relay_over(
+        &pool,
+        sidecar_port,
         RelaySettings {
             max_rows: 13,
             ..RelaySettings::default()
