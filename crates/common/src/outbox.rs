@@ -100,7 +100,7 @@ pub async fn enqueue_envelope(
 /// publish them at once.
 pub async fn commit(tx: Transaction<'_, Postgres>) -> sqlx::Result<()> {
     tx.commit().await?;
-    wake_relays();
+    COMMITS.send_modify(|commits| *commits = commits.wrapping_add(1));
     Ok(())
 }
 
@@ -108,11 +108,6 @@ pub async fn commit(tx: Transaction<'_, Postgres>) -> sqlx::Result<()> {
 /// it (a `watch` rather than a `Notify`: each relay sees a commit made while it was busy as
 /// soon as it looks again, and one look answers any number of commits).
 static COMMITS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::Sender::new(0));
-
-/// Tells this process's relays that events were committed.
-pub fn wake_relays() {
-    COMMITS.send_modify(|commits| *commits = commits.wrapping_add(1));
-}
 
 /// How the relay paces itself.
 #[derive(Debug, Clone)]
