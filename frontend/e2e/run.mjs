@@ -1,4 +1,4 @@
-// End-to-end scenarios of issues 5 and 6 in real headless Chromium (playwright-core + Debian's chromium),
+// End-to-end scenarios of issues 5, 6 and 15 in real headless Chromium (playwright-core + Debian's chromium),
 // against a running app (BASE_URL, default http://127.0.0.1:3000) backed by `fleet`.
 // Each scenario saves a screenshot under e2e-screenshots/ and prints its path.
 import { chromium } from "playwright-core";
@@ -563,6 +563,72 @@ await scenario(7, "an external agent with the user's MCP token acts as that user
   const later = consoleErrors.splice(errorsBeforeSignOut);
   consoleErrors.push(...later.filter((e) => !/status of 401/.test(e)));
   console.log("  signed out of every device: the remaining token answers 401 too");
+});
+
+await scenario(8, "quick add reads dates, repeats, tags and priority as the user types, highlights them, and keeps a phrase literal on request", async () => {
+  const { page: p } = await newUser("Quinn");
+  S.c = p;
+  const input = p.locator("#quick-add");
+  const keep = (phrase) => p.getByRole("button", { name: `Keep “${phrase}” as text` });
+  const marks = () =>
+    p.locator('[data-testid="quick-add-highlights"] mark').evaluateAll((ms) => ms.map((m) => [m.dataset.kind, m.textContent]));
+
+  // Typed key by key: the server reads it once typing pauses, in the browser's zone (Berlin).
+  await input.click();
+  await p.keyboard.type("Pay rent tomorrow 9am #home !high", { delay: 15 });
+  await keep("tomorrow 9am").waitFor({ timeout: 10_000 });
+  await expectEventually(async () => JSON.stringify(await marks()) === JSON.stringify([["due", "tomorrow 9am"], ["tag", "#home"], ["priority", "!high"]]), {
+    message: "the three highlights",
+  });
+  const parts = (await p.locator("#quick-add-parts").innerText()).replace(/\s+/g, " ");
+  for (const words of ["Due Tomorrow", "Tag home", "High priority"]) {
+    if (!parts.includes(words)) throw new Error(`the recognised parts do not say "${words}": ${parts}`);
+  }
+  await shot(p, "scenario8-highlighted");
+  await p.keyboard.press("Enter");
+  await p.waitForFunction(() => !document.querySelector("#quick-add")?.value, null, { timeout: 10_000 });
+  await row(p, "Pay rent").waitFor({ timeout: 10_000 });
+
+  await quickAdd(p, "Water the plants every monday");
+  await row(p, "Water the plants").waitFor({ timeout: 10_000 });
+
+  // Keyboard only: Tab reaches the chip's button, Enter keeps "friday 5pm" in the title.
+  await input.click();
+  await p.keyboard.type("Send the report friday 5pm", { delay: 15 });
+  await keep("friday 5pm").waitFor({ timeout: 10_000 });
+  await p.keyboard.press("Tab");
+  const focused = await p.evaluate(() => document.activeElement?.getAttribute("aria-label"));
+  if (focused !== "Keep “friday 5pm” as text") throw new Error(`Tab focused ${focused}, not the chip's button`);
+  await p.keyboard.press("Enter");
+  await expectEventually(async () => (await input.inputValue()) === 'Send the report "friday 5pm"', { message: "the phrase in quotes" });
+  if ((await p.evaluate(() => document.activeElement?.id)) !== "quick-add") throw new Error("focus did not return to the input");
+  await keep("friday 5pm").waitFor({ state: "detached", timeout: 10_000 });
+  if ((await marks()).length) throw new Error(`a quoted phrase is still highlighted: ${JSON.stringify(await marks())}`);
+  await shot(p, "scenario8-kept-literal");
+  await p.keyboard.press("Enter");
+  await p.waitForFunction(() => !document.querySelector("#quick-add")?.value, null, { timeout: 10_000 });
+  await row(p, "Send the report friday 5pm").waitFor({ timeout: 10_000 });
+
+  const stored = await apiTasks(p);
+  const byTitle = Object.fromEntries(stored.map((t) => [t.title, t]));
+  const rent = byTitle["Pay rent"];
+  if (!rent || Date.parse(rent.due_date) !== Date.parse(berlinTomorrowAt(9, 0)) || rent.priority !== "high" || rent.tags.join() !== "home" || rent.timezone !== "Europe/Berlin") {
+    throw new Error(`"Pay rent" was stored as ${JSON.stringify(rent)}`);
+  }
+  const plants = byTitle["Water the plants"];
+  const berlin = (iso) =>
+    new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Berlin", weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(iso));
+  const ahead = plants ? Date.parse(plants.due_date) - Date.now() : -1;
+  if (!plants || plants.recurring_rule !== "FREQ=WEEKLY;BYDAY=MO" || berlin(plants.due_date) !== "Mon 09:00" || ahead <= 0 || ahead > 7 * 86_400_000) {
+    throw new Error(`"Water the plants" was stored as ${JSON.stringify(plants)}`);
+  }
+  const report = byTitle["Send the report friday 5pm"];
+  if (!report || report.due_date !== null) throw new Error(`the literal phrase was read after all: ${JSON.stringify(report)}`);
+  if (!(await row(p, "Water the plants").locator('[data-testid="task-repeat"]').innerText()).includes("Every week on Mon")) {
+    throw new Error("the recurring task's row does not show its rule");
+  }
+  await shot(p, "scenario8-created");
+  console.log("  Pay rent: due tomorrow 09:00 Berlin, #home, high; plants: every Monday 09:00; the report kept its words");
 });
 
 await browser.close();

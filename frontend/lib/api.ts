@@ -1,4 +1,5 @@
 // Browser-side client for the app's own route handlers (which forward to the services).
+import type { ParsedQuickAdd } from "./quick-add";
 import type { ApiErrorBody, AuditEntry, Notification, Page, TagCount, Task, TaskFilters } from "./types";
 
 export class ApiError extends Error {
@@ -71,6 +72,9 @@ export type TaskInput = Partial<
 export const api = {
   listTasks: (f: TaskFilters, cursor?: string | null) => request<Page<Task>>(`/api/tasks?${filtersToQuery(f, cursor)}`),
   getTask: (id: string) => request<Task>(`/api/tasks/${id}`),
+  /** What a quick-add text stands for, read in `timezone`, and where it says it. */
+  parseTask: (text: string, timezone: string, signal?: AbortSignal) =>
+    request<ParsedQuickAdd>("/api/tasks/parse", { method: "POST", body: JSON.stringify({ text, timezone }), signal }),
   createTask: (input: TaskInput) =>
     request<Task>("/api/tasks", {
       method: "POST",

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { localInputToUtc, utcToLocalInput } from "@/lib/datetime";
 import { buildRule, describeRule, parseRule } from "@/lib/recurrence";
 import { apiDetailsToErrors, validateSignIn, validateSignUp, validateTaskForm, type TaskFormValues } from "@/lib/validation";
-import { parseQuickAdd } from "@/components/tasks/quick-add";
 import { toTaskInput } from "@/components/tasks/task-dialog";
 import type { Task } from "@/lib/types";
 
@@ -97,13 +96,6 @@ describe("recurrence builder", () => {
     expect(describeRule("daily")).toBe("Every day");
     expect(describeRule("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR")).toBe("Every 2 weeks on Mon, Fri");
     expect(describeRule("FREQ=MONTHLY;BYMONTHDAY=-1")).toBe("Every month on the last day");
-  });
-});
-
-describe("quick add", () => {
-  it("parses #tags and !priority", () => {
-    expect(parseQuickAdd("Call the bank #Errands !high")).toEqual({ title: "Call the bank", tags: ["errands"], priority: "high" });
-    expect(parseQuickAdd("Plain task")).toEqual({ title: "Plain task" });
   });
 });
 

@@ -21,7 +21,7 @@ use crate::routes::{agent_tokens, tags, tasks};
           agent_tokens::register_agent_token, agent_tokens::list_agent_tokens,
           agent_tokens::revoke_agent_token, agent_tokens::revoke_all_agent_tokens),
     components(schemas(common::tasks::Task, crate::tasks::CreateTaskRequest, crate::tasks::UpdateTaskRequest, crate::tasks::TaskPage,
-                       tasks::ParseRequest, crate::tasks::TaskFilter, tags::TagCount,
+                       tasks::ParseRequest, tasks::ParsedTask, tasks::ParsedSpan, tasks::ParsedSpanKind, crate::tasks::TaskFilter, tags::TagCount,
                        assistant::threads::NewThread, assistant::messages::NewMessage,
                        assistant::confirmations::Decision, assistant::Status,
                        assistant::confirmations::Cards, assistant::confirmations::Decided,

@@ -4,7 +4,8 @@
 //!
 //! Everything is evaluated in the user's IANA time zone at an injected "now":
 //! - dates: `today`, `tomorrow`, `next week`, `next monday` (the Monday of next week),
-//!   `on friday` / `this friday` / `by friday` (the next Friday after today), `in 3 days`,
+//!   `friday` / `on friday` / `this friday` / `by friday` (the next Friday after today; the
+//!   short `fri` only after a preposition), `in 3 days`,
 //!   `in 2 weeks`, `in 1 month` (clamped to the month's end), `dec 24`, `24 december`,
 //!   `dec 24 2027`, `2026-12-24`;
 //! - times: `5pm`, `5:30 pm`, `17:00`, `9:30`, `noon`, `at 5pm`, `at 17`; `in 2 hours` and
@@ -13,10 +14,14 @@
 //! - recurrence: `every day|weekday|week|month|year`, `every monday`, `every 2 weeks`,
 //!   `every other week`; `every!` counts the next occurrence from completion (Todoist's
 //!   `every!`). Without a date the first occurrence is the first matching day still ahead;
-//! - `p1`/`p2`/`p3` → high/medium/low, `#tag` → tags.
+//! - `p1`/`p2`/`p3` and `!high`/`!medium`/`!low` (`!h`/`!m`/`!l`) → priority, `#tag` → tags.
 //!
-//! Whatever is not recognised stays in the title, in its original spelling. Local times that a
-//! DST change skips move forward by the gap (02:30 → 03:30); repeated ones take the first.
+//! Whatever is not recognised stays in the title, in its original spelling. Text in double
+//! quotes is never read: `"Friday Night Lights" tomorrow` keeps the show's name in the title,
+//! without the quotes, and is due tomorrow. A quote with no partner is an ordinary character.
+//! Every recognised phrase is reported as a [`Span`] of the text, so the UI can highlight it
+//! and offer to keep it literal (by quoting it). Local times that a DST change skips move
+//! forward by the gap (02:30 → 03:30); repeated ones take the first.
 
 use chrono::{
     DateTime, Datelike, Days, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
@@ -47,6 +52,94 @@ pub struct QuickAdd {
     pub recurring_rule: Option<String>,
     /// `completion` for `every!`, `schedule` for `every`.
     pub recurring_mode: Option<RecurringMode>,
+    /// Where the recognised phrases stand in the text, in order.
+    pub spans: Vec<Span>,
+}
+
+/// What a recognised phrase sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanKind {
+    /// A date, a time or both (`friday 5pm`, `in 2 hours`).
+    Due,
+    /// A recurrence (`every monday`).
+    Repeat,
+    /// `p1`, `!high`.
+    Priority,
+    /// `#home`.
+    Tag,
+}
+
+/// A recognised phrase: the byte range of the text it covers (without trailing `,`/`;`).
+/// Adjacent date and time phrases (`friday 5pm`) form one span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// What it sets.
+    pub kind: SpanKind,
+    /// Its first byte.
+    pub start: usize,
+    /// One past its last byte.
+    pub end: usize,
+}
+
+/// A word of the text, or a quoted part of it (`literal`, never read as a phrase).
+#[derive(Debug, Clone, Copy)]
+struct Token<'a> {
+    /// As written; for a literal, what stands between the quotes, trimmed.
+    text: &'a str,
+    start: usize,
+    /// Where the word ends without a trailing `,` or `;`.
+    core_end: usize,
+    literal: bool,
+}
+
+/// Splits `text` at whitespace, taking each pair of double quotes with what stands between
+/// them as one literal token.
+fn tokenize(text: &str) -> Vec<Token<'_>> {
+    let word = |start: usize, end: usize| {
+        let written = &text[start..end];
+        Token {
+            text: written,
+            start,
+            core_end: start + written.trim_end_matches([',', ';']).len(),
+            literal: false,
+        }
+    };
+    let mut tokens = Vec::new();
+    let mut word_start = None;
+    let mut pos = 0;
+    while let Some(c) = text[pos..].chars().next() {
+        let closing = if c == '"' {
+            text[pos + 1..].find('"')
+        } else {
+            None
+        };
+        if c.is_whitespace() || closing.is_some() {
+            if let Some(start) = word_start.take() {
+                tokens.push(word(start, pos));
+            }
+        }
+        if let Some(length) = closing {
+            let inner = text[pos + 1..pos + 1 + length].trim();
+            if !inner.is_empty() {
+                tokens.push(Token {
+                    text: inner,
+                    start: pos,
+                    core_end: pos + length + 2,
+                    literal: true,
+                });
+            }
+            pos += length + 2;
+            continue;
+        }
+        if !c.is_whitespace() && word_start.is_none() {
+            word_start = Some(pos);
+        }
+        pos += c.len_utf8();
+    }
+    if let Some(start) = word_start {
+        tokens.push(word(start, text.len()));
+    }
+    tokens
 }
 
 /// One recognised phrase.
@@ -69,34 +162,58 @@ struct Repeat {
 /// Parses a quick-add text in `tz` at `now`.
 pub fn parse(text: &str, tz: Tz, now: DateTime<Utc>) -> QuickAdd {
     let today = now.with_timezone(&tz).date_naive();
-    let tokens: Vec<&str> = text.split_whitespace().collect();
+    let tokens = tokenize(text);
     let lower: Vec<String> = tokens
         .iter()
-        .map(|t| t.trim_end_matches([',', ';']).to_lowercase())
+        .map(|t| t.text.trim_end_matches([',', ';']).to_lowercase())
         .collect();
     let mut result = QuickAdd::default();
     let (mut date, mut time, mut instant, mut repeat) = (None, None, None, None);
     let mut rest: Vec<&str> = Vec::new();
+    let mut spans: Vec<Span> = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
+        let token = tokens[i];
         let word = lower[i].as_str();
+        let single = |kind| Span {
+            kind,
+            start: token.start,
+            end: token.core_end,
+        };
+        if token.literal {
+            rest.push(token.text);
+            i += 1;
+            continue;
+        }
         if let Some(priority) = priority(word) {
             if result.priority.is_none() {
                 result.priority = Some(priority);
+                spans.push(single(SpanKind::Priority));
                 i += 1;
                 continue;
             }
         } else if let Some(tag) = word.strip_prefix('#').filter(|t| !t.is_empty()) {
             result.tags.push(tag.to_owned());
+            spans.push(single(SpanKind::Tag));
             i += 1;
             continue;
         }
-        let Some((piece, used)) = phrase(&lower[i..], today, now) else {
-            rest.push(tokens[i]);
+        // A phrase never reaches into a quoted part.
+        let words_end = tokens[i..]
+            .iter()
+            .position(|t| t.literal)
+            .map_or(tokens.len(), |n| i + n);
+        let Some((piece, used)) = phrase(&lower[i..words_end], today, now) else {
+            rest.push(token.text);
             i += 1;
             continue;
         };
         // A second phrase of the same kind is left in the title rather than silently winning.
+        let kind = if matches!(piece, Piece::Repeat(_)) {
+            SpanKind::Repeat
+        } else {
+            SpanKind::Due
+        };
         let taken = match piece {
             Piece::Date(d) if date.is_none() && instant.is_none() => date.replace(d).is_none(),
             Piece::Time(t) if time.is_none() && instant.is_none() => time.replace(t).is_none(),
@@ -107,12 +224,18 @@ pub fn parse(text: &str, tz: Tz, now: DateTime<Utc>) -> QuickAdd {
             _ => false,
         };
         if taken {
+            spans.push(Span {
+                kind,
+                start: token.start,
+                end: tokens[i + used - 1].core_end,
+            });
             i += used;
         } else {
-            rest.push(tokens[i]);
+            rest.push(token.text);
             i += 1;
         }
     }
+    result.spans = merge_due_spans(text, spans);
     result.title = rest.join(" ");
     let time_given = time.is_some();
     let at = time.unwrap_or_else(default_time);
@@ -182,6 +305,24 @@ pub fn parse_repeat(
     }
 }
 
+/// Joins a date span and a time span with only whitespace between them (`friday 5pm`).
+fn merge_due_spans(text: &str, spans: Vec<Span>) -> Vec<Span> {
+    let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
+    for span in spans {
+        match merged.last_mut() {
+            Some(last)
+                if last.kind == SpanKind::Due
+                    && span.kind == SpanKind::Due
+                    && text[last.end..span.start].trim().is_empty() =>
+            {
+                last.end = span.end;
+            }
+            _ => merged.push(span),
+        }
+    }
+    merged
+}
+
 fn default_time() -> NaiveTime {
     NaiveTime::from_hms_opt(DEFAULT_TIME.0, DEFAULT_TIME.1, 0).unwrap_or(NaiveTime::MIN)
 }
@@ -192,9 +333,9 @@ fn next_day(day: NaiveDate) -> NaiveDate {
 
 fn priority(word: &str) -> Option<Priority> {
     match word {
-        "p1" => Some(Priority::High),
-        "p2" => Some(Priority::Medium),
-        "p3" => Some(Priority::Low),
+        "p1" | "!high" | "!h" => Some(Priority::High),
+        "p2" | "!medium" | "!m" => Some(Priority::Medium),
+        "p3" | "!low" | "!l" => Some(Priority::Low),
         _ => None,
     }
 }

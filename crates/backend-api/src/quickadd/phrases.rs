@@ -65,6 +65,11 @@ pub(super) fn phrase(
             let hour: u32 = second?.parse().ok()?;
             return Some((Piece::Time(NaiveTime::from_hms_opt(hour, 0, 0)?), 2));
         }
+        // A weekday's full name alone (`friday 5pm`); the short forms `sat`, `sun` and `wed`
+        // are everyday words, so they count only after `on`, `this`, `by`, `next` or `every`.
+        name if name.len() > 5 && weekday(name).is_some() => {
+            return weekday(name).map(|wanted| (Piece::Date(after_today(today, wanted)), 1));
+        }
         _ => {}
     }
     if let Some((date, used)) = calendar_date(words, today) {

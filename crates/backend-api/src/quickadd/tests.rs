@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use common::tasks::{Priority, RecurringMode};
 
-use super::{QuickAdd, parse, parse_repeat, parse_when};
+use super::{QuickAdd, Span, SpanKind, parse, parse_repeat, parse_when};
 
 const BERLIN: Tz = chrono_tz::Europe::Berlin;
 
@@ -33,6 +33,23 @@ fn the_assistant_example_yields_title_time_tag_and_priority() {
             tags: vec!["home".to_owned()],
             recurring_rule: None,
             recurring_mode: None,
+            spans: vec![
+                Span {
+                    kind: SpanKind::Due,
+                    start: 9,
+                    end: 24
+                },
+                Span {
+                    kind: SpanKind::Tag,
+                    start: 25,
+                    end: 30
+                },
+                Span {
+                    kind: SpanKind::Priority,
+                    start: 31,
+                    end: 33
+                },
+            ],
         }
     );
 }
@@ -50,6 +67,8 @@ fn relative_days_and_times_are_read_in_the_users_zone() {
         ("in a week", "2026-12-03T08:00:00Z"),
         ("on friday", "2026-11-27T08:00:00Z"),
         ("on thursday", "2026-12-03T08:00:00Z"),
+        ("friday", "2026-11-27T08:00:00Z"),
+        ("thursday 5pm", "2026-12-03T16:00:00Z"),
         ("by friday at 17:30", "2026-11-27T16:30:00Z"),
         ("dec 24", "2026-12-24T08:00:00Z"),
         ("24th december 6pm", "2026-12-24T17:00:00Z"),
@@ -168,8 +187,9 @@ fn every_bang_counts_from_completion() {
 
 #[test]
 fn priorities_tags_and_ordinary_words_are_told_apart() {
+    // A day's name is a date wherever it stands (the box highlights it); quoted, it is a word.
     let parsed = parse(
-        "Friday drinks: buy 5 apples #Shop #party p2 ok",
+        r#""Friday" drinks: buy 5 apples #Shop #party p2 ok"#,
         BERLIN,
         thursday(),
     );
@@ -177,6 +197,9 @@ fn priorities_tags_and_ordinary_words_are_told_apart() {
     assert_eq!(parsed.priority, Some(Priority::Medium));
     assert_eq!(parsed.tags, vec!["shop".to_owned(), "party".to_owned()]);
     assert_eq!(parsed.due_date, None);
+    let unquoted = parse("Friday drinks", BERLIN, thursday());
+    assert_eq!(unquoted.title, "drinks");
+    assert_eq!(unquoted.due_date, Some(at("2026-11-27T08:00:00Z")));
     let second = parse("fix p1 bug p3", BERLIN, thursday());
     assert_eq!(
         (second.title.as_str(), second.priority),
@@ -283,4 +306,100 @@ fn parse_repeat_reads_with_or_without_every() {
         )
     );
     assert!(parse_repeat("whenever", BERLIN, thursday()).is_err());
+}
+
+/// The spans of `text` as (kind, covered text) pairs.
+fn spans_of(text: &str) -> Vec<(SpanKind, &str)> {
+    parse(text, BERLIN, thursday())
+        .spans
+        .iter()
+        .map(|span| (span.kind, &text[span.start..span.end]))
+        .collect()
+}
+
+#[test]
+fn every_recognised_phrase_is_reported_where_it_stands() {
+    assert_eq!(
+        spans_of("Pay rent tomorrow 9am #home !high"),
+        [
+            (SpanKind::Due, "tomorrow 9am"),
+            (SpanKind::Tag, "#home"),
+            (SpanKind::Priority, "!high"),
+        ]
+    );
+    assert_eq!(
+        spans_of("Water the plants every monday"),
+        [(SpanKind::Repeat, "every monday")]
+    );
+    // A trailing comma is not part of the phrase; a comma between date and time splits them.
+    assert_eq!(
+        spans_of("Send the report friday, 5pm"),
+        [(SpanKind::Due, "friday"), (SpanKind::Due, "5pm")]
+    );
+    // Offsets are bytes of the text as given, whatever its letters.
+    assert_eq!(
+        spans_of("Café  über   morgen   tomorrow #straße"),
+        [(SpanKind::Due, "tomorrow"), (SpanKind::Tag, "#straße")]
+    );
+    // Words left in the title are not spans: a second date stays text.
+    assert_eq!(
+        spans_of("tomorrow or today"),
+        [(SpanKind::Due, "tomorrow")]
+    );
+    assert!(spans_of("buy milk").is_empty());
+    // Short day names alone are words ("sat down", "sun cream"); after a preposition, days.
+    assert!(spans_of("sat down with the sun cream").is_empty());
+    assert_eq!(spans_of("call on sat"), [(SpanKind::Due, "on sat")]);
+}
+
+#[test]
+fn the_examples_of_the_quick_add_box_become_dated_titled_tasks() {
+    let now = thursday();
+    let rent = parse("Pay rent tomorrow 9am #home !high", BERLIN, now);
+    assert_eq!(rent.title, "Pay rent");
+    assert_eq!(rent.due_date, Some(at("2026-11-27T08:00:00Z")));
+    assert_eq!(rent.tags, ["home"]);
+    assert_eq!(rent.priority, Some(Priority::High));
+    let plants = parse("Water the plants every monday", BERLIN, now);
+    assert_eq!(plants.title, "Water the plants");
+    assert_eq!(plants.recurring_rule.as_deref(), Some("FREQ=WEEKLY;BYDAY=MO"));
+    assert_eq!(plants.due_date, Some(at("2026-11-30T08:00:00Z")));
+    let report = parse("Send the report friday 5pm", BERLIN, now);
+    assert_eq!(report.title, "Send the report");
+    assert_eq!(report.due_date, Some(at("2026-11-27T16:00:00Z")));
+    for (text, priority) in [
+        ("a !medium", Priority::Medium),
+        ("a !M", Priority::Medium),
+        ("a !l", Priority::Low),
+        ("a p1", Priority::High),
+    ] {
+        assert_eq!(parse(text, BERLIN, now).priority, Some(priority), "{text}");
+    }
+}
+
+#[test]
+fn quoted_text_stays_in_the_title_unread_and_without_its_quotes() {
+    let now = thursday();
+    let show = parse(r#"Watch "Friday Night Lights" tomorrow"#, BERLIN, now);
+    assert_eq!(show.title, "Watch Friday Night Lights");
+    assert_eq!(show.due_date, Some(at("2026-11-27T08:00:00Z")));
+    assert_eq!(
+        spans_of(r#"Watch "Friday Night Lights" tomorrow"#),
+        [(SpanKind::Due, "tomorrow")]
+    );
+    // Kept literal, a date, a tag and a priority are title words.
+    let kept = parse(r##"Send the report "friday 5pm" "#x" "p1""##, BERLIN, now);
+    assert_eq!(kept.title, "Send the report friday 5pm #x p1");
+    assert_eq!((kept.due_date, kept.priority), (None, None));
+    assert!(kept.tags.is_empty() && kept.spans.is_empty());
+    // A phrase does not reach into a quoted part: "in" alone is a word.
+    let split = parse(r#"meet in "3 days" time"#, BERLIN, now);
+    assert_eq!(split.title, "meet in 3 days time");
+    assert_eq!(split.due_date, None);
+    // Quotes inside a word split it; a lone quote is an ordinary character; empty quotes vanish.
+    assert_eq!(parse(r#"say"hi"now"#, BERLIN, now).title, "say hi now");
+    let lone = parse(r#"5" screen tomorrow"#, BERLIN, now);
+    assert_eq!(lone.title, r#"5" screen"#);
+    assert_eq!(lone.due_date, Some(at("2026-11-27T08:00:00Z")));
+    assert_eq!(parse(r#"a "" b"#, BERLIN, now).title, "a b");
 }

@@ -5,6 +5,7 @@ use chrono_tz::Tz;
 use common::error::ApiError;
 
 use super::input::{CreateTaskRequest, normalize_tags};
+use crate::quickadd::Span;
 
 /// Reads an optional IANA zone name (default UTC) as a 422-checked `Tz`.
 pub fn user_zone(name: Option<&str>) -> Result<(Tz, String), ApiError> {
@@ -21,16 +22,16 @@ pub fn user_zone(name: Option<&str>) -> Result<(Tz, String), ApiError> {
     Ok((tz, name.to_owned()))
 }
 
-/// The create request a quick-add text stands for.
+/// The create request a quick-add text stands for, and where the text says it.
 pub fn quick_add(
     text: &str,
     tz: Tz,
     timezone: String,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<CreateTaskRequest, ApiError> {
+) -> Result<(CreateTaskRequest, Vec<Span>), ApiError> {
     let parsed = crate::quickadd::parse(text, tz, now);
     let tags = normalize_tags(&parsed.tags).map_err(|e| ApiError::invalid_field("tags", e))?;
-    Ok(CreateTaskRequest {
+    let task = CreateTaskRequest {
         title: parsed.title,
         description: None,
         priority: parsed.priority,
@@ -41,5 +42,6 @@ pub fn quick_add(
         recurring_mode: parsed.recurring_mode,
         recurring_end_date: None,
         timezone: Some(timezone),
-    })
+    };
+    Ok((task, parsed.spans))
 }

@@ -16,7 +16,9 @@ pub use item::{
 };
 pub use lifecycle::{__path_complete_task, __path_reopen_task, complete_task, reopen_task};
 pub use list::{__path_list_tasks, list_tasks};
-pub use parse::{__path_parse_task, ParseRequest, ParsedTask, parse_task};
+pub use parse::{
+    __path_parse_task, ParseRequest, ParsedSpan, ParsedSpanKind, ParsedTask, parse_task,
+};
 
 use crate::startup::AppState;
 
