@@ -149,7 +149,10 @@ export function QuickAdd({
             placeholder="Add a task… try “Pay rent tomorrow 9am #home !high”"
             aria-describedby="quick-add-hint quick-add-parts"
             aria-invalid={problem ? true : undefined}
-            className="relative h-12 w-full bg-transparent text-[15px] placeholder:text-zinc-400 focus:outline-none"
+            className="relative h-12 w-full bg-transparent text-[15px] placeholder:text-zinc-400"
+            // The box around it shows the focus ring (focus-within); the global :focus-visible
+            // outline would draw a second one inside it.
+            style={{ outline: "none" }}
             disabled={busy}
           />
         </div>
