@@ -2,19 +2,27 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { AnimatePresence, motion } from "framer-motion";
 import { Bell, BellRing, Check, CheckCheck, Trash2 } from "lucide-react";
+import { useRouter } from "next/navigation";
 import { toast } from "sonner";
 import { api } from "@/lib/api";
 import { cn } from "@/lib/cn";
 import { useDismiss } from "@/hooks/use-dismiss";
 import { relativeTime } from "@/lib/datetime";
+import { taskHref } from "@/lib/reminders";
 import type { Notification, ReminderPush } from "@/lib/types";
 import { useRealtimeEvents } from "./realtime-provider";
+import { ReminderToast, SnoozeButtons } from "./reminder-actions";
 
-function desktopNotify(title: string, body: string) {
+function desktopNotify(title: string, body: string, onClick: () => void) {
   if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
   if (document.visibilityState === "visible" && document.hasFocus()) return; // the toast is enough
   try {
-    new Notification(title, { body, tag: `taskfleet-${title}` });
+    const alert = new Notification(title, { body, tag: `taskfleet-${title}` });
+    alert.onclick = () => {
+      window.focus();
+      onClick();
+      alert.close();
+    };
   } catch {
     /* some browsers only allow notifications from a service worker */
   }
@@ -28,6 +36,7 @@ export function NotificationBell() {
   const [permission, setPermission] = useState<NotificationPermission | "unsupported">("default");
   const ref = useRef<HTMLDivElement>(null);
   const seen = useRef(new Set<string>());
+  const router = useRouter();
 
   const refreshCount = useCallback(async () => {
     try {
@@ -65,13 +74,14 @@ export function NotificationBell() {
       if (seen.current.has(push.event_id)) return;
       seen.current.add(push.event_id);
       const title = push.task?.title ?? "A task";
+      const description = push.task?.due_date ? `Due ${relativeTime(String(push.task.due_date))}` : "It's time.";
+      const showTask = () => router.push(taskHref(push.task_id));
       setCount((c) => c + 1);
-      toast.info(`Reminder: ${title}`, {
-        description: push.task?.due_date ? `Due ${relativeTime(String(push.task.due_date))}` : "It's time.",
-        duration: 10_000,
-        icon: <BellRing className="size-4" />,
-      });
-      desktopNotify("taskfleet reminder", title);
+      toast.custom(
+        (id) => <ReminderToast toastId={id} taskId={push.task_id} title={title} description={description} onOpen={showTask} />,
+        { duration: 15_000 },
+      );
+      desktopNotify("taskfleet reminder", title, showTask);
       // The notification row is written by the notification service; reconcile the count with it.
       window.setTimeout(() => void refreshCount(), 1500);
       if (open) window.setTimeout(() => void loadList(), 1500);
@@ -88,6 +98,13 @@ export function NotificationBell() {
     } catch {
       void refreshCount();
     }
+  };
+
+  const openTask = (n: Notification) => {
+    if (!n.task_id) return;
+    void markRead(n);
+    setOpen(false);
+    router.push(taskHref(n.task_id));
   };
 
   const markAll = async () => {
@@ -206,11 +223,34 @@ export function NotificationBell() {
                     aria-hidden
                   />
                   <div className="min-w-0 flex-1">
-                    <p className="truncate text-sm font-medium">{n.title}</p>
+                    {n.task_id ? (
+                      <button
+                        type="button"
+                        data-testid="notification-open"
+                        onClick={() => openTask(n)}
+                        className="block max-w-full truncate text-left text-sm font-medium hover:text-brand-600 hover:underline dark:hover:text-brand-400"
+                      >
+                        <span className="sr-only">Open task: </span>
+                        {n.title}
+                      </button>
+                    ) : (
+                      <p className="truncate text-sm font-medium">{n.title}</p>
+                    )}
                     {(n.body || n.message) && (
                       <p className="line-clamp-2 text-xs text-zinc-500 dark:text-zinc-400">{String(n.body || n.message)}</p>
                     )}
                     <p className="mt-0.5 text-[11px] text-zinc-400">{relativeTime(n.created_at)}</p>
+                    {n.task_id && n.kind === "reminder" && !n.read && (
+                      <SnoozeButtons
+                        taskId={n.task_id}
+                        title={n.title}
+                        className="mt-1.5"
+                        onDone={() => {
+                          void loadList();
+                          void refreshCount();
+                        }}
+                      />
+                    )}
                   </div>
                   <div className="flex shrink-0 items-start gap-0.5 opacity-100 sm:opacity-0 sm:group-focus-within:opacity-100 sm:group-hover:opacity-100">
                     {!n.read && (

@@ -631,6 +631,78 @@ await scenario(8, "quick add reads dates, repeats, tags and priority as the user
   console.log("  Pay rent: due tomorrow 09:00 Berlin, #home, high; plants: every Monday 09:00; the report kept its words");
 });
 
+await scenario(9, "a reminder is snoozed from its toast and from the notification list; a notification opens its task", async () => {
+  const { page: p } = await newUser("Remy");
+  S.c = p;
+  const remindSoon = (title) =>
+    p.evaluate(
+      async ([title, reminder_at]) =>
+        (
+          await fetch("/api/tasks", {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ title, reminder_at, timezone: "Europe/Berlin" }),
+          })
+        ).json(),
+      [title, new Date(Date.now() + 3_000).toISOString()],
+    );
+  const unread = async () => Number((await p.locator('[data-testid="unread-count"]').textContent({ timeout: 500 }).catch(() => "0")) || 0);
+  const stored = async (title) => (await apiTasks(p)).find((t) => t.title === title);
+
+  // From the toast: 10 minutes later, by the server's clock; the fired reminder is read.
+  const water = await remindSoon("Drink water");
+  const toastEl = p.locator('[data-testid="reminder-toast"]', { hasText: "Reminder: Drink water" });
+  await toastEl.waitFor({ timeout: 30_000 });
+  await expectEventually(async () => (await unread()) === 1, { message: "one unread notification" });
+  await shot(p, "scenario9-reminder-toast");
+  const clickedAt = Date.now();
+  await toastEl.getByRole("button", { name: "Snooze for 10 minutes" }).click();
+  await toastEl.waitFor({ state: "detached", timeout: 5_000 });
+  await expectEventually(
+    async () => {
+      const ahead = Date.parse((await stored("Drink water")).reminder_at) - clickedAt;
+      return ahead > 9.5 * 60_000 && ahead < 10.5 * 60_000;
+    },
+    { message: "the reminder 10 minutes ahead" },
+  );
+  await expectEventually(async () => (await unread()) === 0, { message: "the snoozed reminder read" });
+
+  // The notification list: the read one offers no snooze; its title opens the task.
+  await p.click('[data-testid="notification-bell"]');
+  const list = p.locator('[role="dialog"][aria-label="Notifications"]');
+  const item = list.locator("li", { hasText: "Drink water" }).first();
+  await item.waitFor({ timeout: 10_000 });
+  if (await item.locator("[data-snooze]").count()) throw new Error("a read notification still offers to snooze");
+  await item.getByTestId("notification-open").click();
+  await p.waitForURL(`**/tasks?task=${water.id}`, { timeout: 10_000 });
+  const editor = p.locator('[role="dialog"][aria-modal="true"]', { hasText: "Edit task" });
+  await editor.waitFor({ timeout: 10_000 });
+  if ((await editor.locator("#task-title").inputValue()) !== "Drink water") throw new Error("the notification opened another task");
+  await shot(p, "scenario9-opened-from-notification");
+  await p.keyboard.press("Escape");
+  await editor.waitFor({ state: "detached", timeout: 5_000 });
+  await p.waitForURL((url) => !url.search.includes("task="), { timeout: 5_000 });
+
+  // From the list, by keyboard: tomorrow at 09:00 on the task's wall clock (Berlin).
+  await remindSoon("Stand up");
+  await p.locator('[data-testid="reminder-toast"]', { hasText: "Reminder: Stand up" }).waitFor({ timeout: 30_000 });
+  await expectEventually(async () => (await unread()) === 1, { message: "one unread notification" });
+  await p.click('[data-testid="notification-bell"]');
+  const standUp = list.locator("li", { hasText: "Stand up" }).first();
+  const tomorrow = standUp.getByRole("button", { name: "Snooze until tomorrow at 9:00" });
+  await tomorrow.waitFor({ timeout: 10_000 });
+  await shot(p, "scenario9-notification-list-snooze");
+  await tomorrow.focus();
+  await p.keyboard.press("Enter");
+  await expectEventually(async () => Date.parse((await stored("Stand up")).reminder_at) === Date.parse(berlinTomorrowAt(9, 0)), {
+    message: "the reminder at 09:00 tomorrow in Berlin",
+  });
+  await expectEventually(async () => (await unread()) === 0, { message: "the snoozed reminder read" });
+  await standUp.locator("[data-snooze]").first().waitFor({ state: "detached", timeout: 10_000 });
+  await p.keyboard.press("Escape");
+  console.log("  snoozed 10 min from the toast and to 09:00 tomorrow from the list; the notification opened its task");
+});
+
 await browser.close();
 
 const passed = results.filter((r) => r.ok).length;

@@ -1,5 +1,6 @@
 // Browser-side client for the app's own route handlers (which forward to the services).
 import type { ParsedQuickAdd } from "./quick-add";
+import type { SnoozeFor } from "./reminders";
 import type { ApiErrorBody, AuditEntry, Notification, Page, TagCount, Task, TaskFilters } from "./types";
 
 export class ApiError extends Error {
@@ -90,6 +91,8 @@ export const api = {
   deleteTask: (id: string) => request<void>(`/api/tasks/${id}`, { method: "DELETE" }),
   completeTask: (id: string) => request<Task>(`/api/tasks/${id}/complete`, { method: "POST" }),
   reopenTask: (id: string) => request<Task>(`/api/tasks/${id}/reopen`, { method: "POST" }),
+  snoozeTask: (id: string, snoozeFor: SnoozeFor) =>
+    request<Task>(`/api/tasks/${id}/snooze`, { method: "POST", body: JSON.stringify({ for: snoozeFor }) }),
   tags: () => request<TagCount[]>("/api/tags"),
   notifications: (unread = false) =>
     request<Page<Notification>>(`/api/notifications?limit=30${unread ? "&unread=true" : ""}`),

@@ -20,6 +20,7 @@ describe("FORWARDED_SHAPES", () => {
         "GET,PATCH,DELETE /api/tasks/{id}",
         "POST /api/tasks/{id}/complete",
         "POST /api/tasks/{id}/reopen",
+        "POST /api/tasks/{id}/snooze",
         "POST /api/tasks/parse",
         "GET /api/assistant/status",
         "GET,POST /api/assistant/threads",

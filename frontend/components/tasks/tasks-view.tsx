@@ -1,5 +1,6 @@
 "use client";
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
+import { useRouter, useSearchParams } from "next/navigation";
 import { AnimatePresence } from "framer-motion";
 import { AlertTriangle, CheckCircle2, Inbox, Plus, RefreshCw, SearchX } from "lucide-react";
 import { toast } from "sonner";
@@ -59,6 +60,9 @@ export function TasksView() {
   const searchRef = useRef<HTMLInputElement>(null);
   const filtersRef = useRef(filters);
   const requestId = useRef(0);
+  const router = useRouter();
+  // `/tasks?task=<id>` opens that task (from a notification, a reminder or a shared link).
+  const openId = useSearchParams().get("task");
 
   useEffect(() => {
     filtersRef.current = filters;
@@ -112,6 +116,29 @@ export function TasksView() {
       void loadTags();
     },
   );
+
+  useEffect(() => {
+    if (!openId) return;
+    let cancelled = false;
+    api.getTask(openId).then(
+      (task) => {
+        if (!cancelled) setEditing({ task, key: Date.now() });
+      },
+      (e: unknown) => {
+        if (cancelled) return;
+        toast.error(e instanceof ApiError && e.status === 404 ? "This task no longer exists" : "Could not open the task");
+        router.replace("/tasks", { scroll: false });
+      },
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [openId, router]);
+
+  const closeEditor = () => {
+    setEditing(null);
+    if (openId) router.replace("/tasks", { scroll: false });
+  };
 
   // Keyboard: N (or Q) focuses quick add, / focuses search.
   useEffect(() => {
@@ -173,7 +200,7 @@ export function TasksView() {
         throw e;
       }
     }
-    setEditing(null);
+    closeEditor();
     void loadTags();
   };
 
@@ -350,7 +377,7 @@ export function TasksView() {
           open
           task={editing.task}
           tagSuggestions={tags.map((t) => t.tag)}
-          onClose={() => setEditing(null)}
+          onClose={closeEditor}
           onSubmit={save}
         />
       )}

@@ -23,6 +23,7 @@ export const FORWARDED_SHAPES = {
     shape("/api/tasks/{id}", "GET", "PATCH", "DELETE"),
     shape("/api/tasks/{id}/complete", "POST"),
     shape("/api/tasks/{id}/reopen", "POST"),
+    shape("/api/tasks/{id}/snooze", "POST"),
   ],
   assistant: [
     shape("/api/assistant/status", "GET"),

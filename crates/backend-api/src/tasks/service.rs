@@ -140,6 +140,29 @@ pub async fn update(
     Ok(updated)
 }
 
+/// Moves a pending task's reminder to `until` (`task-updated`): the reminder fires again then,
+/// because a reminder fires once per `(task, reminder_at)`. A completed task has no reminder
+/// left to snooze (409).
+pub async fn snooze(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    id: Uuid,
+    until: impl FnOnce(&Task) -> chrono::DateTime<Utc>,
+) -> Result<Task, ApiError> {
+    let current = lock(&mut *conn, caller, id, None).await?;
+    if current.status != TaskStatus::Pending {
+        return Err(ApiError::Conflict {
+            code: "not_pending",
+            message: "a completed task has no reminder to snooze; reopen it first".to_owned(),
+        });
+    }
+    let request = UpdateTaskRequest {
+        reminder_at: Some(Some(until(&current))),
+        ..UpdateTaskRequest::default()
+    };
+    update(conn, caller, id, request, None).await
+}
+
 /// Marks the task completed (`task-completed`); a completed task stays as it is, unpublished.
 pub async fn complete(
     conn: &mut PgConnection,

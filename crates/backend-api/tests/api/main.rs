@@ -12,5 +12,6 @@ mod helpers;
 mod mcp;
 mod outbox;
 mod parse;
+mod snooze;
 mod tasks;
 mod validation;

@@ -136,6 +136,7 @@ async fn the_openapi_document_describes_parse_and_the_assistant_routes() {
         .await;
     for path in [
         "/api/tasks/parse",
+        "/api/tasks/{id}/snooze",
         "/api/assistant/status",
         "/api/assistant/threads",
         "/api/assistant/threads/{id}/items",

@@ -6,6 +6,7 @@ mod item;
 mod lifecycle;
 mod list;
 mod parse;
+mod snooze;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -16,6 +17,7 @@ pub use item::{
 };
 pub use lifecycle::{__path_complete_task, __path_reopen_task, complete_task, reopen_task};
 pub use list::{__path_list_tasks, list_tasks};
+pub use snooze::{__path_snooze_task, SnoozeFor, SnoozeRequest, snooze_task};
 pub use parse::{
     __path_parse_task, ParseRequest, ParsedSpan, ParsedSpanKind, ParsedTask, parse_task,
 };
@@ -31,5 +33,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/tasks/{id}/complete", post(complete_task))
         .route("/api/tasks/{id}/reopen", post(reopen_task))
+        .route("/api/tasks/{id}/snooze", post(snooze_task))
         .route("/api/tasks/parse", post(parse_task))
 }
