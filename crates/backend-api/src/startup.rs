@@ -166,5 +166,10 @@ async fn prune_periodically(pool: PgPool, shutdown: CancellationToken) {
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "idempotency key pruning failed"),
         }
+        match crate::tasks::trash::purge(&pool).await {
+            Ok(removed) if removed > 0 => tracing::info!(removed, "purged the trash past 30 days"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "trash purge failed"),
+        }
     }
 }

@@ -9,6 +9,7 @@ mod input;
 mod query;
 mod quick;
 pub mod service;
+pub mod trash;
 mod write;
 
 pub use filter::TaskFilter;

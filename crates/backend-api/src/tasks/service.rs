@@ -206,7 +206,8 @@ async fn transition(
     Ok(updated)
 }
 
-/// Deletes the task and returns its last state (with the version the deletion event carries).
+/// Deletes the task into the trash (restorable for [`super::trash::TRASH_RETENTION`]) and returns
+/// its last state (with the version the deletion event carries).
 pub async fn delete(
     conn: &mut PgConnection,
     caller: &Caller,
@@ -220,6 +221,7 @@ pub async fn delete(
     // The deletion is the newest state of the task: a client ordering pushes by version must
     // not let an older update resurrect it.
     deleted.version += 1;
+    super::trash::put(&mut *conn, &deleted).await?;
     emit(&mut *conn, EventType::TaskDeleted, &deleted, None, caller).await?;
     Ok(deleted)
 }

@@ -13,5 +13,6 @@ mod mcp;
 mod outbox;
 mod parse;
 mod snooze;
+mod trash;
 mod tasks;
 mod validation;

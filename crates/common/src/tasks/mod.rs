@@ -6,4 +6,6 @@ mod model;
 mod repo;
 
 pub use model::{NewTask, Priority, RecurringMode, Task, TaskStatus};
-pub use repo::{delete_task, get_task, get_tasks, insert_task, lock_task, update_task};
+pub use repo::{
+    delete_task, get_task, get_tasks, insert_task, lock_task, reinsert_task, update_task,
+};

@@ -33,6 +33,39 @@ pub async fn insert_task(conn: &mut PgConnection, new: &NewTask) -> sqlx::Result
         .await
 }
 
+/// Puts a task back as it is given (a restore from the trash): every column as in `task`, but
+/// `updated_at` now. Fails with a unique violation if a task with its id exists.
+#[tracing::instrument(skip_all, fields(task_id = %task.id))]
+pub async fn reinsert_task(conn: &mut PgConnection, task: &Task) -> sqlx::Result<Task> {
+    let sql = format!(
+        "INSERT INTO tasks (id, user_id, title, description, status, priority, tags, due_date, \
+         reminder_at, recurring_rule, recurring_mode, recurring_end_date, timezone, \
+         parent_task_id, created_at, updated_at, completed_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), $16, $17) \
+         RETURNING {TASK_COLUMNS}"
+    );
+    sqlx::query_as::<_, Task>(&sql)
+        .bind(task.id)
+        .bind(&task.user_id)
+        .bind(&task.title)
+        .bind(&task.description)
+        .bind(task.status)
+        .bind(task.priority)
+        .bind(&task.tags)
+        .bind(task.due_date)
+        .bind(task.reminder_at)
+        .bind(&task.recurring_rule)
+        .bind(task.recurring_mode)
+        .bind(task.recurring_end_date)
+        .bind(&task.timezone)
+        .bind(task.parent_task_id)
+        .bind(task.created_at)
+        .bind(task.completed_at)
+        .bind(task.version)
+        .fetch_one(conn)
+        .await
+}
+
 /// The caller's task, or `None` if it does not exist or belongs to someone else.
 #[tracing::instrument(skip_all, fields(task_id = %id))]
 pub async fn get_task(

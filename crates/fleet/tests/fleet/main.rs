@@ -12,3 +12,4 @@ mod us2_recurring;
 mod us3_reminders;
 mod us4_audit;
 mod us6_assistant;
+mod us7_trash;

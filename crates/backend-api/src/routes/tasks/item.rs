@@ -52,7 +52,8 @@ pub async fn update_task(
     Ok(task_response(StatusCode::OK, &updated))
 }
 
-/// Deletes the task (204). `If-Match` is honoured here too.
+/// Deletes the task into the trash (204), where it can be restored for 30 days. `If-Match` is
+/// honoured here too.
 #[utoipa::path(delete, path = "/api/tasks/{id}", tag = "tasks", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204, description = "deleted"), (status = 404, description = "no such task"),
