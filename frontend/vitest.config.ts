@@ -9,5 +9,8 @@ export default defineConfig({
     environment: "jsdom",
     include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
     setupFiles: ["test/setup.ts"],
+    // A test may wait several times for up to the five seconds test/setup.ts gives findBy and
+    // waitFor on this 2-core machine; vitest's own 5 s per test cut such tests short.
+    testTimeout: 20_000,
   },
 });

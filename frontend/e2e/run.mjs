@@ -705,6 +705,54 @@ await scenario(9, "a reminder is snoozed from its toast and from the notificatio
   console.log("  snoozed 10 min from the toast and to 09:00 tomorrow from the list; the notification opened its task");
 });
 
+await scenario(10, "a deleted task comes back with Undo on every open page, and from the trash; the activity says it was restored", async () => {
+  const { ctx, page: p } = await newUser("Tess");
+  S.c = p;
+  const other = watch(await ctx.newPage(), "Tess-page2");
+  await other.goto(`${BASE}/tasks`);
+  await live(other);
+  await quickAdd(p, "Renew passport");
+  await quickAdd(p, "Book the dentist");
+  await row(other, "Book the dentist").waitFor({ timeout: 5_000 });
+
+  // Undo from the toast: the task is back here and on the other page.
+  await row(p, "Renew passport").locator('button[aria-label^="Delete"]').click();
+  await p.click('[role="alertdialog"] button:has-text("Delete")');
+  await row(other, "Renew passport").waitFor({ state: "detached", timeout: 5_000 });
+  const deletedToast = p.locator("[data-sonner-toast]", { hasText: "Deleted “Renew passport”" });
+  await deletedToast.waitFor({ timeout: 5_000 });
+  await shot(p, "scenario10-undo-toast");
+  await deletedToast.getByRole("button", { name: "Undo" }).click();
+  await row(p, "Renew passport").waitFor({ timeout: 5_000 });
+  await row(other, "Renew passport").waitFor({ timeout: 5_000 });
+
+  // From the trash page, by keyboard.
+  await row(p, "Book the dentist").locator('button[aria-label^="Delete"]').click();
+  await p.click('[role="alertdialog"] button:has-text("Delete")');
+  await row(other, "Book the dentist").waitFor({ state: "detached", timeout: 5_000 });
+  await p.click('nav a:has-text("Trash")');
+  await p.waitForURL("**/trash");
+  const entry = p.locator('[data-testid="trash-entry"]', { hasText: "Book the dentist" });
+  await entry.waitFor({ timeout: 10_000 });
+  if ((await p.locator('[data-testid="trash-entry"]').count()) !== 1) throw new Error("the undone deletion is still in the trash");
+  await shot(p, "scenario10-trash");
+  await entry.getByRole("button", { name: "Restore “Book the dentist”" }).focus();
+  await p.keyboard.press("Enter");
+  await entry.waitFor({ state: "detached", timeout: 5_000 });
+  await p.getByText("The trash is empty").waitFor({ timeout: 5_000 });
+  await row(other, "Book the dentist").waitFor({ timeout: 5_000 });
+
+  await p.click('nav a:has-text("Activity")');
+  await p.waitForURL("**/activity");
+  const restored = p.locator('[data-testid="activity-entry"][data-event-type="task.restored"]');
+  await expectEventually(async () => (await restored.count()) === 2, { message: "two restores in the activity" });
+  const words = (await restored.first().innerText()).replace(/\s+/g, " ");
+  if (!/You restored “(Book the dentist|Renew passport)” from Trash/.test(words)) throw new Error(`the restore reads: ${words}`);
+  await shot(p, "scenario10-activity");
+  await other.close();
+  console.log("  undo brought the task back on both pages; the trash restored the other; activity shows both restores");
+});
+
 await browser.close();
 
 const passed = results.filter((r) => r.ok).length;

@@ -83,9 +83,11 @@ export function useAssistant(active: boolean) {
     try {
       const cards = await assistantApi.pending();
       setWaiting((old) => {
+        // A card decided here keeps its decision: a list fetched before the decision landed
+        // still names it as pending, and must not bring its buttons back.
         const decided = old.filter((w) => w.status !== "pending");
-        const ids = new Set(cards.map((c) => c.id));
-        return [...decided.filter((w) => !ids.has(w.card.id)), ...cards.map((card) => ({ card, status: "pending" as const }))];
+        const ids = new Set(decided.map((w) => w.card.id));
+        return [...decided, ...cards.filter((card) => !ids.has(card.id)).map((card) => ({ card, status: "pending" as const }))];
       });
     } catch {
       /* a convenience: the cards also show in their threads */

@@ -1,7 +1,7 @@
 // Browser-side client for the app's own route handlers (which forward to the services).
 import type { ParsedQuickAdd } from "./quick-add";
 import type { SnoozeFor } from "./reminders";
-import type { ApiErrorBody, AuditEntry, Notification, Page, TagCount, Task, TaskFilters } from "./types";
+import type { ApiErrorBody, AuditEntry, Notification, Page, TagCount, Task, TaskFilters, TrashedTask } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -89,6 +89,11 @@ export const api = {
       headers: version !== undefined ? { "If-Match": `"${version}"` } : {},
     }),
   deleteTask: (id: string) => request<void>(`/api/tasks/${id}`, { method: "DELETE" }),
+  trash: (cursor?: string | null) =>
+    request<Page<TrashedTask>>(`/api/tasks/trash?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`),
+  restoreTask: (id: string) => request<Task>(`/api/tasks/trash/${id}/restore`, { method: "POST" }),
+  deleteForGood: (id: string) => request<void>(`/api/tasks/trash/${id}`, { method: "DELETE" }),
+  emptyTrash: () => request<{ deleted: number }>("/api/tasks/trash", { method: "DELETE" }),
   completeTask: (id: string) => request<Task>(`/api/tasks/${id}/complete`, { method: "POST" }),
   reopenTask: (id: string) => request<Task>(`/api/tasks/${id}/reopen`, { method: "POST" }),
   snoozeTask: (id: string, snoozeFor: SnoozeFor) =>

@@ -79,6 +79,13 @@ export interface ReminderPush {
 
 export type RealtimeMessage = TaskPush | ReminderPush | { type: "resync" };
 
+/** A deleted task in the trash (`GET /api/tasks/trash`). */
+export interface TrashedTask {
+  task: Task;
+  deleted_at: string;
+  purge_at: string;
+}
+
 export interface Notification {
   id: string;
   task_id: string | null;

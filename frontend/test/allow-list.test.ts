@@ -21,6 +21,9 @@ describe("FORWARDED_SHAPES", () => {
         "POST /api/tasks/{id}/complete",
         "POST /api/tasks/{id}/reopen",
         "POST /api/tasks/{id}/snooze",
+        "GET,DELETE /api/tasks/trash",
+        "DELETE /api/tasks/trash/{id}",
+        "POST /api/tasks/trash/{id}/restore",
         "POST /api/tasks/parse",
         "GET /api/assistant/status",
         "GET,POST /api/assistant/threads",
@@ -47,6 +50,10 @@ describe("matchRoute", () => {
     expect(match("tasks", "GET", "/api/tasks")).toEqual({ ok: true, path: "/api/tasks" });
     expect(match("tasks", "PATCH", `/api/tasks/${ID}`)).toEqual({ ok: true, path: `/api/tasks/${ID}` });
     expect(match("tasks", "POST", `/api/tasks/${ID}/reopen`)).toEqual({ ok: true, path: `/api/tasks/${ID}/reopen` });
+    // The trash's literal segment wins over `{id}`; its own id goes in its placeholder.
+    expect(match("tasks", "GET", "/api/tasks/trash")).toEqual({ ok: true, path: "/api/tasks/trash" });
+    expect(match("tasks", "POST", `/api/tasks/trash/${ID}/restore`)).toEqual({ ok: true, path: `/api/tasks/trash/${ID}/restore` });
+    expect(match("tasks", "DELETE", `/api/tasks/trash/${ID}`)).toEqual({ ok: true, path: `/api/tasks/trash/${ID}` });
     expect(match("assistant", "POST", `/api/assistant/threads/${ID}/messages`)).toEqual({
       ok: true,
       path: `/api/assistant/threads/${ID}/messages`,

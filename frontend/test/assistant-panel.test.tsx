@@ -217,4 +217,27 @@ describe("AssistantPanel", () => {
     fireEvent.click(screen.getByTestId("cancel-button"));
     await waitFor(() => expect(screen.getByTestId("confirmation-card").dataset.status).toBe("cancelled"));
   });
+
+  it("keeps a decision when a list fetched before it still names the card as pending", async () => {
+    const card = { id: "card-7", action: "delete_task", thread_id: null, source: "mcp", task: { id: "a", title: "Old report" } };
+    const stale: ((r: Response) => void)[] = [];
+    let lists = 0;
+    routes({
+      "GET /api/assistant/status": () => json({ enabled: true }),
+      "GET /api/assistant/threads": () => json({ items: [] }),
+      // The first list answers at once; the second is held until after the decision.
+      "GET /api/assistant/confirmations": () =>
+        ++lists === 1 ? json({ items: [card] }) : new Promise<Response>((resolve) => stale.push(resolve)),
+      "POST /api/assistant/confirmations/card-7": () => json({ id: "card-7", action: "delete_task", status: "cancelled" }),
+    });
+    renderPanel();
+    await screen.findByTestId("assistant-waiting");
+    await waitFor(() => expect(stale).toHaveLength(1));
+    fireEvent.click(screen.getByTestId("cancel-button"));
+    await waitFor(() => expect(screen.getByTestId("confirmation-card").dataset.status).toBe("cancelled"));
+    stale[0]!(json({ items: [card] }));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(screen.getByTestId("confirmation-card").dataset.status).toBe("cancelled");
+    expect(screen.queryByTestId("cancel-button")).toBeNull();
+  });
 });

@@ -46,6 +46,18 @@ describe("version ordering", () => {
     expect(s.items).toHaveLength(0);
   });
 
+  it("a task restored from the trash comes back as the next version, once", () => {
+    let s = applyPush(emptyState, push("task.created", task("a")), all);
+    s = applyPush(s, push("task.deleted", task("a", { version: 2 })), all);
+    // The undo's own response and the push of the restore, in either order.
+    s = upsertTask(s, task("a", { version: 3, title: "back" }), all);
+    s = applyPush(s, push("task.updated", task("a", { version: 3, title: "back" })), all);
+    expect(s.items.map((t) => [t.id, t.version, t.title])).toEqual([["a", 3, "back"]]);
+    // A late echo of the deletion does not take it away again.
+    s = applyPush(s, push("task.deleted", task("a", { version: 2 })), all);
+    expect(s.items).toHaveLength(1);
+  });
+
   it("a local write's response wins over the echo of the same change", () => {
     let s = upsertTask(emptyState, task("a", { version: 2, title: "mine" }), all);
     s = applyPush(s, push("task.updated", task("a", { version: 2, title: "echo" })), all);

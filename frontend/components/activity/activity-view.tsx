@@ -2,7 +2,7 @@
 import Link from "next/link";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { motion } from "framer-motion";
-import { AlertTriangle, ArrowRight, CheckCircle2, CirclePlus, PencilLine, RotateCcw, ShieldCheck, Trash2, X } from "lucide-react";
+import { AlertTriangle, ArchiveRestore, ArrowRight, CheckCircle2, CirclePlus, PencilLine, RotateCcw, ShieldCheck, Trash2, X } from "lucide-react";
 import { api } from "@/lib/api";
 import { cn } from "@/lib/cn";
 import { relativeTime } from "@/lib/datetime";
@@ -17,6 +17,7 @@ const EVENT_META: Record<string, { verb: string; icon: typeof CirclePlus; color:
   "task.completed": { verb: "completed", icon: CheckCircle2, color: "text-sky-600 bg-sky-50 dark:bg-sky-500/10 dark:text-sky-400" },
   "task.reopened": { verb: "reopened", icon: RotateCcw, color: "text-amber-600 bg-amber-50 dark:bg-amber-500/10 dark:text-amber-400" },
   "task.deleted": { verb: "deleted", icon: Trash2, color: "text-red-600 bg-red-50 dark:bg-red-500/10 dark:text-red-400" },
+  "task.restored": { verb: "restored", icon: ArchiveRestore, color: "text-emerald-600 bg-emerald-50 dark:bg-emerald-500/10 dark:text-emerald-400" },
 };
 
 export function normalizeEventType(t: string): string {
@@ -202,17 +203,20 @@ export function ActivityView({ taskId }: { taskId?: string }) {
         <ol className="relative space-y-2" data-testid="activity-list">
           {entries.map((e, i) => {
             const kind = normalizeEventType(e.event_type);
-            const meta = EVENT_META[kind] ?? EVENT_META["task.updated"]!;
+            const allChanges = Object.entries(e.changes ?? {}).filter(([f]) => f !== "updated_at" && f !== "version");
+            // A restore from the trash is an update whose one change is the pseudo-field `deleted`.
+            const restored = kind === "task.updated" && allChanges.length === 1 && allChanges[0]![0] === "deleted";
+            const meta = (restored ? EVENT_META["task.restored"] : EVENT_META[kind]) ?? EVENT_META["task.updated"]!;
             const Icon = meta.icon;
             const day = dayLabel(e.occurred_at);
             const header = i === 0 || dayLabel(entries[i - 1]!.occurred_at) !== day;
-            const changes = Object.entries(e.changes ?? {}).filter(([f]) => f !== "updated_at" && f !== "version");
+            const changes = restored ? [] : allChanges;
             const verb =
               kind === "task.updated" && changes.length === 1 && changes[0]![0] === "status" && changes[0]![1].after === "pending"
                 ? "reopened"
                 : meta.verb;
             return (
-              <li key={e.event_id} data-testid="activity-entry" data-event-type={kind}>
+              <li key={e.event_id} data-testid="activity-entry" data-event-type={restored ? "task.restored" : kind}>
                 {header && (
                   <h2 className="mt-4 mb-2 text-xs font-semibold tracking-wide text-zinc-500 uppercase first:mt-0 dark:text-zinc-400">
                     {day}
@@ -237,6 +241,7 @@ export function ActivityView({ taskId }: { taskId?: string }) {
                           “{e.snapshot?.title ?? "task"}”
                         </Link>
                       )}
+                      {restored && <span> from Trash</span>}
                       {kind === "task.created" && e.actor === "recurring" && (
                         <span className="text-zinc-500 dark:text-zinc-400"> (next occurrence)</span>
                       )}

@@ -238,13 +238,29 @@ export function TasksView() {
     }
   };
 
+  const undoDelete = async (task: Task) => {
+    try {
+      const restored = await api.restoreTask(task.id);
+      dispatch({ type: "upsert", task: restored, filters: filtersRef.current });
+      toast.success(`Restored “${restored.title}”`);
+      void loadTags();
+    } catch (e) {
+      toast.error(e instanceof ApiError ? e.message : "Could not restore the task");
+    }
+  };
+
   const doDelete = async () => {
     if (!confirm) return;
     setDeleting(true);
     try {
-      await api.deleteTask(confirm.id);
-      dispatch({ type: "remove", id: confirm.id, version: confirm.version + 1 });
-      toast.success(`Deleted “${confirm.title}”`);
+      const deleted = confirm;
+      await api.deleteTask(deleted.id);
+      dispatch({ type: "remove", id: deleted.id, version: deleted.version + 1 });
+      toast.success(`Deleted “${deleted.title}”`, {
+        description: "It stays in Trash for 30 days.",
+        duration: 8_000,
+        action: { label: "Undo", onClick: () => void undoDelete(deleted) },
+      });
       setConfirm(null);
       void loadTags();
     } catch (e) {
@@ -387,7 +403,7 @@ export function TasksView() {
         onClose={() => setConfirm(null)}
         role="alertdialog"
         title="Delete this task?"
-        description={confirm ? `“${confirm.title}” will be deleted on all your devices. Its history stays in Activity.` : undefined}
+        description={confirm ? `“${confirm.title}” goes to Trash on all your devices: you can restore it there for 30 days.` : undefined}
       >
         <div className="flex justify-end gap-2 px-5 pt-4 pb-5">
           <Button variant="ghost" onClick={() => setConfirm(null)}>

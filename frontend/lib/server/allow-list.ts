@@ -24,6 +24,9 @@ export const FORWARDED_SHAPES = {
     shape("/api/tasks/{id}/complete", "POST"),
     shape("/api/tasks/{id}/reopen", "POST"),
     shape("/api/tasks/{id}/snooze", "POST"),
+    shape("/api/tasks/trash", "GET", "DELETE"),
+    shape("/api/tasks/trash/{id}", "DELETE"),
+    shape("/api/tasks/trash/{id}/restore", "POST"),
   ],
   assistant: [
     shape("/api/assistant/status", "GET"),
