@@ -113,10 +113,10 @@ fn tokenize(text: &str) -> Vec<Token<'_>> {
         } else {
             None
         };
-        if c.is_whitespace() || closing.is_some() {
-            if let Some(start) = word_start.take() {
-                tokens.push(word(start, pos));
-            }
+        if (c.is_whitespace() || closing.is_some())
+            && let Some(start) = word_start.take()
+        {
+            tokens.push(word(start, pos));
         }
         if let Some(length) = closing {
             let inner = text[pos + 1..pos + 1 + length].trim();

@@ -342,10 +342,7 @@ fn every_recognised_phrase_is_reported_where_it_stands() {
         [(SpanKind::Due, "tomorrow"), (SpanKind::Tag, "#straße")]
     );
     // Words left in the title are not spans: a second date stays text.
-    assert_eq!(
-        spans_of("tomorrow or today"),
-        [(SpanKind::Due, "tomorrow")]
-    );
+    assert_eq!(spans_of("tomorrow or today"), [(SpanKind::Due, "tomorrow")]);
     assert!(spans_of("buy milk").is_empty());
     // Short day names alone are words ("sat down", "sun cream"); after a preposition, days.
     assert!(spans_of("sat down with the sun cream").is_empty());
@@ -362,7 +359,10 @@ fn the_examples_of_the_quick_add_box_become_dated_titled_tasks() {
     assert_eq!(rent.priority, Some(Priority::High));
     let plants = parse("Water the plants every monday", BERLIN, now);
     assert_eq!(plants.title, "Water the plants");
-    assert_eq!(plants.recurring_rule.as_deref(), Some("FREQ=WEEKLY;BYDAY=MO"));
+    assert_eq!(
+        plants.recurring_rule.as_deref(),
+        Some("FREQ=WEEKLY;BYDAY=MO")
+    );
     assert_eq!(plants.due_date, Some(at("2026-11-30T08:00:00Z")));
     let report = parse("Send the report friday 5pm", BERLIN, now);
     assert_eq!(report.title, "Send the report");

@@ -13,6 +13,6 @@ mod mcp;
 mod outbox;
 mod parse;
 mod snooze;
-mod trash;
 mod tasks;
+mod trash;
 mod validation;

@@ -78,7 +78,10 @@ async fn the_answer_says_where_each_recognised_phrase_stands_in_javascript_strin
     );
     let units: Vec<u16> = text.encode_utf16().collect();
     for span in parsed["spans"].as_array().unwrap() {
-        let (start, end) = (span["start"].as_u64().unwrap(), span["end"].as_u64().unwrap());
+        let (start, end) = (
+            span["start"].as_u64().unwrap(),
+            span["end"].as_u64().unwrap(),
+        );
         let covered = String::from_utf16(&units[start as usize..end as usize]).unwrap();
         assert_eq!(covered, span["text"].as_str().unwrap());
     }
@@ -146,5 +149,8 @@ async fn the_openapi_document_describes_parse_and_the_assistant_routes() {
         assert!(spec["paths"].get(path).is_some(), "missing {path}");
     }
     let answer = &spec["components"]["schemas"]["ParsedTask"]["properties"];
-    assert!(answer.get("task").is_some() && answer.get("spans").is_some(), "{answer}");
+    assert!(
+        answer.get("task").is_some() && answer.get("spans").is_some(),
+        "{answer}"
+    );
 }

@@ -76,8 +76,13 @@ async fn snoozing_moves_the_reminder_by_the_servers_clock_and_publishes_the_chan
         .create_ok("alice", json!({"title": "Call", "timezone": "Asia/Tokyo"}))
         .await;
     // At 10:00 UTC it is already 19:00 on Thursday in Tokyo: tomorrow is Friday there.
-    let (status, tokyo) =
-        snooze(&app, "alice", tokyo["id"].as_str().unwrap(), json!({"for": "tomorrow"})).await;
+    let (status, tokyo) = snooze(
+        &app,
+        "alice",
+        tokyo["id"].as_str().unwrap(),
+        json!({"for": "tomorrow"}),
+    )
+    .await;
     assert_eq!(status, 200, "{tokyo}");
     assert_eq!(tokyo["reminder_at"], "2026-11-27T00:00:00Z");
 }
@@ -99,7 +104,10 @@ async fn a_snooze_the_task_cannot_take_is_refused_and_changes_nothing() {
     assert_eq!((status, error_code(&body).as_str()), (404, "not_found"));
 
     let (status, body) = snooze(&app, "alice", id, json!({"for": null})).await;
-    assert_eq!((status, error_code(&body).as_str()), (400, "malformed_json"));
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "malformed_json")
+    );
     for bad in [
         json!({"for": "5m"}),
         json!({}),

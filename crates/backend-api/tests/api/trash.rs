@@ -235,7 +235,10 @@ async fn entries_past_thirty_days_are_hidden_at_once_and_purged() {
     .await;
     assert_eq!(status, 404);
 
-    assert_eq!(backend_api::tasks::trash::purge(&app.pool).await.unwrap(), 1);
+    assert_eq!(
+        backend_api::tasks::trash::purge(&app.pool).await.unwrap(),
+        1
+    );
     let left: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM trashed_tasks")
         .fetch_all(&app.pool)
         .await

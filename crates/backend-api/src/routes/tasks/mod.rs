@@ -18,13 +18,13 @@ pub use item::{
 };
 pub use lifecycle::{__path_complete_task, __path_reopen_task, complete_task, reopen_task};
 pub use list::{__path_list_tasks, list_tasks};
+pub use parse::{
+    __path_parse_task, ParseRequest, ParsedSpan, ParsedSpanKind, ParsedTask, parse_task,
+};
+pub use snooze::{__path_snooze_task, SnoozeFor, SnoozeRequest, snooze_task};
 pub use trash::{
     __path_empty_trash, __path_list_trash, __path_remove_from_trash, __path_restore_task, Emptied,
     empty_trash, list_trash, remove_from_trash, restore_task,
-};
-pub use snooze::{__path_snooze_task, SnoozeFor, SnoozeRequest, snooze_task};
-pub use parse::{
-    __path_parse_task, ParseRequest, ParsedSpan, ParsedSpanKind, ParsedTask, parse_task,
 };
 
 use crate::startup::AppState;
