@@ -753,6 +753,100 @@ await scenario(10, "a deleted task comes back with Undo on every open page, and 
   console.log("  undo brought the task back on both pages; the trash restored the other; activity shows both restores");
 });
 
+await scenario(11, "views stay: Today, Upcoming by day and Overdue; filters in the URL with back and reload; several tags any/all; a saved view", async () => {
+  const { ctx, page: p } = await newUser("Vera");
+  S.c = p;
+  const make = (title, extra) =>
+    p.evaluate(
+      async ([title, extra]) =>
+        (
+          await fetch("/api/tasks", {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ title, timezone: "Europe/Berlin", ...extra }),
+          })
+        ).status,
+      [title, extra],
+    );
+  const inMinutes = (m) => new Date(Date.now() + m * 60_000).toISOString();
+  for (const [title, extra] of [
+    ["Today task", { due_date: inMinutes(0.05) }],
+    ["Overdue task", { due_date: inMinutes(-60) }],
+    ["Tomorrow task", { due_date: berlinTomorrowAt(9, 0) }],
+    ["In ten days", { due_date: inMinutes(10 * 24 * 60) }],
+    ["Tagged home", { tags: ["home"] }],
+    ["Tagged work", { tags: ["work"] }],
+  ]) {
+    if ((await make(title, extra)) !== 201) throw new Error(`could not create ${title}`);
+  }
+  await p.reload();
+  await row(p, "Tagged work").waitFor({ timeout: 10_000 });
+  const nav = p.locator('[data-testid="views-nav"]');
+  const shown = async () => (await titles(p)).sort().join(",");
+  const expectShown = (want, message) => expectEventually(async () => (await shown()) === want, { message: `${message}: ${want}` });
+
+  await nav.getByRole("button", { name: "Upcoming" }).click();
+  await p.waitForURL("**/tasks?due=upcoming&sort=due_date");
+  await expectEventually(async () => !(await shown()).includes("In ten days") && (await shown()).includes("Tomorrow task"), { message: "upcoming" });
+  const headings = await p.locator('[data-testid="day-heading"]').allInnerTexts();
+  if (!headings.map((h) => h.toLowerCase()).includes("tomorrow")) throw new Error(`Upcoming's day headings: ${headings}`);
+  await shot(p, "scenario11-upcoming-by-day");
+  await nav.getByRole("button", { name: "Overdue" }).click();
+  await p.waitForURL("**/tasks?due=overdue&sort=due_date");
+  await expectEventually(async () => (await shown()).includes("Overdue task") && !(await shown()).includes("Tomorrow task"), { message: "overdue" });
+  await nav.getByRole("button", { name: "Today" }).click();
+  await p.waitForURL("**/tasks?due=today&sort=due_date");
+  await expectEventually(async () => (await shown()).includes("Today task") && !/Tomorrow task|In ten days/.test(await shown()), { message: "today" });
+  if ((await nav.getByRole("button", { name: "Today" }).getAttribute("aria-current")) !== "page") throw new Error("Today is not marked current");
+  await shot(p, "scenario11-today");
+
+  // Back walks through the views; a reload keeps the one in the URL.
+  await p.goBack();
+  await p.waitForURL("**/tasks?due=overdue&sort=due_date");
+  await expectEventually(async () => (await shown()).includes("Overdue task") && !(await shown()).includes("Tomorrow task"), { message: "overdue after back" });
+  await p.reload();
+  await row(p, "Overdue task").waitFor({ timeout: 10_000 });
+  if (!(await shown()).includes("Overdue task") || (await shown()).includes("Tomorrow task")) throw new Error(`after reload: ${await shown()}`);
+
+  // Several tags: all of them (none here), or any of them.
+  await nav.getByRole("button", { name: "All open" }).click();
+  await p.waitForURL((url) => url.pathname === "/tasks" && url.search === "");
+  await p.selectOption("#filter-tag", "home");
+  await p.waitForURL("**/tasks?tag=home");
+  await expectShown("Tagged home", "one tag");
+  await p.selectOption("#filter-tag", "work");
+  await p.waitForURL("**/tasks?tag=home&tag=work");
+  await p.locator('[data-testid="empty-state"]').waitFor({ timeout: 10_000 });
+  await p.getByRole("radio", { name: "any of these tags" }).click();
+  await p.waitForURL("**/tasks?tag=home&tag=work&tag_mode=any");
+  await expectShown("Tagged home,Tagged work", "any of two tags");
+
+  // The link is shareable: another tab opens the same list.
+  const shared = watch(await ctx.newPage(), "Vera-shared");
+  await shared.goto(p.url());
+  await row(shared, "Tagged work").waitFor({ timeout: 10_000 });
+  if ((await shared.locator('[data-testid="tag-filter"]').innerText()).replace(/\s+/g, " ").indexOf("#home") < 0) throw new Error("the shared link lost its tags");
+  await shared.close();
+
+  // Saved: it lists in the sidebar and brings the filters back.
+  await nav.getByRole("button", { name: "Save this view" }).click();
+  await p.fill("#view-name", "Home or work");
+  await p.keyboard.press("Enter");
+  const savedButton = nav.locator('[data-testid="saved-views"]').getByRole("button", { name: "Home or work" });
+  await savedButton.waitFor({ timeout: 10_000 });
+  await shot(p, "scenario11-saved-view");
+  await nav.getByRole("button", { name: "All open" }).click();
+  await p.waitForURL((url) => url.search === "");
+  await p.reload();
+  await savedButton.click();
+  await p.waitForURL("**/tasks?status=pending&tag=home&tag=work&tag_mode=any&sort=-created_at");
+  await expectShown("Tagged home,Tagged work", "the saved view");
+  if ((await savedButton.getAttribute("aria-current")) !== "page") throw new Error("the saved view is not marked current");
+  await nav.getByRole("button", { name: "Delete the view “Home or work”" }).click();
+  await savedButton.waitFor({ state: "detached", timeout: 5_000 });
+  console.log("  Today/Upcoming/Overdue by the server in Berlin; back and reload keep the view; any/all tags; a saved view");
+});
+
 await browser.close();
 
 const passed = results.filter((r) => r.ok).length;

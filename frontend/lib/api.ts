@@ -1,7 +1,8 @@
 // Browser-side client for the app's own route handlers (which forward to the services).
 import type { ParsedQuickAdd } from "./quick-add";
 import type { SnoozeFor } from "./reminders";
-import type { ApiErrorBody, AuditEntry, Notification, Page, TagCount, Task, TaskFilters, TrashedTask } from "./types";
+import { browserTimeZone } from "./datetime";
+import type { ApiErrorBody, AuditEntry, Notification, Page, SavedView, TagCount, Task, TaskFilters, TrashedTask } from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -45,6 +46,11 @@ export function filtersToQuery(f: TaskFilters, cursor?: string | null, limit = 1
   if (f.status !== "all") p.set("status", f.status);
   if (f.priority !== "all") p.set("priority", f.priority);
   for (const t of f.tags) p.append("tag", t);
+  if (f.tags.length > 1 && f.tag_mode === "any") p.set("tag_mode", "any");
+  if (f.due) {
+    p.set("due", f.due);
+    p.set("timezone", browserTimeZone());
+  }
   if (f.q.trim()) p.set("q", f.q.trim());
   if (f.due_after) p.set("due_after", f.due_after);
   if (f.due_before) p.set("due_before", f.due_before);
@@ -94,6 +100,10 @@ export const api = {
   restoreTask: (id: string) => request<Task>(`/api/tasks/trash/${id}/restore`, { method: "POST" }),
   deleteForGood: (id: string) => request<void>(`/api/tasks/trash/${id}`, { method: "DELETE" }),
   emptyTrash: () => request<{ deleted: number }>("/api/tasks/trash", { method: "DELETE" }),
+  views: () => request<{ items: SavedView[] }>("/api/views"),
+  saveView: (name: string, query: string) =>
+    request<SavedView>("/api/views", { method: "POST", body: JSON.stringify({ name, query }) }),
+  deleteView: (id: string) => request<void>(`/api/views/${id}`, { method: "DELETE" }),
   completeTask: (id: string) => request<Task>(`/api/tasks/${id}/complete`, { method: "POST" }),
   reopenTask: (id: string) => request<Task>(`/api/tasks/${id}/reopen`, { method: "POST" }),
   snoozeTask: (id: string, snoozeFor: SnoozeFor) =>

@@ -2,7 +2,7 @@
 // API pages and real-time pushes. A push is applied only when its version is newer than what the
 // list already knows, so a stale or replayed push never overwrites newer data, and a deleted task
 // is remembered (tombstone) so a late update cannot resurrect it.
-import type { Priority, Sort, Task, TaskFilters, TaskPush } from "./types";
+import type { DueView, Priority, Sort, Task, TaskFilters, TaskPush } from "./types";
 
 export interface TaskState {
   items: Task[];
@@ -16,10 +16,29 @@ export const emptyState: TaskState = { items: [], versions: {}, deleted: {} };
 
 const PRIORITY_RANK: Record<Priority, number> = { low: 0, medium: 1, high: 2 };
 
-export function matchesFilters(task: Task, f: TaskFilters): boolean {
+/**
+ * Whether a task belongs to a due view, by the browser's clock and zone (the server decides for
+ * what it lists; this decides for what a push brings).
+ */
+export function inDueView(task: Task, view: DueView, now = Date.now()): boolean {
+  if (!task.due_date) return false;
+  const due = Date.parse(task.due_date);
+  if (view === "overdue") return due < now;
+  const midnight = new Date(now);
+  midnight.setHours(0, 0, 0, 0);
+  const end = new Date(midnight);
+  end.setDate(end.getDate() + (view === "today" ? 1 : 7));
+  return due >= midnight.getTime() && due < end.getTime();
+}
+
+export function matchesFilters(task: Task, f: TaskFilters, now = Date.now()): boolean {
   if (f.status !== "all" && task.status !== f.status) return false;
   if (f.priority !== "all" && task.priority !== f.priority) return false;
-  if (f.tags.length && !f.tags.every((t) => task.tags.includes(t.toLowerCase()))) return false;
+  if (f.tags.length) {
+    const has = (t: string) => task.tags.includes(t.toLowerCase());
+    if (f.tag_mode === "any" ? !f.tags.some(has) : !f.tags.every(has)) return false;
+  }
+  if (f.due && !inDueView(task, f.due, now)) return false;
   const q = f.q.trim().toLowerCase();
   if (q && !`${task.title}\n${task.description ?? ""}`.toLowerCase().includes(q)) return false;
   if (f.due_after || f.due_before) {
@@ -29,6 +48,31 @@ export function matchesFilters(task: Task, f: TaskFilters): boolean {
     if (f.due_before && due > Date.parse(f.due_before)) return false;
   }
   return true;
+}
+
+/** Tasks grouped by the local day they are due on, in order ("Today", "Tomorrow", "Mon 7 Dec"). */
+export function groupByDay(tasks: Task[], now = new Date()): { key: string; label: string; tasks: Task[] }[] {
+  const dayKey = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  const today = dayKey(now);
+  const tomorrowDate = new Date(now);
+  tomorrowDate.setDate(tomorrowDate.getDate() + 1);
+  const tomorrow = dayKey(tomorrowDate);
+  const groups = new Map<string, { key: string; label: string; tasks: Task[] }>();
+  const dated = tasks.filter((t) => t.due_date).sort((a, b) => Date.parse(a.due_date!) - Date.parse(b.due_date!));
+  for (const t of dated) {
+    const due = new Date(t.due_date!);
+    const key = dayKey(due);
+    const label =
+      key === today
+        ? "Today"
+        : key === tomorrow
+          ? "Tomorrow"
+          : due.toLocaleDateString(undefined, { weekday: "long", day: "numeric", month: "short" });
+    const group = groups.get(key) ?? { key, label, tasks: [] };
+    group.tasks.push(t);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
 }
 
 export function compareTasks(sort: Sort): (a: Task, b: Task) => number {

@@ -39,10 +39,16 @@ export interface ApiErrorBody {
 export type SortKey = "due_date" | "priority" | "created_at" | "updated_at" | "title";
 export type Sort = SortKey | `-${SortKey}`;
 
+/** The due views the server reads in the user's zone (`due=` of `GET /api/tasks`). */
+export type DueView = "today" | "upcoming" | "overdue";
+
 export interface TaskFilters {
   status: TaskStatus | "all";
   priority: Priority | "all";
   tags: string[];
+  /** How several tags combine: every one (default) or any of them. */
+  tag_mode: "all" | "any";
+  due: DueView | null;
   q: string;
   due_after: string | null; // RFC 3339
   due_before: string | null; // RFC 3339
@@ -53,6 +59,8 @@ export const DEFAULT_FILTERS: TaskFilters = {
   status: "pending",
   priority: "all",
   tags: [],
+  tag_mode: "all",
+  due: null,
   q: "",
   due_after: null,
   due_before: null,
@@ -84,6 +92,14 @@ export interface TrashedTask {
   task: Task;
   deleted_at: string;
   purge_at: string;
+}
+
+/** A saved view (`/api/views`): a named task-list query string. */
+export interface SavedView {
+  id: string;
+  name: string;
+  query: string;
+  created_at: string;
 }
 
 export interface Notification {

@@ -25,6 +25,8 @@ describe("FORWARDED_SHAPES", () => {
         "DELETE /api/tasks/trash/{id}",
         "POST /api/tasks/trash/{id}/restore",
         "POST /api/tasks/parse",
+        "GET,POST /api/views",
+        "DELETE /api/views/{id}",
         "GET /api/assistant/status",
         "GET,POST /api/assistant/threads",
         "DELETE /api/assistant/threads/{id}",

@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::assistant::routes as assistant;
-use crate::routes::{agent_tokens, tags, tasks};
+use crate::routes::{agent_tokens, tags, tasks, views};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,7 @@ use crate::routes::{agent_tokens, tags, tasks};
     paths(tasks::create_task, tasks::list_tasks, tasks::get_task, tasks::update_task, tasks::delete_task,
           tasks::complete_task, tasks::reopen_task, tasks::snooze_task, tasks::parse_task,
           tasks::list_trash, tasks::restore_task, tasks::remove_from_trash, tasks::empty_trash, tags::list_tags,
+          views::list_views, views::save_view, views::delete_view,
           assistant::status, assistant::threads::create_thread, assistant::threads::list_threads,
           assistant::threads::delete_thread, assistant::threads::list_items,
           assistant::messages::post_message, assistant::confirmations::list_confirmations,
@@ -22,7 +23,8 @@ use crate::routes::{agent_tokens, tags, tasks};
           agent_tokens::register_agent_token, agent_tokens::list_agent_tokens,
           agent_tokens::revoke_agent_token, agent_tokens::revoke_all_agent_tokens),
     components(schemas(common::tasks::Task, crate::tasks::CreateTaskRequest, crate::tasks::UpdateTaskRequest, crate::tasks::TaskPage,
-                       tasks::SnoozeRequest, crate::tasks::trash::TrashPage, crate::tasks::trash::TrashedTask, tasks::Emptied, tasks::SnoozeFor, tasks::ParseRequest, tasks::ParsedTask, tasks::ParsedSpan, tasks::ParsedSpanKind, crate::tasks::TaskFilter, tags::TagCount,
+                       tasks::SnoozeRequest, crate::tasks::trash::TrashPage, crate::tasks::trash::TrashedTask, tasks::Emptied, tasks::SnoozeFor, tasks::ParseRequest, tasks::ParsedTask, tasks::ParsedSpan, tasks::ParsedSpanKind, crate::tasks::TaskFilter, tags::TagCount, crate::tasks::TagMode, crate::tasks::DueView,
+                       views::ViewList, crate::tasks::views::SavedView, crate::tasks::views::NewView,
                        assistant::threads::NewThread, assistant::messages::NewMessage,
                        assistant::confirmations::Decision, assistant::Status,
                        assistant::confirmations::Cards, assistant::confirmations::Decided,

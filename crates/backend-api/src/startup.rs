@@ -106,6 +106,7 @@ pub fn router(state: AppState) -> Router {
     let public = Router::new()
         .merge(crate::routes::tasks::router())
         .merge(crate::routes::tags::router())
+        .merge(crate::routes::views::router())
         .merge(crate::routes::agent_tokens::router())
         .merge(crate::assistant::routes::router())
         .merge(crate::mcp::router(&state))

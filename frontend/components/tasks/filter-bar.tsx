@@ -5,7 +5,7 @@ import { cn } from "@/lib/cn";
 import type { Sort, TagCount, TaskFilters } from "@/lib/types";
 import { Kbd } from "../ui";
 
-export type DueRange = "any" | "overdue" | "today" | "week" | "custom";
+export type DueRange = "any" | "overdue" | "today" | "upcoming" | "custom";
 
 const selectClass =
   "h-9 w-full min-w-0 rounded-lg sm:w-auto border border-zinc-200 bg-white pr-8 pl-2.5 text-sm text-zinc-800 shadow-xs focus:border-brand-500 focus:ring-3 focus:ring-brand-500/15 focus:outline-none dark:border-zinc-800 dark:bg-zinc-900 dark:text-zinc-200";
@@ -19,33 +19,38 @@ export const SORTS: { value: Sort; label: string }[] = [
   { value: "-updated_at", label: "Recently updated" },
 ];
 
-function startOfDay(d: Date) {
-  return new Date(d.getFullYear(), d.getMonth(), d.getDate());
+/** The due select's value for `f`. */
+export function dueRangeOf(f: TaskFilters): DueRange {
+  if (f.due) return f.due;
+  return f.due_after || f.due_before ? "custom" : "any";
 }
 
-export function dueRangeToFilters(range: DueRange, from: string, to: string, now = new Date()) {
-  const day = 86_400_000;
+/**
+ * The filters a due choice stands for: the views (today, upcoming, overdue) are read by the
+ * server in the browser's zone; a custom range is local calendar days from `from` to `to`.
+ */
+export function dueRangeToFilters(range: DueRange, from: string, to: string): Pick<TaskFilters, "due" | "due_after" | "due_before"> {
   switch (range) {
-    case "overdue":
-      return { due_after: null, due_before: now.toISOString() };
     case "today":
-      return {
-        due_after: startOfDay(now).toISOString(),
-        due_before: new Date(startOfDay(now).getTime() + day - 1).toISOString(),
-      };
-    case "week":
-      return {
-        due_after: startOfDay(now).toISOString(),
-        due_before: new Date(startOfDay(now).getTime() + 7 * day - 1).toISOString(),
-      };
+    case "upcoming":
+    case "overdue":
+      return { due: range, due_after: null, due_before: null };
     case "custom":
       return {
+        due: null,
         due_after: from ? new Date(`${from}T00:00:00`).toISOString() : null,
         due_before: to ? new Date(`${to}T23:59:59.999`).toISOString() : null,
       };
     default:
-      return { due_after: null, due_before: null };
+      return { due: null, due_after: null, due_before: null };
   }
+}
+
+/** `YYYY-MM-DD` (local) of an instant, for the custom range's date inputs. */
+function localDay(iso: string | null): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
 
 export function FilterBar({
@@ -60,23 +65,32 @@ export function FilterBar({
   searchRef: React.RefObject<HTMLInputElement | null>;
 }) {
   const [q, setQ] = useState(filters.q);
-  const [range, setRange] = useState<DueRange>("any");
-  const [from, setFrom] = useState("");
-  const [to, setTo] = useState("");
+  const [customRange, setCustomRange] = useState(false);
+  const range: DueRange = customRange ? "custom" : dueRangeOf(filters);
+  const [from, setFrom] = useState(localDay(filters.due_after));
+  const [to, setTo] = useState(localDay(filters.due_before));
+  // The URL moved (back button, a view): the search box follows it.
+  const [shownQ, setShownQ] = useState(filters.q);
+  if (filters.q !== shownQ) {
+    setShownQ(filters.q);
+    if (filters.q !== q) setQ(filters.q);
+  }
   const onChangeRef = useRef(onChange);
   useEffect(() => {
     onChangeRef.current = onChange;
   });
 
   useEffect(() => {
+    if (q === shownQ) return;
     const t = window.setTimeout(() => onChangeRef.current({ q }), 250);
     return () => window.clearTimeout(t);
-  }, [q]);
+  }, [q, shownQ]);
 
   const applyRange = (r: DueRange, f = from, t = to) => {
-    setRange(r);
+    setCustomRange(r === "custom");
     onChange(dueRangeToFilters(r, f, t));
   };
+  const unusedTags = tags.filter((t) => !filters.tags.includes(t.tag));
 
   const statusOptions = [
     { value: "pending", label: "Open" },
@@ -86,6 +100,7 @@ export function FilterBar({
 
   const activeCount =
     (filters.priority !== "all" ? 1 : 0) + filters.tags.length + (range !== "any" ? 1 : 0) + (filters.q ? 1 : 0);
+  const removeTag = (tag: string) => onChange({ tags: filters.tags.filter((t) => t !== tag) });
 
   return (
     <div className="space-y-3" role="search" aria-label="Filter tasks">
@@ -154,32 +169,29 @@ export function FilterBar({
           <option value="low">Low priority</option>
         </select>
         <label htmlFor="filter-tag" className="sr-only">
-          Tag
+          {filters.tags.length ? "Add a tag" : "Tag"}
         </label>
         <select
           id="filter-tag"
-          value={filters.tags[0] ?? ""}
-          onChange={(e) => onChange({ tags: e.target.value ? [e.target.value] : [] })}
+          value=""
+          onChange={(e) => e.target.value && onChange({ tags: [...filters.tags, e.target.value] })}
           className={selectClass}
         >
-          <option value="">Any tag</option>
-          {tags.map((t) => (
+          <option value="">{filters.tags.length ? "Add a tag…" : "Any tag"}</option>
+          {unusedTags.map((t) => (
             <option key={t.tag} value={t.tag}>
               #{t.tag} ({t.count})
             </option>
           ))}
-          {filters.tags[0] && !tags.some((t) => t.tag === filters.tags[0]) && (
-            <option value={filters.tags[0]}>#{filters.tags[0]}</option>
-          )}
         </select>
         <label htmlFor="filter-due" className="sr-only">
           Due
         </label>
         <select id="filter-due" value={range} onChange={(e) => applyRange(e.target.value as DueRange)} className={selectClass}>
           <option value="any">Any due date</option>
-          <option value="overdue">Overdue</option>
           <option value="today">Due today</option>
-          <option value="week">Due in 7 days</option>
+          <option value="upcoming">Due in the next 7 days</option>
+          <option value="overdue">Overdue</option>
           <option value="custom">Custom range…</option>
         </select>
         {range === "custom" && (
@@ -219,10 +231,10 @@ export function FilterBar({
               type="button"
               onClick={() => {
                 setQ("");
-                setRange("any");
+                setCustomRange(false);
                 setFrom("");
                 setTo("");
-                onChange({ q: "", priority: "all", tags: [], due_after: null, due_before: null });
+                onChange({ q: "", priority: "all", tags: [], tag_mode: "all", due: null, due_after: null, due_before: null });
               }}
               className="inline-flex h-9 items-center gap-1 rounded-lg px-2 text-sm text-zinc-500 hover:text-zinc-900 dark:hover:text-zinc-100"
             >
@@ -247,6 +259,45 @@ export function FilterBar({
           </select>
         </div>
       </div>
+      {filters.tags.length > 0 && (
+        <div className="flex flex-wrap items-center gap-1.5" data-testid="tag-filter">
+          {filters.tags.map((t) => (
+            <span
+              key={t}
+              className="inline-flex items-center gap-1 rounded-full bg-zinc-100 py-0.5 pr-0.5 pl-2 text-xs font-medium text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300"
+            >
+              #{t}
+              <button
+                type="button"
+                aria-label={`Stop filtering by #${t}`}
+                onClick={() => removeTag(t)}
+                className="rounded-full p-0.5 hover:bg-zinc-200 dark:hover:bg-zinc-700"
+              >
+                <X className="size-3" aria-hidden />
+              </button>
+            </span>
+          ))}
+          {filters.tags.length > 1 && (
+            <div role="radiogroup" aria-label="Tasks with" className="ml-1 inline-flex rounded-md border border-zinc-200 p-0.5 text-xs dark:border-zinc-800">
+              {(["all", "any"] as const).map((mode) => (
+                <button
+                  key={mode}
+                  type="button"
+                  role="radio"
+                  aria-checked={filters.tag_mode === mode}
+                  onClick={() => onChange({ tag_mode: mode })}
+                  className={cn(
+                    "rounded px-2 py-0.5 font-medium",
+                    filters.tag_mode === mode ? "bg-brand-50 text-brand-700 dark:bg-brand-500/15 dark:text-brand-300" : "text-zinc-500",
+                  )}
+                >
+                  {mode === "all" ? "all of these tags" : "any of these tags"}
+                </button>
+              ))}
+            </div>
+          )}
+        </div>
+      )}
     </div>
   );
 }

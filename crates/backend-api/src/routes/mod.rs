@@ -3,3 +3,4 @@
 pub mod agent_tokens;
 pub mod tags;
 pub mod tasks;
+pub mod views;

@@ -9,7 +9,9 @@ use utoipa::ToSchema;
 use super::query::ListQuery;
 
 /// The filter object of `GET /api/tasks` as JSON (the assistant's `find_tasks`): the same
-/// parameters with the same meaning and limits; `tags` stands for the repeatable `tag`.
+/// parameters with the same meaning and limits; `tags` stands for the repeatable `tag`. The
+/// app's views (`tag_mode`, `due` with `timezone`) are not offered here: the assistant reads
+/// dates in the user's zone with `due_before`/`due_after` from its own date parser.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskFilter {

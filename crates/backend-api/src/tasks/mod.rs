@@ -10,11 +10,12 @@ mod query;
 mod quick;
 pub mod service;
 pub mod trash;
+pub mod views;
 mod write;
 
 pub use filter::TaskFilter;
 pub use idempotency::{IDEMPOTENCY_KEY_RETENTION, prune_idempotency_keys};
 pub use input::{CreateTaskRequest, UpdateTaskRequest, normalize_tags};
-pub use query::{ListQuery, TaskPage, list};
+pub use query::{DueView, ListQuery, TagMode, TaskPage, list};
 pub use quick::{quick_add, user_zone};
 pub use write::{Caller, IfMatch, WriteContext, check_if_match, diff, emit};

@@ -1,5 +1,6 @@
 //! The task list query: filter, search, sort and keyset pagination (`GET /api/tasks`, the
-//! assistant's `list_tasks`).
+//! assistant's `list_tasks`, saved views). `due=today|upcoming|overdue` reads the day in the
+//! caller's `timezone` by the database's clock, so no client computes a local midnight.
 //!
 //! The cursor is opaque to clients (base64url JSON of the sort, the last row's sort key as
 //! Postgres renders it, and its id). The next page is `(sort_key, id) > (cursor)` in the sort's
@@ -81,12 +82,38 @@ struct Cursor {
     id: Uuid,
 }
 
+/// How several `tag` parameters combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TagMode {
+    /// Tasks carrying every tag (the default).
+    #[default]
+    All,
+    /// Tasks carrying at least one of them.
+    Any,
+}
+
+/// The due-date views of the app, read in the caller's time zone by the database's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DueView {
+    /// Due from today's local midnight to tomorrow's.
+    Today,
+    /// Due from today's local midnight until seven days later.
+    Upcoming,
+    /// Due before now.
+    Overdue,
+}
+
 /// A validated list request: filters, sort, page size and cursor.
 #[derive(Debug)]
 pub struct ListQuery {
     status: Option<TaskStatus>,
     priority: Option<Priority>,
     tags: Vec<String>,
+    tag_mode: TagMode,
+    due: Option<DueView>,
+    timezone: String,
     q: Option<String>,
     due_before: Option<DateTime<Utc>>,
     due_after: Option<DateTime<Utc>>,
@@ -111,6 +138,9 @@ impl ListQuery {
             status: None,
             priority: None,
             tags: Vec::new(),
+            tag_mode: TagMode::All,
+            due: None,
+            timezone: "UTC".to_owned(),
             q: None,
             due_before: None,
             due_after: None,
@@ -122,9 +152,19 @@ impl ListQuery {
         for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
             let value = value.as_ref();
             match name.as_ref() {
+                // `all` is the absence of the filter (the app's links and saved views say it).
+                "status" if value == "all" => query.status = None,
                 "status" => query.status = Some(parse_enum("status", value)?),
                 "priority" => query.priority = Some(parse_enum("priority", value)?),
                 "tag" => raw_tags.push(value.to_owned()),
+                "tag_mode" => query.tag_mode = parse_enum("tag_mode", value)?,
+                "due" => query.due = Some(parse_enum("due", value)?),
+                "timezone" => {
+                    if value.len() > 64 || value.parse::<chrono_tz::Tz>().is_err() {
+                        return Err(invalid("timezone", "an IANA time zone such as Europe/Berlin"));
+                    }
+                    value.clone_into(&mut query.timezone);
+                }
                 "q" if value.chars().count() > MAX_QUERY_LEN || value.contains('\0') => {
                     return Err(invalid("q", format!("at most {MAX_QUERY_LEN} characters")));
                 }
@@ -201,7 +241,37 @@ pub async fn list(
         sql.push(" AND priority = ").push_bind(priority);
     }
     if !query.tags.is_empty() {
-        sql.push(" AND tags @> ").push_bind(&query.tags);
+        let operator = match query.tag_mode {
+            TagMode::All => " AND tags @> ",
+            TagMode::Any => " AND tags && ",
+        };
+        sql.push(operator).push_bind(&query.tags);
+    }
+    if let Some(view) = query.due {
+        // Local midnights in the caller's zone, as instants (DST-correct: a local timestamp
+        // read back through the zone).
+        let days = match view {
+            DueView::Today => Some(1),
+            DueView::Upcoming => Some(7),
+            DueView::Overdue => None,
+        };
+        match days {
+            Some(days) => {
+                sql.push(" AND due_date >= date_trunc('day', now() AT TIME ZONE ")
+                    .push_bind(&query.timezone)
+                    .push(") AT TIME ZONE ")
+                    .push_bind(&query.timezone)
+                    .push(" AND due_date < (date_trunc('day', now() AT TIME ZONE ")
+                    .push_bind(&query.timezone)
+                    .push(") + make_interval(days => ")
+                    .push_bind(days)
+                    .push(")) AT TIME ZONE ")
+                    .push_bind(&query.timezone);
+            }
+            None => {
+                sql.push(" AND due_date < now()");
+            }
+        }
     }
     if let Some(q) = &query.q {
         let pattern = format!(
