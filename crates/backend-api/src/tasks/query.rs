@@ -161,7 +161,10 @@ impl ListQuery {
                 "due" => query.due = Some(parse_enum("due", value)?),
                 "timezone" => {
                     if value.len() > 64 || value.parse::<chrono_tz::Tz>().is_err() {
-                        return Err(invalid("timezone", "an IANA time zone such as Europe/Berlin"));
+                        return Err(invalid(
+                            "timezone",
+                            "an IANA time zone such as Europe/Berlin",
+                        ));
                     }
                     value.clone_into(&mut query.timezone);
                 }

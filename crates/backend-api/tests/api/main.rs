@@ -15,5 +15,5 @@ mod parse;
 mod snooze;
 mod tasks;
 mod trash;
-mod views;
 mod validation;
+mod views;

@@ -51,6 +51,8 @@ async fn several_tags_match_all_of_them_or_any_of_them() {
         titles(&app, "alice", "tag=home&tag=work&tag_mode=any").await,
         ["both", "home", "work"]
     );
+    // `status=all` is the absence of the filter, as the app's links and saved views say it.
+    assert_eq!(titles(&app, "alice", "status=all").await.len(), 4);
     let (status, body) = app
         .get_json("alice", "/api/tasks?tag=home&tag_mode=some")
         .await;
@@ -67,11 +69,23 @@ async fn the_due_views_are_days_of_the_callers_zone() {
         let local_midnight =
             format!("date_trunc('day', now() AT TIME ZONE '{zone}') AT TIME ZONE '{zone}'");
         let cases = [
-            ("earlier today", format!("{local_midnight} + interval '1 second'")),
-            ("last night", format!("{local_midnight} - interval '1 second'")),
-            ("tonight", format!("{local_midnight} + interval '23 hours 59 minutes'")),
+            (
+                "earlier today",
+                format!("{local_midnight} + interval '1 second'"),
+            ),
+            (
+                "last night",
+                format!("{local_midnight} - interval '1 second'"),
+            ),
+            (
+                "tonight",
+                format!("{local_midnight} + interval '23 hours 59 minutes'"),
+            ),
             ("tomorrow", format!("{local_midnight} + interval '1 day'")),
-            ("in six days", format!("{local_midnight} + interval '6 days 23 hours'")),
+            (
+                "in six days",
+                format!("{local_midnight} + interval '6 days 23 hours'"),
+            ),
             ("in a week", format!("{local_midnight} + interval '7 days'")),
         ];
         for (title, at) in &cases {
@@ -81,16 +95,14 @@ async fn the_due_views_are_days_of_the_callers_zone() {
         }
         app.create_ok(&user, json!({"title": "undated"})).await;
         let tz = zone.replace('/', "%2F");
-        let mut today = vec!["earlier today"];
-        // A task due later today is not overdue yet; one due earlier today may be.
+        let today = vec!["earlier today", "tonight"];
+        // A task due late tonight is overdue only once that time has passed.
         let now_is_past: bool = sqlx::query_scalar(&format!(
             "SELECT now() >= {local_midnight} + interval '23 hours 59 minutes'"
         ))
         .fetch_one(&app.pool)
         .await
         .unwrap();
-        today.push("tonight");
-        today.sort_unstable();
         assert_eq!(
             titles(&app, &user, &format!("due=today&timezone={tz}")).await,
             today,
@@ -125,7 +137,11 @@ async fn the_due_views_are_days_of_the_callers_zone() {
     }
     for bad in ["due=someday", "due=today&timezone=Mars%2FOlympus"] {
         let (status, body) = app.get_json("alice", &format!("/api/tasks?{bad}")).await;
-        assert_eq!((status, error_code(&body).as_str()), (400, "invalid_query"), "{bad}");
+        assert_eq!(
+            (status, error_code(&body).as_str()),
+            (400, "invalid_query"),
+            "{bad}"
+        );
     }
 }
 
@@ -174,16 +190,28 @@ async fn saved_views_keep_a_valid_query_under_a_name_for_their_owner_only() {
     assert_eq!(titles(&app, "alice", query).await, ["w"]);
 
     for (body, field) in [
-        (json!({"name": "Work, by due date", "query": "status=completed"}), None),
+        (
+            json!({"name": "Work, by due date", "query": "status=completed"}),
+            None,
+        ),
         (json!({"name": "", "query": "status=pending"}), Some("name")),
         (json!({"name": "x".repeat(61), "query": ""}), Some("name")),
-        (json!({"name": "bad", "query": "status=sleeping"}), Some("query")),
+        (
+            json!({"name": "bad", "query": "status=sleeping"}),
+            Some("query"),
+        ),
         (json!({"name": "bad", "query": "colour=red"}), Some("query")),
-        (json!({"name": "paged", "query": "status=pending&limit=5"}), Some("query")),
+        (
+            json!({"name": "paged", "query": "status=pending&limit=5"}),
+            Some("query"),
+        ),
     ] {
         let (status, error) = save(&app, "alice", body.clone()).await;
         match field {
-            None => assert_eq!((status, error_code(&error).as_str()), (409, "already_exists")),
+            None => assert_eq!(
+                (status, error_code(&error).as_str()),
+                (409, "already_exists")
+            ),
             Some(field) => {
                 assert_eq!(status, 422, "{body} → {error}");
                 assert!(error["error"]["details"].get(field).is_some(), "{error}");
