@@ -71,11 +71,13 @@ export function TasksView() {
     const search = searchFromFilters(f);
     return search ? `/tasks?${search}` : "/tasks";
   };
+  const filtersRef = useRef(filters);
   const setFilters = (next: TaskFilters, { replace = false } = {}) => {
+    // Two changes in a row, before the URL catches up, build on each other, not on the URL.
+    filtersRef.current = next;
     if (replace) router.replace(hrefOf(next), { scroll: false });
     else router.push(hrefOf(next), { scroll: false });
   };
-  const filtersRef = useRef(filters);
 
   useEffect(() => {
     filtersRef.current = filters;
@@ -343,7 +345,7 @@ export function TasksView() {
         <FilterBar
           filters={filters}
           // Typing a search replaces the history entry; every other change adds one.
-          onChange={(p) => setFilters({ ...filters, ...p }, { replace: Object.keys(p).length === 1 && "q" in p })}
+          onChange={(p) => setFilters({ ...filtersRef.current, ...p }, { replace: Object.keys(p).length === 1 && "q" in p })}
           tags={tags}
           searchRef={searchRef}
         />
