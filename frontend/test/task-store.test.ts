@@ -1,31 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { applyPush, compareTasks, emptyState, loadPage, matchesFilters, removeTask, upsertTask } from "@/lib/task-store";
 import { DEFAULT_FILTERS, type Task, type TaskFilters, type TaskPush } from "@/lib/types";
+import { task } from "./task-fixture";
 
 const all: TaskFilters = { ...DEFAULT_FILTERS, status: "all" };
 
-function task(id: string, over: Partial<Task> = {}): Task {
-  return {
-    id,
-    title: `Task ${id}`,
-    description: "",
-    status: "pending",
-    priority: "medium",
-    tags: [],
-    due_date: null,
-    reminder_at: null,
-    recurring_rule: null,
-    recurring_mode: "schedule",
-    recurring_end_date: null,
-    timezone: "UTC",
-    parent_task_id: null,
-    created_at: "2026-01-01T00:00:00Z",
-    updated_at: "2026-01-01T00:00:00Z",
-    completed_at: null,
-    version: 1,
-    ...over,
-  };
-}
 
 const push = (type: TaskPush["type"], t: Task): TaskPush => ({ type, event_id: `${t.id}-${t.version}`, task_id: t.id, version: t.version, task: t });
 

@@ -5,30 +5,10 @@ import { describe, expect, it } from "vitest";
 import { dueRangeOf, dueRangeToFilters } from "@/components/tasks/filter-bar";
 import { groupByDay, inDueView, matchesFilters } from "@/lib/task-store";
 import { DEFAULT_FILTERS, type Task, type TaskFilters } from "@/lib/types";
+import { task as fixture } from "./task-fixture";
 import { BUILT_IN_VIEWS, filtersFromSearch, sameFilters, searchFromFilters } from "@/lib/url-filters";
 
-function task(over: Partial<Task> = {}): Task {
-  return {
-    id: "t",
-    title: "t",
-    description: "",
-    status: "pending",
-    priority: "medium",
-    tags: [],
-    due_date: null,
-    reminder_at: null,
-    recurring_rule: null,
-    recurring_mode: "schedule",
-    recurring_end_date: null,
-    timezone: "UTC",
-    parent_task_id: null,
-    created_at: "2026-01-01T00:00:00Z",
-    updated_at: "2026-01-01T00:00:00Z",
-    completed_at: null,
-    version: 1,
-    ...over,
-  };
-}
+const task = (over: Partial<Task> = {}) => fixture(over.id ?? "t", over);
 
 describe("filters in the URL", () => {
   it("leave the default list at a clean /tasks", () => {
