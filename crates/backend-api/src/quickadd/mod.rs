@@ -323,11 +323,13 @@ fn merge_due_spans(text: &str, spans: Vec<Span>) -> Vec<Span> {
     merged
 }
 
-fn default_time() -> NaiveTime {
+/// [`DEFAULT_TIME`] as a time of day.
+pub(crate) fn default_time() -> NaiveTime {
     NaiveTime::from_hms_opt(DEFAULT_TIME.0, DEFAULT_TIME.1, 0).unwrap_or(NaiveTime::MIN)
 }
 
-fn next_day(day: NaiveDate) -> NaiveDate {
+/// The day after `day` (itself at the end of the calendar).
+pub(crate) fn next_day(day: NaiveDate) -> NaiveDate {
     day.checked_add_days(Days::new(1)).unwrap_or(day)
 }
 

@@ -110,3 +110,15 @@ pub async fn next_message(socket: &mut Socket, wait: Duration) -> Option<Value> 
         }
     }
 }
+
+/// RFC 3339 (UTC) for `secs` seconds from now, by the database clock every service shares.
+pub async fn seconds_from_now(fleet: &Fleet, secs: f64) -> String {
+    sqlx::query_scalar(
+        "SELECT to_char((clock_timestamp() + make_interval(secs => $1)) AT TIME ZONE 'UTC', \
+         'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
+    )
+    .bind(secs)
+    .fetch_one(fleet.pool())
+    .await
+    .unwrap()
+}

@@ -8,21 +8,9 @@ use fleet::Fleet;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{eventually, request, start_fleet_with_replicas, token};
+use crate::helpers::{eventually, request, seconds_from_now, start_fleet_with_replicas, token};
 
 const USER: &str = "us3-user";
-
-/// RFC 3339 (UTC) for `secs` seconds from now, by the database clock every service shares.
-async fn seconds_from_now(fleet: &Fleet, secs: f64) -> String {
-    sqlx::query_scalar(
-        "SELECT to_char((clock_timestamp() + make_interval(secs => $1)) AT TIME ZONE 'UTC', \
-         'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
-    )
-    .bind(secs)
-    .fetch_one(fleet.pool())
-    .await
-    .unwrap()
-}
 
 async fn create_with_reminder(fleet: &Fleet, title: &str, reminder_at: &str) -> String {
     let response = request(fleet, "backend-api", Method::POST, "/api/tasks", USER)

@@ -8,7 +8,7 @@ use testkit::SendJson;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{eventually, next_message, request, start_fleet, token};
+use crate::helpers::{eventually, next_message, request, seconds_from_now, start_fleet, token};
 
 const USER: &str = "us7-user";
 
@@ -20,13 +20,7 @@ async fn a_restored_task_comes_back_on_the_socket_in_the_audit_chain_and_with_it
         tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{ws}/ws?token={}", token(USER)))
             .await
             .unwrap();
-    let reminder_at: String = sqlx::query_scalar(
-        "SELECT to_char((clock_timestamp() + interval '3 seconds') AT TIME ZONE 'UTC', \
-         'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
-    )
-    .fetch_one(fleet.pool())
-    .await
-    .unwrap();
+    let reminder_at = seconds_from_now(&fleet, 3.0).await;
     let task: Value = request(&fleet, "backend-api", Method::POST, "/api/tasks", USER)
         .json(&json!({"title": "water the plants", "reminder_at": reminder_at}))
         .send_json()

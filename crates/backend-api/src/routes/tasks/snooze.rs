@@ -6,7 +6,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, Days, Duration, NaiveTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use common::error::ApiError;
 use common::extract::{ApiJson, ApiPath};
@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::http::task_response;
 use crate::limits::Writes;
-use crate::quickadd::{DEFAULT_TIME, localize};
+use crate::quickadd::{default_time, localize, next_day};
 use crate::startup::AppState;
 use crate::tasks::{Caller, WriteContext, service};
 
@@ -53,11 +53,8 @@ impl SnoozeFor {
             Self::OneHour => now + Duration::hours(1),
             Self::TomorrowMorning => {
                 let tz: Tz = task.timezone.parse().unwrap_or(Tz::UTC);
-                let today = now.with_timezone(&tz).date_naive();
-                let tomorrow = today.checked_add_days(Days::new(1)).unwrap_or(today);
-                let morning = NaiveTime::from_hms_opt(DEFAULT_TIME.0, DEFAULT_TIME.1, 0)
-                    .unwrap_or(NaiveTime::MIN);
-                localize(tz, tomorrow.and_time(morning))
+                let tomorrow = next_day(now.with_timezone(&tz).date_naive());
+                localize(tz, tomorrow.and_time(default_time()))
             }
         }
     }
