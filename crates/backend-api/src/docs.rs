@@ -7,6 +7,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::assistant::routes as assistant;
+use crate::calendar;
 use crate::routes::{agent_tokens, tags, tasks, views};
 
 #[derive(OpenApi)]
@@ -21,7 +22,8 @@ use crate::routes::{agent_tokens, tags, tasks, views};
           assistant::messages::post_message, assistant::confirmations::list_confirmations,
           assistant::confirmations::decide,
           agent_tokens::register_agent_token, agent_tokens::list_agent_tokens,
-          agent_tokens::revoke_agent_token, agent_tokens::revoke_all_agent_tokens),
+          agent_tokens::revoke_agent_token, agent_tokens::revoke_all_agent_tokens,
+          calendar::feed, calendar::get_feed, calendar::rotate_feed, calendar::turn_off_feed),
     components(schemas(common::tasks::Task, crate::tasks::CreateTaskRequest, crate::tasks::UpdateTaskRequest, crate::tasks::TaskPage,
                        tasks::SnoozeRequest, crate::tasks::trash::TrashPage, crate::tasks::trash::TrashedTask, tasks::Emptied, tasks::SnoozeFor, tasks::ParseRequest, tasks::ParsedTask, tasks::ParsedSpan, tasks::ParsedSpanKind, crate::tasks::TaskFilter, tags::TagCount, crate::tasks::TagMode, crate::tasks::DueView,
                        views::ViewList, crate::tasks::views::SavedView, crate::tasks::views::NewView,
@@ -29,7 +31,8 @@ use crate::routes::{agent_tokens, tags, tasks, views};
                        assistant::confirmations::Decision, assistant::Status,
                        assistant::confirmations::Cards, assistant::confirmations::Decided,
                        agent_tokens::AgentToken, agent_tokens::NewAgentToken,
-                       agent_tokens::AgentTokenList, agent_tokens::Revoked)),
+                       agent_tokens::AgentTokenList, agent_tokens::Revoked,
+                       calendar::CalendarFeed)),
     modifiers(&StandardResponses),
 )]
 pub struct ApiDoc;

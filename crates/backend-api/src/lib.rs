@@ -6,9 +6,10 @@
 //! The same task operations (`tasks::service`) serve the AI assistant ([`assistant`]),
 //! which acts only as the signed-in user; quick-add texts and the assistant's date phrases are
 //! read by one deterministic parser ([`quickadd`]). External agents reach the same tools over
-//! MCP ([`mcp`]).
+//! MCP ([`mcp`]). Calendar apps subscribe to a user's tasks as iCalendar ([`calendar`]).
 
 pub mod assistant;
+pub mod calendar;
 pub mod docs;
 pub mod limits;
 pub mod mcp;

@@ -1,4 +1,5 @@
-//! backend-api's per-user budgets (ADR 0003): task writes, quick-add parsing and `/mcp` calls.
+//! backend-api's per-user budgets (ADR 0003): task writes, quick-add parsing, `/mcp` calls and calendar
+//! feed fetches.
 //! Defaults sit far above what a person does in the app and far below what a script can send;
 //! each can be changed (calls per minute, `0` = off) through its environment variable.
 
@@ -16,6 +17,8 @@ pub const WRITES: Rate = Rate::per_minute(1200);
 pub const PARSE: Rate = Rate::per_minute(240);
 /// `/mcp` requests: `LIMIT_MCP_PER_MINUTE`.
 pub const MCP: Rate = Rate::per_minute(300);
+/// Calendar feed fetches (apps poll every 15 minutes or so): `LIMIT_CALENDAR_PER_MINUTE`.
+pub const CALENDAR: Rate = Rate::per_minute(60);
 
 /// The budgets, shared by every request.
 #[derive(Debug, Clone)]
@@ -26,15 +29,18 @@ pub struct ApiLimits {
     pub parse: Arc<UserLimit>,
     /// `/mcp`.
     pub mcp: Arc<UserLimit>,
+    /// `/calendar.ics`.
+    pub calendar: Arc<UserLimit>,
 }
 
 impl ApiLimits {
     /// The budgets at the given rates.
-    pub fn new(writes: Rate, parse: Rate, mcp: Rate) -> Self {
+    pub fn new(writes: Rate, parse: Rate, mcp: Rate, calendar: Rate) -> Self {
         Self {
             writes: UserLimit::new("writes", writes),
             parse: UserLimit::new("parse", parse),
             mcp: UserLimit::new("mcp", mcp),
+            calendar: UserLimit::new("calendar", calendar),
         }
     }
 
@@ -44,18 +50,24 @@ impl ApiLimits {
             Rate::from_env("LIMIT_WRITES_PER_MINUTE", WRITES)?,
             Rate::from_env("LIMIT_PARSE_PER_MINUTE", PARSE)?,
             Rate::from_env("LIMIT_MCP_PER_MINUTE", MCP)?,
+            Rate::from_env("LIMIT_CALENDAR_PER_MINUTE", CALENDAR)?,
         ))
     }
 
     /// Every budget, for the idle-user janitor.
     pub fn all(&self) -> Vec<Arc<UserLimit>> {
-        vec![self.writes.clone(), self.parse.clone(), self.mcp.clone()]
+        vec![
+            self.writes.clone(),
+            self.parse.clone(),
+            self.mcp.clone(),
+            self.calendar.clone(),
+        ]
     }
 }
 
 impl Default for ApiLimits {
     fn default() -> Self {
-        Self::new(WRITES, PARSE, MCP)
+        Self::new(WRITES, PARSE, MCP, CALENDAR)
     }
 }
 

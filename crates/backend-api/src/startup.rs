@@ -13,6 +13,7 @@ use common::server::{Ops, Server, Service, subscribe_route};
 use sqlx::PgPool;
 
 use crate::assistant::{Assistant, AssistantSettings};
+use crate::calendar::CalendarSettings;
 use crate::limits::ApiLimits;
 use crate::mcp::McpSettings;
 
@@ -38,6 +39,8 @@ pub struct AppState {
     pub limits: ApiLimits,
     /// Where `/mcp` is and who may reach it.
     pub mcp: Arc<McpSettings>,
+    /// Where the calendar feed is (its tokens' audience).
+    pub calendar: Arc<CalendarSettings>,
     /// How long a card drawn over `/mcp` stays decidable (the assistant's setting).
     pub confirmation_ttl: Duration,
     /// Readiness and the app token.
@@ -55,6 +58,8 @@ pub struct Settings {
     pub assistant: AssistantSettings,
     /// The `/mcp` endpoint.
     pub mcp: McpSettings,
+    /// The calendar feed.
+    pub calendar: CalendarSettings,
     /// Per-user budgets.
     pub limits: ApiLimits,
     /// "Now" (the system clock; tests fix it).
@@ -72,6 +77,11 @@ impl Settings {
             assistant: AssistantSettings::default(),
             mcp: McpSettings::for_url(&format!("http://localhost:{PORT}/mcp"))
                 .expect("the default MCP URL is valid"),
+            calendar: CalendarSettings::for_url(&format!(
+                "http://localhost:{PORT}{}",
+                crate::calendar::PATH
+            ))
+            .expect("the default calendar URL is valid"),
             limits: ApiLimits::default(),
             clock: system_clock(),
         }
@@ -82,13 +92,15 @@ impl Settings {
         Self::from_env_for(ServiceSettings::from_env(PORT)?)
     }
 
-    /// `service`, and the rest from the environment: `ASSISTANT_*`, `MCP_*`, `LIMIT_*`
-    /// (`fleet`, which sets ports and tokens itself).
+    /// `service`, and the rest from the environment: `ASSISTANT_*`, `MCP_*`, `CALENDAR_URL`,
+    /// `LIMIT_*` (`fleet`, which sets ports and tokens itself).
     pub fn from_env_for(service: ServiceSettings) -> anyhow::Result<Self> {
         let mcp = McpSettings::from_env(service.port)?;
+        let calendar = CalendarSettings::from_env(service.port)?;
         Ok(Self {
             assistant: AssistantSettings::from_env()?,
             mcp,
+            calendar,
             limits: ApiLimits::from_env()?,
             ..Self::new(service)
         })
@@ -108,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::routes::tags::router())
         .merge(crate::routes::views::router())
         .merge(crate::routes::agent_tokens::router())
+        .merge(crate::calendar::router())
         .merge(crate::assistant::routes::router())
         .merge(crate::mcp::router(&state))
         .with_state(state.clone());
@@ -125,6 +138,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         relay,
         assistant,
         mcp,
+        calendar,
         limits,
         clock,
     } = settings;
@@ -140,6 +154,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         assistant: Assistant::from_settings(assistant)?.map(Arc::new),
         limits: limits.clone(),
         mcp: Arc::new(mcp),
+        calendar: Arc::new(calendar),
         ops: Ops::new(&service, Some(pool.clone())),
     };
     let relay = OutboxRelay::new(pool.clone(), state.ops.dapr().clone(), relay);

@@ -71,6 +71,9 @@ pub struct Claims {
 
 /// The `token_use` of tokens for MCP agents.
 pub const MCP_TOKEN_USE: &str = "mcp";
+/// The `token_use` of calendar-feed tokens: the credential in a calendar subscription URL,
+/// accepted only by backend-api's `/calendar.ics`.
+pub const CALENDAR_TOKEN_USE: &str = "calendar";
 
 /// Where keys come from and what a token must claim.
 #[derive(Debug, Clone, Default)]
@@ -163,22 +166,40 @@ impl JwtVerifier {
         self
     }
 
-    /// Verifies a token for the APIs and returns its claims. Tokens for MCP agents
-    /// (`token_use` = [`MCP_TOKEN_USE`]) are refused here.
+    /// Verifies a token for the APIs and returns its claims. Tokens minted for one use (an MCP
+    /// agent, [`MCP_TOKEN_USE`]; a calendar feed, [`CALENDAR_TOKEN_USE`]; anything else that
+    /// names a `token_use`) are refused here: they reach only their own endpoint.
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         let claims = self.verify_signed(token, None).await?;
-        if claims.token_use.as_deref() == Some(MCP_TOKEN_USE) {
-            return Err(AuthError::Invalid(
-                "an MCP agent token is accepted only by /mcp".into(),
-            ));
+        if let Some(token_use) = &claims.token_use {
+            return Err(AuthError::Invalid(format!(
+                "a token for {token_use:?} is accepted only by its own endpoint"
+            )));
         }
         Ok(claims)
     }
 
-    /// Verifies a token for the MCP endpoint at `audience`: its `aud` must name it (a token
-    /// minted for anything else is refused).
+    /// Verifies a token minted for `token_use` at `audience` (a calendar feed's URL): its
+    /// `aud` must name the audience and its `token_use` must be exactly `token_use`.
+    pub async fn verify_for_use(
+        &self,
+        token: &str,
+        audience: &str,
+        token_use: &str,
+    ) -> Result<Claims, AuthError> {
+        let claims = self.verify_signed(token, Some(audience)).await?;
+        if claims.token_use.as_deref() != Some(token_use) {
+            return Err(AuthError::Invalid(format!(
+                "the token is not a {token_use:?} token"
+            )));
+        }
+        Ok(claims)
+    }
+
+    /// Verifies a token for the MCP endpoint at `audience`: its `aud` must name it and its
+    /// `token_use` be [`MCP_TOKEN_USE`] (a token minted for anything else is refused).
     pub async fn verify_for_mcp(&self, token: &str, audience: &str) -> Result<Claims, AuthError> {
-        self.verify_signed(token, Some(audience)).await
+        self.verify_for_use(token, audience, MCP_TOKEN_USE).await
     }
 
     async fn verify_signed(

@@ -7,6 +7,7 @@ mod assistant_limits;
 mod assistant_provider;
 mod assistant_scripted;
 mod auth;
+mod calendar;
 mod concurrency;
 mod helpers;
 mod mcp;

@@ -3,7 +3,8 @@ use uuid::Uuid;
 
 use super::{NewTask, Task};
 
-const TASK_COLUMNS: &str = "id, user_id, title, description, status, priority, tags, due_date, \
+/// Every column of `tasks`, in [`Task`]'s order (for readers that select tasks their own way).
+pub const TASK_COLUMNS: &str = "id, user_id, title, description, status, priority, tags, due_date, \
      reminder_at, recurring_rule, recurring_mode, recurring_end_date, timezone, parent_task_id, \
      created_at, updated_at, completed_at, version";
 

@@ -197,6 +197,62 @@ async fn an_mcp_agent_token_opens_only_its_mcp_endpoint() {
         Some(common::auth::MCP_TOKEN_USE),
     );
     assert!(verifier.verify_for_mcp(&elsewhere, MCP).await.is_err());
+    // A token for the MCP audience that is not an agent token is no MCP token either.
+    let unmarked = mint(Some(MCP), None);
+    assert!(verifier.verify_for_mcp(&unmarked, MCP).await.is_err());
+}
+
+#[tokio::test]
+async fn a_calendar_feed_token_opens_only_its_feed() {
+    const SECRET: &str = "a-secret-that-is-long-enough-for-hs256!";
+    const FEED: &str = "https://tasks.example.com/calendar.ics";
+    const MCP: &str = "https://tasks.example.com/mcp";
+    let verifier = JwtVerifier::new(&AuthSettings {
+        jwt_secret: Some(SECRET.into()),
+        jwks_url: None,
+        ..Default::default()
+    });
+    let mint = |aud: &str, token_use: Option<&str>| {
+        common::auth::mint_hs256_claims(
+            SECRET,
+            &Claims {
+                jti: None,
+                sub: "alice".to_owned(),
+                exp: now() + 60,
+                iat: None,
+                nbf: None,
+                aud: Some(json!(aud)),
+                token_use: token_use.map(str::to_owned),
+            },
+        )
+        .unwrap()
+    };
+    let calendar = common::auth::CALENDAR_TOKEN_USE;
+    let feed = mint(FEED, Some(calendar));
+    let claims = verifier
+        .verify_for_use(&feed, FEED, calendar)
+        .await
+        .unwrap();
+    assert_eq!(claims.sub, "alice");
+    // Its URL leaks into calendar apps and their logs: it must open nothing else.
+    assert!(
+        verifier.verify(&feed).await.is_err(),
+        "a feed token opened the APIs"
+    );
+    assert!(verifier.verify_for_mcp(&feed, FEED).await.is_err());
+    // Nothing else opens the feed: an API token, an agent token, a feed token for another URL.
+    for other in [
+        mint(FEED, None),
+        mint(FEED, Some(common::auth::MCP_TOKEN_USE)),
+        mint(MCP, Some(calendar)),
+    ] {
+        assert!(
+            verifier
+                .verify_for_use(&other, FEED, calendar)
+                .await
+                .is_err()
+        );
+    }
 }
 
 /// A verifier that refetches the JWKS on every verification (TTL 0, no pacing): the worst case
