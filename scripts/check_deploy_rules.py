@@ -645,7 +645,7 @@ def plain_env(deployment_name):
     return env
 
 
-@rule("the ingress host is the one the UI and /mcp announce (BETTER_AUTH_URL, MCP_URL, MCP_ALLOWED_HOSTS)")
+@rule("the ingress host is the one the UI, /mcp and the calendar feed announce (BETTER_AUTH_URL, MCP_URL, MCP_ALLOWED_HOSTS, CALENDAR_URL)")
 def ingress_host_agrees():
     ingresses = [o for o in OBJECTS if o["kind"] == "Ingress"]
     if not ingresses:
@@ -662,10 +662,14 @@ def ingress_host_agrees():
     for name, env in (("frontend", frontend), ("backend-api", api)):
         if env and env.get("MCP_URL") != f"{origin}/mcp":
             problems.append(f"{name} MCP_URL {env.get('MCP_URL')} != {origin}/mcp")
+        # The feed tokens' audience: the UI signs for it, backend-api checks it.
+        if env and env.get("CALENDAR_URL") != f"{origin}/calendar.ics":
+            problems.append(f"{name} CALENDAR_URL {env.get('CALENDAR_URL')} != {origin}/calendar.ics")
     if api and host not in (api.get("MCP_ALLOWED_HOSTS") or "").split(","):
         problems.append(f"backend-api MCP_ALLOWED_HOSTS lacks {host}")
     paths = {(p["path"], p["backend"]["service"]["name"]) for p in spec["rules"][0]["http"]["paths"]}
-    for needed in (("/", "frontend"), ("/ws", "websocket"), ("/api/sse", "websocket"), ("/mcp", "backend-api")):
+    for needed in (("/", "frontend"), ("/ws", "websocket"), ("/api/sse", "websocket"), ("/mcp", "backend-api"),
+                   ("/calendar.ics", "backend-api")):
         if needed not in paths:
             problems.append(f"the ingress does not route {needed[0]} to {needed[1]}")
     return problems
