@@ -3,7 +3,7 @@ import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { useCallback, useId, useRef, useState } from "react";
 import { AnimatePresence, motion } from "framer-motion";
-import { Activity, CheckSquare, Loader2, LogOut, MonitorX, Radio, Trash2 } from "lucide-react";
+import { Activity, CheckSquare, Loader2, LogOut, MonitorX, Radio, Settings, Trash2 } from "lucide-react";
 import { toast } from "sonner";
 import { ApiError } from "@/lib/api";
 import { assistantApi } from "@/lib/assistant/api";
@@ -25,6 +25,7 @@ const NAV = [
   { href: "/tasks", label: "Tasks", icon: CheckSquare },
   { href: "/activity", label: "Activity", icon: Activity },
   { href: "/trash", label: "Trash", icon: Trash2 },
+  { href: "/settings", label: "Settings", icon: Settings },
 ];
 
 function ConnectionBadge() {

@@ -847,6 +847,85 @@ await scenario(11, "views stay: Today, Upcoming by day and Overdue; filters in t
   console.log("  Today/Upcoming/Overdue by the server in Berlin; back and reload keep the view; any/all tags; a saved view");
 });
 
+await scenario(12, "a calendar app subscribes to the user's secret feed URL; rotating it ends the old URL, turning it off ends all", async () => {
+  const { page: p } = await newUser("Cleo");
+  S.c = p;
+  const make = (body) =>
+    p.evaluate(
+      async (body) =>
+        (await fetch("/api/tasks", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })).status,
+      body,
+    );
+  const dentist = berlinTomorrowAt(9, 0);
+  const reminder = new Date(Date.parse(dentist) - 15 * 60_000).toISOString();
+  for (const body of [
+    { title: "Dentist, bring card", due_date: dentist, reminder_at: reminder, timezone: "Europe/Berlin" },
+    { title: "Standup", due_date: berlinTomorrowAt(9, 30), recurring_rule: "weekdays", timezone: "Europe/Berlin" },
+    { title: "No date yet", timezone: "Europe/Berlin" },
+  ]) {
+    if ((await make(body)) !== 201) throw new Error(`could not create ${body.title}`);
+  }
+  // The calendar app runs outside the browser (here: this Node process).
+  const calendarApp = async (url) => {
+    const res = await fetch(url.replace("//localhost:", "//127.0.0.1:"));
+    return { status: res.status, type: res.headers.get("content-type"), text: await res.text() };
+  };
+
+  await p.getByRole("link", { name: "Settings", exact: true }).click();
+  await p.waitForURL("**/settings");
+  const turnOn = p.getByRole("button", { name: "Turn on calendar feed" });
+  await turnOn.focus();
+  await p.keyboard.press("Enter");
+  const urlInput = p.getByLabel("Feed URL");
+  await urlInput.waitFor({ timeout: 10_000 });
+  const first = await urlInput.inputValue();
+  if (!/\/calendar\.ics\?token=/.test(first)) throw new Error(`no feed URL shown: ${first}`);
+
+  const events = await calendarApp(first);
+  if (events.status !== 200 || !events.type?.startsWith("text/calendar")) throw new Error(`feed answered ${events.status} ${events.type}`);
+  const unfolded = events.text.replace(/\r\n[ \t]/g, "");
+  for (const needed of [
+    "SUMMARY:Dentist\\, bring card",
+    "TRIGGER:-PT15M",
+    "SUMMARY:Standup",
+    "DTSTART;TZID=Europe/Berlin:",
+    "RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+    "BEGIN:VTIMEZONE",
+  ]) {
+    if (!unfolded.includes(needed)) throw new Error(`the feed lacks ${needed}:\n${unfolded}`);
+  }
+  if (unfolded.includes("No date yet")) throw new Error("an undated task is a calendar event");
+
+  // Task apps read to-dos: every open task, undated ones too.
+  await p.getByRole("radio", { name: /To-dos/ }).check();
+  const todosUrl = await urlInput.inputValue();
+  if (!todosUrl.endsWith("&kind=todos")) throw new Error(`to-dos URL: ${todosUrl}`);
+  const todos = await calendarApp(todosUrl);
+  if (todos.status !== 200 || (todos.text.match(/BEGIN:VTODO/g) ?? []).length !== 3) throw new Error(`to-dos feed:\n${todos.text}`);
+
+  // The same URL every time the page shows it, and the fetch is recorded.
+  await p.reload();
+  await urlInput.waitFor({ timeout: 10_000 });
+  if ((await urlInput.inputValue()) !== first) throw new Error("the feed URL changed on reload");
+  await p.getByText(/Last fetched/).waitFor({ timeout: 5_000 });
+  await shot(p, "scenario12-calendar-feed");
+
+  // A new secret URL: the old one stops working at once.
+  await p.getByRole("button", { name: "New secret URL" }).click();
+  await p.getByRole("alertdialog").getByRole("button", { name: "Make a new URL" }).click();
+  await expectEventually(async () => (await urlInput.inputValue()) !== first, { message: "a new URL" });
+  const second = await urlInput.inputValue();
+  if ((await calendarApp(first)).status !== 401) throw new Error("the old URL still works after rotation");
+  if ((await calendarApp(second)).status !== 200) throw new Error("the new URL does not work");
+
+  // Turned off: no URL works.
+  await p.getByRole("button", { name: "Turn off", exact: true }).click();
+  await p.getByRole("alertdialog").getByRole("button", { name: "Turn off" }).click();
+  await turnOn.waitFor({ timeout: 10_000 });
+  if ((await calendarApp(second)).status !== 401) throw new Error("the URL still works after turning the feed off");
+  console.log("  events with RRULE/VTIMEZONE/VALARM and to-dos from the Settings URL; stable on reload; rotation and turning off end old URLs");
+});
+
 await browser.close();
 
 const passed = results.filter((r) => r.ok).length;

@@ -2,7 +2,18 @@
 import type { ParsedQuickAdd } from "./quick-add";
 import type { SnoozeFor } from "./reminders";
 import { browserTimeZone } from "./datetime";
-import type { ApiErrorBody, AuditEntry, Notification, Page, SavedView, TagCount, Task, TaskFilters, TrashedTask } from "./types";
+import type {
+  ApiErrorBody,
+  AuditEntry,
+  CalendarFeed,
+  Notification,
+  Page,
+  SavedView,
+  TagCount,
+  Task,
+  TaskFilters,
+  TrashedTask,
+} from "./types";
 
 export class ApiError extends Error {
   constructor(
@@ -104,6 +115,10 @@ export const api = {
   saveView: (name: string, query: string) =>
     request<SavedView>("/api/views", { method: "POST", body: JSON.stringify({ name, query }) }),
   deleteView: (id: string) => request<void>(`/api/views/${id}`, { method: "DELETE" }),
+  calendarFeed: () => request<{ feed: CalendarFeed | null }>("/api/calendar-feed"),
+  /** Turns the feed on, or replaces its secret URL (the old one stops working). */
+  rotateCalendarFeed: () => request<{ feed: CalendarFeed }>("/api/calendar-feed", { method: "POST" }),
+  turnOffCalendarFeed: () => request<void>("/api/calendar-feed", { method: "DELETE" }),
   completeTask: (id: string) => request<Task>(`/api/tasks/${id}/complete`, { method: "POST" }),
   reopenTask: (id: string) => request<Task>(`/api/tasks/${id}/reopen`, { method: "POST" }),
   snoozeTask: (id: string, snoozeFor: SnoozeFor) =>

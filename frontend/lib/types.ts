@@ -94,6 +94,14 @@ export interface TrashedTask {
   purge_at: string;
 }
 
+/** The user's calendar feed (`/api/calendar-feed`): its secret subscription URL. */
+export interface CalendarFeed {
+  id: string;
+  url: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
 /** A saved view (`/api/views`): a named task-list query string. */
 export interface SavedView {
   id: string;

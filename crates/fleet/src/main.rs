@@ -1,6 +1,7 @@
 //! `fleet` — run everything: `fleet` (or `fleet run`) starts the dev sidecar and the five
 //! services; `fleet token <user> [hours] [--audience URL]` prints a dev JWT for `curl` (with
-//! `--audience http://localhost:8000/mcp`, one for `/mcp`).
+//! `--audience http://localhost:8000/mcp`, one for `/mcp`; with `--calendar`, the user's calendar
+//! feed URL with a new feed token, rotating the feed).
 
 use std::time::Duration;
 
@@ -8,7 +9,8 @@ use anyhow::Context;
 use common::ExposeSecret;
 use fleet::{Fleet, FleetConfig};
 
-const USAGE: &str = "usage: fleet [run] | fleet token <user-id> [hours] [--audience URL]";
+const USAGE: &str =
+    "usage: fleet [run] | fleet token <user-id> [hours] [--audience URL | --calendar]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -27,10 +29,13 @@ async fn main() -> anyhow::Result<()> {
 async fn token(args: &[String]) -> anyhow::Result<()> {
     let mut positional = Vec::new();
     let mut audience = None;
+    let mut calendar = false;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         if arg == "--audience" {
             audience = Some(rest.next().ok_or_else(|| anyhow::anyhow!(USAGE))?.clone());
+        } else if arg == "--calendar" {
+            calendar = true;
         } else {
             positional.push(arg);
         }
@@ -45,8 +50,12 @@ async fn token(args: &[String]) -> anyhow::Result<()> {
     let secret = config
         .auth
         .jwt_secret
+        .clone()
         .ok_or_else(|| anyhow::anyhow!("JWT_SECRET is not set"))?;
     let now = jsonwebtoken_now();
+    if calendar {
+        return calendar_url(&config, user, now + hours * 3600, secret.expose_secret()).await;
+    }
     // An agent token works only while registered (and not revoked) in backend-api's registry,
     // which lives in the fleet's database.
     let jti = match &audience {
@@ -81,6 +90,35 @@ async fn token(args: &[String]) -> anyhow::Result<()> {
         "{}",
         common::auth::mint_hs256_claims(secret.expose_secret(), &claims)?
     );
+    Ok(())
+}
+
+/// Turns `user`'s calendar feed on with a new secret (as the UI's Settings page does) and prints
+/// its URL, with a feed token signed for backend-api's `CALENDAR_URL`.
+async fn calendar_url(
+    config: &FleetConfig,
+    user: &str,
+    exp: u64,
+    secret: &str,
+) -> anyhow::Result<()> {
+    let pool = common::db::connect(&config.database_url, 1)
+        .await
+        .context("a calendar feed is registered in the database: start fleet once first")?;
+    let feed = backend_api::calendar::feeds::rotate(&pool, user)
+        .await
+        .context("cannot register the calendar feed (has fleet migrated this database?)")?;
+    let url = backend_api::calendar::CalendarSettings::from_env(backend_api::startup::PORT)?.url;
+    let claims = common::auth::Claims {
+        jti: Some(feed.id.to_string()),
+        sub: user.to_owned(),
+        exp,
+        iat: Some(jsonwebtoken_now()),
+        nbf: None,
+        token_use: Some(common::auth::CALENDAR_TOKEN_USE.to_owned()),
+        aud: Some(serde_json::Value::String(url.clone())),
+    };
+    let token = common::auth::mint_hs256_claims(secret, &claims)?;
+    println!("{url}?token={token}");
     Ok(())
 }
 

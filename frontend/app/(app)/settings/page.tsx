@@ -1,0 +1,16 @@
+import type { Metadata } from "next";
+import { CalendarFeedSettings } from "@/components/settings/calendar-feed";
+
+export const metadata: Metadata = { title: "Settings" };
+
+export default function SettingsPage() {
+  return (
+    <div className="space-y-5">
+      <div>
+        <h1 className="text-2xl font-semibold tracking-tight">Settings</h1>
+        <p className="mt-0.5 text-sm text-zinc-500 dark:text-zinc-400">Your tasks in other apps.</p>
+      </div>
+      <CalendarFeedSettings />
+    </div>
+  );
+}
