@@ -25,6 +25,8 @@ describe("FORWARDED_SHAPES", () => {
         "DELETE /api/tasks/trash/{id}",
         "POST /api/tasks/trash/{id}/restore",
         "POST /api/tasks/parse",
+        "GET /api/tasks/export",
+        "POST /api/tasks/import",
         "GET,POST /api/views",
         "DELETE /api/views/{id}",
         "GET /api/assistant/status",

@@ -9,6 +9,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::assistant::routes as assistant;
 use crate::calendar;
 use crate::routes::{agent_tokens, tags, tasks, views};
+use crate::transfer;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,7 +24,8 @@ use crate::routes::{agent_tokens, tags, tasks, views};
           assistant::confirmations::decide,
           agent_tokens::register_agent_token, agent_tokens::list_agent_tokens,
           agent_tokens::revoke_agent_token, agent_tokens::revoke_all_agent_tokens,
-          calendar::feed, calendar::get_feed, calendar::rotate_feed, calendar::turn_off_feed),
+          calendar::feed, calendar::get_feed, calendar::rotate_feed, calendar::turn_off_feed,
+          transfer::export_tasks, transfer::import_tasks),
     components(schemas(common::tasks::Task, crate::tasks::CreateTaskRequest, crate::tasks::UpdateTaskRequest, crate::tasks::TaskPage,
                        tasks::SnoozeRequest, crate::tasks::trash::TrashPage, crate::tasks::trash::TrashedTask, tasks::Emptied, tasks::SnoozeFor, tasks::ParseRequest, tasks::ParsedTask, tasks::ParsedSpan, tasks::ParsedSpanKind, crate::tasks::TaskFilter, tags::TagCount, crate::tasks::TagMode, crate::tasks::DueView,
                        views::ViewList, crate::tasks::views::SavedView, crate::tasks::views::NewView,
@@ -32,7 +34,7 @@ use crate::routes::{agent_tokens, tags, tasks, views};
                        assistant::confirmations::Cards, assistant::confirmations::Decided,
                        agent_tokens::AgentToken, agent_tokens::NewAgentToken,
                        agent_tokens::AgentTokenList, agent_tokens::Revoked,
-                       calendar::CalendarFeed)),
+                       calendar::CalendarFeed, transfer::ImportResult, transfer::ImportNote)),
     modifiers(&StandardResponses),
 )]
 pub struct ApiDoc;

@@ -17,5 +17,6 @@ pub mod quickadd;
 pub mod routes;
 pub mod startup;
 pub mod tasks;
+pub mod transfer;
 
 pub use startup::{Settings, build};

@@ -121,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::routes::views::router())
         .merge(crate::routes::agent_tokens::router())
         .merge(crate::calendar::router())
+        .merge(crate::transfer::router())
         .merge(crate::assistant::routes::router())
         .merge(crate::mcp::router(&state))
         .with_state(state.clone());

@@ -20,6 +20,9 @@ export const FORWARDED_SHAPES = {
   tasks: [
     shape("/api/tasks", "GET", "POST"),
     shape("/api/tasks/parse", "POST"),
+    // Your data: every task as a JSON or CSV download; a Todoist CSV export in (text/csv).
+    shape("/api/tasks/export", "GET"),
+    shape("/api/tasks/import", "POST"),
     shape("/api/tasks/{id}", "GET", "PATCH", "DELETE"),
     shape("/api/tasks/{id}/complete", "POST"),
     shape("/api/tasks/{id}/reopen", "POST"),

@@ -46,7 +46,7 @@ export async function userJwt(headers: Headers): Promise<string | null> {
 }
 
 const FORWARD_REQUEST_HEADERS = ["content-type", "if-match", "idempotency-key", "accept", "x-request-id"];
-const FORWARD_RESPONSE_HEADERS = ["content-type", "etag", "location", "x-request-id", "retry-after"];
+const FORWARD_RESPONSE_HEADERS = ["content-type", "content-disposition", "etag", "location", "x-request-id", "retry-after"];
 
 /** A plain answer must arrive whole within this time. */
 const TIMEOUT_MS = 15_000;

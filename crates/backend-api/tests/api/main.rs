@@ -15,6 +15,7 @@ mod outbox;
 mod parse;
 mod snooze;
 mod tasks;
+mod transfer;
 mod trash;
 mod validation;
 mod views;
