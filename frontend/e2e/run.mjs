@@ -2,7 +2,7 @@
 // against a running app (BASE_URL, default http://127.0.0.1:3000) backed by `fleet`.
 // Each scenario saves a screenshot under e2e-screenshots/ and prints its path.
 import { chromium } from "playwright-core";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3000";
@@ -924,6 +924,59 @@ await scenario(12, "a calendar app subscribes to the user's secret feed URL; rot
   await turnOn.waitFor({ timeout: 10_000 });
   if ((await calendarApp(second)).status !== 401) throw new Error("the URL still works after turning the feed off");
   console.log("  events with RRULE/VTIMEZONE/VALARM and to-dos from the Settings URL; stable on reload; rotation and turning off end old URLs");
+});
+
+await scenario(13, "the user downloads every task as JSON and CSV and imports a Todoist CSV export; a file that is no export imports nothing", async () => {
+  const { page: p } = await newUser("Ivo");
+  S.c = p;
+  await quickAdd(p, "Renew passport #admin !high");
+  await row(p, "Renew passport").waitFor({ timeout: 10_000 });
+  await p.getByRole("link", { name: "Settings", exact: true }).click();
+  await p.waitForURL("**/settings");
+
+  const download = async (name) => {
+    const [file] = await Promise.all([p.waitForEvent("download"), p.getByRole("link", { name }).click()]);
+    return { name: file.suggestedFilename(), text: readFileSync(await file.path(), "utf8") };
+  };
+  const json = await download("Download JSON");
+  const exported = JSON.parse(json.text);
+  if (!/^taskfleet-tasks-\d{4}-\d{2}-\d{2}\.json$/.test(json.name)) throw new Error(`JSON file name ${json.name}`);
+  const passport = exported.tasks.find((t) => t.title === "Renew passport");
+  if (!passport || passport.priority !== "high" || passport.tags.join() !== "admin") throw new Error(`JSON export: ${json.text}`);
+  const csv = await download("Download CSV");
+  if (!csv.name.endsWith(".csv") || !csv.text.startsWith("id,title,") || !csv.text.includes("Renew passport")) throw new Error(`CSV export: ${csv.text}`);
+
+  const todoist = [
+    "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE",
+    "section,Garden,,,,,,,,",
+    "task,Water the plants @outside,,1,1,Ivo (1),,every monday,en,Europe/Berlin",
+    "note,the ones on the balcony too,,,,Ivo (1),,,,",
+    "task,Read a book,,4,1,Ivo (1),,whenever,en,",
+  ].join("\n");
+  const fileInput = p.getByLabel("Import from Todoist");
+  // Not an export: refused whole, with the reason (Chromium logs the expected 422, and only it).
+  const errorsBeforeRefusal = consoleErrors.length;
+  await fileInput.setInputFiles({ name: "notes.csv", mimeType: "text/csv", buffer: Buffer.from("title,due\nmilk,tomorrow\n") });
+  await p.getByRole("alert").filter({ hasText: "Nothing was imported: not a Todoist CSV export" }).waitFor({ timeout: 10_000 });
+  const refusal = consoleErrors.splice(errorsBeforeRefusal);
+  consoleErrors.push(...refusal.filter((e) => !/status of 422 .*\/api\/tasks\/import/.test(e)));
+  await fileInput.setInputFiles({ name: "Garden.csv", mimeType: "text/csv", buffer: Buffer.from(todoist) });
+  const result = p.locator('[data-testid="import-result"]');
+  await result.getByText("Imported 2 tasks.").waitFor({ timeout: 10_000 });
+  if (!(await result.textContent()).includes("Line 5: the date \"whenever\" was not understood")) throw new Error(`import notes: ${await result.textContent()}`);
+  await shot(p, "scenario13-your-data");
+
+  // The imported tasks are ordinary tasks: live in the list, with tags, priority and repeat.
+  await p.getByRole("link", { name: "Tasks", exact: true }).click();
+  await row(p, "Water the plants").waitFor({ timeout: 10_000 });
+  await row(p, "Read a book").waitFor({ timeout: 10_000 });
+  const tasks = await apiTasks(p);
+  const plants = tasks.find((t) => t.title === "Water the plants");
+  if (plants.priority !== "high" || plants.tags.join() !== "outside,garden" || !plants.recurring_rule || !plants.due_date) {
+    throw new Error(`imported task: ${JSON.stringify(plants)}`);
+  }
+  if (plants.description !== "the ones on the balcony too") throw new Error(`note not in the description: ${plants.description}`);
+  console.log("  JSON and CSV downloads hold the user's task; a Todoist export imports with tags, priority, repeat and notes; a non-export imports nothing");
 });
 
 await browser.close();

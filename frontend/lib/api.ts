@@ -6,6 +6,7 @@ import type {
   ApiErrorBody,
   AuditEntry,
   CalendarFeed,
+  ImportResult,
   Notification,
   Page,
   SavedView,
@@ -119,6 +120,13 @@ export const api = {
   /** Turns the feed on, or replaces its secret URL (the old one stops working). */
   rotateCalendarFeed: () => request<{ feed: CalendarFeed }>("/api/calendar-feed", { method: "POST" }),
   turnOffCalendarFeed: () => request<void>("/api/calendar-feed", { method: "DELETE" }),
+  /** Creates the tasks of a Todoist CSV export (all or none); dates without a zone in `timezone`. */
+  importTodoist: (csv: string, timezone = browserTimeZone()) =>
+    request<ImportResult>(`/api/tasks/import?format=todoist&timezone=${encodeURIComponent(timezone)}`, {
+      method: "POST",
+      body: csv,
+      headers: { "Content-Type": "text/csv" },
+    }),
   completeTask: (id: string) => request<Task>(`/api/tasks/${id}/complete`, { method: "POST" }),
   reopenTask: (id: string) => request<Task>(`/api/tasks/${id}/reopen`, { method: "POST" }),
   snoozeTask: (id: string, snoozeFor: SnoozeFor) =>

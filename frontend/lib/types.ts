@@ -102,6 +102,13 @@ export interface CalendarFeed {
   last_used_at: string | null;
 }
 
+/** What `POST /api/tasks/import` did: the tasks created and notes about rows, by line. */
+export interface ImportResult {
+  imported: number;
+  ids: string[];
+  notes: { line: number; message: string }[];
+}
+
 /** A saved view (`/api/views`): a named task-list query string. */
 export interface SavedView {
   id: string;
