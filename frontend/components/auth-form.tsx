@@ -8,7 +8,7 @@ import { authClient } from "@/lib/auth-client";
 import { validateSignIn, validateSignUp } from "@/lib/validation";
 import { Button, Field, inputClass } from "./ui";
 
-export function AuthForm({ mode }: { mode: "sign-in" | "sign-up" }) {
+export function AuthForm({ mode, notice }: { mode: "sign-in" | "sign-up"; notice?: string }) {
   const router = useRouter();
   const [values, setValues] = useState({ name: "", email: "", password: "" });
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -34,7 +34,7 @@ export function AuthForm({ mode }: { mode: "sign-in" | "sign-up" }) {
     setBusy(true);
     const email = values.email.trim().toLowerCase();
     const { error } = signUp
-      ? await authClient.signUp.email({ name: values.name.trim(), email, password: values.password })
+      ? await authClient.signUp.email({ name: values.name.trim(), email, password: values.password, callbackURL: "/tasks" })
       : await authClient.signIn.email({ email, password: values.password });
     if (error) {
       setBusy(false);
@@ -69,6 +69,11 @@ export function AuthForm({ mode }: { mode: "sign-in" | "sign-up" }) {
         noValidate
         className="space-y-4 rounded-2xl border border-zinc-200 bg-white/90 p-6 shadow-xl shadow-zinc-900/5 backdrop-blur dark:border-zinc-800 dark:bg-zinc-900/80 dark:shadow-black/30"
       >
+        {notice && !formError && (
+          <p role="status" className="rounded-lg bg-emerald-50 px-3 py-2 text-sm text-emerald-800 dark:bg-emerald-500/10 dark:text-emerald-300">
+            {notice}
+          </p>
+        )}
         {formError && (
           <p role="alert" className="rounded-lg bg-red-50 px-3 py-2 text-sm text-red-700 dark:bg-red-500/10 dark:text-red-300">
             {formError}
@@ -127,6 +132,13 @@ export function AuthForm({ mode }: { mode: "sign-in" | "sign-up" }) {
             </button>
           </div>
         </Field>
+        {!signUp && (
+          <p className="-mt-1 text-right text-sm">
+            <Link href="/forgot-password" className="font-medium text-brand-600 hover:text-brand-500 dark:text-brand-400">
+              Forgot your password?
+            </Link>
+          </p>
+        )}
         <Button type="submit" variant="primary" loading={busy} className="w-full">
           {signUp ? "Create account" : "Sign in"}
         </Button>

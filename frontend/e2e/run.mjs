@@ -8,6 +8,8 @@ import path from "node:path";
 const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3000";
 const SHOTS = path.resolve(process.env.SCREENSHOT_DIR ?? "e2e-screenshots");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+// The SMTP stand-in's message list (e2e/mail-sink.mjs), started by scripts/test-frontend.
+const MAIL_SINK = process.env.MAIL_SINK_URL ?? "http://127.0.0.1:3598";
 const only = process.env.E2E_ONLY?.split(",");
 rmSync(SHOTS, { recursive: true, force: true });
 mkdirSync(SHOTS, { recursive: true });
@@ -977,6 +979,76 @@ await scenario(13, "the user downloads every task as JSON and CSV and imports a 
   }
   if (plants.description !== "the ones on the balcony too") throw new Error(`note not in the description: ${plants.description}`);
   console.log("  JSON and CSV downloads hold the user's task; a Todoist export imports with tags, priority, repeat and notes; a non-export imports nothing");
+});
+
+await scenario(14, "a new account confirms its address from the mail; a forgotten password is reset by mail, once, and every device is signed out", async () => {
+  const { page: p, email } = await newUser("Rosa");
+  S.c = p;
+  const mailTo = async (subject) =>
+    (await (await fetch(`${MAIL_SINK}/messages`)).json()).filter((m) => m.to === email && m.subject.includes(subject));
+  const linkIn = (text) => text.match(/https?:\/\/\S+/)?.[0];
+  const waitForMail = async (subject) => {
+    let found;
+    await expectEventually(async () => (found = (await mailTo(subject)).at(-1)), { message: `a mail "${subject}"` });
+    return found;
+  };
+
+  // The address: a banner until the link from the sign-up mail is opened.
+  const banner = p.locator('[data-testid="verify-email"]');
+  await banner.waitFor({ timeout: 10_000 });
+  const confirm = await waitForMail("Confirm your e-mail address");
+  await p.goto(linkIn(confirm.text));
+  await p.waitForURL("**/tasks");
+  await live(p);
+  if (await banner.count()) throw new Error("the banner stays after the address was confirmed");
+
+  // A forgotten password, from a browser that is not signed in.
+  const errorsBefore = consoleErrors.length;
+  const anonCtx = await browser.newContext({ viewport: { width: 1280, height: 860 }, timezoneId: "Europe/Berlin" });
+  const a = watch(await anonCtx.newPage(), "Rosa-signed-out");
+  await a.goto(`${BASE}/sign-in`);
+  await a.getByRole("link", { name: "Forgot your password?" }).click();
+  await a.waitForURL("**/forgot-password");
+  await a.fill("#reset-email", email);
+  await a.press("#reset-email", "Enter");
+  await a.locator('[data-testid="reset-sent"]').waitFor({ timeout: 10_000 });
+  // An address without an account gets the same answer (no way to learn who has one).
+  await a.goto(`${BASE}/forgot-password`);
+  await a.fill("#reset-email", `nobody-${Date.now()}@example.com`);
+  await a.press("#reset-email", "Enter");
+  await a.locator('[data-testid="reset-sent"]').waitFor({ timeout: 10_000 });
+
+  const reset = await waitForMail("Reset your taskfleet password");
+  const link = linkIn(reset.text);
+  await a.goto(link);
+  await a.waitForURL("**/reset-password?token=*");
+  await a.fill("#reset-password", "a brand new password");
+  await a.fill("#reset-password-again", "a brand new password");
+  await shot(a, "scenario14-new-password");
+  await a.press("#reset-password-again", "Enter");
+  await a.waitForURL("**/sign-in?notice=password-reset", { timeout: 10_000 });
+  await a.getByRole("status").filter({ hasText: "Your password was changed" }).waitFor();
+  // The link works once.
+  await a.goto(link);
+  await a.getByRole("heading", { name: "This link does not work" }).waitFor({ timeout: 10_000 });
+
+  // Every device was signed out: the first page's session is gone.
+  await p.reload();
+  await p.waitForURL("**/sign-in", { timeout: 10_000 });
+  // The old password no longer works, the new one does.
+  await a.goto(`${BASE}/sign-in`);
+  await a.fill("#auth-email", email);
+  await a.fill("#auth-password", "correct horse battery");
+  await a.click('button[type="submit"]');
+  await a.getByRole("alert").filter({ hasText: "don't match" }).waitFor({ timeout: 10_000 });
+  await a.fill("#auth-password", "a brand new password");
+  await a.click('button[type="submit"]');
+  await a.waitForURL("**/tasks", { timeout: 15_000 });
+  // Refused requests (the old password, the revoked session's calls) are logged as 401s; only those.
+  const later = consoleErrors.splice(errorsBefore);
+  consoleErrors.push(...later.filter((e) => !/status of 401/.test(e)));
+  await anonCtx.close();
+  console.log("  address confirmed from the sign-up mail; reset by mail: link used once, old sessions gone, old password refused");
 });
 
 await browser.close();

@@ -3,10 +3,17 @@ import { jwt } from "better-auth/plugins";
 import { nextCookies } from "better-auth/next-js";
 import { Pool } from "pg";
 import { authBaseUrl, resolveAuthSecret, trustedOrigins } from "./auth-config";
+import { mailer, resetPasswordMail, verifyEmailMail } from "./mail";
 
 export { DEV_SECRET, trustedOrigins } from "./auth-config";
 
 export const databaseUrl = () => process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/taskfleet";
+
+/** Null when this server cannot send mail: password reset and verification are then off. */
+const sendMail = mailer();
+
+/** Whether accounts can get mail (reset links, verification): the UI offers those only then. */
+export const mailEnabled = () => sendMail !== null;
 
 export const authOptions = {
   appName: "taskfleet",
@@ -16,7 +23,29 @@ export const authOptions = {
   secret: resolveAuthSecret(),
   database: new Pool({ connectionString: databaseUrl(), max: 10 }),
   trustedOrigins: trustedOrigins(),
-  emailAndPassword: { enabled: true, minPasswordLength: 8, autoSignIn: true },
+  emailAndPassword: {
+    enabled: true,
+    minPasswordLength: 8,
+    autoSignIn: true,
+    // A reset link is valid for an hour, once; using it signs the account out everywhere.
+    resetPasswordTokenExpiresIn: 60 * 60,
+    revokeSessionsOnPasswordReset: true,
+    ...(sendMail && {
+      sendResetPassword: async ({ user, url }: { user: { email: string; name: string }; url: string }) =>
+        sendMail(resetPasswordMail(user.email, user.name, url)),
+    }),
+  },
+  // A new account is asked to confirm its address (the app shows a banner until it has); signing
+  // in does not wait for it.
+  ...(sendMail && {
+    emailVerification: {
+      sendOnSignUp: true,
+      autoSignInAfterVerification: true,
+      expiresIn: 60 * 60 * 24,
+      sendVerificationEmail: async ({ user, url }: { user: { email: string; name: string }; url: string }) =>
+        sendMail(verifyEmailMail(user.email, user.name, url)),
+    },
+  }),
   session: { expiresIn: 60 * 60 * 24 * 30, updateAge: 60 * 60 * 24 },
   telemetry: { enabled: false },
   // The services verify these EdDSA tokens against /api/auth/jwks (AUTH_JWKS_URL); sub = user id.

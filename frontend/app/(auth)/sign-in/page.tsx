@@ -3,6 +3,11 @@ import { AuthForm } from "@/components/auth-form";
 
 export const metadata: Metadata = { title: "Sign in" };
 
-export default function SignInPage() {
-  return <AuthForm mode="sign-in" />;
+const NOTICES: Record<string, string> = {
+  "password-reset": "Your password was changed and every device was signed out. Sign in with the new password.",
+};
+
+export default async function SignInPage({ searchParams }: { searchParams: Promise<{ notice?: string }> }) {
+  const { notice } = await searchParams;
+  return <AuthForm mode="sign-in" notice={notice ? NOTICES[notice] : undefined} />;
 }
