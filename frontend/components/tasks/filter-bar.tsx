@@ -69,6 +69,19 @@ export function FilterBar({
   const range: DueRange = customRange ? "custom" : dueRangeOf(filters);
   const [from, setFrom] = useState(localDay(filters.due_after));
   const [to, setTo] = useState(localDay(filters.due_before));
+  // The URL's range moved by itself (back button, a view, a shared link): the range inputs follow
+  // it. A move this bar made (`applied`) leaves them as the user is typing them.
+  const rangeKey = `${filters.due ?? ""}|${filters.due_after ?? ""}|${filters.due_before ?? ""}`;
+  const [shownRange, setShownRange] = useState(rangeKey);
+  const [applied, setApplied] = useState<string | null>(null);
+  if (rangeKey !== shownRange) {
+    setShownRange(rangeKey);
+    if (rangeKey !== applied) {
+      setCustomRange(false);
+      setFrom(localDay(filters.due_after));
+      setTo(localDay(filters.due_before));
+    }
+  }
   // The URL moved (back button, a view): the search box follows it.
   const [shownQ, setShownQ] = useState(filters.q);
   if (filters.q !== shownQ) {
@@ -88,7 +101,9 @@ export function FilterBar({
 
   const applyRange = (r: DueRange, f = from, t = to) => {
     setCustomRange(r === "custom");
-    onChange(dueRangeToFilters(r, f, t));
+    const next = dueRangeToFilters(r, f, t);
+    setApplied(`${next.due ?? ""}|${next.due_after ?? ""}|${next.due_before ?? ""}`);
+    onChange(next);
   };
   const unusedTags = tags.filter((t) => !filters.tags.includes(t.tag));
 
