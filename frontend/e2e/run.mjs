@@ -844,9 +844,19 @@ await scenario(11, "views stay: Today, Upcoming by day and Overdue; filters in t
   await p.waitForURL("**/tasks?tag=home&tag=work&tag_mode=any");
   await expectShown("Tagged home,Tagged work", "the saved view");
   if ((await savedButton.getAttribute("aria-current")) !== "page") throw new Error("the saved view is not marked current");
-  await nav.getByRole("button", { name: "Delete the view “Home or work”" }).click();
-  await savedButton.waitFor({ state: "detached", timeout: 5_000 });
-  console.log("  Today/Upcoming/Overdue by the server in Berlin; back and reload keep the view; any/all tags; a saved view");
+  // Renamed by keyboard; it keeps its place and its list, and is still the current view.
+  await nav.getByRole("button", { name: "Rename the view “Home or work”" }).focus();
+  await p.keyboard.press("Enter");
+  await p.fill("#view-name", "Home and work");
+  await p.press("#view-name", "Enter");
+  const renamed = nav.locator('[data-testid="saved-views"]').getByRole("button", { name: "Home and work", exact: true });
+  await renamed.waitFor({ timeout: 10_000 });
+  if ((await renamed.getAttribute("aria-current")) !== "page") throw new Error("the renamed view is not the current one");
+  await p.reload();
+  await renamed.waitFor({ timeout: 10_000 });
+  await nav.getByRole("button", { name: "Delete the view “Home and work”" }).click();
+  await renamed.waitFor({ state: "detached", timeout: 5_000 });
+  console.log("  Today/Upcoming/Overdue by the server in Berlin; back and reload keep the view; any/all tags; a saved view, renamed");
 });
 
 await scenario(12, "a calendar app subscribes to the user's secret feed URL; rotating it ends the old URL, turning it off ends all", async () => {

@@ -115,6 +115,8 @@ export const api = {
   views: () => request<{ items: SavedView[] }>("/api/views"),
   saveView: (name: string, query: string) =>
     request<SavedView>("/api/views", { method: "POST", body: JSON.stringify({ name, query }) }),
+  changeView: (id: string, change: { name?: string; query?: string }) =>
+    request<SavedView>(`/api/views/${id}`, { method: "PATCH", body: JSON.stringify(change) }),
   deleteView: (id: string) => request<void>(`/api/views/${id}`, { method: "DELETE" }),
   calendarFeed: () => request<{ feed: CalendarFeed | null }>("/api/calendar-feed"),
   /** Turns the feed on, or replaces its secret URL (the old one stops working). */

@@ -28,7 +28,7 @@ describe("FORWARDED_SHAPES", () => {
         "GET /api/tasks/export",
         "POST /api/tasks/import",
         "GET,POST /api/views",
-        "DELETE /api/views/{id}",
+        "PATCH,DELETE /api/views/{id}",
         "GET /api/assistant/status",
         "GET,POST /api/assistant/threads",
         "DELETE /api/assistant/threads/{id}",

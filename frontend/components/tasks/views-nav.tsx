@@ -1,6 +1,6 @@
 "use client";
 import { useCallback, useEffect, useState } from "react";
-import { AlertCircle, Bookmark, BookmarkPlus, CalendarDays, CalendarRange, Inbox, X } from "lucide-react";
+import { AlertCircle, Bookmark, BookmarkPlus, CalendarDays, CalendarRange, Inbox, Pencil, X } from "lucide-react";
 import { toast } from "sonner";
 import { api, ApiError } from "@/lib/api";
 import { cn } from "@/lib/cn";
@@ -26,6 +26,9 @@ const itemClass = (current: boolean) =>
 export function ViewsNav({ filters, onSelect }: { filters: TaskFilters; onSelect: (f: TaskFilters) => void }) {
   const [saved, setSaved] = useState<SavedView[]>([]);
   const [naming, setNaming] = useState(false);
+  // The view being renamed in the dialog (null: the dialog saves a new view).
+  const [editing, setEditing] = useState<SavedView | null>(null);
+  const [requery, setRequery] = useState(false);
   const [name, setName] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -48,16 +51,31 @@ export function ViewsNav({ filters, onSelect }: { filters: TaskFilters; onSelect
     e.preventDefault();
     setBusy(true);
     try {
-      const view = await api.saveView(name.trim(), searchFromFilters(filters, { explicit: true }));
-      setSaved((xs) => [...xs, view]);
+      const query = searchFromFilters(filters, { explicit: true });
+      if (editing) {
+        const view = await api.changeView(editing.id, { name: name.trim(), ...(requery ? { query } : {}) });
+        setSaved((xs) => xs.map((x) => (x.id === view.id ? view : x)));
+        toast.success(`Saved the view “${view.name}”`);
+      } else {
+        const view = await api.saveView(name.trim(), query);
+        setSaved((xs) => [...xs, view]);
+        toast.success(`Saved the view “${view.name}”`);
+      }
       setNaming(false);
       setName("");
-      toast.success(`Saved the view “${view.name}”`);
     } catch (err) {
       setProblem(err instanceof ApiError ? err.message : "Could not save the view");
     } finally {
       setBusy(false);
     }
+  };
+
+  const openDialog = (view: SavedView | null) => {
+    setProblem(null);
+    setEditing(view);
+    setRequery(false);
+    setName(view?.name ?? "");
+    setNaming(true);
   };
 
   const remove = async (view: SavedView) => {
@@ -104,6 +122,14 @@ export function ViewsNav({ filters, onSelect }: { filters: TaskFilters; onSelect
                 </button>
                 <button
                   type="button"
+                  aria-label={`Rename the view “${v.name}”`}
+                  onClick={() => openDialog(v)}
+                  className="rounded-md p-1 text-zinc-400 opacity-100 hover:text-zinc-700 focus-visible:opacity-100 lg:opacity-0 lg:group-hover:opacity-100 dark:hover:text-zinc-200"
+                >
+                  <Pencil className="size-3.5" aria-hidden />
+                </button>
+                <button
+                  type="button"
                   aria-label={`Delete the view “${v.name}”`}
                   onClick={() => void remove(v)}
                   className="rounded-md p-1 text-zinc-400 opacity-100 hover:text-red-600 focus-visible:opacity-100 lg:opacity-0 lg:group-hover:opacity-100"
@@ -118,10 +144,7 @@ export function ViewsNav({ filters, onSelect }: { filters: TaskFilters; onSelect
               type="button"
               disabled={builtIn || savedCurrent}
               title={builtIn || savedCurrent ? "This view is in the list already" : "Save the filters in use as a view"}
-              onClick={() => {
-                setProblem(null);
-                setNaming(true);
-              }}
+              onClick={() => openDialog(null)}
               className={cn(itemClass(false), "disabled:cursor-default disabled:opacity-50 disabled:hover:bg-transparent")}
             >
               <BookmarkPlus className="size-4 shrink-0" aria-hidden /> Save this view
@@ -129,7 +152,12 @@ export function ViewsNav({ filters, onSelect }: { filters: TaskFilters; onSelect
           </li>
         </ul>
       </div>
-      <Dialog open={naming} onClose={() => setNaming(false)} title="Save this view" description="The filters, search and sort in use, under a name of your choice.">
+      <Dialog
+        open={naming}
+        onClose={() => setNaming(false)}
+        title={editing ? "Rename the view" : "Save this view"}
+        description={editing ? `“${editing.name}” keeps its place in the list.` : "The filters, search and sort in use, under a name of your choice."}
+      >
         <form onSubmit={save} className="space-y-3 px-5 pt-4 pb-5">
           <label htmlFor="view-name" className="text-sm font-medium">
             Name
@@ -144,6 +172,12 @@ export function ViewsNav({ filters, onSelect }: { filters: TaskFilters; onSelect
             aria-describedby={problem ? "view-name-problem" : undefined}
             className="h-9 w-full rounded-lg border border-zinc-200 bg-white px-2.5 text-sm dark:border-zinc-800 dark:bg-zinc-900"
           />
+          {editing && (
+            <label className="flex items-center gap-2 text-sm">
+              <input type="checkbox" checked={requery} onChange={(e) => setRequery(e.target.checked)} />
+              Also make it list what is shown now
+            </label>
+          )}
           {problem && (
             <p id="view-name-problem" role="alert" className="text-xs text-rose-600 dark:text-rose-400">
               {problem}

@@ -32,7 +32,7 @@ export const FORWARDED_SHAPES = {
     shape("/api/tasks/trash/{id}/restore", "POST"),
   ],
   // Saved views of the task list.
-  views: [shape("/api/views", "GET", "POST"), shape("/api/views/{id}", "DELETE")],
+  views: [shape("/api/views", "GET", "POST"), shape("/api/views/{id}", "PATCH", "DELETE")],
   assistant: [
     shape("/api/assistant/status", "GET"),
     shape("/api/assistant/threads", "GET", "POST"),

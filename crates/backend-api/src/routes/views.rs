@@ -15,12 +15,12 @@ use uuid::Uuid;
 
 use crate::limits::Writes;
 use crate::startup::AppState;
-use crate::tasks::views::{self, NewView, SavedView};
+use crate::tasks::views::{self, NewView, SavedView, ViewChange};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/views", get(list_views).post(save_view))
-        .route("/api/views/{id}", delete(delete_view))
+        .route("/api/views/{id}", delete(delete_view).patch(change_view))
 }
 
 /// The caller's saved views.
@@ -57,6 +57,24 @@ pub async fn save_view(
     let mut conn = state.pool.acquire().await?;
     let saved = views::save(&mut conn, &user.user_id, new).await?;
     Ok((StatusCode::CREATED, Json(saved)).into_response())
+}
+
+/// Renames one of the caller's views, or makes it list something else.
+#[utoipa::path(patch, path = "/api/views/{id}", tag = "views", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = ViewChange,
+    responses((status = 200, body = SavedView), (status = 404, description = "no such view"),
+              (status = 409, description = "a view of that name exists"),
+              (status = 422, description = "bad name or query")))]
+pub async fn change_view(
+    State(state): State<AppState>,
+    Limited(user, _): Limited<Writes>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(change): ApiJson<ViewChange>,
+) -> Result<Json<SavedView>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    Ok(Json(
+        views::change(&mut conn, &user.user_id, id, change).await?,
+    ))
 }
 
 /// Deletes one of the caller's views.

@@ -49,20 +49,31 @@ pub async fn list(conn: &mut PgConnection, user_id: &str) -> Result<Vec<SavedVie
     .await?)
 }
 
-/// Saves a view: 422 for a bad name or query or one view too many, 409 for a name in use.
-pub async fn save(
-    conn: &mut PgConnection,
-    user_id: &str,
-    new: NewView,
-) -> Result<SavedView, ApiError> {
-    let name = new.name.trim();
+/// Body of `PATCH /api/views/{id}`: what changes (at least one).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViewChange {
+    /// A new name, 1–60 characters.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A new query (the list as it is shown now), as for `POST /api/views`.
+    #[serde(default)]
+    pub query: Option<String>,
+}
+
+fn valid_name(raw: &str) -> Result<&str, ApiError> {
+    let name = raw.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.contains('\0') {
         return Err(ApiError::invalid_field(
             "name",
             format!("1–{MAX_NAME} characters"),
         ));
     }
-    let query = new.query.trim().trim_start_matches('?');
+    Ok(name)
+}
+
+fn valid_query(raw: &str) -> Result<&str, ApiError> {
+    let query = raw.trim().trim_start_matches('?');
     if query.chars().count() > MAX_QUERY {
         return Err(ApiError::invalid_field(
             "query",
@@ -79,6 +90,24 @@ pub async fn save(
     }
     ListQuery::parse(Some(query))
         .map_err(|error| ApiError::invalid_field("query", error.to_string()))?;
+    Ok(query)
+}
+
+fn name_in_use(name: &str) -> ApiError {
+    ApiError::Conflict {
+        code: "already_exists",
+        message: format!("a view named {name:?} exists"),
+    }
+}
+
+/// Saves a view: 422 for a bad name or query or one view too many, 409 for a name in use.
+pub async fn save(
+    conn: &mut PgConnection,
+    user_id: &str,
+    new: NewView,
+) -> Result<SavedView, ApiError> {
+    let name = valid_name(&new.name)?;
+    let query = valid_query(&new.query)?;
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM saved_views WHERE user_id = $1")
         .bind(user_id)
         .fetch_one(&mut *conn)
@@ -99,10 +128,39 @@ pub async fn save(
     .bind(query)
     .fetch_optional(conn)
     .await?;
-    saved.ok_or_else(|| ApiError::Conflict {
-        code: "already_exists",
-        message: format!("a view named {name:?} exists"),
-    })
+    saved.ok_or_else(|| name_in_use(name))
+}
+
+/// Renames a view or changes its query: 404 for none of the user's, 409 for a name in use.
+pub async fn change(
+    conn: &mut PgConnection,
+    user_id: &str,
+    id: Uuid,
+    change: ViewChange,
+) -> Result<SavedView, ApiError> {
+    if change.name.is_none() && change.query.is_none() {
+        return Err(ApiError::invalid_field("name", "give a new name or query"));
+    }
+    let name = change.name.as_deref().map(valid_name).transpose()?;
+    let query = change.query.as_deref().map(valid_query).transpose()?;
+    let changed = sqlx::query_as(
+        "UPDATE saved_views SET name = coalesce($3, name), query = coalesce($4, query) \
+         WHERE id = $1 AND user_id = $2 RETURNING id, name, query, created_at",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(name)
+    .bind(query)
+    .fetch_optional(conn)
+    .await;
+    match changed {
+        Ok(Some(view)) => Ok(view),
+        Ok(None) => Err(ApiError::NotFound("view")),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(name_in_use(name.unwrap_or_default()))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Deletes one of the user's views.

@@ -266,3 +266,66 @@ async fn a_user_keeps_at_most_fifty_views() {
     .await;
     assert_eq!(status, 201, "the limit is per user");
 }
+
+async fn change(app: &TestApp, user: &str, id: &str, body: Value) -> (u16, Value) {
+    let response = app
+        .request(Method::PATCH, &format!("/api/views/{id}"), user)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_view_is_renamed_or_made_to_list_something_else_by_its_owner_only() {
+    let app = spawn_app().await;
+    let (_, work) = save(&app, "alice", json!({"name": "Work", "query": "tag=work"})).await;
+    save(&app, "alice", json!({"name": "Home", "query": "tag=home"})).await;
+    let id = work["id"].as_str().unwrap();
+
+    let (status, renamed) = change(&app, "alice", id, json!({"name": "  Office  "})).await;
+    assert_eq!(status, 200, "{renamed}");
+    assert_eq!(
+        (renamed["name"].as_str(), renamed["query"].as_str()),
+        (Some("Office"), Some("tag=work"))
+    );
+    let (status, requeried) = change(
+        &app,
+        "alice",
+        id,
+        json!({"query": "?tag=work&sort=due_date"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (requeried["name"].as_str(), requeried["query"].as_str()),
+        (Some("Office"), Some("tag=work&sort=due_date"))
+    );
+
+    let (status, error) = change(&app, "alice", id, json!({"name": "Home"})).await;
+    assert_eq!(
+        (status, error_code(&error).as_str()),
+        (409, "already_exists")
+    );
+    for bad in [
+        json!({}),
+        json!({"name": ""}),
+        json!({"query": "limit=3"}),
+        json!({"query": "status=sleeping"}),
+    ] {
+        let (status, error) = change(&app, "alice", id, bad.clone()).await;
+        assert_eq!(status, 422, "{bad} → {error}");
+    }
+    let (status, _) = change(&app, "bob", id, json!({"name": "Mine now"})).await;
+    assert_eq!(status, 404);
+    let (_, list) = app.get_json("alice", "/api/views").await;
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Office", "Home"], "renaming keeps the view's place");
+}
