@@ -2,6 +2,7 @@
 // against a running app (BASE_URL, default http://127.0.0.1:3000) backed by `fleet`.
 // Each scenario saves a screenshot under e2e-screenshots/ and prints its path.
 import { chromium } from "playwright-core";
+import pg from "pg";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 
@@ -39,8 +40,22 @@ function watch(page, who) {
   return page;
 }
 
+// Each browser context is a different person on a different network, as behind the chart's
+// ingress (which sets X-Forwarded-For). Better Auth limits sign-ups and sign-ins to 3 per 10 s
+// per client address, counted from the last attempt; sharing one address, the scenarios'
+// sign-ups a few seconds apart would be refused with 429 on a slow machine.
+let clients = 0;
+async function newContext() {
+  clients += 1;
+  return browser.newContext({
+    viewport: { width: 1280, height: 860 },
+    timezoneId: "Europe/Berlin",
+    extraHTTPHeaders: { "x-forwarded-for": `198.51.100.${clients}` },
+  });
+}
+
 async function newUser(name) {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, timezoneId: "Europe/Berlin" });
+  const ctx = await newContext();
   const page = watch(await ctx.newPage(), name);
   const email = `${name.toLowerCase()}-${Date.now()}@example.com`;
   await page.goto(`${BASE}/sign-up`);
@@ -1014,7 +1029,7 @@ await scenario(14, "a new account confirms its address from the mail; a forgotte
 
   // A forgotten password, from a browser that is not signed in.
   const errorsBefore = consoleErrors.length;
-  const anonCtx = await browser.newContext({ viewport: { width: 1280, height: 860 }, timezoneId: "Europe/Berlin" });
+  const anonCtx = await newContext();
   const a = watch(await anonCtx.newPage(), "Rosa-signed-out");
   await a.goto(`${BASE}/sign-in`);
   await a.getByRole("link", { name: "Forgot your password?" }).click();
@@ -1059,6 +1074,87 @@ await scenario(14, "a new account confirms its address from the mail; a forgotte
   consoleErrors.push(...later.filter((e) => !/status of 401/.test(e)));
   await anonCtx.close();
   console.log("  address confirmed from the sign-up mail; reset by mail: link used once, old sessions gone, old password refused");
+});
+
+await scenario(15, "a user deletes their account: the password is asked, every service erases the data, every open page is signed out", async () => {
+  const { ctx, page: p, email } = await newUser("Otto");
+  S.c = p;
+  const db = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await db.connect();
+  try {
+    const one = async (sql, ...params) => (await db.query(sql, params)).rows[0];
+    const { id: userId } = await one('SELECT id FROM "user" WHERE email = $1', email);
+    await quickAdd(p, "Shred the old letters tomorrow 9am");
+    await row(p, "Shred the old letters").waitFor({ timeout: 10_000 });
+    // A second tab of the same account, which the deletion must reach too.
+    const other = watch(await ctx.newPage(), "Otto-tab-2");
+    await other.goto(`${BASE}/tasks`);
+    await live(other);
+    await row(other, "Shred the old letters").waitFor({ timeout: 10_000 });
+    // The audit trail has the creation before the deletion (so its erasure is observable).
+    await expectEventually(async () => Number((await one("SELECT count(*) AS n FROM audit_log WHERE user_id = $1", userId)).n) >= 1, {
+      message: "the creation in the audit trail",
+    });
+
+    await p.getByRole("link", { name: "Settings", exact: true }).click();
+    await p.waitForURL("**/settings");
+    await p.getByRole("button", { name: "Delete account…" }).click();
+    const dialog = p.getByRole("alertdialog", { name: "Delete your account?" });
+    await dialog.waitFor();
+    // A wrong password deletes nothing.
+    const errorsBefore = consoleErrors.length;
+    await p.fill("#delete-account-password", "not my password");
+    await dialog.getByRole("button", { name: "Delete my account" }).click();
+    await dialog.getByRole("alert").filter({ hasText: "That is not your password. Nothing was deleted." }).waitFor({ timeout: 10_000 });
+    const refused = consoleErrors.splice(errorsBefore);
+    consoleErrors.push(...refused.filter((e) => !/status of 403/.test(e)));
+    if (Number((await one("SELECT count(*) AS n FROM tasks WHERE user_id = $1", userId)).n) !== 1) throw new Error("a wrong password deleted tasks");
+    await shot(p, "scenario15-delete-account");
+
+    await p.fill("#delete-account-password", "correct horse battery");
+    const deleting = consoleErrors.length;
+    await dialog.getByRole("button", { name: "Delete my account" }).click();
+    await p.waitForURL("**/sign-in?notice=account-deleted", { timeout: 15_000 });
+    await p.getByRole("status").filter({ hasText: "Your account and everything in it were deleted" }).waitFor();
+    // The other tab is told through its live connection and leaves too.
+    await other.waitForURL("**/sign-in?notice=account-deleted", { timeout: 15_000 });
+    await shot(other, "scenario15-other-tab-signed-out");
+    // Calls the pages made between the erasure and leaving were refused (401); only those.
+    const afterDeletion = consoleErrors.splice(deleting);
+    consoleErrors.push(...afterDeletion.filter((e) => !/status of 401/.test(e)));
+
+    // Every service erased what it kept; the audit trail keeps only a tombstone.
+    await expectEventually(
+      async () => {
+        const audit = (await db.query("SELECT event_type, snapshot FROM audit_log WHERE user_id = $1", [userId])).rows;
+        return audit.length === 1 && audit[0].event_type === "user-deleted" && Number(audit[0].snapshot.erased_entries) >= 1;
+      },
+      { message: "the audit trail replaced by a tombstone" },
+    );
+    const left = await one(
+      `SELECT (SELECT count(*) FROM tasks WHERE user_id = $1) AS tasks,
+              (SELECT count(*) FROM notifications WHERE user_id = $1) AS notifications,
+              (SELECT count(*) FROM "user" WHERE id = $1) AS users,
+              (SELECT count(*) FROM session WHERE "userId" = $1) AS sessions,
+              (SELECT count(*) FROM erased_users WHERE user_id = $1) AS erased`,
+      userId,
+    );
+    if (Number(left.tasks) || Number(left.notifications) || Number(left.users) || Number(left.sessions) || Number(left.erased) !== 1) {
+      throw new Error(`left behind: ${JSON.stringify(left)}`);
+    }
+
+    // The old credentials open nothing.
+    const signIn = consoleErrors.length;
+    await p.fill("#auth-email", email);
+    await p.fill("#auth-password", "correct horse battery");
+    await p.click('button[type="submit"]');
+    await p.getByRole("alert").filter({ hasText: "don't match" }).waitFor({ timeout: 10_000 });
+    const refusedSignIn = consoleErrors.splice(signIn);
+    consoleErrors.push(...refusedSignIn.filter((e) => !/status of 401/.test(e)));
+  } finally {
+    await db.end();
+  }
+  console.log("  wrong password refused; tasks, sessions and the user gone in every service; the audit trail a tombstone; the other tab signed out");
 });
 
 await browser.close();

@@ -2,7 +2,9 @@
 // The one real-time hook: WebSocket first, SSE after repeated failures, backoff reconnects, and a
 // re-sync callback after every reconnect (and on a server `resync` message).
 import { useEffect, useRef, useState } from "react";
+import { leaveDeletedAccount } from "@/lib/account-deleted";
 import { api } from "@/lib/api";
+import { authClient } from "@/lib/auth-client";
 import { DEFAULT_REALTIME_URL, RealtimeClient, realtimeUrls, type ConnectionStatus, type Transport } from "@/lib/realtime";
 import type { RealtimeMessage } from "@/lib/types";
 
@@ -33,6 +35,15 @@ export function useRealtime({ onMessage, onResync, url = DEFAULT_REALTIME_URL, e
         if (msg.type === "resync") handlers.current.onResync();
         else handlers.current.onMessage(msg);
       },
+      onAccountDeleted: () =>
+        void leaveDeletedAccount({
+          hasSession: async () => {
+            const { data, error } = await authClient.getSession();
+            if (error) throw error;
+            return !!data;
+          },
+          go: (to) => window.location.assign(to),
+        }),
       onOpen: ({ reconnected }) => {
         if (reconnected) handlers.current.onResync();
       },

@@ -129,6 +129,9 @@ export const api = {
       body: csv,
       headers: { "Content-Type": "text/csv" },
     }),
+  /** Deletes the account and everything of it, given the password (204, the session ends). */
+  deleteAccount: (password: string) =>
+    request<void>("/api/account", { method: "DELETE", body: JSON.stringify({ password }) }),
   completeTask: (id: string) => request<Task>(`/api/tasks/${id}/complete`, { method: "POST" }),
   reopenTask: (id: string) => request<Task>(`/api/tasks/${id}/reopen`, { method: "POST" }),
   snoozeTask: (id: string, snoozeFor: SnoozeFor) =>

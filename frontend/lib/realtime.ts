@@ -6,7 +6,7 @@
 // - Every drop schedules a reconnect with exponential backoff and jitter (capped), and every
 //   successful (re)connect calls `onOpen(reconnected)` so the caller re-syncs from the API:
 //   a push lost while disconnected never leaves a stale view.
-import type { RealtimeMessage } from "./types";
+import type { AccountDeletedPush, RealtimeMessage } from "./types";
 
 export type Transport = "ws" | "sse";
 export type ConnectionStatus = "connecting" | "open" | "reconnecting" | "offline";
@@ -31,6 +31,8 @@ export interface RealtimeOptions {
   wsUrl: string;
   sseUrl: string;
   onMessage: (msg: RealtimeMessage) => void;
+  /** The account was deleted (on another page or device): the client has stopped for good. */
+  onAccountDeleted?: () => void;
   /** Called on every successful connect; `reconnected` is false only for the very first one. */
   onOpen?: (info: { transport: Transport; reconnected: boolean }) => void;
   onStatus?: (status: ConnectionStatus, transport: Transport) => void;
@@ -184,13 +186,19 @@ export class RealtimeClient {
   private handleData(gen: number, data: unknown, eventId?: string): void {
     if (gen !== this.generation || typeof data !== "string") return;
     if (eventId) this.lastEventId = eventId;
-    let msg: RealtimeMessage;
+    let msg: RealtimeMessage | AccountDeletedPush;
     try {
-      msg = JSON.parse(data) as RealtimeMessage;
+      msg = JSON.parse(data) as RealtimeMessage | AccountDeletedPush;
     } catch {
       return;
     }
     if (!msg || typeof msg !== "object" || typeof msg.type !== "string") return;
+    if (msg.type === "account.deleted") {
+      // The server closes the connection next; reconnecting would only be refused.
+      this.stop();
+      this.o.onAccountDeleted?.();
+      return;
+    }
     this.o.onMessage(msg);
   }
 

@@ -85,6 +85,11 @@ export interface ReminderPush {
   task: { task_id?: string; title?: string; reminder_at?: string; due_date?: string | null } & Record<string, unknown>;
 }
 
+/** Sent to every open page of an account that was just deleted; the connection then closes. */
+export interface AccountDeletedPush {
+  type: "account.deleted";
+}
+
 export type RealtimeMessage = TaskPush | ReminderPush | { type: "resync" };
 
 /** A deleted task in the trash (`GET /api/tasks/trash`). */

@@ -86,6 +86,23 @@ describe("RealtimeClient", () => {
     expect(messages[0]!.type).toBe("task.created");
   });
 
+  it("stops for good when the account was deleted, and says so instead of delivering it", async () => {
+    const onAccountDeleted = vi.fn();
+    const { c, messages, getTicket } = client({ onAccountDeleted });
+    c.start();
+    await flush();
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    ws.send({ type: "account.deleted" });
+    expect(onAccountDeleted).toHaveBeenCalledTimes(1);
+    expect(messages).toHaveLength(0);
+    // The server's close that follows starts no reconnect.
+    ws.onclose?.({ code: 1000 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(getTicket).toHaveBeenCalledTimes(1);
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
   it("reconnects with backoff after a drop, with a fresh ticket, and asks for a re-sync", async () => {
     const { c, opens, getTicket } = client();
     c.start();

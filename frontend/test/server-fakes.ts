@@ -8,6 +8,8 @@ export const fakeAuth = {
     getToken: vi.fn(async (_: { headers: Headers }) => ({ token: "user-jwt" }) as { token: string } | null),
     getSession: vi.fn(async (_: { headers: Headers }) => ({ user: { id: "user-1" } }) as { user: { id: string } } | null),
     signJWT: vi.fn(async (_: { body: { payload: Record<string, unknown> } }) => ({ token: "mcp-jwt" })),
+    verifyPassword: vi.fn(async (_: { body: { password: string }; headers: Headers }) => ({ status: true })),
+    deleteUser: vi.fn(async (_: { body: { password?: string }; headers: Headers }) => ({ success: true })),
   },
   $context: Promise.resolve({ adapter: { count: vi.fn(async () => 1) } }) as Promise<{
     adapter: { count: (q: { model: string }) => Promise<number> };

@@ -1,8 +1,9 @@
 //! Every SQL statement on `audit_log`: appending an entry to a user's chain, listing a user's
 //! entries, and reading a user's chain back for verification.
 
+use chrono::SubsecRound;
 use chrono::{DateTime, Utc};
-use common::events::TaskEvent;
+use common::events::{TaskEvent, UserDeleted};
 use futures::TryStreamExt;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -19,7 +20,12 @@ pub enum Appended {
     Recorded,
     /// The event had been recorded before; nothing changed.
     Duplicate,
+    /// The user's account was deleted (their chain is a tombstone): nothing is recorded of them.
+    Erased,
 }
+
+/// The `event_type` of the entry that replaces an erased user's chain.
+pub const TOMBSTONE: &str = common::events::topics::USER_DELETED;
 
 /// Records `event` as the next entry of its user's chain, in one transaction with the
 /// processed-event record. A redelivery (also a concurrent one, which waits on the unique key
@@ -44,12 +50,21 @@ pub async fn append(pool: &PgPool, event: &TaskEvent) -> sqlx::Result<Appended> 
         return Ok(Appended::Duplicate);
     }
     // A statement after the lock's: its snapshot includes the last holder's commit.
-    let (prev_hash, recorded_at): (Option<String>, DateTime<Utc>) = sqlx::query_as(
-        "SELECT (SELECT hash FROM audit_log WHERE user_id = $1 ORDER BY id DESC LIMIT 1),          clock_timestamp()",
-    )
-    .bind(&event.user_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let (prev_hash, head_type, recorded_at): (Option<String>, Option<String>, DateTime<Utc>) =
+        sqlx::query_as(
+            "SELECT h.hash, h.event_type, clock_timestamp() FROM (SELECT 1) AS one LEFT JOIN \
+             (SELECT hash, event_type FROM audit_log WHERE user_id = $1 ORDER BY id DESC LIMIT 1) \
+             AS h ON true",
+        )
+        .bind(&event.user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if head_type.as_deref() == Some(TOMBSTONE) {
+        // An event of a deleted account that arrived after its erasure: kept out, and marked
+        // processed so a redelivery does not look again.
+        tx.commit().await?;
+        return Ok(Appended::Erased);
+    }
     let entry = Entry::from_event(event, recorded_at);
     let hash = link_hash(prev_hash.as_deref(), &entry);
     let inserted = sqlx::query(
@@ -123,17 +138,24 @@ pub async fn append_batch(
     .execute(&mut *tx)
     .await?;
     // After the locks' statement: this snapshot includes the last holder's commit.
-    let heads: Vec<(String, Option<String>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT u, (SELECT hash FROM audit_log WHERE user_id = u ORDER BY id DESC LIMIT 1), \
-         clock_timestamp() FROM unnest($1::text[]) AS u",
+    let heads: Vec<Head> = sqlx::query_as(
+        "SELECT u, h.hash, h.event_type, clock_timestamp() FROM unnest($1::text[]) AS u \
+         LEFT JOIN LATERAL (SELECT hash, event_type FROM audit_log WHERE user_id = u \
+         ORDER BY id DESC LIMIT 1) AS h ON true",
     )
     .bind(&users)
     .fetch_all(&mut *tx)
     .await?;
-    let recorded_at = heads.first().map_or_else(Utc::now, |(_, _, at)| *at);
+    let recorded_at = heads.first().map_or_else(Utc::now, |(_, _, _, at)| *at);
+    // Users whose account was deleted: their events are kept out (see [`append`]).
+    let erased: std::collections::HashSet<String> = heads
+        .iter()
+        .filter(|(_, _, head_type, _)| head_type.as_deref() == Some(TOMBSTONE))
+        .map(|(user, ..)| user.clone())
+        .collect();
     let mut head: std::collections::HashMap<String, Option<String>> = heads
         .into_iter()
-        .map(|(user, hash, _)| (user, hash))
+        .map(|(user, hash, _, _)| (user, hash))
         .collect();
     let mut outcomes = Vec::with_capacity(events.len());
     let mut rows = Vec::new();
@@ -142,6 +164,10 @@ pub async fn append_batch(
         // A copy of an event earlier in the same batch is a duplicate too.
         if !fresh.contains(&event.event_id) || !taken.insert(event.event_id) {
             outcomes.push(Appended::Duplicate);
+            continue;
+        }
+        if erased.contains(&event.user_id) {
+            outcomes.push(Appended::Erased);
             continue;
         }
         let entry = Entry::from_event(event, recorded_at);
@@ -179,6 +205,104 @@ pub async fn append_batch(
     }
     tx.commit().await?;
     Ok(Some(outcomes))
+}
+
+/// A user's chain head as a batch reads it: the user, the last entry's hash and type (none for
+/// an empty chain), and the transaction's clock.
+type Head = (String, Option<String>, Option<String>, DateTime<Utc>);
+
+/// What erasing a user did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Erased {
+    /// The user's entries were deleted and a tombstone now starts their chain.
+    Tombstoned {
+        /// How many entries were deleted.
+        entries: i64,
+    },
+    /// The user was erased before (this event or another one); nothing changed.
+    Duplicate,
+}
+
+/// Erases `event`'s user from the audit trail: deletes their entries (the one deletion the
+/// table's trigger lets through, for the user named in this transaction's
+/// `taskfleet.audit_erasure`) and starts their chain again with a tombstone entry that keeps
+/// how many entries there were and the hash of the last one, not what they said. Later events
+/// of the user are kept out ([`Appended::Erased`]). Idempotent by event id, and a second
+/// deletion event of the same user changes nothing.
+#[tracing::instrument(skip_all, fields(event_id = %event.event_id, user_id = %event.user_id))]
+pub async fn erase(pool: &PgPool, event: &UserDeleted) -> sqlx::Result<Erased> {
+    let mut tx = pool.begin().await?;
+    let first: Option<(i32,)> = sqlx::query_as(
+        "WITH recorded AS (INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) \
+         ON CONFLICT DO NOTHING RETURNING 1) \
+         SELECT 1 FROM recorded, pg_advisory_xact_lock(hashtextextended('audit:' || $3, 0))",
+    )
+    .bind(CONSUMER)
+    .bind(event.event_id)
+    .bind(&event.user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if first.is_none() {
+        tx.rollback().await?;
+        return Ok(Erased::Duplicate);
+    }
+    let (entries, head, head_type, recorded_at): (
+        i64,
+        Option<String>,
+        Option<String>,
+        DateTime<Utc>,
+    ) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM audit_log WHERE user_id = $1), h.hash, h.event_type, \
+             clock_timestamp() FROM (SELECT 1) AS one LEFT JOIN (SELECT hash, event_type \
+             FROM audit_log WHERE user_id = $1 ORDER BY id DESC LIMIT 1) AS h ON true",
+    )
+    .bind(&event.user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if head_type.as_deref() == Some(TOMBSTONE) {
+        tx.commit().await?;
+        return Ok(Erased::Duplicate);
+    }
+    sqlx::query("SELECT set_config('taskfleet.audit_erasure', $1, true)")
+        .bind(&event.user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM audit_log WHERE user_id = $1")
+        .bind(&event.user_id)
+        .execute(&mut *tx)
+        .await?;
+    let entry = Entry {
+        event_id: event.event_id,
+        user_id: event.user_id.clone(),
+        event_type: TOMBSTONE.to_owned(),
+        task_id: None,
+        actor: "user".to_owned(),
+        occurred_at: event.timestamp.trunc_subsecs(6),
+        recorded_at: recorded_at.trunc_subsecs(6),
+        changes: None,
+        snapshot: Some(serde_json::json!({
+            "erased_entries": entries,
+            "erased_chain_head": head,
+        })),
+    };
+    let hash = link_hash(None, &entry);
+    sqlx::query(
+        "INSERT INTO audit_log (event_id, user_id, event_type, task_id, actor, occurred_at, \
+         recorded_at, changes, snapshot, prev_hash, hash) \
+         VALUES ($1, $2, $3, NULL, $4, $5, $6, NULL, $7, NULL, $8)",
+    )
+    .bind(entry.event_id)
+    .bind(&entry.user_id)
+    .bind(&entry.event_type)
+    .bind(&entry.actor)
+    .bind(entry.occurred_at)
+    .bind(entry.recorded_at)
+    .bind(&entry.snapshot)
+    .bind(&hash)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Erased::Tombstoned { entries })
 }
 
 /// One stored entry as listed and verified.

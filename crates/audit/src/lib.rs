@@ -6,7 +6,10 @@
 //! batch of events is one transaction and one commit ([`journal::append_batch`]). Each user's
 //! entries form a hash chain ([`chain`]); the
 //! database refuses UPDATE and DELETE on the table, and `GET /api/audit/verify` recomputes the
-//! chain to prove nothing was altered behind the triggers' back. `GET /api/audit` lists the
+//! chain to prove nothing was altered behind the triggers' back. The one exception is account
+//! deletion (`user-deleted`): [`journal::erase`] deletes the user's entries in a transaction that
+//! names that user to the trigger, and a tombstone entry (how many entries, the last hash, no
+//! content) starts their chain again; later events of the user are not recorded. `GET /api/audit` lists the
 //! caller's entries, filtered and paged by cursor.
 
 pub mod chain;

@@ -9,7 +9,6 @@ use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
 use common::dead_letters::{DeadLetters, RetrySettings};
 use common::delivery::BulkSubscribe;
-use common::events::topics;
 use common::limits::{LimitOf, Rate, UserLimit};
 use common::server::{Ops, Server, Service, subscribe_route};
 use sqlx::PgPool;
@@ -102,7 +101,11 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
 pub fn router(state: AppState) -> Router {
     let internal = subscribe_route(crate::subscriptions::subscriptions(state.batching))
         .merge(crate::subscriptions::delivery_routes().with_state(state.clone()))
-        .merge(state.dead_letters.routes(&topics::TASK_TOPICS));
+        .merge(
+            state
+                .dead_letters
+                .routes(&crate::subscriptions::INBOX_TOPICS),
+        );
     let docs = common::openapi::route(<crate::routes::ApiDoc as utoipa::OpenApi>::openapi());
     let ops = state.ops.clone();
     ops.assemble(crate::routes::router().with_state(state), internal, docs)

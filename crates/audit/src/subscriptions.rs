@@ -13,13 +13,13 @@ use axum::routing::post;
 use common::dead_letters::{self, Handler};
 use common::delivery::{
     BulkDelivery, BulkReply, BulkSubscribe, DaprSubscription, Delivery, Verdict, decode_task_event,
-    verdict_for_db_error,
+    decode_user_deleted, verdict_for_db_error,
 };
 use common::events::{EventType, PUBSUB, TaskEvent, topics};
 use sqlx::PgPool;
 
 use crate::SERVICE;
-use crate::journal::{Appended, append, append_batch};
+use crate::journal::{Appended, Erased, append, append_batch, erase};
 use crate::startup::AppState;
 
 /// The app route that receives `topic`.
@@ -36,13 +36,28 @@ pub fn subscriptions(batching: Option<BulkSubscribe>) -> Vec<DaprSubscription> {
         .map(|topic| {
             DaprSubscription::new(SERVICE, PUBSUB, topic, &route_for(topic)).in_batches(batching)
         })
+        .chain([DaprSubscription::new(
+            SERVICE,
+            PUBSUB,
+            topics::USER_DELETED,
+            &route_for(topics::USER_DELETED),
+        )])
         .chain(dead_letters::inbox_subscriptions(
             SERVICE,
             PUBSUB,
-            &topics::TASK_TOPICS,
+            &INBOX_TOPICS,
         ))
         .collect()
 }
+
+/// The topics whose dead letters audit takes back ([`common::dead_letters`]).
+pub const INBOX_TOPICS: [&str; 5] = [
+    topics::TASK_CREATED,
+    topics::TASK_UPDATED,
+    topics::TASK_COMPLETED,
+    topics::TASK_DELETED,
+    topics::USER_DELETED,
+];
 
 /// The delivery routes (without the `/dapr/subscribe` route and the app-token guard).
 pub fn delivery_routes() -> Router<AppState> {
@@ -51,6 +66,34 @@ pub fn delivery_routes() -> Router<AppState> {
         .fold(Router::new(), |router, topic| {
             router.route(&route_for(topic), post(receive_task_event))
         })
+        .route(&route_for(topics::USER_DELETED), post(receive_user_deleted))
+}
+
+/// Erases a deleted account's entries, leaving a tombstone ([`crate::journal::erase`]).
+pub async fn receive_user_deleted(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Verdict {
+    match body {
+        Ok(body) => erase_user(&state.pool, &body).await,
+        Err(rejection) => Verdict::Drop(format!("unreadable delivery: {rejection}")),
+    }
+}
+
+/// Erases the user of one `user-deleted` event (a delivery, or a dead letter retried).
+pub async fn erase_user(pool: &PgPool, body: &[u8]) -> Verdict {
+    let event = match decode_user_deleted(body) {
+        Ok(event) => event,
+        Err(verdict) => return verdict,
+    };
+    match erase(pool, &event).await {
+        Ok(Erased::Tombstoned { entries }) => {
+            tracing::info!(user_id = %event.user_id, entries, "audit trail of a deleted account erased");
+            Verdict::Done
+        }
+        Ok(Erased::Duplicate) => Verdict::Done,
+        Err(error) => verdict_for_db_error(&error),
+    }
 }
 
 /// Records a delivered task event, or each event of a bulk delivery, in the audit trail.
@@ -98,6 +141,10 @@ async fn record_event(pool: &PgPool, event: &TaskEvent) -> Verdict {
         }
         Ok(Appended::Duplicate) => {
             tracing::debug!(event_id = %event.event_id, "duplicate delivery ignored");
+            Verdict::Done
+        }
+        Ok(Appended::Erased) => {
+            tracing::debug!(event_id = %event.event_id, "event of a deleted account ignored");
             Verdict::Done
         }
         Err(error) => verdict_for_db_error(&error),
@@ -148,7 +195,11 @@ pub async fn record_batch(pool: &PgPool, batch: &BulkDelivery) -> BulkReply {
 pub struct Journal(pub PgPool);
 
 impl Handler for Journal {
-    async fn handle(&self, _topic: &str, body: Bytes) -> Verdict {
-        record(&self.0, &body).await
+    async fn handle(&self, topic: &str, body: Bytes) -> Verdict {
+        if topic == topics::USER_DELETED {
+            erase_user(&self.0, &body).await
+        } else {
+            record(&self.0, &body).await
+        }
     }
 }

@@ -6,6 +6,7 @@ use common::openapi::StandardResponses;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::account;
 use crate::assistant::routes as assistant;
 use crate::calendar;
 use crate::routes::{agent_tokens, tags, tasks, views};
@@ -25,7 +26,7 @@ use crate::transfer;
           agent_tokens::register_agent_token, agent_tokens::list_agent_tokens,
           agent_tokens::revoke_agent_token, agent_tokens::revoke_all_agent_tokens,
           calendar::feed, calendar::get_feed, calendar::rotate_feed, calendar::turn_off_feed,
-          transfer::export_tasks, transfer::import_tasks),
+          transfer::export_tasks, transfer::import_tasks, account::delete_account),
     components(schemas(common::tasks::Task, crate::tasks::CreateTaskRequest, crate::tasks::UpdateTaskRequest, crate::tasks::TaskPage,
                        tasks::SnoozeRequest, crate::tasks::trash::TrashPage, crate::tasks::trash::TrashedTask, tasks::Emptied, tasks::SnoozeFor, tasks::ParseRequest, tasks::ParsedTask, tasks::ParsedSpan, tasks::ParsedSpanKind, crate::tasks::TaskFilter, tags::TagCount, crate::tasks::TagMode, crate::tasks::DueView,
                        views::ViewList, crate::tasks::views::SavedView, crate::tasks::views::NewView, crate::tasks::views::ViewChange,

@@ -8,6 +8,7 @@
 //! read by one deterministic parser ([`quickadd`]). External agents reach the same tools over
 //! MCP ([`mcp`]). Calendar apps subscribe to a user's tasks as iCalendar ([`calendar`]).
 
+pub mod account;
 pub mod assistant;
 pub mod calendar;
 pub mod docs;

@@ -122,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::routes::agent_tokens::router())
         .merge(crate::calendar::router())
         .merge(crate::transfer::router())
+        .merge(crate::account::router())
         .merge(crate::assistant::routes::router())
         .merge(crate::mcp::router(&state))
         .with_state(state.clone());
@@ -182,6 +183,13 @@ async fn prune_periodically(pool: PgPool, shutdown: CancellationToken) {
             Ok(removed) if removed > 0 => tracing::info!(removed, "pruned idempotency keys"),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "idempotency key pruning failed"),
+        }
+        match crate::account::sweep_erased(&pool).await {
+            Ok(removed) if removed > 0 => {
+                tracing::info!(removed, "removed rows written for erased accounts");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "sweeping erased accounts failed"),
         }
         match crate::tasks::trash::purge(&pool).await {
             Ok(removed) if removed > 0 => tracing::info!(removed, "purged the trash past 30 days"),

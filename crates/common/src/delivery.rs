@@ -272,6 +272,29 @@ pub fn decode_task_event(
     Ok(envelope)
 }
 
+/// Decodes a `user-deleted` delivery; anything else, or a schema version this build does not
+/// know, is a verdict to drop.
+pub fn decode_user_deleted(body: &[u8]) -> Result<crate::events::UserDeleted, Verdict> {
+    let envelope: crate::events::CloudEvent<crate::events::UserDeleted> =
+        serde_json::from_slice(body).map_err(|error| {
+            tracing::warn!(%error, "dropping undecodable user-deleted event");
+            Verdict::Drop(format!("not a user-deleted event: {error}"))
+        })?;
+    if envelope.event_type != crate::events::UserDeleted::CLOUDEVENT_TYPE {
+        return Err(Verdict::Drop(format!(
+            "a {} event on the user-deleted topic",
+            envelope.event_type
+        )));
+    }
+    if envelope.data.schema_version != crate::events::SCHEMA_VERSION {
+        return Err(Verdict::Drop(format!(
+            "unknown schema version {}",
+            envelope.data.schema_version
+        )));
+    }
+    Ok(envelope.data)
+}
+
 /// The verdict on a database failure while handling an event. Data and constraint errors
 /// (SQLSTATE classes 22 and 23) would fail the same way on every delivery and are dropped to
 /// the dead-letter topic; anything else (connection lost, pool exhausted, deadlock, shutdown)

@@ -37,6 +37,8 @@ pub mod topics {
     pub const REMINDER_DUE: &str = "reminder-due";
     /// Every task topic, in lifecycle order.
     pub const TASK_TOPICS: [&str; 4] = [TASK_CREATED, TASK_UPDATED, TASK_COMPLETED, TASK_DELETED];
+    /// An account was deleted: every service erases what it keeps of the user.
+    pub const USER_DELETED: &str = "user-deleted";
 }
 
 /// `consumer`'s dead-letter topic for `topic` (`audit-task-created-dlq`): where its sidecar
@@ -275,6 +277,56 @@ pub struct CloudEvent<T> {
     /// Anything else on the envelope (Dapr's `topic`, `pubsubname`, trace fields, …).
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+}
+
+/// The `data` of a `user-deleted` CloudEvent: the user deleted their account, and every service
+/// erases what it keeps of them (idempotently: a redelivery finds nothing left to erase).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserDeleted {
+    /// Unique per deletion; equal to the CloudEvent `id`.
+    pub event_id: Uuid,
+    /// Payload schema version; consumers drop versions they do not know.
+    pub schema_version: u32,
+    /// When the deletion was committed.
+    pub timestamp: DateTime<Utc>,
+    /// The deleted user; also the partition key, so it follows the user's task events.
+    pub user_id: String,
+    /// The request that deleted the account.
+    #[serde(default)]
+    pub correlation_id: Option<String>,
+}
+
+impl UserDeleted {
+    /// The CloudEvent `type` of the event.
+    pub const CLOUDEVENT_TYPE: &str = "com.taskfleet.user-deleted.v1";
+
+    /// A new event for `user_id` with a fresh time-ordered id.
+    pub fn new(user_id: &str, correlation_id: Option<String>) -> Self {
+        Self {
+            event_id: Uuid::now_v7(),
+            schema_version: SCHEMA_VERSION,
+            timestamp: Utc::now(),
+            user_id: user_id.to_owned(),
+            correlation_id,
+        }
+    }
+}
+
+impl CloudEvent<UserDeleted> {
+    /// The envelope for a `user-deleted` event published by `source` (an app-id).
+    pub fn for_user_deleted(source: &str, event: UserDeleted, traceparent: Option<String>) -> Self {
+        Self {
+            specversion: "1.0".to_owned(),
+            id: event.event_id.to_string(),
+            source: source.to_owned(),
+            event_type: UserDeleted::CLOUDEVENT_TYPE.to_owned(),
+            datacontenttype: Some("application/json".to_owned()),
+            time: Some(event.timestamp),
+            traceparent,
+            data: event,
+            extra: BTreeMap::new(),
+        }
+    }
 }
 
 impl CloudEvent<TaskEvent> {

@@ -54,7 +54,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::dapr::{DaprClient, DaprError};
-use crate::events::{CloudEvent, PUBSUB, TaskEvent};
+use crate::events::{CloudEvent, PUBSUB, TaskEvent, UserDeleted};
 
 /// Writes `event` to the outbox as the CloudEvent `source` will publish, in the caller's
 /// transaction; commit that with [`commit`].
@@ -71,6 +71,28 @@ pub async fn enqueue(
     let envelope = CloudEvent::for_task_event(source, event, traceparent);
     let envelope = serde_json::to_value(&envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     enqueue_envelope(conn, event_id, PUBSUB, topic, &partition_key, &envelope).await
+}
+
+/// Writes a `user-deleted` event to the outbox, in the caller's transaction (the one that
+/// erases the user's rows).
+pub async fn enqueue_user_deleted(
+    conn: &mut PgConnection,
+    source: &str,
+    event: UserDeleted,
+    traceparent: Option<String>,
+) -> sqlx::Result<()> {
+    let (event_id, partition_key) = (event.event_id, event.user_id.clone());
+    let envelope = CloudEvent::for_user_deleted(source, event, traceparent);
+    let envelope = serde_json::to_value(&envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    enqueue_envelope(
+        conn,
+        event_id,
+        PUBSUB,
+        crate::events::topics::USER_DELETED,
+        &partition_key,
+        &envelope,
+    )
+    .await
 }
 
 /// Writes an already-built CloudEvent to the outbox (for events other than task events).

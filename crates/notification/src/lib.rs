@@ -11,8 +11,10 @@
 //!   runs the same claim ([`routes::cron`]).
 //! * **Source of truth**: the `tasks` table itself; moving, completing or deleting a task
 //!   reschedules or cancels its reminder with no extra bookkeeping.
-//! * The outbox relay publishes the events; the service subscribes to no topic.
+//! * The outbox relay publishes the events. The service subscribes to `user-deleted` alone
+//!   ([`erasure`]): a deleted account's notifications go.
 
+pub mod erasure;
 pub mod reminders;
 pub mod routes;
 pub mod startup;

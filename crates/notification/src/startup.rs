@@ -1,5 +1,5 @@
-//! Wiring: state, router, server, and the two background loops (reminder scheduler, outbox
-//! relay).
+//! Wiring: state, router, server, and the background loops (reminder scheduler, outbox relay,
+//! dead-letter retries).
 
 use std::sync::Arc;
 
@@ -8,10 +8,12 @@ use axum::extract::FromRef;
 use common::auth::JwtVerifier;
 use common::clock::{Clock, system_clock};
 use common::config::ServiceSettings;
+use common::dead_letters::{DeadLetters, RetrySettings};
 use common::outbox::{OutboxRelay, RelaySettings};
 use common::server::{Ops, Server, Service, subscribe_route};
 use sqlx::PgPool;
 
+use crate::erasure::Forget;
 use crate::reminders::{ClaimSettings, Postgres, SchedulerSettings, run_scheduler};
 use crate::{PORT, SERVICE};
 
@@ -28,6 +30,8 @@ pub struct Settings {
     pub scheduler: Option<SchedulerSettings>,
     /// "Now" for the loop and the cron route.
     pub clock: Clock,
+    /// Pacing of dead-letter retries.
+    pub retry: RetrySettings,
 }
 
 impl Settings {
@@ -39,6 +43,7 @@ impl Settings {
             claim: ClaimSettings::default(),
             scheduler: Some(SchedulerSettings::default()),
             clock: system_clock(),
+            retry: RetrySettings::default(),
         }
     }
 
@@ -59,6 +64,8 @@ pub struct AppState {
     pub claim: ClaimSettings,
     /// "Now" for the cron route's claim.
     pub clock: Clock,
+    /// Retries of parked `user-deleted` deliveries.
+    pub dead_letters: DeadLetters<Forget>,
     /// Readiness and the app token.
     pub ops: Ops,
 }
@@ -72,7 +79,12 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
 /// The whole service (without the standard layers): the notifications API behind the user's
 /// JWT; the cron route and `/dapr/subscribe` behind the app token.
 pub fn router(state: AppState) -> Router {
-    let internal = subscribe_route(Vec::new()).merge(crate::routes::cron::router(state.clone()));
+    let internal = subscribe_route(crate::erasure::subscriptions())
+        .merge(crate::erasure::routes(
+            state.pool.clone(),
+            &state.dead_letters,
+        ))
+        .merge(crate::routes::cron::router(state.clone()));
     let docs = common::openapi::route(
         <crate::routes::notifications::ApiDoc as utoipa::OpenApi>::openapi(),
     );
@@ -92,10 +104,13 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         claim,
         scheduler,
         clock,
+        retry,
     } = settings;
     let pool = common::db::connect_lazy(&service.database_url, service.database_max_connections)?;
+    let dead_letters = DeadLetters::new(pool.clone(), SERVICE, Forget(pool.clone()), retry);
     let state = AppState {
         pool: pool.clone(),
+        dead_letters: dead_letters.clone(),
         verifier: Arc::new(JwtVerifier::new(&service.auth)),
         claim: claim.clone(),
         clock: clock.clone(),
@@ -106,7 +121,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     tracing::info!(port = server.port(), "notification listening");
     let mut service = Service::new(server)
         // Reminders fire meanwhile; their events wait in the outbox.
-        .with_background(move |shutdown| relay.run_when_sidecar_ready(shutdown));
+        .with_background(move |shutdown| relay.run_when_sidecar_ready(shutdown))
+        .with_background(move |shutdown| dead_letters.run(shutdown));
     if let Some(scheduler) = scheduler {
         service = service.with_background(move |shutdown| {
             run_scheduler(Postgres { pool, claim }, clock, scheduler, shutdown)

@@ -34,8 +34,8 @@ pub enum Outcome {
     AlreadyLinked,
     /// The series is over: COUNT, UNTIL or its end date reached.
     SeriesEnded,
-    /// The completed task was deleted, or stopped recurring, before this event was handled:
-    /// the user ended the series.
+    /// The completed task was deleted, or stopped recurring, before this event was handled (or
+    /// the account was deleted): the user ended the series.
     SeriesStopped,
     /// The next occurrence was created.
     Created {
@@ -146,7 +146,15 @@ pub async fn create_next_occurrence(
         timezone: task.timezone.clone(),
         parent_task_id: Some(series_id),
     };
-    let created = insert_task(&mut tx, &next).await?;
+    let created = match insert_task(&mut tx, &next).await {
+        Ok(created) => created,
+        // The account was deleted meanwhile: nothing of it is created again.
+        Err(sqlx::Error::RowNotFound) => {
+            tx.rollback().await?;
+            return Ok(Outcome::SeriesStopped);
+        }
+        Err(error) => return Err(error.into()),
+    };
     let created_event = TaskEvent::new(
         EventType::TaskCreated,
         Actor::Recurring,

@@ -8,7 +8,9 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use bytes::Bytes;
 use common::dead_letters::{self, DeadLetters, Handler};
-use common::delivery::{DaprSubscription, Verdict, decode_task_event, verdict_for_db_error};
+use common::delivery::{
+    DaprSubscription, Verdict, decode_task_event, decode_user_deleted, verdict_for_db_error,
+};
 use common::events::{EventType, PUBSUB, topics};
 use common::server::subscribe_route;
 use sqlx::PgPool;
@@ -22,28 +24,59 @@ pub const TASK_COMPLETED_ROUTE: &str = "/events/task-completed";
 /// The programmatic subscriptions: `task-completed` on `pubsub`, with recurring's own
 /// dead-letter topic, and the subscription to that topic ([`common::dead_letters`]).
 pub fn subscriptions() -> Vec<DaprSubscription> {
-    let mut subscriptions = vec![DaprSubscription::new(
-        SERVICE,
-        PUBSUB,
-        topics::TASK_COMPLETED,
-        TASK_COMPLETED_ROUTE,
-    )];
-    subscriptions.extend(dead_letters::inbox_subscriptions(
-        SERVICE,
-        PUBSUB,
-        &[topics::TASK_COMPLETED],
-    ));
+    let mut subscriptions = vec![
+        DaprSubscription::new(
+            SERVICE,
+            PUBSUB,
+            topics::TASK_COMPLETED,
+            TASK_COMPLETED_ROUTE,
+        ),
+        DaprSubscription::new(SERVICE, PUBSUB, topics::USER_DELETED, USER_DELETED_ROUTE),
+    ];
+    subscriptions.extend(dead_letters::inbox_subscriptions(SERVICE, PUBSUB, &TOPICS));
     subscriptions
 }
+
+/// Where the sidecar delivers `user-deleted`.
+pub const USER_DELETED_ROUTE: &str = "/events/user-deleted";
+
+/// The topics recurring takes (and takes back from its dead-letter topics).
+const TOPICS: [&str; 2] = [topics::TASK_COMPLETED, topics::USER_DELETED];
 
 /// The internal routes: the subscription list, deliveries and dead letters (the caller guards
 /// them with the app token).
 pub fn routes(pool: PgPool, dead_letters: &DeadLetters<Occurrences>) -> Router {
     Router::new()
         .route(TASK_COMPLETED_ROUTE, post(on_task_completed))
+        .route(USER_DELETED_ROUTE, post(on_user_deleted))
         .with_state(pool)
-        .merge(dead_letters.routes(&[topics::TASK_COMPLETED]))
+        .merge(dead_letters.routes(&TOPICS))
         .merge(subscribe_route(subscriptions()))
+}
+
+async fn on_user_deleted(State(pool): State<PgPool>, body: Bytes) -> Verdict {
+    forget_user(&pool, &body).await
+}
+
+/// Deletes the recurrence links of the user of a `user-deleted` event (their tasks are gone:
+/// backend-api erased them, and no next occurrence is created for an erased user). Deleting
+/// again finds nothing, so a redelivery is harmless.
+pub async fn forget_user(pool: &PgPool, body: &[u8]) -> Verdict {
+    let event = match decode_user_deleted(body) {
+        Ok(event) => event,
+        Err(verdict) => return verdict,
+    };
+    match sqlx::query("DELETE FROM recurrence_links WHERE user_id = $1")
+        .bind(&event.user_id)
+        .execute(pool)
+        .await
+    {
+        Ok(done) => {
+            tracing::info!(user_id = %event.user_id, links = done.rows_affected(), "recurrence links of a deleted account removed");
+            Verdict::Done
+        }
+        Err(error) => verdict_for_db_error(&error),
+    }
 }
 
 /// Takes raw bytes so that a body that is not a task CloudEvent is answered DROP by us rather
@@ -89,8 +122,12 @@ pub async fn next_occurrence(pool: &PgPool, body: &[u8], traceparent: Option<Str
 pub struct Occurrences(pub PgPool);
 
 impl Handler for Occurrences {
-    async fn handle(&self, _topic: &str, body: Bytes) -> Verdict {
-        next_occurrence(&self.0, &body, None).await
+    async fn handle(&self, topic: &str, body: Bytes) -> Verdict {
+        if topic == topics::USER_DELETED {
+            forget_user(&self.0, &body).await
+        } else {
+            next_occurrence(&self.0, &body, None).await
+        }
     }
 }
 

@@ -3,7 +3,9 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use common::delivery::{BulkReply, BulkSubscribe, DaprSubscription, Delivery, TopicReply};
+use common::delivery::{
+    BulkReply, BulkSubscribe, DaprSubscription, Delivery, TopicReply, decode_user_deleted,
+};
 use common::events::{EventType, PUBSUB_BROADCAST, topics};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -12,8 +14,9 @@ use crate::hub::Push;
 use crate::startup::AppState;
 
 /// Every task topic and `reminder-due`, on the per-pod broadcast component, in batches when
-/// `batching` is set. No dead-letter topics: a push is worth something only now (a client that
-/// missed one re-reads its list when it reconnects), and the handler never asks for a retry.
+/// `batching` is set, and `user-deleted` one by one. No dead-letter topics: a push is worth
+/// something only now (a client that missed one re-reads its list when it reconnects), and the
+/// handlers never ask for a retry.
 pub fn subscriptions(batching: Option<BulkSubscribe>) -> Vec<DaprSubscription> {
     topics::TASK_TOPICS
         .iter()
@@ -26,7 +29,33 @@ pub fn subscriptions(batching: Option<BulkSubscribe>) -> Vec<DaprSubscription> {
             )
             .in_batches(batching)
         })
+        .chain([DaprSubscription::without_dead_letters(
+            PUBSUB_BROADCAST,
+            topics::USER_DELETED,
+            &format!("/events/{}", topics::USER_DELETED),
+        )])
         .collect()
+}
+
+/// The message that tells every open page of a deleted account that it is gone.
+pub const ACCOUNT_DELETED: &str = r#"{"type":"account.deleted"}"#;
+
+/// `POST /events/user-deleted`: tells the user's connections on this replica that the account
+/// was deleted and closes them ([`crate::hub::Hub::end_user`]).
+pub async fn on_user_deleted(State(state): State<AppState>, body: Bytes) -> TopicReply {
+    match decode_user_deleted(&body) {
+        Ok(event) => {
+            let fanout = state.hub.end_user(Push {
+                event_id: event.event_id.to_string(),
+                user_id: event.user_id,
+                json: ACCOUNT_DELETED.to_owned(),
+                last: true,
+            });
+            tracing::info!(?fanout, "connections of a deleted account closed");
+            TopicReply::Success
+        }
+        Err(_) => TopicReply::Drop,
+    }
 }
 
 /// The parts of an event payload a push needs. Task events and reminders share this outer
@@ -81,6 +110,7 @@ pub fn push_for(body: &[u8]) -> Result<Push, TopicReply> {
         event_id: payload.event_id,
         user_id: payload.user_id,
         json: message.to_string(),
+        last: false,
     })
 }
 

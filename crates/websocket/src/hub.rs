@@ -16,6 +16,8 @@ pub struct Push {
     pub user_id: String,
     /// The JSON text sent as is.
     pub json: String,
+    /// The last message of the connection: it is closed after this (the account was deleted).
+    pub last: bool,
 }
 
 /// Limits of the hub.
@@ -205,6 +207,17 @@ impl Hub {
         fanout
     }
 
+    /// Sends `push` (marked [`Push::last`]) to every connection of its user and then forgets
+    /// the user: each connection closes once its queue is sent, and nothing is kept to replay.
+    pub fn end_user(&self, mut push: Push) -> Fanout {
+        push.last = true;
+        let user_id = push.user_id.clone();
+        let fanout = self.publish(push);
+        // Dropping the senders ends each connection's stream after what is queued.
+        self.lock().users.remove(&user_id);
+        fanout
+    }
+
     /// The pushes of `user_id` after `last_event_id`, oldest first; `None` when that id is no
     /// longer (or was never) buffered, so the client must re-sync from the API instead.
     pub fn replay_after(&self, user_id: &str, last_event_id: &str) -> Option<Vec<Arc<Push>>> {
@@ -236,6 +249,7 @@ mod tests {
             event_id: id.to_owned(),
             user_id: user.to_owned(),
             json: format!("{{\"event_id\":\"{id}\"}}"),
+            last: false,
         }
     }
 

@@ -47,6 +47,7 @@ pub async fn stream(
                     event_id: String::new(),
                     user_id: connector.user_id.clone(),
                     json: r#"{"type":"resync"}"#.to_owned(),
+                    last: false,
                 })]
             }),
         None => Vec::new(),

@@ -11,6 +11,7 @@ use common::CancellationToken;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
 use common::delivery::BulkSubscribe;
+use common::events::topics;
 use common::limits::{LimitOf, Rate, UserLimit};
 use common::server::{Ops, Server, Service, subscribe_route};
 use tower_http::cors::{Any, CorsLayer};
@@ -122,7 +123,11 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
 pub fn router(state: AppState) -> Router {
     let mut deliveries = Router::new();
     for subscription in events::subscriptions(state.realtime.batching) {
-        deliveries = deliveries.route(&subscription.route, post(events::on_event));
+        deliveries = if subscription.topic == topics::USER_DELETED {
+            deliveries.route(&subscription.route, post(events::on_user_deleted))
+        } else {
+            deliveries.route(&subscription.route, post(events::on_event))
+        };
     }
     let internal =
         deliveries

@@ -59,6 +59,9 @@ async fn serve(state: AppState, mut subscription: Subscription, socket: WebSocke
                     if !matches!(sent, Ok(Ok(()))) {
                         break Some((close_code::AGAIN, "too slow"));
                     }
+                    if push.last {
+                        break Some((close_code::NORMAL, "account deleted"));
+                    }
                 }
                 // The hub dropped us: our queue filled up faster than the client read it.
                 None => break Some((close_code::AGAIN, "too slow")),

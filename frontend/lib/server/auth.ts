@@ -46,6 +46,12 @@ export const authOptions = {
         sendMail(verifyEmailMail(user.email, user.name, url)),
     },
   }),
+  // Deleting an account goes through /api/account, which checks the password, erases the data
+  // in every service and then deletes the user here (with every session of it).
+  // Better Auth's own /delete-user would delete the user without erasing their data: closed to
+  // browsers (a server call from /api/account still reaches it).
+  user: { deleteUser: { enabled: true } },
+  disabledPaths: ["/delete-user", "/delete-user/callback"],
   session: { expiresIn: 60 * 60 * 24 * 30, updateAge: 60 * 60 * 24 },
   telemetry: { enabled: false },
   // The services verify these EdDSA tokens against /api/auth/jwks (AUTH_JWKS_URL); sub = user id.

@@ -11,7 +11,8 @@ use crate::helpers::{
 };
 
 #[tokio::test]
-async fn dapr_subscribe_lists_the_four_task_topics_with_audits_dead_letter_topics_and_those_too() {
+async fn dapr_subscribe_lists_the_task_topics_and_user_deleted_with_audits_dead_letter_topics_and_those_too()
+ {
     let app = spawn_audit().await;
     let list: Vec<Value> = app
         .client
@@ -23,6 +24,7 @@ async fn dapr_subscribe_lists_the_four_task_topics_with_audits_dead_letter_topic
         "task-updated",
         "task-completed",
         "task-deleted",
+        "user-deleted",
     ];
     let deliveries = topics.iter().map(|topic| {
         json!({"pubsubname": "pubsub", "topic": topic, "route": format!("/events/{topic}"),

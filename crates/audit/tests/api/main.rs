@@ -5,6 +5,7 @@
 mod bulk;
 mod chain;
 mod delivery;
+mod erasure;
 mod helpers;
 mod listing;
 mod sidecar;

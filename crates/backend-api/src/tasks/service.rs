@@ -75,7 +75,17 @@ pub async fn create(
             });
         }
     }
-    let task = insert_task(&mut *conn, &new).await?;
+    let task = insert_task(&mut *conn, &new)
+        .await
+        .map_err(|error| match error {
+            // A token issued before the account was deleted: nothing is created for it.
+            sqlx::Error::RowNotFound => ApiError::from(common::error::Refusal::new(
+                axum::http::StatusCode::GONE,
+                "account_deleted",
+                "this account was deleted",
+            )),
+            error => error.into(),
+        })?;
     emit(&mut *conn, EventType::TaskCreated, &task, None, caller).await?;
     if let Some(key) = idempotency_key {
         let stored = serde_json::to_value(&task).map_err(|e| ApiError::Internal(e.into()))?;

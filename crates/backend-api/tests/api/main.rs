@@ -2,6 +2,7 @@
 //! database per test, with the dev sidecar where events must flow.
 #![allow(clippy::unwrap_used)]
 
+mod account;
 mod assistant;
 mod assistant_limits;
 mod assistant_provider;

@@ -8,13 +8,16 @@ pub const TASK_COLUMNS: &str = "id, user_id, title, description, status, priorit
      reminder_at, recurring_rule, recurring_mode, recurring_end_date, timezone, parent_task_id, \
      created_at, updated_at, completed_at, version";
 
-/// Inserts a new pending task at version 1 and returns it as stored.
+/// Inserts a new pending task at version 1 and returns it as stored. A user whose account was
+/// deleted (`erased_users`) gets no task: the insert finds nothing to insert and this answers
+/// [`sqlx::Error::RowNotFound`].
 #[tracing::instrument(skip_all, fields(task_id = %new.id))]
 pub async fn insert_task(conn: &mut PgConnection, new: &NewTask) -> sqlx::Result<Task> {
     let sql = format!(
         "INSERT INTO tasks (id, user_id, title, description, priority, tags, due_date, reminder_at, \
          recurring_rule, recurring_mode, recurring_end_date, timezone, parent_task_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {TASK_COLUMNS}"
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 \
+         WHERE NOT EXISTS (SELECT 1 FROM erased_users WHERE user_id = $2) RETURNING {TASK_COLUMNS}"
     );
     sqlx::query_as::<_, Task>(&sql)
         .bind(new.id)

@@ -237,3 +237,77 @@ async fn another_users_notification_is_a_404_for_every_verb_and_absent_from_thei
     let (_, mine) = instance.get_json("alice", "/api/notifications").await;
     assert_eq!(mine["items"][0]["read"], false, "bob changed nothing");
 }
+
+#[tokio::test]
+async fn a_deleted_account_loses_its_notifications_and_subscribes_for_that() {
+    let (pool, url) = fresh_database().await;
+    let instance = spawn_instance(&url, crate::helpers::cron_only()).await;
+    let alice = insert_notification(&pool, "alice", "Call mum").await;
+    insert_notification(&pool, "bob", "Pay rent").await;
+    sqlx::query(
+        "INSERT INTO fired_reminders (task_id, reminder_at, notification_id) \
+         SELECT task_id, reminder_at, id FROM notifications",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let subscriptions: Value = instance
+        .client
+        .get(format!("{}/dapr/subscribe", instance.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        subscriptions,
+        json!([{"pubsubname": "pubsub", "topic": "user-deleted", "route": "/events/user-deleted",
+                "deadLetterTopic": "notification-user-deleted-dlq"},
+               {"pubsubname": "pubsub", "topic": "notification-user-deleted-dlq",
+                "route": "/dead-letters/user-deleted"}])
+    );
+
+    let event = common::events::UserDeleted::new("alice", None);
+    let body = serde_json::to_vec(&common::events::CloudEvent::for_user_deleted(
+        "backend-api",
+        event,
+        None,
+    ))
+    .unwrap();
+    for body in [body.clone(), body, b"not an event".to_vec()] {
+        let reply: Value = instance
+            .client
+            .post(format!("{}/events/user-deleted", instance.address))
+            .header("content-type", "application/cloudevents+json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let expected = if body.starts_with(b"not") {
+            "DROP"
+        } else {
+            "SUCCESS"
+        };
+        assert_eq!(reply["status"], expected);
+    }
+    let left: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT n.user_id, count(f.*) FROM notifications n \
+         LEFT JOIN fired_reminders f ON f.notification_id = n.id GROUP BY n.user_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(left, [("bob".to_owned(), 1)]);
+    let orphans: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM fired_reminders WHERE notification_id = $1")
+            .bind(alice)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(orphans, 0);
+}

@@ -197,10 +197,91 @@ async fn the_subscription_list_names_task_completed_with_its_dead_letter_topic()
             "deadLetterTopic": "recurring-task-completed-dlq",
         }, {
             "pubsubname": "pubsub",
+            "topic": "user-deleted",
+            "route": "/events/user-deleted",
+            "deadLetterTopic": "recurring-user-deleted-dlq",
+        }, {
+            "pubsubname": "pubsub",
             "topic": "recurring-task-completed-dlq",
             "route": "/dead-letters/task-completed",
+        }, {
+            "pubsubname": "pubsub",
+            "topic": "recurring-user-deleted-dlq",
+            "route": "/dead-letters/user-deleted",
         }])
     );
+}
+
+#[tokio::test]
+async fn a_deleted_account_loses_its_links_and_gets_no_next_occurrence() {
+    let app = spawn_app().await;
+    let first = insert(
+        &app.pool,
+        &new_task(Some("daily"), Some(at("2026-03-02T08:00:00Z"))),
+    )
+    .await;
+    let first = set_status(&app.pool, &first, TaskStatus::Completed).await;
+    assert_eq!(app.deliver(&completed_event(&first)).await, "SUCCESS");
+    let links = |user: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM recurrence_links WHERE user_id = $1")
+                .bind(user)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(links(USER).await, 1);
+    // Another user's link stays.
+    sqlx::query(
+        "INSERT INTO recurrence_links (completed_task_id, user_id, series_id, next_task_id, \
+         occurs_at, series_start) VALUES (gen_random_uuid(), 'someone-else', gen_random_uuid(), \
+         gen_random_uuid(), now(), now())",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    // backend-api's erasure: the user's tasks gone, the user in erased_users.
+    let mut other = new_task(Some("daily"), Some(at("2026-03-05T08:00:00Z")));
+    other.title = "completed just before the deletion".to_owned();
+    let late = set_status(
+        &app.pool,
+        &insert(&app.pool, &other).await,
+        TaskStatus::Completed,
+    )
+    .await;
+    sqlx::query("INSERT INTO erased_users (user_id) VALUES ($1)")
+        .bind(USER)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let event = common::events::UserDeleted::new(USER, None);
+    let body = serde_json::to_vec(&common::events::CloudEvent::for_user_deleted(
+        "backend-api",
+        event,
+        None,
+    ))
+    .unwrap();
+    for _ in 0..2 {
+        let reply: serde_json::Value = app
+            .client
+            .post(format!("{}/events/user-deleted", app.address))
+            .header("content-type", "application/cloudevents+json")
+            .body(body.clone())
+            .send_json()
+            .await;
+        assert_eq!(reply["status"], "SUCCESS");
+    }
+    assert_eq!(links(USER).await, 0);
+    assert_eq!(links("someone-else").await, 1);
+
+    // The completion that was still on its way creates nothing for the deleted account.
+    let before = app.task_count().await;
+    assert_eq!(app.deliver(&completed_event(&late)).await, "SUCCESS");
+    assert_eq!(app.task_count().await, before);
+    assert!(app.successors(late.id).await.is_empty());
 }
 
 #[tokio::test]

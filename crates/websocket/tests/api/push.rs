@@ -350,7 +350,59 @@ async fn with_batching_the_subscriptions_ask_for_bulk_and_published_events_still
             .as_array()
             .unwrap()
             .iter()
+            .filter(|s| s["topic"] != "user-deleted")
             .all(|s| s["bulkSubscribe"]
                 == json!({"enabled": true, "maxMessagesCount": 10, "maxAwaitDurationMs": 20}))
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_account_is_told_on_every_connection_and_they_close_while_others_stay() {
+    let app = spawn_app().await;
+    let mut first = app.connect_as("alice").await;
+    let mut second = app.connect_as("alice").await;
+    let mut bob = app.connect_as("bob").await;
+    let deleted = common::events::UserDeleted::new("alice", None);
+    let body = serde_json::to_string(&common::events::CloudEvent::for_user_deleted(
+        "backend-api",
+        deleted,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(
+        app.deliver("user-deleted", &body).await,
+        json!({"status": "SUCCESS"})
+    );
+    for socket in [&mut first, &mut second] {
+        let message = next_json(socket, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(message, json!({"type": "account.deleted"}));
+        let close = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match socket.next().await {
+                    Some(Ok(Message::Close(frame))) => return frame,
+                    Some(Ok(_)) => continue,
+                    other => panic!("no close frame: {other:?}"),
+                }
+            }
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(u16::from(close.code), 1000);
+        assert_eq!(close.reason.as_str(), "account deleted");
+    }
+    // Bob's connection is untouched and still receives his events.
+    let created = task("bob", "still here");
+    app.deliver(
+        "task-created",
+        &task_event(EventType::TaskCreated, &created),
+    )
+    .await;
+    let message = next_json(&mut bob, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(message["task"]["title"], "still here");
+    // Not a user-deleted event: dropped.
+    assert_eq!(
+        app.deliver("user-deleted", "{}").await,
+        json!({"status": "DROP"})
     );
 }

@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import { CalendarFeedSettings } from "@/components/settings/calendar-feed";
+import { DeleteAccountSettings } from "@/components/settings/delete-account";
 import { YourDataSettings } from "@/components/settings/your-data";
 
 export const metadata: Metadata = { title: "Settings" };
@@ -9,10 +10,11 @@ export default function SettingsPage() {
     <div className="space-y-5">
       <div>
         <h1 className="text-2xl font-semibold tracking-tight">Settings</h1>
-        <p className="mt-0.5 text-sm text-zinc-500 dark:text-zinc-400">Your tasks in other apps, and your data.</p>
+        <p className="mt-0.5 text-sm text-zinc-500 dark:text-zinc-400">Your tasks in other apps, your data, and your account.</p>
       </div>
       <CalendarFeedSettings />
       <YourDataSettings />
+      <DeleteAccountSettings />
     </div>
   );
 }

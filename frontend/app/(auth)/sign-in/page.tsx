@@ -5,6 +5,7 @@ export const metadata: Metadata = { title: "Sign in" };
 
 const NOTICES: Record<string, string> = {
   "password-reset": "Your password was changed and every device was signed out. Sign in with the new password.",
+  "account-deleted": "Your account and everything in it were deleted, and every device was signed out.",
 };
 
 export default async function SignInPage({ searchParams }: { searchParams: Promise<{ notice?: string }> }) {

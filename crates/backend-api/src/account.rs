@@ -1,0 +1,138 @@
+//! Account deletion: `DELETE /api/account` erases everything backend-api keeps of the caller and
+//! publishes `user-deleted`, on which every other service erases its own (audit keeps a
+//! tombstone in place of the user's chain, notification and recurring delete their rows, the
+//! websocket service ends the user's connections).
+//!
+//! The UI calls this after checking the user's password, then deletes the Better Auth account
+//! (which signs out every device). The erasure and the event are one transaction: the event
+//! is published if and only if the data is gone. The user joins `erased_users`, so nothing is
+//! created for them afterwards (a token issued before the deletion, a late `task-completed` of
+//! a recurring task); a task insert racing the deletion within milliseconds is removed by
+//! [`sweep_erased`], which the prune loop runs.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::delete;
+use common::auth::AuthUser;
+use common::error::ApiError;
+use common::events::UserDeleted;
+use sqlx::PgConnection;
+
+use crate::startup::{AppState, SERVICE};
+use crate::tasks::WriteContext;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/account", delete(delete_account))
+}
+
+/// Tables of backend-api that hold a user's rows, by `user_id` (the assistant's items,
+/// confirmations and confirmation tasks go with their threads: `ON DELETE CASCADE`).
+const USER_TABLES: [&str; 9] = [
+    "tasks",
+    "trashed_tasks",
+    "saved_views",
+    "agent_tokens",
+    "calendar_feeds",
+    "idempotency_keys",
+    "assistant_confirmations",
+    "assistant_threads",
+    "assistant_usage",
+];
+
+/// What an erasure did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Erasure {
+    /// The user's rows were deleted and `user-deleted` was queued, with this many tasks.
+    Erased { tasks: u64 },
+    /// The account had been deleted before: nothing to do, no second event.
+    AlreadyErased,
+}
+
+/// Deletes the caller's account data in every service: their tasks (also in the trash), saved
+/// views, agent tokens, calendar feed, assistant conversations and idempotency records here,
+/// and through the `user-deleted` event their notifications, recurrence links and audit trail
+/// (replaced by a tombstone) elsewhere. Their events not yet published are dropped. Repeating
+/// the call changes nothing. Tokens issued earlier stay valid until they expire (15 minutes)
+/// but can no longer create anything.
+#[utoipa::path(delete, path = "/api/account", tag = "account", security(("bearer" = [])),
+    responses((status = 204, description = "the account's data is erased (or was before)"),
+              (status = 401, description = "no valid token")))]
+pub async fn delete_account(
+    State(state): State<AppState>,
+    user: AuthUser,
+    context: WriteContext,
+) -> Result<StatusCode, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let outcome = erase(&mut tx, &user.user_id, context).await?;
+    common::outbox::commit(tx).await?;
+    match outcome {
+        Erasure::Erased { tasks } => {
+            tracing::info!(user_id = %user.user_id, tasks, "account erased; user-deleted queued");
+        }
+        Erasure::AlreadyErased => {
+            tracing::info!(user_id = %user.user_id, "account was erased before");
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Erases `user_id`'s rows and queues `user-deleted`, in the caller's transaction.
+pub async fn erase(
+    conn: &mut PgConnection,
+    user_id: &str,
+    context: WriteContext,
+) -> sqlx::Result<Erasure> {
+    // One erasure per user at a time; the second finds the first's row and stops.
+    let first: Option<(i32,)> = sqlx::query_as(
+        "WITH erased AS (INSERT INTO erased_users (user_id) VALUES ($1) \
+         ON CONFLICT DO NOTHING RETURNING 1) SELECT 1 FROM erased",
+    )
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if first.is_none() {
+        return Ok(Erasure::AlreadyErased);
+    }
+    let tasks = delete_rows(conn, user_id).await?;
+    // Events about the user not yet published would reach consumers after they erased the
+    // user: they go too.
+    sqlx::query("DELETE FROM outbox WHERE partition_key = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    let event = UserDeleted::new(user_id, context.correlation_id);
+    common::outbox::enqueue_user_deleted(conn, SERVICE, event, Some(context.traceparent)).await?;
+    Ok(Erasure::Erased { tasks })
+}
+
+/// Deletes `user_id`'s rows from every table of [`USER_TABLES`]; answers how many tasks went.
+async fn delete_rows(conn: &mut PgConnection, user_id: &str) -> sqlx::Result<u64> {
+    let mut tasks = 0;
+    for table in USER_TABLES {
+        let removed = sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        if table == "tasks" {
+            tasks = removed;
+        }
+    }
+    Ok(tasks)
+}
+
+/// Removes rows of erased users that a write racing their erasure committed after it (a task
+/// insert whose statement began just before the erasure committed). Answers how many rows.
+pub async fn sweep_erased(pool: &sqlx::PgPool) -> sqlx::Result<u64> {
+    let mut removed = 0;
+    for table in USER_TABLES {
+        removed += sqlx::query(&format!(
+            "DELETE FROM {table} t USING erased_users e WHERE t.user_id = e.user_id"
+        ))
+        .execute(pool)
+        .await?
+        .rows_affected();
+    }
+    Ok(removed)
+}

@@ -1,0 +1,74 @@
+// @vitest-environment node
+// Deleting an account: the password first, then backend-api's erasure (which tells every other
+// service), then the Better Auth user; a failure stops the sequence where it is.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { appRequest, fakeAuth, jsonResponse, recordingFetch } from "./server-fakes";
+
+vi.mock("@/lib/server/auth", async () => (await import("./server-fakes")).authModule);
+
+const route = await import("@/app/api/account/route");
+
+const del = (body: unknown, origin?: string) =>
+  route.DELETE(appRequest("/api/account", { method: "DELETE", body: JSON.stringify(body), origin }));
+
+beforeEach(() => {
+  vi.stubEnv("DAPR_HTTP_PORT", "");
+  vi.stubEnv("BACKEND_API_URL", "");
+  vi.stubEnv("BETTER_AUTH_URL", "");
+  vi.stubEnv("BETTER_AUTH_TRUSTED_ORIGINS", "");
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllGlobals();
+  vi.unstubAllEnvs();
+  vi.clearAllMocks();
+});
+
+describe("DELETE /api/account", () => {
+  it("checks the password, erases the data in backend-api, then deletes the user: 204", async () => {
+    const fetchMock = recordingFetch(() => new Response(null, { status: 204 }));
+    const res = await del({ password: "correct horse battery" });
+    expect(res.status).toBe(204);
+    expect(fakeAuth.api.verifyPassword.mock.calls[0]![0].body).toEqual({ password: "correct horse battery" });
+    const [url, init] = fetchMock.mock.calls[0]!;
+    expect(url).toBe("http://127.0.0.1:8000/api/account");
+    expect(init?.method).toBe("DELETE");
+    expect(new Headers(init?.headers).get("authorization")).toBe("Bearer user-jwt");
+    expect(fakeAuth.api.deleteUser).toHaveBeenCalledTimes(1);
+    const order = [
+      fakeAuth.api.verifyPassword.mock.invocationCallOrder[0]!,
+      fetchMock.mock.invocationCallOrder[0]!,
+      fakeAuth.api.deleteUser.mock.invocationCallOrder[0]!,
+    ];
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+  });
+
+  it("a wrong password deletes nothing", async () => {
+    const fetchMock = recordingFetch();
+    fakeAuth.api.verifyPassword.mockRejectedValueOnce(new Error("INVALID_PASSWORD"));
+    const res = await del({ password: "guess" });
+    expect(res.status).toBe(403);
+    expect((await res.json()).error.code).toBe("wrong_password");
+    expect(fetchMock).not.toHaveBeenCalled();
+    expect(fakeAuth.api.deleteUser).not.toHaveBeenCalled();
+  });
+
+  it("no password, or no session, or another site: refused before anything", async () => {
+    const fetchMock = recordingFetch();
+    expect((await del({})).status).toBe(422);
+    expect((await del({ password: "x".repeat(300) })).status).toBe(422);
+    fakeAuth.api.getSession.mockResolvedValueOnce(null);
+    expect((await del({ password: "correct horse battery" })).status).toBe(401);
+    expect((await del({ password: "correct horse battery" }, "https://evil.example")).status).toBe(403);
+    expect(fakeAuth.api.verifyPassword).not.toHaveBeenCalled();
+    expect(fetchMock).not.toHaveBeenCalled();
+    expect(fakeAuth.api.deleteUser).not.toHaveBeenCalled();
+  });
+
+  it("when backend-api cannot erase, the account stays (the user can try again)", async () => {
+    recordingFetch(() => jsonResponse({ error: { code: "internal_error", message: "down" } }, 503));
+    const res = await del({ password: "correct horse battery" });
+    expect(res.status).toBe(503);
+    expect(fakeAuth.api.deleteUser).not.toHaveBeenCalled();
+  });
+});
