@@ -173,7 +173,10 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
 
 async fn prune_periodically(pool: PgPool, shutdown: CancellationToken) {
     use crate::tasks::{IDEMPOTENCY_KEY_RETENTION, prune_idempotency_keys};
-    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    // The first pass an hour after the start, not at it: a restart loop does not turn into a
+    // pruning loop (and tests that prune by hand do not race a pass of their own service).
+    let period = Duration::from_secs(3600);
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
         tokio::select! {
             _ = every.tick() => {}

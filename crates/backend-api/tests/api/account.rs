@@ -195,8 +195,8 @@ async fn a_task_that_slipped_past_the_erasure_is_swept_and_no_caller_without_a_t
     .await
     .unwrap();
     app.create_ok("dave", json!({"title": "dave's"})).await;
-    // (The service's own prune loop may have swept it already: the end state is what counts.)
-    backend_api::account::sweep_erased(&app.pool).await.unwrap();
+    let removed = backend_api::account::sweep_erased(&app.pool).await.unwrap();
+    assert_eq!(removed, 1);
     assert_eq!(
         count(
             &app,
