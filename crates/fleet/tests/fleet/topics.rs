@@ -16,10 +16,11 @@ fn topics_txt_lists_every_topic_the_services_use() {
     let subscriptions = audit::subscriptions::subscriptions(None)
         .into_iter()
         .chain(recurring::subscriptions::subscriptions())
+        .chain(notification::erasure::subscriptions())
         .chain(websocket::subscriptions(None));
     let mut used: BTreeSet<String> = topics::TASK_TOPICS
         .iter()
-        .chain([&topics::REMINDER_DUE])
+        .chain([&topics::REMINDER_DUE, &topics::USER_DELETED])
         .map(|t| (*t).to_owned())
         .collect();
     for subscription in subscriptions {
