@@ -399,7 +399,26 @@ async fn build_service(
             backend_api::build(settings).await
         }
         websocket::SERVICE => websocket::build(websocket::Settings::from_env_for(settings)?).await,
-        notification::SERVICE => notification::build(notification::Settings::new(settings)).await,
+        notification::SERVICE => {
+            let mut push = notification::push::PushSettings::from_env()?;
+            if push.key.is_none() {
+                tracing::warn!(
+                    "using the built-in development VAPID key for Web Push; set VAPID_PRIVATE_KEY \
+                     (`fleet vapid-keys`) for anything shared"
+                );
+                push.key = Some(
+                    notification::push::VapidKey::from_private_key(
+                        notification::push::DEV_VAPID_PRIVATE_KEY,
+                    )
+                    .map_err(anyhow::Error::msg)?,
+                );
+            }
+            notification::build(notification::Settings {
+                push,
+                ..notification::Settings::new(settings)
+            })
+            .await
+        }
         audit::SERVICE => audit::build(audit::Settings::from_env_for(settings)?).await,
         recurring::SERVICE => recurring::build(recurring::Settings::new(settings)).await,
         other => anyhow::bail!("unknown service {other}"),

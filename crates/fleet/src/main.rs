@@ -9,8 +9,7 @@ use anyhow::Context;
 use common::ExposeSecret;
 use fleet::{Fleet, FleetConfig};
 
-const USAGE: &str =
-    "usage: fleet [run] | fleet token <user-id> [hours] [--audience URL | --calendar]";
+const USAGE: &str = "usage: fleet [run] | fleet token <user-id> [hours] [--audience URL | --calendar] | fleet vapid-keys";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -18,6 +17,16 @@ async fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         None | Some("run") => run().await,
         Some("token") => token(&args[1..]).await,
+        Some("vapid-keys") => {
+            // A new VAPID key pair for a deployment's Web Push (the Secret's vapid-private-key).
+            let (private_key, key) = notification::push::VapidKey::generate();
+            println!("VAPID_PRIVATE_KEY={private_key}");
+            println!(
+                "# public key (browsers subscribe with it; GET /api/push/public-key): {}",
+                key.public_key()
+            );
+            Ok(())
+        }
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -11,13 +11,16 @@
 //!   runs the same claim ([`routes::cron`]).
 //! * **Source of truth**: the `tasks` table itself; moving, completing or deleting a task
 //!   reschedules or cancels its reminder with no extra bookkeeping.
-//! * The outbox relay publishes the events. The service subscribes to `user-deleted` alone
-//!   ([`erasure`]): a deleted account's notifications go.
+//! * The outbox relay publishes the events. The service subscribes to its own `reminder-due`,
+//!   to push each reminder to the user's browsers while no tab is open ([`push`]), and to
+//!   `user-deleted` ([`erasure`]): a deleted account's notifications go.
 
 pub mod erasure;
+pub mod push;
 pub mod reminders;
 pub mod routes;
 pub mod startup;
+pub mod subscriptions;
 
 /// The service name: app-id, binary, image, CloudEvent `source`.
 pub const SERVICE: &str = "notification";

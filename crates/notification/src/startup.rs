@@ -10,11 +10,12 @@ use common::clock::{Clock, system_clock};
 use common::config::ServiceSettings;
 use common::dead_letters::{DeadLetters, RetrySettings};
 use common::outbox::{OutboxRelay, RelaySettings};
-use common::server::{Ops, Server, Service, subscribe_route};
+use common::server::{Ops, Server, Service};
 use sqlx::PgPool;
 
-use crate::erasure::Forget;
+use crate::push::{Push, PushSettings};
 use crate::reminders::{ClaimSettings, Postgres, SchedulerSettings, run_scheduler};
+use crate::subscriptions::Consumers;
 use crate::{PORT, SERVICE};
 
 /// Everything the service reads at start.
@@ -32,6 +33,8 @@ pub struct Settings {
     pub clock: Clock,
     /// Pacing of dead-letter retries.
     pub retry: RetrySettings,
+    /// Web Push (`VAPID_PRIVATE_KEY`, …): off without a key.
+    pub push: PushSettings,
 }
 
 impl Settings {
@@ -44,12 +47,16 @@ impl Settings {
             scheduler: Some(SchedulerSettings::default()),
             clock: system_clock(),
             retry: RetrySettings::default(),
+            push: PushSettings::default(),
         }
     }
 
     /// Everything from the environment.
     pub fn from_env() -> anyhow::Result<Self> {
-        Ok(Self::new(ServiceSettings::from_env(PORT)?))
+        Ok(Self {
+            push: PushSettings::from_env()?,
+            ..Self::new(ServiceSettings::from_env(PORT)?)
+        })
     }
 }
 
@@ -64,8 +71,10 @@ pub struct AppState {
     pub claim: ClaimSettings,
     /// "Now" for the cron route's claim.
     pub clock: Clock,
-    /// Retries of parked `user-deleted` deliveries.
-    pub dead_letters: DeadLetters<Forget>,
+    /// Retries of parked deliveries.
+    pub dead_letters: DeadLetters<Consumers>,
+    /// Web Push.
+    pub push: Arc<Push>,
     /// Readiness and the app token.
     pub ops: Ops,
 }
@@ -77,13 +86,13 @@ impl FromRef<AppState> for Arc<JwtVerifier> {
 }
 
 /// The whole service (without the standard layers): the notifications API behind the user's
-/// JWT; the cron route and `/dapr/subscribe` behind the app token.
+/// JWT; deliveries, dead letters, the cron route and `/dapr/subscribe` behind the app token.
 pub fn router(state: AppState) -> Router {
-    let internal = subscribe_route(crate::erasure::subscriptions())
-        .merge(crate::erasure::routes(
-            state.pool.clone(),
-            &state.dead_letters,
-        ))
+    let consumers = Consumers {
+        pool: state.pool.clone(),
+        push: state.push.clone(),
+    };
+    let internal = crate::subscriptions::routes(consumers, &state.dead_letters)
         .merge(crate::routes::cron::router(state.clone()));
     let docs = common::openapi::route(
         <crate::routes::notifications::ApiDoc as utoipa::OpenApi>::openapi(),
@@ -105,12 +114,22 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         scheduler,
         clock,
         retry,
+        push,
     } = settings;
     let pool = common::db::connect_lazy(&service.database_url, service.database_max_connections)?;
-    let dead_letters = DeadLetters::new(pool.clone(), SERVICE, Forget(pool.clone()), retry);
+    if push.key.is_none() {
+        tracing::info!("no VAPID_PRIVATE_KEY: reminders reach open tabs only (no Web Push)");
+    }
+    let push = Arc::new(Push::new(push));
+    let consumers = Consumers {
+        pool: pool.clone(),
+        push: push.clone(),
+    };
+    let dead_letters = DeadLetters::new(pool.clone(), SERVICE, consumers, retry);
     let state = AppState {
         pool: pool.clone(),
         dead_letters: dead_letters.clone(),
+        push,
         verifier: Arc::new(JwtVerifier::new(&service.auth)),
         claim: claim.clone(),
         clock: clock.clone(),

@@ -7,6 +7,7 @@
 
 pub mod fault_proxy;
 pub mod llm;
+pub mod push_service;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};

@@ -16,7 +16,7 @@ fn topics_txt_lists_every_topic_the_services_use() {
     let subscriptions = audit::subscriptions::subscriptions(None)
         .into_iter()
         .chain(recurring::subscriptions::subscriptions())
-        .chain(notification::erasure::subscriptions())
+        .chain(notification::subscriptions::subscriptions())
         .chain(websocket::subscriptions(None));
     let mut used: BTreeSet<String> = topics::TASK_TOPICS
         .iter()

@@ -139,3 +139,14 @@ pub async fn sleep_past(at: DateTime<Utc>) {
         tokio::time::sleep(left).await;
     }
 }
+
+/// An instance with Web Push configured as `push` (the cron route only fires reminders).
+pub async fn spawn_push_instance(url: &str, push: notification::push::PushSettings) -> Instance {
+    let settings = notification::Settings {
+        scheduler: None,
+        push,
+        ..notification::Settings::new(settings(url))
+    };
+    let service = notification::build(settings).await.unwrap();
+    Instance(Served::start(service))
+}

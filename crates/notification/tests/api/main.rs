@@ -6,5 +6,6 @@
 mod cron;
 mod helpers;
 mod notifications;
+mod push;
 mod scheduler;
 mod validation;

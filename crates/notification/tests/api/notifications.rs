@@ -263,8 +263,12 @@ async fn a_deleted_account_loses_its_notifications_and_subscribes_for_that() {
         .unwrap();
     assert_eq!(
         subscriptions,
-        json!([{"pubsubname": "pubsub", "topic": "user-deleted", "route": "/events/user-deleted",
+        json!([{"pubsubname": "pubsub", "topic": "reminder-due", "route": "/events/reminder-due",
+                "deadLetterTopic": "notification-reminder-due-dlq"},
+               {"pubsubname": "pubsub", "topic": "user-deleted", "route": "/events/user-deleted",
                 "deadLetterTopic": "notification-user-deleted-dlq"},
+               {"pubsubname": "pubsub", "topic": "notification-reminder-due-dlq",
+                "route": "/dead-letters/reminder-due"},
                {"pubsubname": "pubsub", "topic": "notification-user-deleted-dlq",
                 "route": "/dead-letters/user-deleted"}])
     );

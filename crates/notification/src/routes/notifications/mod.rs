@@ -11,6 +11,7 @@ use common::openapi::StandardResponses;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::push::subscriptions as push;
 use crate::startup::AppState;
 
 pub use list::NotificationPage;
@@ -47,9 +48,10 @@ pub struct Notification {
 #[openapi(
     info(title = "taskfleet notification", description = "The caller's notifications. Every error is `{\"error\":{\"code\",\"message\",\"details\"}}`."),
     paths(list::list_notifications, item::unread_count, item::mark_all_read, item::mark_read,
-          item::delete_notification),
+          item::delete_notification, push::public_key, push::subscribe, push::unsubscribe),
     components(schemas(Notification, NotificationPage, item::MarkRead, item::UnreadCount,
-                       item::MarkedRead)),
+                       item::MarkedRead, push::NewSubscription, push::SubscriptionKeys,
+                       push::Unsubscribe, push::Subscribed, push::PublicKey)),
     modifiers(&StandardResponses),
 )]
 pub struct ApiDoc;
@@ -63,5 +65,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/notifications/{id}",
             patch(item::mark_read).delete(item::delete_notification),
+        )
+        .route("/api/push/public-key", get(push::public_key))
+        .route(
+            "/api/push/subscriptions",
+            post(push::subscribe).delete(push::unsubscribe),
         )
 }

@@ -1,0 +1,214 @@
+//! Sending a fired reminder to the user's browsers as an encrypted push message (RFC 8030
+//! delivery, RFC 8291 `aes128gcm` encryption, RFC 8292 VAPID).
+//!
+//! notification subscribes to its own `reminder-due` topic for this: a push that fails for a
+//! while is redelivered by the sidecar and, past its retries, kept in the dead-letter table, like
+//! every other event a service consumes. A browser whose push service answers 404 or 410 has
+//! unsubscribed: its subscription is deleted. The message carries the task id as `Topic`, so a
+//! push service keeps one pending message per task, and the service worker shows it under a tag
+//! of the task, so a redelivery replaces the notification instead of adding one.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use common::delivery::Verdict;
+use common::events::{CloudEvent, EventType, SCHEMA_VERSION};
+use common::reminders::ReminderDueEvent;
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::Push;
+
+/// The consumer name of the processed-event records of pushes.
+pub const CONSUMER: &str = "notification-push";
+/// How long a push service keeps a message for a browser that is offline, and the age past
+/// which a reminder is not pushed at all (after an outage it would only arrive late).
+pub const TTL: Duration = Duration::from_secs(3600);
+/// One push request's time limit.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What one push service said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// Accepted (201).
+    Delivered,
+    /// The subscription is gone (404, 410): forget it.
+    Gone,
+    /// Refused for good (another 4xx: a message it will never take).
+    Refused(u16),
+    /// Not now (429, 5xx, no answer): try the event again later.
+    Transient(String),
+}
+
+/// The HTTP client for push services: no redirects (an endpoint must not lead elsewhere) and a
+/// time limit per request.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// The JSON the service worker reads.
+fn payload(event: &ReminderDueEvent) -> Vec<u8> {
+    let task_id = event.data.task_id;
+    json!({
+        "type": "reminder.due",
+        "event_id": event.event_id,
+        "task_id": task_id,
+        "notification_id": event.data.notification_id,
+        "title": event.data.title,
+        "reminder_at": event.data.reminder_at,
+        "due_date": event.data.due_date,
+        "tag": format!("reminder-{task_id}"),
+        "url": format!("/tasks?task={task_id}"),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    endpoint: String,
+    p256dh: String,
+    auth: String,
+}
+
+/// Pushes one `reminder-due` event (a delivery, or a dead letter retried) to every browser of
+/// its user: at most once per event once every push service has taken it.
+pub async fn push_reminder(pool: &PgPool, push: &Push, body: &[u8]) -> Verdict {
+    let envelope: CloudEvent<ReminderDueEvent> = match serde_json::from_slice(body) {
+        Ok(envelope) => envelope,
+        Err(error) => return Verdict::Drop(format!("not a reminder-due event: {error}")),
+    };
+    let event = envelope.data;
+    if event.event_type != EventType::ReminderDue || event.schema_version != SCHEMA_VERSION {
+        return Verdict::Drop("not a reminder-due event of this schema version".to_owned());
+    }
+    let Some(key) = push.key() else {
+        return Verdict::Done;
+    };
+    let age = Utc::now() - event.timestamp;
+    if age.to_std().is_ok_and(|age| age > TTL) {
+        tracing::info!(event_id = %event.event_id, "reminder too old to push");
+        return Verdict::Done;
+    }
+    match outcome(pool, push, key, &event).await {
+        Ok(verdict) => verdict,
+        Err(error) => common::delivery::verdict_for_db_error(&error),
+    }
+}
+
+async fn outcome(
+    pool: &PgPool,
+    push: &Push,
+    key: &super::VapidKey,
+    event: &ReminderDueEvent,
+) -> sqlx::Result<Verdict> {
+    let done: Option<(i32,)> =
+        sqlx::query_as("SELECT 1 FROM processed_events WHERE consumer = $1 AND event_id = $2")
+            .bind(CONSUMER)
+            .bind(event.event_id)
+            .fetch_optional(pool)
+            .await?;
+    if done.is_some() {
+        return Ok(Verdict::Done);
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1",
+    )
+    .bind(&event.user_id)
+    .fetch_all(pool)
+    .await?;
+    let body = payload(event);
+    let topic = event.data.task_id.simple().to_string();
+    let sends = rows.iter().map(|row| async {
+        let sent = send(push, key, row, &body, &topic).await;
+        (row.id, sent)
+    });
+    let mut transient = None;
+    for (id, sent) in futures::future::join_all(sends).await {
+        match sent {
+            Sent::Delivered => metrics::counter!("push_messages_sent_total").increment(1),
+            Sent::Gone => {
+                sqlx::query("DELETE FROM push_subscriptions WHERE id = $1")
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
+                tracing::info!(subscription = %id, "push subscription ended by its push service");
+            }
+            Sent::Refused(status) => {
+                tracing::warn!(subscription = %id, status, "push service refused the message");
+            }
+            Sent::Transient(problem) => transient = Some(problem),
+        }
+    }
+    if let Some(problem) = transient {
+        return Ok(Verdict::Retry(format!(
+            "a push service is not available: {problem}"
+        )));
+    }
+    sqlx::query(
+        "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(CONSUMER)
+    .bind(event.event_id)
+    .execute(pool)
+    .await?;
+    Ok(Verdict::Done)
+}
+
+async fn send(push: &Push, key: &super::VapidKey, row: &Row, body: &[u8], topic: &str) -> Sent {
+    let Ok(endpoint) = reqwest::Url::parse(&row.endpoint) else {
+        return Sent::Gone;
+    };
+    let decoded = |value: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value)
+    };
+    let (Ok(point), Ok(auth)) = (decoded(&row.p256dh), decoded(&row.auth)) else {
+        return Sent::Gone;
+    };
+    let (Ok(ua_public), Ok(auth)) = (
+        web_push_native::p256::PublicKey::from_sec1_bytes(&point),
+        <[u8; 16]>::try_from(auth.as_slice()),
+    ) else {
+        return Sent::Gone;
+    };
+    let encrypted = match web_push_native::encrypt(body.to_vec(), &ua_public, &auth.into()) {
+        Ok(encrypted) => encrypted,
+        Err(error) => {
+            tracing::error!(%error, "cannot encrypt a push message");
+            return Sent::Refused(0);
+        }
+    };
+    let authorization =
+        match key.authorization(&endpoint, &push.settings.subject, Utc::now().timestamp()) {
+            Ok(header) => header,
+            Err(error) => return Sent::Transient(format!("cannot sign: {error}")),
+        };
+    let response = push
+        .client
+        .post(endpoint)
+        .header("TTL", TTL.as_secs())
+        .header("Urgency", "high")
+        .header("Topic", topic)
+        .header("Content-Encoding", "aes128gcm")
+        .header("Content-Type", "application/octet-stream")
+        .header("Authorization", authorization)
+        .body(encrypted)
+        .send()
+        .await;
+    match response {
+        Ok(response) => match response.status().as_u16() {
+            200..=299 => Sent::Delivered,
+            404 | 410 => Sent::Gone,
+            429 | 500..=599 => Sent::Transient(format!("answered {}", response.status())),
+            status => Sent::Refused(status),
+        },
+        Err(error) => Sent::Transient(error.to_string()),
+    }
+}

@@ -1,0 +1,259 @@
+//! Web Push: browsers register their subscriptions, and a fired reminder (the `reminder-due`
+//! delivery) reaches each of its user's browsers as a message encrypted for that browser and
+//! signed with the VAPID key, checked and decrypted by a stand-in push service.
+
+use chrono::{Duration, Utc};
+use common::events::CloudEvent;
+use common::reminders::{ReminderDueData, ReminderDueEvent};
+use notification::push::{PushSettings, VapidKey};
+use reqwest::Method;
+use serde_json::{Value, json};
+use testkit::push_service::{Browser, PushService, start_push_service};
+use uuid::Uuid;
+
+use crate::helpers::{Instance, error_code, fresh_database, spawn_push_instance};
+
+fn push_settings(allow_insecure_endpoints: bool) -> PushSettings {
+    PushSettings {
+        key: Some(VapidKey::generate().1),
+        subject: "mailto:ops@taskfleet.test".to_owned(),
+        allow_insecure_endpoints,
+    }
+}
+
+async fn register(instance: &Instance, user: &str, browser: &Browser) -> (u16, Value) {
+    let response = instance
+        .request(Method::POST, "/api/push/subscriptions", user)
+        .json(&browser.subscription)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn reminder(user: &str, title: &str, fired_at: chrono::DateTime<Utc>) -> ReminderDueEvent {
+    ReminderDueEvent::new(
+        user.to_owned(),
+        1,
+        ReminderDueData {
+            task_id: Uuid::now_v7(),
+            title: title.to_owned(),
+            reminder_at: fired_at,
+            notification_id: Uuid::now_v7(),
+            due_date: None,
+        },
+        fired_at,
+    )
+}
+
+/// Delivers `event` on `reminder-due` as the sidecar does; the reply status.
+async fn deliver(instance: &Instance, event: &ReminderDueEvent) -> String {
+    let body =
+        serde_json::to_vec(&CloudEvent::for_reminder("notification", event.clone())).unwrap();
+    let reply: Value = instance
+        .client
+        .post(format!("{}/events/reminder-due", instance.address))
+        .header("content-type", "application/cloudevents+json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    reply["status"].as_str().unwrap().to_owned()
+}
+
+async fn subscriptions_of(pool: &sqlx::PgPool, user: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM push_subscriptions WHERE user_id = $1")
+        .bind(user)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn setup() -> (sqlx::PgPool, Instance, PushService) {
+    let (pool, url) = fresh_database().await;
+    let instance = spawn_push_instance(&url, push_settings(true)).await;
+    (pool, instance, start_push_service().await)
+}
+
+#[tokio::test]
+async fn a_fired_reminder_reaches_every_browser_of_its_user_encrypted_signed_and_once() {
+    let (_pool, instance, service) = setup().await;
+    let (laptop, phone, bobs) = (
+        service.subscribe(),
+        service.subscribe(),
+        service.subscribe(),
+    );
+    for (user, browser) in [("alice", &laptop), ("alice", &phone), ("bob", &bobs)] {
+        assert_eq!(register(&instance, user, browser).await.0, 201);
+    }
+    let event = reminder("alice", "Water the plants", Utc::now());
+    assert_eq!(deliver(&instance, &event).await, "SUCCESS");
+
+    let received = service.received();
+    assert!(service.refused().is_empty(), "{:?}", service.refused());
+    let mut browsers: Vec<&str> = received.iter().map(|r| r.browser.as_str()).collect();
+    browsers.sort_unstable();
+    let mut expected = vec![laptop.id.as_str(), phone.id.as_str()];
+    expected.sort_unstable();
+    assert_eq!(browsers, expected, "alice's two browsers, not bob's");
+    let task_id = event.data.task_id;
+    for message in &received {
+        assert_eq!(message.message["type"], "reminder.due");
+        assert_eq!(message.message["title"], "Water the plants");
+        assert_eq!(message.message["task_id"], json!(task_id));
+        assert_eq!(message.message["url"], format!("/tasks?task={task_id}"));
+        assert_eq!(message.message["tag"], format!("reminder-{task_id}"));
+        assert_eq!(message.headers["ttl"], "3600");
+        assert_eq!(message.headers["urgency"], "high");
+        assert_eq!(message.headers["topic"], task_id.simple().to_string());
+    }
+
+    // Redelivered: pushed once already.
+    assert_eq!(deliver(&instance, &event).await, "SUCCESS");
+    assert_eq!(service.received().len(), 2);
+    // A reminder that fired long ago (delivered after an outage) is not pushed late.
+    let stale = reminder("alice", "Yesterday's", Utc::now() - Duration::hours(2));
+    assert_eq!(deliver(&instance, &stale).await, "SUCCESS");
+    assert_eq!(service.received().len(), 2);
+}
+
+#[tokio::test]
+async fn a_browser_that_unsubscribed_is_forgotten_and_an_outage_is_retried() {
+    let (pool, instance, service) = setup().await;
+    let (gone, flaky) = (service.subscribe(), service.subscribe());
+    register(&instance, "alice", &gone).await;
+    register(&instance, "alice", &flaky).await;
+    service.answer(&gone, 410);
+    service.answer(&flaky, 503);
+
+    let event = reminder("alice", "Call mum", Utc::now());
+    assert_eq!(deliver(&instance, &event).await, "RETRY");
+    assert_eq!(
+        subscriptions_of(&pool, "alice").await,
+        1,
+        "410 ends the subscription"
+    );
+    service.answer(&flaky, 201);
+    assert_eq!(deliver(&instance, &event).await, "SUCCESS");
+    let received = service.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].browser, flaky.id);
+    assert_eq!(received[0].message["title"], "Call mum");
+    // Garbage on the topic is dropped, not retried.
+    let reply: Value = instance
+        .client
+        .post(format!("{}/events/reminder-due", instance.address))
+        .header("content-type", "application/cloudevents+json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reply["status"], "DROP");
+}
+
+#[tokio::test]
+async fn subscriptions_are_checked_belong_to_their_user_and_go_with_the_account() {
+    let (pool, url) = fresh_database().await;
+    let instance = spawn_push_instance(&url, push_settings(false)).await;
+    let service = start_push_service().await;
+
+    let (status, body) = instance.get_json("alice", "/api/push/public-key").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["public_key"].as_str().unwrap().len(), 87);
+
+    // This instance takes only https push services on the internet: the stand-in's loopback
+    // http endpoint is refused, as an internal address would be.
+    let browser = service.subscribe();
+    let (status, body) = register(&instance, "alice", &browser).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (422, "validation_failed")
+    );
+    let mut public = browser.subscription.clone();
+    public["endpoint"] = json!("https://push.example.com/send/abc");
+    let mut bad_keys = public.clone();
+    bad_keys["keys"]["auth"] = json!("c2hvcnQ");
+    for (user, body, expected) in [
+        ("alice", bad_keys, 422),
+        (
+            "alice",
+            json!({"endpoint": "https://push.example.com/x"}),
+            422,
+        ),
+        ("alice", public.clone(), 201),
+    ] {
+        let response = instance
+            .request(Method::POST, "/api/push/subscriptions", user)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), expected, "{body}");
+    }
+    // Bob cannot end alice's subscription; alice can.
+    for (user, left) in [("bob", 1), ("alice", 0)] {
+        let response = instance
+            .request(Method::DELETE, "/api/push/subscriptions", user)
+            .json(&json!({"endpoint": "https://push.example.com/send/abc"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204);
+        assert_eq!(subscriptions_of(&pool, "alice").await, left);
+    }
+    // Without a token: nothing.
+    let response = instance
+        .client
+        .post(format!("{}/api/push/subscriptions", instance.address))
+        .json(&public)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+
+    // A deleted account's subscriptions go with it.
+    instance
+        .request(Method::POST, "/api/push/subscriptions", "alice")
+        .json(&public)
+        .send()
+        .await
+        .unwrap();
+    let body = serde_json::to_vec(&CloudEvent::for_user_deleted(
+        "backend-api",
+        common::events::UserDeleted::new("alice", None),
+        None,
+    ))
+    .unwrap();
+    instance
+        .client
+        .post(format!("{}/events/user-deleted", instance.address))
+        .header("content-type", "application/cloudevents+json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subscriptions_of(&pool, "alice").await, 0);
+}
+
+#[tokio::test]
+async fn without_a_vapid_key_push_is_off() {
+    let (_pool, url) = fresh_database().await;
+    let instance = spawn_push_instance(&url, PushSettings::default()).await;
+    let service = start_push_service().await;
+    let (status, body) = instance.get_json("alice", "/api/push/public-key").await;
+    assert_eq!((status, error_code(&body).as_str()), (404, "push_disabled"));
+    let (status, body) = register(&instance, "alice", &service.subscribe()).await;
+    assert_eq!((status, error_code(&body).as_str()), (404, "push_disabled"));
+    assert_eq!(
+        deliver(&instance, &reminder("alice", "x", Utc::now())).await,
+        "SUCCESS"
+    );
+    assert!(service.received().is_empty());
+}
