@@ -11,6 +11,7 @@ const SHOTS = path.resolve(process.env.SCREENSHOT_DIR ?? "e2e-screenshots");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 // The SMTP stand-in's message list (e2e/mail-sink.mjs), started by scripts/test-frontend.
 const MAIL_SINK = process.env.MAIL_SINK_URL ?? "http://127.0.0.1:3598";
+const PUSH_SERVICE = process.env.PUSH_SERVICE_URL ?? "http://127.0.0.1:3596";
 const only = process.env.E2E_ONLY?.split(",");
 rmSync(SHOTS, { recursive: true, force: true });
 mkdirSync(SHOTS, { recursive: true });
@@ -54,8 +55,9 @@ async function newContext() {
   });
 }
 
-async function newUser(name) {
+async function newUser(name, prepare = async () => {}) {
   const ctx = await newContext();
+  await prepare(ctx);
   const page = watch(await ctx.newPage(), name);
   const email = `${name.toLowerCase()}-${Date.now()}@example.com`;
   await page.goto(`${BASE}/sign-up`);
@@ -1155,6 +1157,127 @@ await scenario(15, "a user deletes their account: the password is asked, every s
     await db.end();
   }
   console.log("  wrong password refused; tasks, sessions and the user gone in every service; the audit trail a tombstone; the other tab signed out");
+});
+
+// Headless Chromium has no push service to subscribe at (it would ask Google's, unreachable
+// here): PushManager hands out subscriptions of the e2e push service stand-in instead, whose keys
+// the stand-in holds to decrypt what the notification service sends, as the browser would.
+// Everything else is the browser's own: the permission, the service worker, its notifications.
+function stubPushManager() {
+  const KEY = "__e2ePushSubscription";
+  const toBase64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
+  const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0)).buffer;
+  const wrap = (json, serverKey) => ({
+    endpoint: json.endpoint,
+    expirationTime: null,
+    options: { applicationServerKey: serverKey, userVisibleOnly: true },
+    toJSON: () => json,
+    unsubscribe: async () => {
+      sessionStorage.removeItem(KEY);
+      return true;
+    },
+  });
+  PushManager.prototype.getSubscription = async function () {
+    const stored = sessionStorage.getItem(KEY);
+    if (!stored) return null;
+    const { json, key } = JSON.parse(stored);
+    return wrap(json, fromBase64(key));
+  };
+  PushManager.prototype.subscribe = async function (options) {
+    const key = toBase64(options.applicationServerKey);
+    const json = await window.__e2eNewPushSubscription();
+    sessionStorage.setItem(KEY, JSON.stringify({ json, key }));
+    return wrap(json, fromBase64(key));
+  };
+}
+
+await scenario(16, "reminders reach a closed app by Web Push: permission, subscription, an encrypted push, the service worker's notification", async () => {
+  const { ctx, page: p } = await newUser("Pia", async (ctx) => {
+    await ctx.grantPermissions(["notifications"], { origin: BASE });
+    await ctx.exposeFunction("__e2eNewPushSubscription", async () => (await fetch(`${PUSH_SERVICE}/subscriptions`, { method: "POST" })).json());
+    await ctx.addInitScript(stubPushManager);
+  });
+  S.c = p;
+  const db = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await db.connect();
+  try {
+    await p.getByRole("link", { name: "Settings", exact: true }).click();
+    await p.waitForURL("**/settings");
+    const state = p.locator('[data-testid="push-state"]');
+    await p.locator('[data-testid="push-state"][data-state="off"]').waitFor({ timeout: 10_000 });
+    await p.getByRole("region", { name: "Reminders on this device" }).getByRole("button", { name: "Turn on" }).click();
+    await p.locator('[data-testid="push-state"][data-state="on"]').waitFor({ timeout: 15_000 });
+    if (!(await state.textContent()).includes("even when the app is closed")) throw new Error(`state: ${await state.textContent()}`);
+    await shot(p, "scenario16-push-on");
+    const email = await p.evaluate(async () => (await (await fetch("/api/auth/get-session")).json()).user.email);
+    const { rows } = await db.query(
+      'SELECT s.endpoint FROM push_subscriptions s JOIN "user" u ON u.id = s.user_id WHERE u.email = $1',
+      [email],
+    );
+    if (rows.length !== 1 || !rows[0].endpoint.startsWith(`${PUSH_SERVICE}/push/`)) throw new Error(`subscriptions: ${JSON.stringify(rows)}`);
+    const endpoint = rows[0].endpoint;
+
+    // A reminder a few seconds ahead: notification pushes it, encrypted for this browser.
+    const created = await p.evaluate(async (reminder_at) => {
+      const r = await fetch("/api/tasks", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ title: "Take the bins out", reminder_at }),
+      });
+      return r.json();
+    }, new Date(Date.now() + 3_000).toISOString());
+    let pushed;
+    await expectEventually(
+      async () => {
+        const { messages } = await (await fetch(`${PUSH_SERVICE}/messages`)).json();
+        pushed = messages.find((m) => m.endpoint === endpoint && m.payload.task_id === created.id);
+        return pushed;
+      },
+      { timeout: 30_000, message: "the reminder at the push service, decrypted with the browser's keys" },
+    );
+    const { refused } = await (await fetch(`${PUSH_SERVICE}/messages`)).json();
+    if (refused.length) throw new Error(`the push service refused: ${refused.join("; ")}`);
+    if (pushed.payload.title !== "Take the bins out" || pushed.payload.url !== `/tasks?task=${created.id}` || pushed.topic !== created.id.replaceAll("-", "")) {
+      throw new Error(`pushed: ${JSON.stringify(pushed)}`);
+    }
+
+    // The browser hands the decrypted message to the service worker, which shows it.
+    const cdp = await ctx.newCDPSession(p);
+    const registrations = [];
+    cdp.on("ServiceWorker.workerRegistrationUpdated", (e) => registrations.push(...e.registrations));
+    await cdp.send("ServiceWorker.enable");
+    await expectEventually(async () => registrations.some((r) => r.scopeURL === `${BASE}/` && !r.isDeleted), { message: "the service worker's registration" });
+    const registrationId = registrations.find((r) => r.scopeURL === `${BASE}/` && !r.isDeleted).registrationId;
+    await cdp.send("ServiceWorker.deliverPushMessage", { origin: BASE, registrationId, data: JSON.stringify(pushed.payload) });
+    let shown;
+    await expectEventually(
+      async () => {
+        shown = await p.evaluate(async () =>
+          (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({
+            title: n.title,
+            tag: n.tag,
+            url: n.data?.url,
+            actions: n.actions.map((a) => a.action),
+          })),
+        );
+        return shown.some((n) => n.title === "Take the bins out");
+      },
+      { message: "the service worker's notification" },
+    );
+    const note = shown.find((n) => n.title === "Take the bins out");
+    if (note.tag !== `reminder-${created.id}` || note.url !== `/tasks?task=${created.id}` || note.actions.join() !== "snooze-10m,snooze-1h") {
+      throw new Error(`notification: ${JSON.stringify(note)}`);
+    }
+
+    // Off again: the server forgets this browser.
+    await p.getByRole("region", { name: "Reminders on this device" }).getByRole("button", { name: "Turn off" }).click();
+    await p.locator('[data-testid="push-state"][data-state="off"]').waitFor({ timeout: 10_000 });
+    const left = await db.query("SELECT count(*)::int AS n FROM push_subscriptions WHERE endpoint = $1", [endpoint]);
+    if (left.rows[0].n !== 0) throw new Error("the subscription outlived turning it off");
+  } finally {
+    await db.end();
+  }
+  console.log("  permission granted, subscribed with the server's key; the reminder arrived encrypted and VAPID-signed; the worker showed it with snooze actions; off again");
 });
 
 await browser.close();

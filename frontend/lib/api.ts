@@ -129,6 +129,19 @@ export const api = {
       body: csv,
       headers: { "Content-Type": "text/csv" },
     }),
+  /** The key browsers subscribe to Web Push with, or null when the server has push off. */
+  pushPublicKey: async () => {
+    try {
+      return (await request<{ public_key: string }>("/api/push/public-key")).public_key;
+    } catch (e) {
+      if (e instanceof ApiError && e.code === "push_disabled") return null;
+      throw e;
+    }
+  },
+  pushSubscribe: (subscription: unknown) =>
+    request<{ id: string; endpoint: string }>("/api/push/subscriptions", { method: "POST", body: JSON.stringify(subscription) }),
+  pushUnsubscribe: (endpoint: string) =>
+    request<void>("/api/push/subscriptions", { method: "DELETE", body: JSON.stringify({ endpoint }) }),
   /** Deletes the account and everything of it, given the password (204, the session ends). */
   deleteAccount: (password: string) =>
     request<void>("/api/account", { method: "DELETE", body: JSON.stringify({ password }) }),

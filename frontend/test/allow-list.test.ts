@@ -40,6 +40,8 @@ describe("FORWARDED_SHAPES", () => {
         "GET /api/notifications/unread-count",
         "POST /api/notifications/read-all",
         "PATCH,DELETE /api/notifications/{id}",
+        "GET /api/push/public-key",
+        "POST,DELETE /api/push/subscriptions",
         "GET /api/audit",
         "GET /api/audit/verify",
         "GET,POST,DELETE /api/agent-tokens",

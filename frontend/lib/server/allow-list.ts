@@ -52,6 +52,8 @@ export const FORWARDED_SHAPES = {
     shape("/api/notifications/read-all", "POST"),
     shape("/api/notifications/{id}", "PATCH", "DELETE"),
   ],
+  // notification: reminders by Web Push (this browser's subscription, the key it subscribes with)
+  push: [shape("/api/push/public-key", "GET"), shape("/api/push/subscriptions", "POST", "DELETE")],
   // audit
   audit: [shape("/api/audit", "GET"), shape("/api/audit/verify", "GET")],
 } satisfies Record<string, Shape[]>;

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { CalendarFeedSettings } from "@/components/settings/calendar-feed";
 import { DeleteAccountSettings } from "@/components/settings/delete-account";
+import { PushReminderSettings } from "@/components/settings/push-reminders";
 import { YourDataSettings } from "@/components/settings/your-data";
 
 export const metadata: Metadata = { title: "Settings" };
@@ -10,8 +11,9 @@ export default function SettingsPage() {
     <div className="space-y-5">
       <div>
         <h1 className="text-2xl font-semibold tracking-tight">Settings</h1>
-        <p className="mt-0.5 text-sm text-zinc-500 dark:text-zinc-400">Your tasks in other apps, your data, and your account.</p>
+        <p className="mt-0.5 text-sm text-zinc-500 dark:text-zinc-400">Reminders, your tasks in other apps, your data, and your account.</p>
       </div>
+      <PushReminderSettings />
       <CalendarFeedSettings />
       <YourDataSettings />
       <DeleteAccountSettings />

@@ -1,0 +1,103 @@
+// @vitest-environment node
+// The service worker (public/sw.js), run against a fake `self`: what a push shows, and what a
+// click on the notification or one of its snooze actions does.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it, vi } from "vitest";
+
+const SOURCE = readFileSync(path.join(__dirname, "..", "public", "sw.js"), "utf8");
+const ORIGIN = "https://tasks.example";
+
+function worker({ windows = [] as { url: string }[], fetchStatus = 200 } = {}) {
+  const listeners: Record<string, (event: unknown) => void> = {};
+  const clients = windows.map((w) => {
+    const client = {
+      url: w.url,
+      focus: vi.fn(async () => client),
+      navigate: vi.fn(async (_: string) => client),
+    };
+    return client;
+  });
+  const self = {
+    location: { origin: ORIGIN },
+    registration: { showNotification: vi.fn(async (_title: string, _options?: unknown) => undefined) },
+    clients: {
+      matchAll: vi.fn(async () => clients),
+      openWindow: vi.fn(async (_: string) => null),
+      claim: vi.fn(async () => undefined),
+    },
+    skipWaiting: vi.fn(),
+    addEventListener: (type: string, fn: (event: unknown) => void) => (listeners[type] = fn),
+  };
+  const fetchMock = vi.fn(async (_url: string, _init?: RequestInit) => new Response(null, { status: fetchStatus }));
+  new Function("self", "fetch", SOURCE)(self, fetchMock);
+  const dispatch = async (type: string, event: Record<string, unknown>) => {
+    let done: Promise<unknown> = Promise.resolve();
+    listeners[type]!({ ...event, waitUntil: (p: Promise<unknown>) => (done = p) });
+    await done;
+  };
+  return { self, clients, fetchMock, dispatch };
+}
+
+const reminder = {
+  type: "reminder.due",
+  task_id: "0191d6a4-7f2e-7b8a-9c1d-2e3f4a5b6c7d",
+  title: "Water the plants",
+  tag: "reminder-0191d6a4-7f2e-7b8a-9c1d-2e3f4a5b6c7d",
+  due_date: null,
+};
+
+describe("the service worker", () => {
+  it("shows a pushed reminder under its task's tag, with snooze actions and the task's URL", async () => {
+    const { self, dispatch } = worker();
+    await dispatch("push", { data: { json: () => reminder } });
+    const [title, options] = self.registration.showNotification.mock.calls[0]! as [string, Record<string, unknown>];
+    expect(title).toBe("Water the plants");
+    expect(options.tag).toBe(reminder.tag);
+    expect(options.data).toEqual({ task_id: reminder.task_id, url: `/tasks?task=${reminder.task_id}` });
+    expect((options.actions as { action: string }[]).map((a) => a.action)).toEqual(["snooze-10m", "snooze-1h"]);
+  });
+
+  it("still shows something for a push it cannot read (the browser requires it)", async () => {
+    const { self, dispatch } = worker();
+    await dispatch("push", { data: { json: () => JSON.parse("not json") } });
+    expect(self.registration.showNotification).toHaveBeenCalledTimes(1);
+  });
+
+  const click = (action = "") => ({
+    action,
+    notification: { data: { task_id: reminder.task_id, url: `/tasks?task=${reminder.task_id}` }, close: vi.fn() },
+  });
+
+  it("a click opens the task in the open tab of the app and focuses it", async () => {
+    const { clients, self, dispatch } = worker({ windows: [{ url: "https://elsewhere.example/" }, { url: `${ORIGIN}/settings` }] });
+    const event = click();
+    await dispatch("notificationclick", event);
+    expect(event.notification.close).toHaveBeenCalled();
+    expect(clients[1]!.navigate).toHaveBeenCalledWith(`${ORIGIN}/tasks?task=${reminder.task_id}`);
+    expect(clients[1]!.focus).toHaveBeenCalled();
+    expect(self.clients.openWindow).not.toHaveBeenCalled();
+  });
+
+  it("with no tab of the app open, a click opens one", async () => {
+    const { self, dispatch } = worker();
+    await dispatch("notificationclick", click());
+    expect(self.clients.openWindow).toHaveBeenCalledWith(`${ORIGIN}/tasks?task=${reminder.task_id}`);
+  });
+
+  it("a snooze action snoozes the task through the API and opens nothing", async () => {
+    const { self, fetchMock, dispatch } = worker();
+    await dispatch("notificationclick", click("snooze-1h"));
+    const [url, init] = fetchMock.mock.calls[0]!;
+    expect(url).toBe(`/api/tasks/${reminder.task_id}/snooze`);
+    expect(init?.method).toBe("POST");
+    expect(JSON.parse(String(init?.body))).toEqual({ for: "1h" });
+    expect(self.clients.openWindow).not.toHaveBeenCalled();
+  });
+
+  it("a snooze that is refused (signed out, task gone) opens the task instead", async () => {
+    const { self, dispatch } = worker({ fetchStatus: 401 });
+    await dispatch("notificationclick", click("snooze-10m"));
+    expect(self.clients.openWindow).toHaveBeenCalledWith(`${ORIGIN}/tasks?task=${reminder.task_id}`);
+  });
+});
