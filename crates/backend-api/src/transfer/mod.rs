@@ -125,6 +125,7 @@ pub struct ImportResult {
     responses((status = 201, body = ImportResult, description = "imported"),
               (status = 200, body = ImportResult, description = "nothing to import"),
               (status = 400, description = "not UTF-8 text"),
+              (status = 410, description = "the account was deleted (a token issued before)"),
               (status = 415, description = "not text/csv"),
               (status = 422, description = "not a Todoist CSV export, too many tasks, or an unknown format or zone")))]
 pub async fn import_tasks(

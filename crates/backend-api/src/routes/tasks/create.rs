@@ -21,6 +21,7 @@ const MAX_IDEMPOTENCY_KEY: usize = 255;
     params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
     responses((status = 201, body = Task, description = "created; Location and ETag set"),
               (status = 400, description = "malformed"), (status = 401, description = "no valid token"),
+              (status = 410, description = "the account was deleted (a token issued before)"),
               (status = 422, description = "invalid field or reused idempotency key")))]
 pub async fn create_task(
     State(state): State<AppState>,
