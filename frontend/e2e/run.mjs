@@ -1248,10 +1248,14 @@ await scenario(16, "reminders reach a closed app by Web Push: permission, subscr
     await cdp.send("ServiceWorker.enable");
     await expectEventually(async () => registrations.some((r) => r.scopeURL === `${BASE}/` && !r.isDeleted), { message: "the service worker's registration" });
     const registrationId = registrations.find((r) => r.scopeURL === `${BASE}/` && !r.isDeleted).registrationId;
-    await cdp.send("ServiceWorker.deliverPushMessage", { origin: BASE, registrationId, data: JSON.stringify(pushed.payload) });
+    // Delivered once the worker is active; again while no notification shows (a delivery that
+    // reaches a worker still starting up is lost; the tag makes a repeat replace, not add).
+    await p.evaluate(async () => void (await navigator.serviceWorker.ready));
     let shown;
     await expectEventually(
       async () => {
+        await cdp.send("ServiceWorker.deliverPushMessage", { origin: BASE, registrationId, data: JSON.stringify(pushed.payload) });
+        await new Promise((r) => setTimeout(r, 500));
         shown = await p.evaluate(async () =>
           (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({
             title: n.title,
@@ -1262,7 +1266,7 @@ await scenario(16, "reminders reach a closed app by Web Push: permission, subscr
         );
         return shown.some((n) => n.title === "Take the bins out");
       },
-      { message: "the service worker's notification" },
+      { timeout: 20_000, interval: 500, message: `the service worker's notification (registrations ${JSON.stringify(registrations)})` },
     );
     const note = shown.find((n) => n.title === "Take the bins out");
     if (note.tag !== `reminder-${created.id}` || note.url !== `/tasks?task=${created.id}` || note.actions.join() !== "snooze-10m,snooze-1h") {

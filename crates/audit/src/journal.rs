@@ -5,7 +5,7 @@ use chrono::SubsecRound;
 use chrono::{DateTime, Utc};
 use common::events::{TaskEvent, UserDeleted};
 use futures::TryStreamExt;
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::chain::{ChainCheck, Entry, link_hash};
@@ -35,30 +35,11 @@ pub const TOMBSTONE: &str = common::events::topics::USER_DELETED;
 #[tracing::instrument(skip_all, fields(event_id = %event.event_id, user_id = %event.user_id))]
 pub async fn append(pool: &PgPool, event: &TaskEvent) -> sqlx::Result<Appended> {
     let mut tx = pool.begin().await?;
-    // The processed-event record and, only when it is new, the user's chain lock: one round
-    // trip.
-    let first: Option<(i32,)> = sqlx::query_as(
-        "WITH recorded AS (INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2)          ON CONFLICT DO NOTHING RETURNING 1)          SELECT 1 FROM recorded, pg_advisory_xact_lock(hashtextextended('audit:' || $3, 0))",
-    )
-    .bind(CONSUMER)
-    .bind(event.event_id)
-    .bind(&event.user_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if first.is_none() {
+    if !claim(&mut tx, event.event_id, &event.user_id).await? {
         tx.rollback().await?;
         return Ok(Appended::Duplicate);
     }
-    // A statement after the lock's: its snapshot includes the last holder's commit.
-    let (prev_hash, head_type, recorded_at): (Option<String>, Option<String>, DateTime<Utc>) =
-        sqlx::query_as(
-            "SELECT h.hash, h.event_type, clock_timestamp() FROM (SELECT 1) AS one LEFT JOIN \
-             (SELECT hash, event_type FROM audit_log WHERE user_id = $1 ORDER BY id DESC LIMIT 1) \
-             AS h ON true",
-        )
-        .bind(&event.user_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let (prev_hash, head_type, recorded_at) = chain_head(&mut tx, &event.user_id).await?;
     if head_type.as_deref() == Some(TOMBSTONE) {
         // An event of a deleted account that arrived after its erasure: kept out, and marked
         // processed so a redelivery does not look again.
@@ -232,37 +213,19 @@ pub enum Erased {
 #[tracing::instrument(skip_all, fields(event_id = %event.event_id, user_id = %event.user_id))]
 pub async fn erase(pool: &PgPool, event: &UserDeleted) -> sqlx::Result<Erased> {
     let mut tx = pool.begin().await?;
-    let first: Option<(i32,)> = sqlx::query_as(
-        "WITH recorded AS (INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) \
-         ON CONFLICT DO NOTHING RETURNING 1) \
-         SELECT 1 FROM recorded, pg_advisory_xact_lock(hashtextextended('audit:' || $3, 0))",
-    )
-    .bind(CONSUMER)
-    .bind(event.event_id)
-    .bind(&event.user_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if first.is_none() {
+    if !claim(&mut tx, event.event_id, &event.user_id).await? {
         tx.rollback().await?;
         return Ok(Erased::Duplicate);
     }
-    let (entries, head, head_type, recorded_at): (
-        i64,
-        Option<String>,
-        Option<String>,
-        DateTime<Utc>,
-    ) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM audit_log WHERE user_id = $1), h.hash, h.event_type, \
-             clock_timestamp() FROM (SELECT 1) AS one LEFT JOIN (SELECT hash, event_type \
-             FROM audit_log WHERE user_id = $1 ORDER BY id DESC LIMIT 1) AS h ON true",
-    )
-    .bind(&event.user_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let (head, head_type, recorded_at) = chain_head(&mut tx, &event.user_id).await?;
     if head_type.as_deref() == Some(TOMBSTONE) {
         tx.commit().await?;
         return Ok(Erased::Duplicate);
     }
+    let entries: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE user_id = $1")
+        .bind(&event.user_id)
+        .fetch_one(&mut *tx)
+        .await?;
     sqlx::query("SELECT set_config('taskfleet.audit_erasure', $1, true)")
         .bind(&event.user_id)
         .execute(&mut *tx)
@@ -303,6 +266,40 @@ pub async fn erase(pool: &PgPool, event: &UserDeleted) -> sqlx::Result<Erased> {
     .await?;
     tx.commit().await?;
     Ok(Erased::Tombstoned { entries })
+}
+
+/// Records `event_id` as processed by audit and, only when that is new, takes `user_id`'s chain
+/// lock for the transaction: one round trip. `false` for an event recorded before (a concurrent
+/// redelivery waits on the unique key until the first commits, then gets `false` too).
+async fn claim(tx: &mut PgConnection, event_id: Uuid, user_id: &str) -> sqlx::Result<bool> {
+    let first: Option<(i32,)> = sqlx::query_as(
+        "WITH recorded AS (INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) \
+         ON CONFLICT DO NOTHING RETURNING 1) \
+         SELECT 1 FROM recorded, pg_advisory_xact_lock(hashtextextended('audit:' || $3, 0))",
+    )
+    .bind(CONSUMER)
+    .bind(event_id)
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(first.is_some())
+}
+
+/// `user_id`'s last entry (hash and type; none for an empty chain) and the transaction's clock.
+/// Read after [`claim`]'s lock, in a statement of its own: its snapshot includes the last
+/// holder's commit.
+async fn chain_head(
+    tx: &mut PgConnection,
+    user_id: &str,
+) -> sqlx::Result<(Option<String>, Option<String>, DateTime<Utc>)> {
+    sqlx::query_as(
+        "SELECT h.hash, h.event_type, clock_timestamp() FROM (SELECT 1) AS one LEFT JOIN \
+         (SELECT hash, event_type FROM audit_log WHERE user_id = $1 ORDER BY id DESC LIMIT 1) \
+         AS h ON true",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await
 }
 
 /// One stored entry as listed and verified.

@@ -150,3 +150,31 @@ pub async fn spawn_push_instance(url: &str, push: notification::push::PushSettin
     let service = notification::build(settings).await.unwrap();
     Instance(Served::start(service))
 }
+
+impl Instance {
+    /// POSTs `body` to the delivery route of `topic` as the sidecar does; the reply's status.
+    pub async fn deliver(&self, topic: &str, body: Vec<u8>) -> String {
+        let reply: Value = self
+            .client
+            .post(format!("{}/events/{topic}", self.address))
+            .header("content-type", "application/cloudevents+json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        reply["status"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// The `user-deleted` CloudEvent backend-api publishes when `user` deletes their account.
+pub fn user_deleted(user: &str) -> Vec<u8> {
+    serde_json::to_vec(&common::events::CloudEvent::for_user_deleted(
+        "backend-api",
+        common::events::UserDeleted::new(user, None),
+        None,
+    ))
+    .unwrap()
+}

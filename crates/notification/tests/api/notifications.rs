@@ -273,32 +273,18 @@ async fn a_deleted_account_loses_its_notifications_and_subscribes_for_that() {
                 "route": "/dead-letters/user-deleted"}])
     );
 
-    let event = common::events::UserDeleted::new("alice", None);
-    let body = serde_json::to_vec(&common::events::CloudEvent::for_user_deleted(
-        "backend-api",
-        event,
-        None,
-    ))
-    .unwrap();
-    for body in [body.clone(), body, b"not an event".to_vec()] {
-        let reply: Value = instance
-            .client
-            .post(format!("{}/events/user-deleted", instance.address))
-            .header("content-type", "application/cloudevents+json")
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let expected = if body.starts_with(b"not") {
-            "DROP"
-        } else {
-            "SUCCESS"
-        };
-        assert_eq!(reply["status"], expected);
-    }
+    let body = crate::helpers::user_deleted("alice");
+    assert_eq!(
+        instance.deliver("user-deleted", body.clone()).await,
+        "SUCCESS"
+    );
+    assert_eq!(instance.deliver("user-deleted", body).await, "SUCCESS");
+    assert_eq!(
+        instance
+            .deliver("user-deleted", b"not an event".to_vec())
+            .await,
+        "DROP"
+    );
     let left: Vec<(String, i64)> = sqlx::query_as(
         "SELECT n.user_id, count(f.*) FROM notifications n \
          LEFT JOIN fired_reminders f ON f.notification_id = n.id GROUP BY n.user_id",

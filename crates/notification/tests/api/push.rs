@@ -51,18 +51,7 @@ fn reminder(user: &str, title: &str, fired_at: chrono::DateTime<Utc>) -> Reminde
 async fn deliver(instance: &Instance, event: &ReminderDueEvent) -> String {
     let body =
         serde_json::to_vec(&CloudEvent::for_reminder("notification", event.clone())).unwrap();
-    let reply: Value = instance
-        .client
-        .post(format!("{}/events/reminder-due", instance.address))
-        .header("content-type", "application/cloudevents+json")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    reply["status"].as_str().unwrap().to_owned()
+    instance.deliver("reminder-due", body).await
 }
 
 async fn subscriptions_of(pool: &sqlx::PgPool, user: &str) -> i64 {
@@ -144,18 +133,10 @@ async fn a_browser_that_unsubscribed_is_forgotten_and_an_outage_is_retried() {
     assert_eq!(received[0].browser, flaky.id);
     assert_eq!(received[0].message["title"], "Call mum");
     // Garbage on the topic is dropped, not retried.
-    let reply: Value = instance
-        .client
-        .post(format!("{}/events/reminder-due", instance.address))
-        .header("content-type", "application/cloudevents+json")
-        .body("{}")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(reply["status"], "DROP");
+    assert_eq!(
+        instance.deliver("reminder-due", b"{}".to_vec()).await,
+        "DROP"
+    );
 }
 
 #[tokio::test]
@@ -225,20 +206,12 @@ async fn subscriptions_are_checked_belong_to_their_user_and_go_with_the_account(
         .send()
         .await
         .unwrap();
-    let body = serde_json::to_vec(&CloudEvent::for_user_deleted(
-        "backend-api",
-        common::events::UserDeleted::new("alice", None),
-        None,
-    ))
-    .unwrap();
-    instance
-        .client
-        .post(format!("{}/events/user-deleted", instance.address))
-        .header("content-type", "application/cloudevents+json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(
+        instance
+            .deliver("user-deleted", crate::helpers::user_deleted("alice"))
+            .await,
+        "SUCCESS"
+    );
     assert_eq!(subscriptions_of(&pool, "alice").await, 0);
 }
 
