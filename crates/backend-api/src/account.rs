@@ -53,8 +53,8 @@ pub enum Erasure {
 /// views, agent tokens, calendar feed, assistant conversations and idempotency records here,
 /// and through the `user-deleted` event their notifications, recurrence links and audit trail
 /// (replaced by a tombstone) elsewhere. Their events not yet published are dropped. Repeating
-/// the call changes nothing. Tokens issued earlier stay valid until they expire (15 minutes)
-/// but can no longer create anything.
+/// the call changes nothing. Tokens issued earlier stay valid until they expire (15 minutes):
+/// they can create no task (410), and any other row written with them is swept within the hour.
 #[utoipa::path(delete, path = "/api/account", tag = "account", security(("bearer" = [])),
     responses((status = 204, description = "the account's data is erased (or was before)"),
               (status = 401, description = "no valid token")))]
