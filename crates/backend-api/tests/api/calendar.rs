@@ -130,16 +130,7 @@ async fn the_feed_shows_the_users_due_tasks_as_events_with_rules_zones_and_alarm
             json!({"title": "Done already", "due_date": "2030-02-01T09:00:00Z"}),
         )
         .await;
-    let complete = app
-        .request(
-            Method::POST,
-            &format!("/api/tasks/{}/complete", done["id"].as_str().unwrap()),
-            "alice",
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(complete.status(), 200);
+    app.complete_ok("alice", &done).await;
     app.create_ok(
         "bob",
         json!({"title": "Bob's secret", "due_date": "2030-03-01T09:00:00Z"}),
@@ -231,14 +222,7 @@ async fn the_todo_feed_has_open_and_recently_completed_tasks() {
     let done = app
         .create_ok("alice", json!({"title": "Done already"}))
         .await;
-    app.request(
-        Method::POST,
-        &format!("/api/tasks/{}/complete", done["id"].as_str().unwrap()),
-        "alice",
-    )
-    .send()
-    .await
-    .unwrap();
+    app.complete_ok("alice", &done).await;
     let feed = turn_on(&app, "alice").await;
     let text = feed_text(&app, &format!("token={feed}&kind=todos")).await;
     let unfolded = unfold(&text);

@@ -87,6 +87,18 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// Completes `task` (as created: its `id`) as `user`; the completion must succeed.
+    pub async fn complete_ok(&self, user: &str, task: &Value) -> Value {
+        let id = task["id"].as_str().unwrap();
+        let response = self
+            .request(Method::POST, &format!("/api/tasks/{id}/complete"), user)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{:?}", response.text().await);
+        response.json().await.unwrap()
+    }
+
     pub async fn outbox_topics(&self) -> Vec<String> {
         sqlx::query_scalar("SELECT topic FROM outbox ORDER BY id")
             .fetch_all(&self.pool)

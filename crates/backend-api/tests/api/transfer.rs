@@ -18,16 +18,7 @@ async fn the_export_holds_every_task_of_the_caller_and_nothing_else() {
     let done = app
         .create_ok("alice", json!({"title": "Done, finally"}))
         .await;
-    let complete = app
-        .request(
-            Method::POST,
-            &format!("/api/tasks/{}/complete", done["id"].as_str().unwrap()),
-            "alice",
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(complete.status(), 200);
+    app.complete_ok("alice", &done).await;
     app.create_ok("bob", json!({"title": "Bob's"})).await;
 
     let response = app
