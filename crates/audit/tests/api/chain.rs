@@ -1,26 +1,9 @@
 //! Append-only storage, the hash chain, and tamper detection.
 
-use common::events::EventType;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{TestAudit, spawn_audit, task_event};
-
-async fn record(app: &TestAudit, user: &str, n: i64) -> Vec<Uuid> {
-    let task_id = Uuid::new_v4();
-    let mut ids = Vec::new();
-    for version in 1..=n {
-        let kind = if version == 1 {
-            EventType::TaskCreated
-        } else {
-            EventType::TaskUpdated
-        };
-        let event = task_event(kind, user, task_id, version);
-        assert_eq!(app.deliver(&event).await, "SUCCESS");
-        ids.push(event.event_id);
-    }
-    ids
-}
+use crate::helpers::{record, spawn_audit};
 
 #[tokio::test]
 async fn the_database_refuses_update_delete_and_truncate_on_the_audit_log() {

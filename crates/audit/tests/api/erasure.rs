@@ -6,20 +6,7 @@ use common::events::{CloudEvent, EventType, UserDeleted};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestAudit, spawn_audit, task_event};
-
-async fn record(app: &TestAudit, user: &str, n: i64) {
-    let task_id = Uuid::new_v4();
-    for version in 1..=n {
-        let kind = if version == 1 {
-            EventType::TaskCreated
-        } else {
-            EventType::TaskUpdated
-        };
-        let event = task_event(kind, user, task_id, version);
-        assert_eq!(app.deliver(&event).await, "SUCCESS");
-    }
-}
+use crate::helpers::{TestAudit, record, spawn_audit, task_event};
 
 async fn deliver_user_deleted(app: &TestAudit, event: &UserDeleted) -> String {
     let body = serde_json::to_vec(&CloudEvent::for_user_deleted(

@@ -165,3 +165,21 @@ impl TestAudit {
             .unwrap()
     }
 }
+
+/// Delivers `n` events of one new task of `user` (created, then updated), each answered
+/// SUCCESS; their event ids in order.
+pub async fn record(app: &TestAudit, user: &str, n: i64) -> Vec<Uuid> {
+    let task_id = Uuid::new_v4();
+    let mut ids = Vec::new();
+    for version in 1..=n {
+        let kind = if version == 1 {
+            EventType::TaskCreated
+        } else {
+            EventType::TaskUpdated
+        };
+        let event = task_event(kind, user, task_id, version);
+        assert_eq!(app.deliver(&event).await, "SUCCESS");
+        ids.push(event.event_id);
+    }
+    ids
+}
