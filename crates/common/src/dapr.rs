@@ -58,6 +58,33 @@ struct DaprErrorBody {
     message: String,
 }
 
+/// One CloudEvent of a bulk publish ([`DaprClient::publish_cloudevents_bulk`]).
+#[derive(Debug, Clone, Copy)]
+pub struct BulkCloudEvent<'a> {
+    /// The envelope, a serialized JSON object.
+    pub envelope: &'a str,
+    /// The Kafka record key (the user).
+    pub partition_key: &'a str,
+}
+
+/// daprd's answer to a bulk publish that failed in part (500).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BulkPublishRefusal {
+    #[serde(default)]
+    failed_entries: Vec<FailedEntry>,
+    #[serde(default)]
+    error_code: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FailedEntry {
+    entry_id: String,
+    #[serde(default)]
+    error: String,
+}
+
 /// One state item to save.
 #[derive(Debug, Clone)]
 pub struct StateItem {
@@ -202,6 +229,83 @@ impl DaprClient {
             .await
             .map_err(DaprError::Unavailable)?;
         expect_success(response).await.map(drop)
+    }
+
+    /// Publishes already-serialized CloudEvents to one topic in one request (daprd's bulk
+    /// publish, docs/dapr-behaviour.md §1.5), each keyed by its own partition key. Returns the
+    /// entries the broker refused, by index, with the error; the others were produced. A
+    /// request refused as a whole (sidecar unreachable, 4xx) is an `Err`: nothing was produced.
+    ///
+    /// daprd promises no order among the entries of one request: put at most one entry per
+    /// partition key in it when their order matters.
+    pub async fn publish_cloudevents_bulk(
+        &self,
+        pubsub: &str,
+        topic: &str,
+        entries: &[BulkCloudEvent<'_>],
+    ) -> Result<Vec<(usize, DaprError)>, DaprError> {
+        // The envelopes are JSON objects already: the body is written around them rather than
+        // parsed and serialized again.
+        let mut body = String::with_capacity(
+            entries
+                .iter()
+                .map(|e| e.envelope.len() + 128)
+                .sum::<usize>()
+                + 2,
+        );
+        body.push('[');
+        for (index, entry) in entries.iter().enumerate() {
+            if index > 0 {
+                body.push(',');
+            }
+            let key = serde_json::to_string(entry.partition_key)
+                .map_err(|e| DaprError::Decode(e.into()))?;
+            body.push_str(&format!(
+                r#"{{"entryId":"{index}","contentType":"application/cloudevents+json","metadata":{{"partitionKey":{key}}},"event":{}}}"#,
+                entry.envelope
+            ));
+        }
+        body.push(']');
+        let response = self
+            .request(
+                reqwest::Method::POST,
+                &format!("/v1.0-alpha1/publish/bulk/{pubsub}/{topic}"),
+            )
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(DaprError::Unavailable)?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(Vec::new());
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| DaprError::Decode(e.into()))?;
+        let refused: BulkPublishRefusal = serde_json::from_slice(&bytes).unwrap_or_default();
+        if status != StatusCode::INTERNAL_SERVER_ERROR || refused.failed_entries.is_empty() {
+            let body: DaprErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+            return Err(DaprError::Rejected {
+                status,
+                code: body.error_code,
+                message: body.message,
+            });
+        }
+        Ok(refused
+            .failed_entries
+            .into_iter()
+            .filter_map(|failed| {
+                let index = failed.entry_id.parse::<usize>().ok()?;
+                let error = DaprError::Rejected {
+                    status,
+                    code: refused.error_code.clone(),
+                    message: failed.error,
+                };
+                Some((index, error))
+            })
+            .collect())
     }
 
     /// Reads a state value; `None` when the key is missing or expired (Dapr answers 204).

@@ -250,6 +250,16 @@ impl TaskEvent {
     }
 }
 
+/// `traceid` beside `traceparent`: daprd keeps an envelope's `traceparent` only when it has a
+/// `traceid` too, and otherwise replaces both with a span of the publish request — in a bulk
+/// publish, one request for the events of many writes (docs/dapr-behaviour.md §1.2, §1.5).
+fn trace_id(traceparent: &Option<String>) -> BTreeMap<String, Value> {
+    traceparent
+        .iter()
+        .map(|t| ("traceid".to_owned(), Value::String(t.clone())))
+        .collect()
+}
+
 /// A CloudEvent 1.0 envelope as taskfleet publishes it (`application/cloudevents+json`) and as
 /// Dapr delivers it. Fields Dapr adds (`topic`, `pubsubname`, `traceid`, …) are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -322,9 +332,9 @@ impl CloudEvent<UserDeleted> {
             event_type: UserDeleted::CLOUDEVENT_TYPE.to_owned(),
             datacontenttype: Some("application/json".to_owned()),
             time: Some(event.timestamp),
+            extra: trace_id(&traceparent),
             traceparent,
             data: event,
-            extra: BTreeMap::new(),
         }
     }
 }
@@ -339,9 +349,9 @@ impl CloudEvent<TaskEvent> {
             event_type: event.event_type.cloudevent_type(),
             datacontenttype: Some("application/json".to_owned()),
             time: Some(event.timestamp),
+            extra: trace_id(&traceparent),
             traceparent,
             data: event,
-            extra: BTreeMap::new(),
         }
     }
 }

@@ -53,8 +53,59 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::dapr::{DaprClient, DaprError};
+use crate::dapr::{BulkCloudEvent, DaprClient, DaprError};
 use crate::events::{CloudEvent, PUBSUB, TaskEvent, UserDeleted};
+
+/// An event to write to the outbox, built before the statement that writes it: a write can
+/// then store its change and its event in one statement ([`crate::tasks::insert_task`]).
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    /// The CloudEvent id.
+    pub event_id: Uuid,
+    /// The pub/sub component it goes to.
+    pub pubsub: &'static str,
+    /// Its topic.
+    pub topic: &'static str,
+    /// The user whose events stay in order.
+    pub partition_key: String,
+    /// The CloudEvent as published.
+    pub envelope: Value,
+}
+
+impl OutboxEntry {
+    /// `event` as the CloudEvent `source` publishes.
+    pub fn task_event(
+        source: &str,
+        event: TaskEvent,
+        traceparent: Option<String>,
+    ) -> sqlx::Result<Self> {
+        let topic = event.event_type.topic();
+        let partition_key = event.user_id.clone();
+        let event_id = event.event_id;
+        let envelope = CloudEvent::for_task_event(source, event, traceparent);
+        Ok(Self {
+            event_id,
+            pubsub: PUBSUB,
+            topic,
+            partition_key,
+            envelope: serde_json::to_value(&envelope)
+                .map_err(|e| sqlx::Error::Encode(Box::new(e)))?,
+        })
+    }
+
+    /// Writes the entry, in the caller's transaction; commit that with [`commit`].
+    pub async fn write(&self, conn: &mut PgConnection) -> sqlx::Result<()> {
+        enqueue_envelope(
+            conn,
+            self.event_id,
+            self.pubsub,
+            self.topic,
+            &self.partition_key,
+            &self.envelope,
+        )
+        .await
+    }
+}
 
 /// Writes `event` to the outbox as the CloudEvent `source` will publish, in the caller's
 /// transaction; commit that with [`commit`].
@@ -65,12 +116,9 @@ pub async fn enqueue(
     event: TaskEvent,
     traceparent: Option<String>,
 ) -> sqlx::Result<()> {
-    let topic = event.event_type.topic();
-    let partition_key = event.user_id.clone();
-    let event_id = event.event_id;
-    let envelope = CloudEvent::for_task_event(source, event, traceparent);
-    let envelope = serde_json::to_value(&envelope).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    enqueue_envelope(conn, event_id, PUBSUB, topic, &partition_key, &envelope).await
+    OutboxEntry::task_event(source, event, traceparent)?
+        .write(conn)
+        .await
 }
 
 /// Writes a `user-deleted` event to the outbox, in the caller's transaction (the one that
@@ -122,8 +170,14 @@ pub async fn enqueue_envelope(
 /// publish them at once.
 pub async fn commit(tx: Transaction<'_, Postgres>) -> sqlx::Result<()> {
     tx.commit().await?;
-    COMMITS.send_modify(|commits| *commits = commits.wrapping_add(1));
+    committed();
     Ok(())
+}
+
+/// Wakes this process's relays after a statement that wrote to the outbox outside a
+/// transaction (it committed on its own) — what [`commit`] does after committing.
+pub fn committed() {
+    COMMITS.send_modify(|commits| *commits = commits.wrapping_add(1));
 }
 
 /// Counts the commits of enqueued events in this process; every relay of the process watches
@@ -407,7 +461,7 @@ impl OutboxRelay {
         // A user whose first row another relay rescheduled since the heads were read waits.
         by_key.retain(|_, run| run.first().is_some_and(|head| head.due));
         let claimed = by_key.values().map(Vec::len).sum();
-        let results = join_all(by_key.into_values().map(|run| self.publish_in_order(run))).await;
+        let results = self.publish_runs(by_key.into_values().collect()).await;
         let mut outcome = BatchOutcome {
             claimed,
             ..BatchOutcome::default()
@@ -475,12 +529,85 @@ impl OutboxRelay {
         Ok(park)
     }
 
-    /// Publishes one user's rows in id order, stopping at the first failure so a later event
-    /// of that user never overtakes an earlier one.
-    async fn publish_in_order(&self, rows: Vec<&OutboxRow>) -> RunResult {
-        let mut result = RunResult::default();
-        for row in rows {
+    /// Publishes the locked users' runs, each in id order and stopping at its first failure, so
+    /// a later event of a user never overtakes an earlier one. It goes in rounds: a round takes
+    /// the next row of every user still going and sends them with one request per topic (a
+    /// bulk publish when there are several), so a request holds at most one row per user —
+    /// daprd keeps no order among the entries of one request — and a user's next row goes out
+    /// only once the broker took the one before.
+    async fn publish_runs(&self, runs: Vec<Vec<&OutboxRow>>) -> Vec<RunResult> {
+        let mut results: Vec<RunResult> = runs.iter().map(|_| RunResult::default()).collect();
+        for round in 0.. {
+            let mut by_topic: BTreeMap<(&str, &str), Vec<(usize, &OutboxRow)>> = BTreeMap::new();
+            for (user, run) in runs.iter().enumerate() {
+                if let (None, Some(row)) = (&results[user].failed, run.get(round)) {
+                    by_topic
+                        .entry((row.pubsub.as_str(), row.topic.as_str()))
+                        .or_default()
+                        .push((user, *row));
+                }
+            }
+            if by_topic.is_empty() {
+                break;
+            }
+            let sent = join_all(
+                by_topic
+                    .into_iter()
+                    .map(|((pubsub, topic), rows)| self.publish_round(pubsub, topic, rows)),
+            )
+            .await;
+            for (user, row, outcome) in sent.into_iter().flatten() {
+                match outcome {
+                    Ok(()) => results[user].published.push(row.id),
+                    Err(error) => {
+                        log_publish_failure(&error, row.id);
+                        results[user].failed = Some((row.id, row.attempts, error));
+                    }
+                }
+            }
+        }
+        results
+    }
+
+    /// Publishes rows of different users to one topic: several in one bulk request, one by
+    /// itself. A bulk request refused as a whole (a row the sidecar cannot take, the sidecar
+    /// unreachable) is sent again one row at a time, so that only the rows at fault fail.
+    async fn publish_round<'r>(
+        &self,
+        pubsub: &str,
+        topic: &str,
+        rows: Vec<(usize, &'r OutboxRow)>,
+    ) -> Vec<(usize, &'r OutboxRow, Result<(), DaprError>)> {
+        if rows.len() > 1 {
+            let entries: Vec<BulkCloudEvent<'_>> = rows
+                .iter()
+                .map(|(_, row)| BulkCloudEvent {
+                    envelope: &row.envelope,
+                    partition_key: &row.partition_key,
+                })
+                .collect();
             match self
+                .dapr
+                .publish_cloudevents_bulk(pubsub, topic, &entries)
+                .await
+            {
+                Ok(failed) => {
+                    let mut failed: BTreeMap<usize, DaprError> = failed.into_iter().collect();
+                    return rows
+                        .into_iter()
+                        .enumerate()
+                        .map(|(index, (user, row))| {
+                            (user, row, failed.remove(&index).map_or(Ok(()), Err))
+                        })
+                        .collect();
+                }
+                Err(error) => {
+                    tracing::debug!(%error, topic, rows = rows.len(), "bulk publish refused as a whole; publishing one by one");
+                }
+            }
+        }
+        join_all(rows.into_iter().map(|(user, row)| async move {
+            let outcome = self
                 .dapr
                 .publish_cloudevent_text(
                     &row.pubsub,
@@ -489,17 +616,10 @@ impl OutboxRelay {
                     row.traceparent.as_deref(),
                     &row.partition_key,
                 )
-                .await
-            {
-                Ok(()) => result.published.push(row.id),
-                Err(error) => {
-                    log_publish_failure(&error, row.id);
-                    result.failed = Some((row.id, row.attempts, error));
-                    break;
-                }
-            }
-        }
-        result
+                .await;
+            (user, row, outcome)
+        }))
+        .await
     }
 }
 

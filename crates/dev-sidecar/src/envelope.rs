@@ -114,11 +114,16 @@ fn from_cloud_event(input: &PublishInput<'_>) -> Result<Map<String, Value>, Enve
     };
     event.insert("topic".into(), input.topic.into());
     event.insert("pubsubname".into(), input.pubsub.into());
-    let traceparent = trace_context(input.traceparent);
+    // An envelope's trace context is kept only with its `traceid`: without one, both `traceid`
+    // and `traceparent` become the publish's span (contrib `pubsub/envelope.go`
+    // `FromCloudEvent`).
+    if !event.contains_key("traceid") {
+        let traceparent = trace_context(input.traceparent);
+        event.insert("traceid".into(), traceparent.clone().into());
+        event.insert("traceparent".into(), traceparent.into());
+    }
     for (field, value) in [
         ("time", now_rfc3339()),
-        ("traceid", traceparent.clone()),
-        ("traceparent", traceparent),
         (
             "tracestate",
             input.tracestate.unwrap_or_default().to_owned(),

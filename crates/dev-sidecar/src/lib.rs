@@ -23,6 +23,7 @@
 mod breaker;
 mod broker;
 mod bulk;
+mod bulk_publish;
 mod components;
 mod cron;
 mod delivery;

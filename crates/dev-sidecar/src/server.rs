@@ -49,6 +49,10 @@ pub fn serve(shared: &Arc<Shared>, app: Arc<AppInstance>, listener: tokio::net::
             "/v1.0/publish/{pubsub}/{*topic}",
             post(publish).put(publish),
         )
+        .route(
+            "/v1.0-alpha1/publish/bulk/{pubsub}/{*topic}",
+            post(crate::bulk_publish::bulk_publish).put(crate::bulk_publish::bulk_publish),
+        )
         .route("/v1.0/metadata", get(metadata))
         .route("/dev/messages", get(dev_messages))
         .route(
@@ -134,30 +138,8 @@ async fn publish(
     body: Bytes,
 ) -> Response {
     let app_id = s.app.app_id.as_str();
-    let mut pubsubs = s
-        .shared
-        .components_for(app_id, ComponentKind::PubSub)
-        .peekable();
-    if pubsubs.peek().is_none() {
-        return api_error(
-            StatusCode::BAD_REQUEST,
-            "ERR_PUBSUB_NOT_CONFIGURED",
-            "no pubsub is configured",
-        );
-    }
-    if !pubsubs.any(|c| c.name == pubsub) {
-        return api_error(
-            StatusCode::NOT_FOUND,
-            "ERR_PUBSUB_NOT_FOUND",
-            format!("pubsub {pubsub} is not found"),
-        );
-    }
-    if topic.is_empty() {
-        return api_error(
-            StatusCode::NOT_FOUND,
-            "ERR_TOPIC_NAME_EMPTY",
-            format!("topic is empty in pubsub {pubsub}"),
-        );
+    if let Some(refused) = pubsub_refusal(&s, &pubsub, &topic) {
+        return refused;
     }
     let metadata: BTreeMap<String, String> = query
         .into_iter()
@@ -191,25 +173,12 @@ async fn publish(
             );
         }
     };
-    // A failed produce is retried as the component's outbound Resiliency target says, then
-    // answered with 500 (docs/dapr-behaviour.md, "Delivery").
-    let policy = s
-        .shared
-        .resources
-        .resiliency
-        .outbound_retry(app_id, &pubsub);
-    let mut failures = 0;
-    while let Err(error) = s.shared.producible(&pubsub, &topic) {
-        failures += 1;
-        if policy.exhausted(failures) {
-            tracing::warn!(app_id, %pubsub, %topic, attempts = failures, %error, "publish failed");
-            return api_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "ERR_PUBSUB_PUBLISH_MESSAGE",
-                format!("error when publishing to topic {topic} in pubsub {pubsub}: {error}"),
-            );
-        }
-        tokio::time::sleep(policy.backoff(failures)).await;
+    if let Err(error) = produce(&s, &pubsub, &topic).await {
+        return api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ERR_PUBSUB_PUBLISH_MESSAGE",
+            format!("error when publishing to topic {topic} in pubsub {pubsub}: {error}"),
+        );
     }
     let id = built
         .value
@@ -223,6 +192,55 @@ async fn publish(
         .append(&pubsub, &topic, metadata, built.bytes);
     tracing::info!(app_id, %pubsub, %topic, id, partition_key = stored.key.as_deref(), "published");
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// The checks every publish runs before anything else (`validateAndGetPubsubAndTopic`): a
+/// pub/sub configured for the app, the one named, a topic. The refusal, if any.
+pub(crate) fn pubsub_refusal(s: &Sidecar, pubsub: &str, topic: &str) -> Option<Response> {
+    let mut pubsubs = s
+        .shared
+        .components_for(&s.app.app_id, ComponentKind::PubSub)
+        .peekable();
+    if pubsubs.peek().is_none() {
+        return Some(api_error(
+            StatusCode::BAD_REQUEST,
+            "ERR_PUBSUB_NOT_CONFIGURED",
+            "no pubsub is configured",
+        ));
+    }
+    if !pubsubs.any(|c| c.name == pubsub) {
+        return Some(api_error(
+            StatusCode::NOT_FOUND,
+            "ERR_PUBSUB_NOT_FOUND",
+            format!("pubsub {pubsub} is not found"),
+        ));
+    }
+    if topic.is_empty() {
+        return Some(api_error(
+            StatusCode::NOT_FOUND,
+            "ERR_TOPIC_NAME_EMPTY",
+            format!("topic is empty in pubsub {pubsub}"),
+        ));
+    }
+    None
+}
+
+/// Waits until the broker takes a message on `topic`: a failed produce is retried as the
+/// component's outbound Resiliency target says (docs/dapr-behaviour.md, "Delivery"), then the
+/// broker's error is returned.
+pub(crate) async fn produce(s: &Sidecar, pubsub: &str, topic: &str) -> Result<(), String> {
+    let app_id = s.app.app_id.as_str();
+    let policy = s.shared.resources.resiliency.outbound_retry(app_id, pubsub);
+    let mut failures = 0;
+    while let Err(error) = s.shared.producible(pubsub, topic) {
+        failures += 1;
+        if policy.exhausted(failures) {
+            tracing::warn!(app_id, %pubsub, %topic, attempts = failures, %error, "publish failed");
+            return Err(error);
+        }
+        tokio::time::sleep(policy.backoff(failures)).await;
+    }
+    Ok(())
 }
 
 async fn metadata(State(s): State<Sidecar>) -> Response {

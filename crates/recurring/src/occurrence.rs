@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use common::events::{Actor, EventType, TaskEvent};
 use common::idempotency::record_processed;
+use common::outbox::OutboxEntry;
 use common::recurrence::normalize;
 use common::tasks::{NewTask, insert_task};
 use sqlx::PgPool;
@@ -146,15 +147,7 @@ pub async fn create_next_occurrence(
         timezone: task.timezone.clone(),
         parent_task_id: Some(series_id),
     };
-    let created = match insert_task(&mut tx, &next).await {
-        Ok(created) => created,
-        // The account was deleted meanwhile: nothing of it is created again.
-        Err(sqlx::Error::RowNotFound) => {
-            tx.rollback().await?;
-            return Ok(Outcome::SeriesStopped);
-        }
-        Err(error) => return Err(error.into()),
-    };
+    let created = next.into_task(Utc::now());
     let created_event = TaskEvent::new(
         EventType::TaskCreated,
         Actor::Recurring,
@@ -162,7 +155,16 @@ pub async fn create_next_occurrence(
         None,
         event.correlation_id.clone(),
     );
-    common::outbox::enqueue(&mut tx, SERVICE, created_event, traceparent).await?;
+    let created_event = OutboxEntry::task_event(SERVICE, created_event, traceparent)?;
+    match insert_task(&mut tx, &created, &created_event).await {
+        Ok(()) => {}
+        // The account was deleted meanwhile: nothing of it is created again.
+        Err(sqlx::Error::RowNotFound) => {
+            tx.rollback().await?;
+            return Ok(Outcome::SeriesStopped);
+        }
+        Err(error) => return Err(error.into()),
+    }
     common::outbox::commit(tx).await?;
     metrics::counter!("recurring_occurrences_created_total").increment(1);
     Ok(Outcome::Created {

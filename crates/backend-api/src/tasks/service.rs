@@ -15,7 +15,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::input::{CreateTaskRequest, UpdateTaskRequest};
-use super::write::{Caller, IfMatch, check_if_match, diff, emit};
+use super::write::{self, Caller, IfMatch, check_if_match, diff, emit};
 
 pub use super::filter::TaskFilter;
 pub use super::query::{ListQuery, list};
@@ -75,7 +75,9 @@ pub async fn create(
             });
         }
     }
-    let task = insert_task(&mut *conn, &new)
+    let task = new.into_task(Utc::now());
+    let event = write::event(EventType::TaskCreated, &task, None, caller)?;
+    insert_task(&mut *conn, &task, &event)
         .await
         .map_err(|error| match error {
             // A token issued before the account was deleted: nothing is created for it.
@@ -86,7 +88,6 @@ pub async fn create(
             )),
             error => error.into(),
         })?;
-    emit(&mut *conn, EventType::TaskCreated, &task, None, caller).await?;
     if let Some(key) = idempotency_key {
         let stored = serde_json::to_value(&task).map_err(|e| ApiError::Internal(e.into()))?;
         sqlx::query(

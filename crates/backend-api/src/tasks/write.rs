@@ -4,6 +4,7 @@
 
 use common::error::ApiError;
 use common::events::{Actor, Changes, EventType, FieldChange, TaskEvent};
+use common::outbox::OutboxEntry;
 use common::tasks::Task;
 use sqlx::PgConnection;
 
@@ -86,6 +87,25 @@ fn new_traceparent() -> String {
     format!("00-{}-{}-01", hex::encode(trace), hex::encode(span))
 }
 
+/// The outbox entry for a change of `task` with the caller's actor and request context, for a
+/// statement that writes the change and its event together.
+pub fn event(
+    event_type: EventType,
+    task: &Task,
+    changes: Option<Changes>,
+    caller: &Caller,
+) -> Result<OutboxEntry, ApiError> {
+    let event = TaskEvent::new(
+        event_type,
+        caller.actor,
+        task,
+        changes,
+        caller.context.correlation_id.clone(),
+    );
+    let traceparent = Some(caller.context.traceparent.clone());
+    Ok(OutboxEntry::task_event(SERVICE, event, traceparent)?)
+}
+
 /// Writes the event for a change of `task` to the outbox, in the caller's transaction, with
 /// the caller's actor.
 pub async fn emit(
@@ -95,15 +115,9 @@ pub async fn emit(
     changes: Option<Changes>,
     caller: &Caller,
 ) -> Result<(), ApiError> {
-    let event = TaskEvent::new(
-        event_type,
-        caller.actor,
-        task,
-        changes,
-        caller.context.correlation_id.clone(),
-    );
-    let traceparent = Some(caller.context.traceparent.clone());
-    common::outbox::enqueue(conn, SERVICE, event, traceparent).await?;
+    event(event_type, task, changes, caller)?
+        .write(conn)
+        .await?;
     Ok(())
 }
 

@@ -510,3 +510,54 @@ async fn a_pass_leases_at_most_max_rows_and_cuts_runs_only_to_prefixes() {
     assert_eq!(of("dave"), (1..=10).collect::<Vec<_>>());
     sidecar.shutdown().await;
 }
+
+/// The relay sends one row per user in a bulk request; a request the sidecar refuses as a whole
+/// (here alice's envelope, which is not a CloudEvent object: 500 ERR_PUBSUB_CLOUD_EVENTS_SER for
+/// every entry) is sent again row by row, so bob's events still go, in order, and only alice
+/// waits.
+#[tokio::test]
+async fn a_bulk_request_refused_as_a_whole_is_sent_again_row_by_row_so_only_the_bad_row_waits() {
+    let (pool, _url) = fresh_database().await;
+    let (sidecar_port, sidecar) = publishing_sidecar().await;
+    let poison = Uuid::now_v7();
+    let mut conn = pool.acquire().await.unwrap();
+    common::outbox::enqueue_envelope(
+        &mut conn,
+        poison,
+        "pubsub",
+        "task-created",
+        "alice",
+        &json!("not an object"),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    for n in 1..=5 {
+        enqueue_raw(&pool, "pubsub", "alice", n).await;
+        enqueue_raw(&pool, "pubsub", "bob", n).await;
+        enqueue_raw(&pool, "pubsub", "carol", n).await;
+    }
+    let relay = relay_over(&pool, sidecar_port, RelaySettings::default());
+    let outcome = relay.publish_batch().await.unwrap();
+    assert_eq!(outcome.published, 10, "{outcome:?}");
+    let of = |user: &str| -> Vec<i64> {
+        sidecar
+            .published()
+            .iter()
+            .filter(|m| m.partition_key.as_deref() == Some(user))
+            .map(|m| m.envelope["data"]["n"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(of("bob"), (1..=5).collect::<Vec<_>>());
+    assert_eq!(of("carol"), (1..=5).collect::<Vec<_>>());
+    assert!(of("alice").is_empty());
+    let (attempts, error): (i32, Option<String>) =
+        sqlx::query_as("SELECT attempts, last_error FROM outbox WHERE event_id = $1")
+            .bind(poison)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(attempts, 1);
+    assert!(error.is_some_and(|e| e.contains("ERR_PUBSUB_CLOUD_EVENTS_SER")));
+    sidecar.shutdown().await;
+}

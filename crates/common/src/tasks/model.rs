@@ -1,4 +1,4 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -118,4 +118,32 @@ pub struct NewTask {
     pub timezone: String,
     /// First occurrence of the series, for next occurrences.
     pub parent_task_id: Option<Uuid>,
+}
+
+impl NewTask {
+    /// The task as it is stored when created at `now`: pending, version 1. `now` is cut to
+    /// the microsecond, the database's precision, so the task returned is the task stored.
+    pub fn into_task(self, now: DateTime<Utc>) -> Task {
+        let now = now.trunc_subsecs(6);
+        Task {
+            id: self.id,
+            user_id: self.user_id,
+            title: self.title,
+            description: self.description,
+            status: TaskStatus::Pending,
+            priority: self.priority,
+            tags: self.tags,
+            due_date: self.due_date,
+            reminder_at: self.reminder_at,
+            recurring_rule: self.recurring_rule,
+            recurring_mode: self.recurring_mode,
+            recurring_end_date: self.recurring_end_date,
+            timezone: self.timezone,
+            parent_task_id: self.parent_task_id,
+            created_at: now,
+            updated_at: now,
+            completed_at: None,
+            version: 1,
+        }
+    }
 }

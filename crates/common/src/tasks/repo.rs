@@ -1,40 +1,66 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{NewTask, Task};
+use super::Task;
+use crate::outbox::OutboxEntry;
 
 /// Every column of `tasks`, in [`Task`]'s order (for readers that select tasks their own way).
 pub const TASK_COLUMNS: &str = "id, user_id, title, description, status, priority, tags, due_date, \
      reminder_at, recurring_rule, recurring_mode, recurring_end_date, timezone, parent_task_id, \
      created_at, updated_at, completed_at, version";
 
-/// Inserts a new pending task at version 1 and returns it as stored. A user whose account was
-/// deleted (`erased_users`) gets no task: the insert finds nothing to insert and this answers
+/// Stores a new task (built with [`NewTask::into_task`]) and its event in one statement: one
+/// round trip, and outside a transaction no `BEGIN`/`COMMIT` either, while the task and its
+/// event still commit or vanish together (one statement is atomic). A user whose account was
+/// deleted (`erased_users`) gets neither: the insert finds nothing to insert and this answers
 /// [`sqlx::Error::RowNotFound`].
-#[tracing::instrument(skip_all, fields(task_id = %new.id))]
-pub async fn insert_task(conn: &mut PgConnection, new: &NewTask) -> sqlx::Result<Task> {
-    let sql = format!(
-        "INSERT INTO tasks (id, user_id, title, description, priority, tags, due_date, reminder_at, \
-         recurring_rule, recurring_mode, recurring_end_date, timezone, parent_task_id) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 \
-         WHERE NOT EXISTS (SELECT 1 FROM erased_users WHERE user_id = $2) RETURNING {TASK_COLUMNS}"
-    );
-    sqlx::query_as::<_, Task>(&sql)
-        .bind(new.id)
-        .bind(&new.user_id)
-        .bind(&new.title)
-        .bind(&new.description)
-        .bind(new.priority)
-        .bind(&new.tags)
-        .bind(new.due_date)
-        .bind(new.reminder_at)
-        .bind(&new.recurring_rule)
-        .bind(new.recurring_mode)
-        .bind(new.recurring_end_date)
-        .bind(&new.timezone)
-        .bind(new.parent_task_id)
-        .fetch_one(conn)
-        .await
+#[tracing::instrument(skip_all, fields(task_id = %task.id))]
+pub async fn insert_task(
+    conn: &mut PgConnection,
+    task: &Task,
+    event: &OutboxEntry,
+) -> sqlx::Result<()> {
+    let inserted: i64 = sqlx::query_scalar(
+        "WITH task AS ( \
+           INSERT INTO tasks (id, user_id, title, description, status, priority, tags, due_date, \
+             reminder_at, recurring_rule, recurring_mode, recurring_end_date, timezone, \
+             parent_task_id, created_at, updated_at, completed_at, version) \
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18 \
+           WHERE NOT EXISTS (SELECT 1 FROM erased_users WHERE user_id = $2) RETURNING user_id), \
+         event AS ( \
+           INSERT INTO outbox (event_id, pubsub, topic, partition_key, envelope) \
+           SELECT $19, $20, $21, $22, $23 FROM task) \
+         SELECT count(*) FROM task",
+    )
+    .bind(task.id)
+    .bind(&task.user_id)
+    .bind(&task.title)
+    .bind(&task.description)
+    .bind(task.status)
+    .bind(task.priority)
+    .bind(&task.tags)
+    .bind(task.due_date)
+    .bind(task.reminder_at)
+    .bind(&task.recurring_rule)
+    .bind(task.recurring_mode)
+    .bind(task.recurring_end_date)
+    .bind(&task.timezone)
+    .bind(task.parent_task_id)
+    .bind(task.created_at)
+    .bind(task.updated_at)
+    .bind(task.completed_at)
+    .bind(task.version)
+    .bind(event.event_id)
+    .bind(event.pubsub)
+    .bind(event.topic)
+    .bind(&event.partition_key)
+    .bind(&event.envelope)
+    .fetch_one(conn)
+    .await?;
+    if inserted == 0 {
+        return Err(sqlx::Error::RowNotFound);
+    }
+    Ok(())
 }
 
 /// Puts a task back as it is given (a restore from the trash): every column as in `task`, but

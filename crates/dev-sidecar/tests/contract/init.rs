@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-async fn try_start(
+pub(crate) async fn try_start(
     yaml: &str,
     apps: Vec<AppSpec>,
     environment: Environment,
@@ -274,7 +274,7 @@ async fn host_aliases_resolve_a_service_name_in_redis_host() {
     sidecar.shutdown().await;
 }
 
-const KAFKA: &str = r#"
+pub(crate) const KAFKA: &str = r#"
 apiVersion: dapr.io/v1alpha1
 kind: Component
 metadata:

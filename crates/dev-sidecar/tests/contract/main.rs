@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod bulk;
+mod bulk_publish;
 mod cron;
 mod delivery;
 mod health;

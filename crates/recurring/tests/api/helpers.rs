@@ -73,9 +73,13 @@ pub fn new_task(rule: Option<&str>, due: Option<DateTime<Utc>>) -> NewTask {
     }
 }
 
+/// Stores `new` as a pending task, without an event (the test plays the events itself).
 pub async fn insert(pool: &PgPool, new: &NewTask) -> Task {
     let mut conn = pool.acquire().await.unwrap();
-    common::tasks::insert_task(&mut conn, new).await.unwrap()
+    let task = new.clone().into_task(chrono::Utc::now());
+    common::tasks::reinsert_task(&mut conn, &task)
+        .await
+        .unwrap()
 }
 
 /// Sets the task's status as the API would, returning the stored row.
