@@ -17,7 +17,11 @@
 //!   user's oldest rows, up to [`RelaySettings::run_length`], and publishes them in id order,
 //!   stopping at the first failure. A later row of a user is therefore never published while an
 //!   earlier one is pending, whichever of the relays (backend-api, recurring and notification
-//!   each run one, on every replica) looks. Different users are published concurrently;
+//!   each run one, on every replica) looks. Different users are published together: a pass
+//!   goes in rounds, each round sending the next row of every user still going as one bulk
+//!   publish per topic (docs/dapr-behaviour.md §1.5) — at most one row per user in a request,
+//!   since daprd keeps no order inside one — and a request refused as a whole is sent again row
+//!   by row, so that a bad row holds back only its own user;
 //! * **no transaction spans a publish**, and the claim writes nothing: the locks live in the
 //!   relay's session, not in rows. A relay that dies mid-way loses its session and with it its
 //!   locks, at once; its users' rows are then published again with the same CloudEvent id

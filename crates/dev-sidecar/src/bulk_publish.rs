@@ -32,8 +32,8 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::envelope::{self, EnvelopeError, PublishInput};
-use crate::server::{Sidecar, api_error, produce, pubsub_refusal};
+use crate::envelope::{self, PublishInput};
+use crate::server::{Sidecar, api_error, envelope_refusal, produce, pubsub_refusal};
 
 #[derive(Debug, Deserialize)]
 struct Entry {
@@ -168,20 +168,7 @@ pub async fn bulk_publish(
             };
             match envelope::build(&input) {
                 Ok(built) => built.bytes,
-                Err(EnvelopeError::BadMetadata(message)) => {
-                    return api_error(
-                        StatusCode::BAD_REQUEST,
-                        "ERR_PUBSUB_REQUEST_METADATA",
-                        message,
-                    );
-                }
-                Err(EnvelopeError::CloudEventSerialization(message)) => {
-                    return api_error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "ERR_PUBSUB_CLOUD_EVENTS_SER",
-                        message,
-                    );
-                }
+                Err(error) => return envelope_refusal(error),
             }
         };
         if kafka {

@@ -158,20 +158,7 @@ async fn publish(
     };
     let built = match envelope::build(&input) {
         Ok(built) => built,
-        Err(EnvelopeError::BadMetadata(message)) => {
-            return api_error(
-                StatusCode::BAD_REQUEST,
-                "ERR_PUBSUB_REQUEST_METADATA",
-                message,
-            );
-        }
-        Err(EnvelopeError::CloudEventSerialization(message)) => {
-            return api_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "ERR_PUBSUB_CLOUD_EVENTS_SER",
-                message,
-            );
-        }
+        Err(error) => return envelope_refusal(error),
     };
     if let Err(error) = produce(&s, &pubsub, &topic).await {
         return api_error(
@@ -192,6 +179,23 @@ async fn publish(
         .append(&pubsub, &topic, metadata, built.bytes);
     tracing::info!(app_id, %pubsub, %topic, id, partition_key = stored.key.as_deref(), "published");
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// daprd's answer to an envelope it cannot build: a bad metadata value (400) or a CloudEvent
+/// it cannot read (500).
+pub(crate) fn envelope_refusal(error: EnvelopeError) -> Response {
+    match error {
+        EnvelopeError::BadMetadata(message) => api_error(
+            StatusCode::BAD_REQUEST,
+            "ERR_PUBSUB_REQUEST_METADATA",
+            message,
+        ),
+        EnvelopeError::CloudEventSerialization(message) => api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ERR_PUBSUB_CLOUD_EVENTS_SER",
+            message,
+        ),
+    }
 }
 
 /// The checks every publish runs before anything else (`validateAndGetPubsubAndTopic`): a

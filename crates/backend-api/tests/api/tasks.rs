@@ -35,6 +35,31 @@ async fn a_created_task_is_returned_with_location_etag_and_defaults_and_writes_o
     assert_eq!(fetched, task);
 }
 
+/// The task is built by the service and stored in one statement: what the 201 answers must be
+/// what was stored, also for times finer than the database keeps (nanoseconds).
+#[tokio::test]
+async fn a_created_task_is_answered_exactly_as_stored_even_with_nanosecond_times() {
+    let app = spawn_app().await;
+    let response = app
+        .create(
+            "alice",
+            json!({"title": "fine", "due_date": "2030-01-02T03:04:05.123456789Z",
+                   "reminder_at": "2030-01-02T02:04:05.999999999Z"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let task: Value = response.json().await.unwrap();
+    let (status, fetched) = app
+        .get_json(
+            "alice",
+            &format!("/api/tasks/{}", task["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(fetched, task);
+    assert_eq!(task["due_date"], "2030-01-02T03:04:05.123456Z");
+}
+
 #[tokio::test]
 async fn a_patch_changes_only_given_fields_bumps_the_version_and_records_before_and_after() {
     let app = spawn_app().await;

@@ -121,10 +121,12 @@ pub struct NewTask {
 }
 
 impl NewTask {
-    /// The task as it is stored when created at `now`: pending, version 1. `now` is cut to
-    /// the microsecond, the database's precision, so the task returned is the task stored.
+    /// The task as it is stored when created at `now`: pending, version 1. Every time is cut
+    /// to the microsecond, the database's precision, as sqlx cuts it when it sends it, so the
+    /// task returned is the task stored.
     pub fn into_task(self, now: DateTime<Utc>) -> Task {
-        let now = now.trunc_subsecs(6);
+        let stored = |time: DateTime<Utc>| time.trunc_subsecs(6);
+        let now = stored(now);
         Task {
             id: self.id,
             user_id: self.user_id,
@@ -133,11 +135,11 @@ impl NewTask {
             status: TaskStatus::Pending,
             priority: self.priority,
             tags: self.tags,
-            due_date: self.due_date,
-            reminder_at: self.reminder_at,
+            due_date: self.due_date.map(stored),
+            reminder_at: self.reminder_at.map(stored),
             recurring_rule: self.recurring_rule,
             recurring_mode: self.recurring_mode,
-            recurring_end_date: self.recurring_end_date,
+            recurring_end_date: self.recurring_end_date.map(stored),
             timezone: self.timezone,
             parent_task_id: self.parent_task_id,
             created_at: now,

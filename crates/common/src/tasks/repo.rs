@@ -1,4 +1,7 @@
-use sqlx::PgConnection;
+use chrono::{SubsecRound, Utc};
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+use sqlx::{PgConnection, Postgres};
 use uuid::Uuid;
 
 use super::Task;
@@ -9,72 +12,12 @@ pub const TASK_COLUMNS: &str = "id, user_id, title, description, status, priorit
      reminder_at, recurring_rule, recurring_mode, recurring_end_date, timezone, parent_task_id, \
      created_at, updated_at, completed_at, version";
 
-/// Stores a new task (built with [`NewTask::into_task`]) and its event in one statement: one
-/// round trip, and outside a transaction no `BEGIN`/`COMMIT` either, while the task and its
-/// event still commit or vanish together (one statement is atomic). A user whose account was
-/// deleted (`erased_users`) gets neither: the insert finds nothing to insert and this answers
-/// [`sqlx::Error::RowNotFound`].
-#[tracing::instrument(skip_all, fields(task_id = %task.id))]
-pub async fn insert_task(
-    conn: &mut PgConnection,
-    task: &Task,
-    event: &OutboxEntry,
-) -> sqlx::Result<()> {
-    let inserted: i64 = sqlx::query_scalar(
-        "WITH task AS ( \
-           INSERT INTO tasks (id, user_id, title, description, status, priority, tags, due_date, \
-             reminder_at, recurring_rule, recurring_mode, recurring_end_date, timezone, \
-             parent_task_id, created_at, updated_at, completed_at, version) \
-           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18 \
-           WHERE NOT EXISTS (SELECT 1 FROM erased_users WHERE user_id = $2) RETURNING user_id), \
-         event AS ( \
-           INSERT INTO outbox (event_id, pubsub, topic, partition_key, envelope) \
-           SELECT $19, $20, $21, $22, $23 FROM task) \
-         SELECT count(*) FROM task",
-    )
-    .bind(task.id)
-    .bind(&task.user_id)
-    .bind(&task.title)
-    .bind(&task.description)
-    .bind(task.status)
-    .bind(task.priority)
-    .bind(&task.tags)
-    .bind(task.due_date)
-    .bind(task.reminder_at)
-    .bind(&task.recurring_rule)
-    .bind(task.recurring_mode)
-    .bind(task.recurring_end_date)
-    .bind(&task.timezone)
-    .bind(task.parent_task_id)
-    .bind(task.created_at)
-    .bind(task.updated_at)
-    .bind(task.completed_at)
-    .bind(task.version)
-    .bind(event.event_id)
-    .bind(event.pubsub)
-    .bind(event.topic)
-    .bind(&event.partition_key)
-    .bind(&event.envelope)
-    .fetch_one(conn)
-    .await?;
-    if inserted == 0 {
-        return Err(sqlx::Error::RowNotFound);
-    }
-    Ok(())
-}
-
-/// Puts a task back as it is given (a restore from the trash): every column as in `task`, but
-/// `updated_at` now. Fails with a unique violation if a task with its id exists.
-#[tracing::instrument(skip_all, fields(task_id = %task.id))]
-pub async fn reinsert_task(conn: &mut PgConnection, task: &Task) -> sqlx::Result<Task> {
-    let sql = format!(
-        "INSERT INTO tasks (id, user_id, title, description, status, priority, tags, due_date, \
-         reminder_at, recurring_rule, recurring_mode, recurring_end_date, timezone, \
-         parent_task_id, created_at, updated_at, completed_at, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now(), $16, $17) \
-         RETURNING {TASK_COLUMNS}"
-    );
-    sqlx::query_as::<_, Task>(&sql)
+/// Binds every column of `task` as `$1`–`$18`, in [`TASK_COLUMNS`]' order.
+fn bind_columns<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    task: &'q Task,
+) -> Query<'q, Postgres, PgArguments> {
+    query
         .bind(task.id)
         .bind(&task.user_id)
         .bind(&task.title)
@@ -90,10 +33,61 @@ pub async fn reinsert_task(conn: &mut PgConnection, task: &Task) -> sqlx::Result
         .bind(&task.timezone)
         .bind(task.parent_task_id)
         .bind(task.created_at)
+        .bind(task.updated_at)
         .bind(task.completed_at)
         .bind(task.version)
-        .fetch_one(conn)
-        .await
+}
+
+/// The placeholders [`bind_columns`] fills.
+const TASK_VALUES: &str =
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18";
+
+/// Stores a new task (built with [`NewTask::into_task`]) and its event in one statement: one
+/// round trip, and outside a transaction no `BEGIN`/`COMMIT` either, while the task and its
+/// event still commit or vanish together (one statement is atomic). A user whose account was
+/// deleted (`erased_users`) gets neither: the insert finds nothing to insert and this answers
+/// [`sqlx::Error::RowNotFound`].
+///
+/// [`NewTask::into_task`]: super::NewTask::into_task
+#[tracing::instrument(skip_all, fields(task_id = %task.id))]
+pub async fn insert_task(
+    conn: &mut PgConnection,
+    task: &Task,
+    event: &OutboxEntry,
+) -> sqlx::Result<()> {
+    let sql = format!(
+        "WITH task AS ( \
+           INSERT INTO tasks ({TASK_COLUMNS}) SELECT {TASK_VALUES} \
+           WHERE NOT EXISTS (SELECT 1 FROM erased_users WHERE user_id = $2) RETURNING user_id) \
+         INSERT INTO outbox (event_id, pubsub, topic, partition_key, envelope) \
+         SELECT $19, $20, $21, $22, $23 FROM task"
+    );
+    let inserted = bind_columns(sqlx::query(&sql), task)
+        .bind(event.event_id)
+        .bind(event.pubsub)
+        .bind(event.topic)
+        .bind(&event.partition_key)
+        .bind(&event.envelope)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    if inserted == 0 {
+        return Err(sqlx::Error::RowNotFound);
+    }
+    Ok(())
+}
+
+/// Puts a task back as it is given (a restore from the trash): every column as in `task`, but
+/// `updated_at` now. Fails with a unique violation if a task with its id exists.
+#[tracing::instrument(skip_all, fields(task_id = %task.id))]
+pub async fn reinsert_task(conn: &mut PgConnection, task: &Task) -> sqlx::Result<Task> {
+    let task = Task {
+        updated_at: Utc::now().trunc_subsecs(6),
+        ..task.clone()
+    };
+    let sql = format!("INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({TASK_VALUES})");
+    bind_columns(sqlx::query(&sql), &task).execute(conn).await?;
+    Ok(task)
 }
 
 /// The caller's task, or `None` if it does not exist or belongs to someone else.
