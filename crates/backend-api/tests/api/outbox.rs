@@ -207,6 +207,16 @@ async fn enqueue_raw(pool: &sqlx::PgPool, pubsub: &str, user: &str, n: i64) {
         .unwrap();
 }
 
+/// The `n`s of `user`'s events the sidecar took, in the order it took them.
+fn published_numbers(sidecar: &dev_sidecar::DevSidecar, user: &str) -> Vec<i64> {
+    sidecar
+        .published()
+        .iter()
+        .filter(|m| m.partition_key.as_deref() == Some(user))
+        .map(|m| m.envelope["data"]["n"].as_i64().unwrap())
+        .collect()
+}
+
 /// Runs `count` relays over `pool` at once until none of them finds work three passes in a row.
 /// Every pass must succeed: an error between two relays' claims (a deadlock) fails the test.
 async fn race_relays(
@@ -266,14 +276,7 @@ async fn a_row_the_sidecar_refuses_holds_back_only_its_user_until_it_is_parked_a
             ..RelaySettings::default()
         },
     );
-    let of = |user: &str| -> Vec<i64> {
-        sidecar
-            .published()
-            .iter()
-            .filter(|m| m.partition_key.as_deref() == Some(user))
-            .map(|m| m.envelope["data"]["n"].as_i64().unwrap())
-            .collect()
-    };
+    let of = |user: &str| published_numbers(&sidecar, user);
     // First pass: bob's events all go; none of alice's overtakes her refused first one.
     let first = relay.publish_batch().await.unwrap();
     assert_eq!(first.parked, 0);
@@ -493,14 +496,7 @@ async fn a_pass_leases_at_most_max_rows_and_cuts_runs_only_to_prefixes() {
             ..RelaySettings::default()
         },
     );
-    let of = |user: &str| -> Vec<i64> {
-        sidecar
-            .published()
-            .iter()
-            .filter(|m| m.partition_key.as_deref() == Some(user))
-            .map(|m| m.envelope["data"]["n"].as_i64().unwrap())
-            .collect()
-    };
+    let of = |user: &str| published_numbers(&sidecar, user);
     let first = relay.publish_batch().await.unwrap();
     assert_eq!(first.claimed, 13);
     assert_eq!(of("carol"), (1..=10).collect::<Vec<_>>());
@@ -540,14 +536,7 @@ async fn a_bulk_request_refused_as_a_whole_is_sent_again_row_by_row_so_only_the_
     let relay = relay_over(&pool, sidecar_port, RelaySettings::default());
     let outcome = relay.publish_batch().await.unwrap();
     assert_eq!(outcome.published, 10, "{outcome:?}");
-    let of = |user: &str| -> Vec<i64> {
-        sidecar
-            .published()
-            .iter()
-            .filter(|m| m.partition_key.as_deref() == Some(user))
-            .map(|m| m.envelope["data"]["n"].as_i64().unwrap())
-            .collect()
-    };
+    let of = |user: &str| published_numbers(&sidecar, user);
     assert_eq!(of("bob"), (1..=5).collect::<Vec<_>>());
     assert_eq!(of("carol"), (1..=5).collect::<Vec<_>>());
     assert!(of("alice").is_empty());

@@ -20,6 +20,23 @@ async fn bulk(sidecar: &dev_sidecar::DevSidecar, path: &str, body: &Value) -> (u
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
+/// A sidecar on Kafka whose broker has only `topics` (every topic with `None`).
+async fn kafka(topics: Option<BTreeSet<String>>) -> dev_sidecar::DevSidecar {
+    let apps = vec![app("backend-api", closed_port())];
+    try_start(KAFKA, apps, Environment::default(), topics)
+        .await
+        .unwrap()
+}
+
+/// The partition keys of what the sidecar took, in order.
+fn keys_of(sidecar: &dev_sidecar::DevSidecar) -> Vec<Option<String>> {
+    sidecar
+        .published()
+        .into_iter()
+        .map(|m| m.partition_key)
+        .collect()
+}
+
 fn cloud_event(id: &str, n: i64) -> Value {
     json!({"specversion": "1.0", "id": id, "source": "backend-api", "type": "t",
            "datacontenttype": "application/json", "data": {"n": n}})
@@ -132,28 +149,13 @@ async fn request_metadata_reaches_entries_with_metadata_and_on_kafka_its_partiti
     let redis = KAFKA.replace("pubsub.kafka", "pubsub.redis");
     let sidecar = start_sidecar(&redis, vec![app("backend-api", closed_port())]).await;
     assert_eq!(bulk(&sidecar, path, &body).await.0, 204);
-    let keys: Vec<Option<String>> = sidecar
-        .published()
-        .into_iter()
-        .map(|m| m.partition_key)
-        .collect();
+    let keys = keys_of(&sidecar);
     assert_eq!(keys, [Some("own".to_owned()), None]);
     sidecar.shutdown().await;
     // Kafka copies the request's metadata over every entry's.
-    let sidecar = try_start(
-        KAFKA,
-        vec![app("backend-api", closed_port())],
-        Environment::default(),
-        None,
-    )
-    .await
-    .unwrap();
+    let sidecar = kafka(None).await;
     assert_eq!(bulk(&sidecar, path, &body).await.0, 204);
-    let keys: Vec<Option<String>> = sidecar
-        .published()
-        .into_iter()
-        .map(|m| m.partition_key)
-        .collect();
+    let keys = keys_of(&sidecar);
     assert_eq!(
         keys,
         [Some("request".to_owned()), Some("request".to_owned())]
@@ -163,15 +165,7 @@ async fn request_metadata_reaches_entries_with_metadata_and_on_kafka_its_partiti
 
 #[tokio::test]
 async fn entries_the_broker_refuses_are_listed_in_a_500_and_the_others_are_produced() {
-    let topics = Some(BTreeSet::from(["orders".to_owned()]));
-    let sidecar = try_start(
-        KAFKA,
-        vec![app("backend-api", closed_port())],
-        Environment::default(),
-        topics,
-    )
-    .await
-    .unwrap();
+    let sidecar = kafka(Some(BTreeSet::from(["orders".to_owned()]))).await;
     let body = json!([
         {"entryId": "x", "event": {"n": 1}, "contentType": "application/json"},
         {"entryId": "y", "event": {"n": 2}, "contentType": "application/json"},
