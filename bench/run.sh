@@ -13,6 +13,7 @@
 #                                # reads (read ceiling, list), sockets (10 000 connections on the
 #                                # websocket replica, a targeted push, a 10 000-event burst)
 #   SOCKETS=10000 BURST=10000 BURST_USERS=1000 bench/run.sh
+#   READ_TASKS=5000 bench/run.sh # tasks of each of the 100 users the reads go to (500)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -108,9 +109,9 @@ if part writes; then
 fi
 
 if part reads; then
-  # The read ceiling: the list query backend-api sends, by pgbench on the tasks the create phase
-  # just made (prepared statements, as sqlx uses), while the services idle; then the same read
-  # through the API.
+  # The read ceiling: the list query backend-api sends, by pgbench on the read users' tasks
+  # (prepared statements, as sqlx uses), while the services idle; then the same read through
+  # the API.
   echo "== Postgres ceiling of the list read (pgbench, the query of GET /api/tasks)"
   # Reads are measured on an idle system: wait until every event is published (the relays
   # delete what they publish) and audit (the slowest consumer) has recorded every task event.
@@ -122,6 +123,20 @@ if part reads; then
     sleep 1
   done
   echo "consumers idle (events still behind: ${behind:-?})"
+  # The reads go to users of their own with a fixed number of tasks each (READ_TASKS), so the
+  # read and its ceiling measure the same thing whatever the write phases left: a quarter
+  # completed, a fifth without a due date, due dates spread over the next weeks. Straight into
+  # the table (no events): the consumers stay idle.
+  psql -q -h $PGHOST -U postgres -v ON_ERROR_STOP=1 taskfleet_bench >/dev/null <<SQL
+INSERT INTO tasks (id, user_id, title, description, status, completed_at, priority, tags, due_date)
+SELECT gen_random_uuid(), 'read-user-' || u, 'Task ' || left(md5(u || '/' || n), 12), 'some description',
+       CASE WHEN n % 4 = 0 THEN 'completed' ELSE 'pending' END, CASE WHEN n % 4 = 0 THEN now() END,
+       (ARRAY['low','medium','high'])[1 + n % 3], ARRAY['work','home'],
+       CASE WHEN n % 5 <> 0 THEN now() + make_interval(mins => (n * 7919) % 86400) END
+FROM generate_series(0, 99) AS u, generate_series(1, ${READ_TASKS:-500}) AS n;
+VACUUM ANALYZE tasks;
+SQL
+  echo "read users: 100 with ${READ_TASKS:-500} tasks each"
   for c in "${counts[@]}"; do
     if [ "$c" -gt 64 ]; then echo "read-ceiling clients=$c  (skipped: more clients than Postgres connections)" | record; continue; fi
     tps=$(pgbench -h $PGHOST -U postgres -n -M prepared -c "$c" -j 2 -T "$DURATION" -f bench/ceiling/list-real.sql taskfleet_bench 2>/dev/null | awk '/^tps/ {print $3}') || true
@@ -145,7 +160,7 @@ awk '
   /^create-task +clients=/ { c = clients($2); creates[++n] = c; create[c] = $3; p50[c] = $6; p99[c] = $9
                              if ($3 > peak) { peak = $3; peak_at = c } }
   /^list-rest +clients=/ { c = clients($2); lists[++m] = c; list[c] = $3; list_p99[c] = $9 }
-  /^event end-to-end|^reminder lateness|^push to one user|^burst of|^sockets +[0-9]|^rss \([0-9]+ sockets open\) +websocket/ { other[++k] = $0 }
+  /^event end-to-end|^  of which after|^reminder lateness|^push to one user|^burst of|^sockets +[0-9]|^rss \([0-9]+ sockets open\) +websocket/ { other[++k] = $0 }
   END {
     for (i = 1; i <= n; i++) {
       c = creates[i]

@@ -13,10 +13,11 @@ use crate::Options;
 use crate::report::Measured;
 use crate::throughput::{client, tokens};
 
-/// What the sockets saw: (task id, version) → receipt instant; task id → reminder receipt time.
+/// What the sockets saw: (task id, version) → receipt instant and how long after the task's
+/// `updated_at` it came; task id → reminder receipt time.
 #[derive(Default)]
 struct Seen {
-    pushes: HashMap<(String, i64), Instant>,
+    pushes: HashMap<(String, i64), (Instant, Option<Duration>)>,
     reminders: HashMap<String, DateTime<Utc>>,
 }
 
@@ -45,7 +46,16 @@ async fn listen(
                 if push["type"] == "reminder.due" {
                     seen.reminders.entry(task_id).or_insert(wall);
                 } else if let Some(version) = push["version"].as_i64() {
-                    seen.pushes.entry((task_id, version)).or_insert(received);
+                    // The service stamps `updated_at` just before the write's statement: what
+                    // follows it is the commit and the event's way out (same machine, same
+                    // clock).
+                    let after_write = push["task"]["updated_at"]
+                        .as_str()
+                        .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+                        .and_then(|at| (wall - at.with_timezone(&Utc)).to_std().ok());
+                    seen.pushes
+                        .entry((task_id, version))
+                        .or_insert((received, after_write));
                 }
             }
         }));
@@ -53,11 +63,19 @@ async fn listen(
     Ok(readers)
 }
 
+/// Each write's push latency from the moment its request was sent, and the part of it after
+/// the service stamped the task (`updated_at`): the commit, the outbox relay, the sidecar, the
+/// broker and the websocket service; the rest is the request's way in.
+pub struct EndToEnd {
+    pub from_request: Measured,
+    pub from_stamp: Measured,
+}
+
 /// Creates, updates and completes tasks of the listening users with 8 writers for the duration
-/// and measures each write's push latency from the moment the request was sent. With
+/// and measures each write's push latency ([`EndToEnd`]). With
 /// `--e2e-rate`, the writers together issue about that many writes per second (latency at a
 /// given load); with 0 they write as fast as they can (latency at saturation).
-pub async fn end_to_end(options: &Options) -> anyhow::Result<Measured> {
+pub async fn end_to_end(options: &Options) -> anyhow::Result<EndToEnd> {
     let tokens = Arc::new(tokens(options, "listener", options.listeners)?);
     let seen = Arc::new(Mutex::new(Seen::default()));
     let readers = listen(options, &tokens, seen.clone()).await?;
@@ -128,6 +146,7 @@ pub async fn end_to_end(options: &Options) -> anyhow::Result<Measured> {
     });
     let mut sent = Vec::new();
     let mut measured = Measured::new();
+    let mut from_stamp = Measured::new();
     for writer in futures::future::join_all(writers).await {
         let (writes, errors) = writer?;
         sent.extend(writes);
@@ -137,15 +156,22 @@ pub async fn end_to_end(options: &Options) -> anyhow::Result<Measured> {
     let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
     for (key, at) in sent {
         match seen.pushes.get(&key) {
-            Some(received) => {
+            Some((received, after_write)) => {
                 measured.record(received.saturating_duration_since(at).as_micros() as u64);
                 measured.ok += 1;
+                if let Some(after_write) = after_write {
+                    from_stamp.record(after_write.as_micros() as u64);
+                    from_stamp.ok += 1;
+                }
             }
             None => measured.missing += 1,
         }
     }
     readers.iter().for_each(|r| r.abort());
-    Ok(measured)
+    Ok(EndToEnd {
+        from_request: measured,
+        from_stamp,
+    })
 }
 
 /// Sets `--reminders` reminders 3–8 s ahead and measures how late each `reminder.due` arrives.

@@ -2,7 +2,8 @@
 //! reports what docs/contract.md and issue 3 promise, measured rather than asserted:
 //!
 //! * create-task throughput and latency (p50/p99, errors) at each client count of `--clients`;
-//! * the same read through REST and through `/mcp` (`reads` phase), at each client count;
+//! * the same read through REST and through `/mcp` (`reads` phase), at each client count, as
+//!   the `read-user-N` users whose tasks `bench/run.sh` seeds;
 //! * event end-to-end latency: API write → the push arriving on a user's WebSocket, while
 //!   `--listeners` users hold sockets and tasks are created, updated and completed for them;
 //! * reminder lateness: `reminder.due` pushes against their `reminder_at`;
@@ -165,7 +166,11 @@ async fn main() -> anyhow::Result<()> {
                 };
                 report::print_latency(
                     &format!("event end-to-end (API write → WebSocket, {load})"),
-                    &result,
+                    &result.from_request,
+                );
+                report::print_latency(
+                    &format!("  of which after the write's timestamp ({load})"),
+                    &result.from_stamp,
                 );
             }
             "soak" => soak(&options).await?,

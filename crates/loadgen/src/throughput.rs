@@ -5,7 +5,9 @@
 //!   consumer's work behind it);
 //! * `list-rest` / `list-mcp`: the same read — the user's first 20 pending tasks — through
 //!   `GET /api/tasks` and through `/mcp` `tools/call list_tasks` (JSON-RPC, stateless), so the
-//!   MCP layer's cost shows against the REST handler's.
+//!   MCP layer's cost shows against the REST handler's. The reads go to the `read-user-N`
+//!   users, whose tasks `bench/run.sh` seeds (a fixed number each), not to the users the write
+//!   phases filled.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -150,7 +152,7 @@ pub async fn list_rest(options: &Options, clients: usize) -> anyhow::Result<Meas
         options.api
     );
     let make: MakeRequest = Arc::new(move |http, token| http.get(&url).bearer_auth(token));
-    let tokens = tokens(options, "load-user", options.users)?;
+    let tokens = tokens(options, "read-user", options.users)?;
     drive(options, clients, tokens, make, |_| true).await
 }
 
@@ -166,7 +168,7 @@ pub async fn list_mcp(options: &Options, clients: usize) -> anyhow::Result<Measu
             .header("mcp-protocol-version", "2025-06-18")
             .json(&call)
     });
-    let tokens = agent_tokens(options, "load-user", options.users).await?;
+    let tokens = agent_tokens(options, "read-user", options.users).await?;
     // A JSON-RPC error or a tool error comes with 200: only a result with `"isError":false`
     // counts. Looked for as bytes, not parsed: the load generator shares the cores with the
     // server, and parsing every reply would charge MCP for the client's work.

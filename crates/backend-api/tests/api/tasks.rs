@@ -1,6 +1,9 @@
+use std::collections::HashMap;
+use std::time::Duration;
+
 use reqwest::Method;
 use serde_json::{Value, json};
-use testkit::SendJson;
+use testkit::{SendJson, eventually};
 
 use crate::helpers::{error_code, spawn_app};
 
@@ -342,6 +345,78 @@ async fn cursor_pages_visit_every_task_exactly_once_in_every_sort() {
         }
         let unique: std::collections::HashSet<_> = seen.iter().collect();
         assert_eq!((seen.len(), unique.len()), (23, 23), "sort {sort}");
+    }
+}
+
+/// Index entries read so far through `index` (the server's cumulative statistics).
+async fn index_reads(pool: &sqlx::PgPool, index: &str) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT idx_scan, idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = $1",
+    )
+    .bind(index)
+    .fetch_one(pool)
+    .await
+    .unwrap_or_else(|error| panic!("index {index}: {error}"))
+}
+
+#[tokio::test]
+async fn a_page_in_every_sort_reads_its_own_index_not_all_of_the_users_tasks() {
+    let app = spawn_app().await;
+    // Two users with 2,000 tasks each: a quarter completed, a fifth without a due date.
+    sqlx::query(
+        "INSERT INTO tasks (id, user_id, title, status, completed_at, due_date) \
+         SELECT gen_random_uuid(), u, 'Task ' || md5(n::text), \
+                CASE WHEN n % 4 = 0 THEN 'completed' ELSE 'pending' END, \
+                CASE WHEN n % 4 = 0 THEN now() END, \
+                CASE WHEN n % 5 <> 0 THEN now() + make_interval(hours => n) END \
+         FROM unnest(ARRAY['alice', 'bob']) AS u, generate_series(1, 2000) AS n",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE tasks")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let sorts = [
+        ("due_date", "tasks_user_due_first_idx"),
+        ("-due_date", "tasks_user_due_last_idx"),
+        ("title", "tasks_user_title_idx"),
+        ("-title", "tasks_user_title_idx"),
+        ("-created_at", "tasks_user_created_idx"),
+        ("priority", "tasks_user_priority_idx"),
+        ("-updated_at", "tasks_user_updated_idx"),
+    ];
+    // Per index: its scans and entries read before, and the pages that should scan it.
+    let mut expected: HashMap<&str, ((i64, i64), i64)> = HashMap::new();
+    for (_, index) in sorts {
+        let before = index_reads(&app.pool, index).await;
+        expected.entry(index).or_insert((before, 0)).1 += 1;
+    }
+    for (sort, _) in sorts {
+        let (status, page) = app
+            .get_json(
+                "alice",
+                &format!("/api/tasks?status=pending&sort={sort}&limit=20"),
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["items"].as_array().unwrap().len(), 20, "{sort}");
+    }
+    // The service's sessions report their statistics once idle (within ten seconds).
+    for (index, ((scans, read), pages)) in expected {
+        let read = eventually(Duration::from_secs(30), "the index scans", || async {
+            let now = index_reads(&app.pool, index).await;
+            (now.0 >= scans + pages).then_some(now.1 - read)
+        })
+        .await;
+        // Each page (21 rows with the one that tells a next page follows) and the completed
+        // tasks passed on the way, never alice's 2,000 entries: the index gives the order, no
+        // sort of everything she has.
+        assert!(
+            read < 100 * pages,
+            "{index} read {read} entries for {pages} pages"
+        );
     }
 }
 
