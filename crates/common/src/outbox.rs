@@ -14,22 +14,30 @@
 //! * **a user's events go out in commit order, one relay at a time**: a pass takes a session
 //!   lock per partition key (user) whose oldest pending row is due (`pg_try_advisory_lock`:
 //!   never waits, so relays never block or deadlock on each other), then reads each locked
-//!   user's oldest rows, up to [`RelaySettings::run_length`], and publishes them in id order,
-//!   stopping at the first failure. A later row of a user is therefore never published while an
-//!   earlier one is pending, whichever of the relays (backend-api, recurring and notification
-//!   each run one, on every replica) looks. Different users are published together: a pass
-//!   goes in rounds, each round sending the next row of every user still going as one bulk
-//!   publish per topic (docs/dapr-behaviour.md §1.5) — at most one row per user in a request,
-//!   since daprd keeps no order inside one — and a request refused as a whole is sent again row
-//!   by row, so that a bad row holds back only its own user;
+//!   user's oldest rows and publishes them in id order, stopping at the user's first failure. A
+//!   later row of a user is therefore never published while an earlier one is pending,
+//!   whichever of the relays (backend-api, recurring and notification each run one, on every
+//!   replica) looks. Different users are published together: a pass goes in rounds (at most
+//!   [`RelaySettings::run_length`]), each round sending the next row of every user it holds as
+//!   one bulk publish per topic (docs/dapr-behaviour.md §1.5) — at most one row per user in a
+//!   request, since daprd keeps no order inside one — and a request refused as a whole is sent
+//!   again row by row, so that a bad row holds back only its own user;
+//! * **an event waits for a round, not for a pass**: between two rounds one statement deletes
+//!   what the last round published and locks users whose rows came in meanwhile, and a second
+//!   reads the newly committed rows of every user the pass holds whose rows all went out. Under
+//!   a steady load a pass keeps its users for up to `run_length` rounds and an event goes out in
+//!   the round after its commit, where waiting for the pass under way to end (a round per row
+//!   of its busiest user) was most of an event's way out under load (docs/benchmarks.md, "issue
+//!   14, fifth pass"). A user whose row failed waits for a later pass;
 //! * **no transaction spans a publish**, and the claim writes nothing: the locks live in the
 //!   relay's session, not in rows. A relay that dies mid-way loses its session and with it its
 //!   locks, at once; its users' rows are then published again with the same CloudEvent id
 //!   (at-least-once; consumers deduplicate on it);
-//! * **a published row is deleted**, one short statement per pass: an event costs the outbox
-//!   one insert and one delete, where leasing and marking it rewrote the whole row twice (the
-//!   largest share of the database's time under load, measured in docs/benchmarks.md). What
-//!   was published is kept where it belongs: in the broker and in the audit trail;
+//! * **a published row is deleted**, by the statement that also locks the next round's users:
+//!   an event costs the outbox one insert and one delete, where leasing and marking it rewrote
+//!   the whole row twice (the largest share of the database's time under load, measured in
+//!   docs/benchmarks.md). What was published is kept where it belongs: in the broker and in
+//!   the audit trail;
 //! * **a refusal holds back only its own user**: a row the broker rejects for now (5xx) is
 //!   retried with a backoff of its own (`next_attempt_at`) while other users' rows flow; a row
 //!   the sidecar refuses for good (4xx: unknown component, scoping, size) is **parked** after
@@ -43,7 +51,7 @@
 //!   deduplication already cover. The writes that must survive (the task and its outbox row)
 //!   still commit synchronously, in the writer's transaction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -192,7 +200,7 @@ static COMMITS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::Sender::n
 /// How the relay paces itself.
 #[derive(Debug, Clone)]
 pub struct RelaySettings {
-    /// Users locked per pass.
+    /// Users a pass holds at most.
     pub batch_size: i64,
     /// How often the relay looks without being woken: for rows other processes wrote and did
     /// not publish, and rows put back by an operator.
@@ -201,10 +209,11 @@ pub struct RelaySettings {
     pub initial_backoff: Duration,
     /// Longest retry delay.
     pub max_backoff: Duration,
-    /// Rows of one user published back to back in a pass.
+    /// Rounds of a pass, and so the rows of one user a pass publishes at most; a pass ends
+    /// sooner once nothing it holds is left to publish.
     pub run_length: i64,
-    /// Rows read per pass in all (the oldest users' runs first; the last run may be cut
-    /// short, still a prefix): bounds the memory of a pass when a backlog builds up.
+    /// Rows a pass holds read and not yet published, in all (the oldest users' runs first; a
+    /// run cut short is still a prefix): bounds the memory of a pass when a backlog builds up.
     pub max_rows: i64,
     /// Attempts after which a row the sidecar refuses for good is parked.
     pub park_after: i32,
@@ -242,16 +251,21 @@ struct OutboxRow {
 /// hashtext(user))` in the two-key space (the reminder claim holds `(0x7466_6c74, 1)`).
 const USER_LOCK_CLASS: i32 = 0x7466_6f62;
 
-/// Takes the session lock of up to `$1` users whose oldest pending row is due, oldest heads
-/// first, and returns the users it got. `pg_try_advisory_lock` never waits, so two relays never
-/// block or deadlock on each other: each simply skips the users the other holds. The candidate
-/// heads are materialised first so the lock is tried exactly once per candidate (a filter under
-/// a `LIMIT` may be evaluated on rows the query then drops, taking locks nobody releases).
+/// Deletes the rows `$4` the pass published (they went out in its last round) and takes the
+/// session lock of up to `$1` more users whose oldest pending row is due, leaving out the users
+/// `$3` the pass already holds, oldest heads first; returns the users it got. One statement for
+/// both: the deleted rows are all of users the pass holds, whom the lock leaves out anyway.
+/// `pg_try_advisory_lock` never waits, so two relays never block or deadlock on each other:
+/// each simply skips the users the other holds. The candidate heads are materialised first so
+/// the lock is tried exactly once per candidate (a filter under a `LIMIT` may be evaluated on
+/// rows the query then drops, taking locks nobody releases).
 const LOCK_USERS_SQL: &str = "\
-WITH heads AS (
+WITH published AS (
+    DELETE FROM outbox WHERE id = ANY($4)
+), heads AS (
     SELECT DISTINCT ON (partition_key) partition_key, id, next_attempt_at
     FROM outbox
-    WHERE parked_at IS NULL
+    WHERE parked_at IS NULL AND partition_key <> ALL($3)
     ORDER BY partition_key, id
 ), ready AS MATERIALIZED (
     SELECT partition_key, id FROM heads
@@ -263,11 +277,12 @@ SELECT partition_key FROM ready
 WHERE pg_try_advisory_lock($2, hashtext(partition_key))
 ORDER BY id";
 
-/// The pending rows of the users the pass locked: up to `$2` per user in id order, at most `$3`
-/// in all, the users in the order they were locked (a run cut short is still a prefix). Read in
-/// a statement of its own, after the locks: its snapshot then holds everything a relay that had
-/// the user before published (deleted) or rescheduled. `due` tells whether the user's head may
-/// be tried now (another relay may have rescheduled it meanwhile).
+/// The pending rows of users the pass holds: up to `$2` per user in id order, at most `$3` in
+/// all, the users in the order given (a run cut short is still a prefix). Read in a statement
+/// of its own, after the locks and the delete of what the pass published: its snapshot then
+/// holds everything a relay that had the user before published (deleted) or rescheduled, and
+/// none of the rows this pass already published. `due` tells whether the user's head may be
+/// tried now (another relay may have rescheduled it meanwhile).
 const USER_RUNS_SQL: &str = "\
 SELECT o.id, o.pubsub, o.topic, o.partition_key, o.envelope::text AS envelope,
        o.envelope->>'traceparent' AS traceparent, o.attempts,
@@ -282,12 +297,13 @@ CROSS JOIN LATERAL (
 ORDER BY users.n, o.id
 LIMIT $3";
 
-/// How a run of one user's rows ended.
-#[derive(Default)]
-struct RunResult {
-    published: Vec<i64>,
-    /// The row that failed, with the error; the rows after it were not tried.
-    failed: Option<(i64, i32, DaprError)>,
+/// A user whose lock the pass holds.
+struct HeldUser {
+    user: String,
+    /// Rows read and not yet published, in id order.
+    rows: VecDeque<OutboxRow>,
+    /// A row of theirs failed, or their head was not due: they wait for a later pass.
+    stopped: bool,
 }
 
 /// A parked outbox row, for operators.
@@ -312,6 +328,9 @@ pub struct ParkedRow {
 pub struct BatchOutcome {
     /// Rows read to publish (of the users locked).
     pub claimed: usize,
+    /// The most rows the pass held read and not yet published at once (at most
+    /// [`RelaySettings::max_rows`]).
+    pub most_held: usize,
     /// Rows published and marked.
     pub published: usize,
     /// Rows parked in this pass.
@@ -417,9 +436,11 @@ impl OutboxRelay {
         }
     }
 
-    /// One pass (see the module docs): takes the locks of the users whose oldest row is due,
-    /// reads their runs, publishes them outside any transaction, deletes what went out,
-    /// reschedules (or parks) the row each failed user stopped at, and releases the locks.
+    /// One pass (see the module docs): rounds of locking the users whose oldest row is due
+    /// (and deleting what the last round published), reading the rows that came in of the
+    /// users held, and publishing the next row of each outside any transaction; a failed row is
+    /// rescheduled (or parked) and its user stops. Ends when nothing it holds is left to
+    /// publish or after `run_length` rounds, deletes what went out and releases the locks.
     #[tracing::instrument(skip_all, fields(claimed, published))]
     pub async fn publish_batch(&self) -> sqlx::Result<BatchOutcome> {
         // The user locks belong to this connection's session: every statement of the pass runs
@@ -441,60 +462,119 @@ impl OutboxRelay {
     }
 
     async fn pass(&self, conn: &mut PgConnection) -> sqlx::Result<BatchOutcome> {
-        let users: Vec<String> = sqlx::query_scalar(LOCK_USERS_SQL)
-            .bind(self.settings.batch_size)
-            .bind(USER_LOCK_CLASS)
-            .fetch_all(&mut *conn)
-            .await?;
-        if users.is_empty() {
-            return Ok(BatchOutcome::default());
-        }
-        let rows: Vec<OutboxRow> = sqlx::query_as(USER_RUNS_SQL)
-            .bind(&users)
-            .bind(self.settings.run_length.max(1))
-            .bind(self.settings.max_rows.max(1))
-            .fetch_all(&mut *conn)
-            .await?;
-        let mut by_key: BTreeMap<&str, Vec<&OutboxRow>> = BTreeMap::new();
-        for row in &rows {
-            by_key
-                .entry(row.partition_key.as_str())
-                .or_default()
-                .push(row);
-        }
-        // A user whose first row another relay rescheduled since the heads were read waits.
-        by_key.retain(|_, run| run.first().is_some_and(|head| head.due));
-        let claimed = by_key.values().map(Vec::len).sum();
-        let results = self.publish_runs(by_key.into_values().collect()).await;
-        let mut outcome = BatchOutcome {
-            claimed,
-            ..BatchOutcome::default()
-        };
-        let mut published = Vec::with_capacity(claimed);
-        for result in results {
-            published.extend(result.published);
-            if let Some((id, attempts, error)) = result.failed {
-                if matches!(error, DaprError::Unavailable(_)) {
-                    outcome.sidecar_unreachable = true;
-                } else if self.record_failure(conn, id, attempts, &error).await? {
-                    outcome.parked += 1;
+        let rounds = self.settings.run_length.max(1);
+        let max_rows = self.settings.max_rows.max(1);
+        let mut outcome = BatchOutcome::default();
+        let mut held: Vec<HeldUser> = Vec::new();
+        // Rows published in the last round, deleted by the next statement.
+        let mut published: Vec<i64> = Vec::new();
+        for round in 0..rounds {
+            let holding: Vec<&str> = held.iter().map(|h| h.user.as_str()).collect();
+            let room = (self.settings.batch_size - held.len() as i64).max(0);
+            let locked: Vec<String> = sqlx::query_scalar(LOCK_USERS_SQL)
+                .bind(room)
+                .bind(USER_LOCK_CLASS)
+                .bind(&holding)
+                .bind(&published)
+                .fetch_all(&mut *conn)
+                .await?;
+            self.deleted(&mut outcome, &mut published);
+            held.extend(locked.into_iter().map(|user| HeldUser {
+                user,
+                rows: VecDeque::new(),
+                stopped: false,
+            }));
+            // The next rows of every user whose rows read so far all went out: what committed
+            // since, for a user held from an earlier round, at once, without waiting for the
+            // pass to end.
+            let queued: usize = held.iter().map(|h| h.rows.len()).sum();
+            let to_read: Vec<&str> = held
+                .iter()
+                .filter(|h| !h.stopped && h.rows.is_empty())
+                .map(|h| h.user.as_str())
+                .collect();
+            let budget = max_rows - queued as i64;
+            if !to_read.is_empty() && budget > 0 {
+                let rows: Vec<OutboxRow> = sqlx::query_as(USER_RUNS_SQL)
+                    .bind(&to_read)
+                    .bind(rounds - round)
+                    .bind(budget)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                outcome.claimed += rows.len();
+                let index: HashMap<String, usize> = held
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| (h.user.clone(), i))
+                    .collect();
+                for row in rows {
+                    let user = &mut held[index[&row.partition_key]];
+                    // A user whose first row another relay rescheduled since the heads were
+                    // read waits.
+                    if user.rows.is_empty() && !row.due {
+                        user.stopped = true;
+                    }
+                    if !user.stopped {
+                        user.rows.push_back(row);
+                    }
                 }
             }
+            let holding_rows = held.iter().map(|h| h.rows.len()).sum();
+            outcome.most_held = outcome.most_held.max(holding_rows);
+            if holding_rows == 0 {
+                break;
+            }
+            // One round: the next row of every user with rows waiting.
+            let next: Vec<(usize, &OutboxRow)> = held
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| h.rows.front().map(|row| (i, row)))
+                .collect();
+            for (i, result) in self.publish_next(next).await {
+                let user = &mut held[i];
+                let Some(row) = user.rows.pop_front() else {
+                    continue;
+                };
+                match result {
+                    Ok(()) => published.push(row.id),
+                    Err(error) => {
+                        log_publish_failure(&error, row.id);
+                        user.rows.clear();
+                        user.stopped = true;
+                        if matches!(error, DaprError::Unavailable(_)) {
+                            outcome.sidecar_unreachable = true;
+                        } else if self
+                            .record_failure(conn, row.id, row.attempts, &error)
+                            .await?
+                        {
+                            outcome.parked += 1;
+                        }
+                    }
+                }
+            }
+            if outcome.sidecar_unreachable {
+                break;
+            }
         }
-        // A published row is done: deleting it is the cheapest write there is (no new row
-        // version, no index entries), where marking it rewrote the whole row.
+        // What the last round published goes before the locks do.
         if !published.is_empty() {
             sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
                 .bind(&published)
                 .execute(&mut *conn)
                 .await?;
+            self.deleted(&mut outcome, &mut published);
         }
-        outcome.published = published.len();
-        metrics::counter!("outbox_published_total").increment(published.len() as u64);
         let span = tracing::Span::current();
-        span.record("claimed", claimed);
-        span.record("published", published.len());
+        span.record("claimed", outcome.claimed);
+        span.record("published", outcome.published);
         Ok(outcome)
+    }
+
+    /// Counts rows a statement of the pass just deleted as published.
+    fn deleted(&self, outcome: &mut BatchOutcome, published: &mut Vec<i64>) {
+        outcome.published += published.len();
+        metrics::counter!("outbox_published_total").increment(published.len() as u64);
+        published.clear();
     }
 
     /// Reschedules a failed row with its own backoff, or parks it when the sidecar refused it
@@ -533,44 +613,31 @@ impl OutboxRelay {
         Ok(park)
     }
 
-    /// Publishes the locked users' runs, each in id order and stopping at its first failure, so
-    /// a later event of a user never overtakes an earlier one. It goes in rounds: a round takes
-    /// the next row of every user still going and sends them with one request per topic (a
+    /// Publishes one round: the next row of each of several users, in one request per topic (a
     /// bulk publish when there are several), so a request holds at most one row per user —
     /// daprd keeps no order among the entries of one request — and a user's next row goes out
-    /// only once the broker took the one before.
-    async fn publish_runs(&self, runs: Vec<Vec<&OutboxRow>>) -> Vec<RunResult> {
-        let mut results: Vec<RunResult> = runs.iter().map(|_| RunResult::default()).collect();
-        for round in 0.. {
-            let mut by_topic: BTreeMap<(&str, &str), Vec<(usize, &OutboxRow)>> = BTreeMap::new();
-            for (user, run) in runs.iter().enumerate() {
-                if let (None, Some(row)) = (&results[user].failed, run.get(round)) {
-                    by_topic
-                        .entry((row.pubsub.as_str(), row.topic.as_str()))
-                        .or_default()
-                        .push((user, *row));
-                }
-            }
-            if by_topic.is_empty() {
-                break;
-            }
-            let sent = join_all(
-                by_topic
-                    .into_iter()
-                    .map(|((pubsub, topic), rows)| self.publish_round(pubsub, topic, rows)),
-            )
-            .await;
-            for (user, row, outcome) in sent.into_iter().flatten() {
-                match outcome {
-                    Ok(()) => results[user].published.push(row.id),
-                    Err(error) => {
-                        log_publish_failure(&error, row.id);
-                        results[user].failed = Some((row.id, row.attempts, error));
-                    }
-                }
-            }
+    /// only once the broker took the one before. Answers each user's (its index) outcome.
+    async fn publish_next(
+        &self,
+        next: Vec<(usize, &OutboxRow)>,
+    ) -> Vec<(usize, Result<(), DaprError>)> {
+        let mut by_topic: BTreeMap<(&str, &str), Vec<(usize, &OutboxRow)>> = BTreeMap::new();
+        for (user, row) in next {
+            by_topic
+                .entry((row.pubsub.as_str(), row.topic.as_str()))
+                .or_default()
+                .push((user, row));
         }
-        results
+        join_all(
+            by_topic
+                .into_iter()
+                .map(|((pubsub, topic), rows)| self.publish_round(pubsub, topic, rows)),
+        )
+        .await
+        .into_iter()
+        .flatten()
+        .map(|(user, _, outcome)| (user, outcome))
+        .collect()
     }
 
     /// Publishes rows of different users to one topic: several in one bulk request, one by

@@ -1,4 +1,5 @@
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::dapr::DaprClient;
@@ -7,6 +8,7 @@ use dev_sidecar::{AppSpec, SidecarConfig};
 use futures::future::join_all;
 use serde_json::json;
 use testkit::{ReservedPort, reserve_port};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::helpers::{free_port, fresh_database, spawn_app_with_sidecar};
@@ -475,11 +477,11 @@ async fn three_relays_racing_over_many_users_never_deadlock_and_keep_each_users_
     sidecar.shutdown().await;
 }
 
-/// A pass leases at most `max_rows` rows (a backlog must not be read into memory at once): the
-/// oldest user's run first, then a prefix of the next one; the rest waits for the next pass, and
-/// every user's events still go out in order.
+/// A pass holds at most `max_rows` rows read and not yet published (a backlog must not be read
+/// into memory at once): the oldest user's run first, then a prefix of the next one, whose
+/// further rows are read once those went out; every user's events still go out in order.
 #[tokio::test]
-async fn a_pass_leases_at_most_max_rows_and_cuts_runs_only_to_prefixes() {
+async fn a_pass_holds_at_most_max_rows_and_cuts_runs_only_to_prefixes() {
     let (pool, _url) = fresh_database().await;
     let (sidecar_port, sidecar) = publishing_sidecar().await;
     for n in 1..=10 {
@@ -497,14 +499,94 @@ async fn a_pass_leases_at_most_max_rows_and_cuts_runs_only_to_prefixes() {
         },
     );
     let of = |user: &str| published_numbers(&sidecar, user);
-    let first = relay.publish_batch().await.unwrap();
-    assert_eq!(first.claimed, 13);
+    let outcome = relay.publish_batch().await.unwrap();
+    assert_eq!(
+        (outcome.claimed, outcome.published, outcome.most_held),
+        (20, 20, 13)
+    );
     assert_eq!(of("carol"), (1..=10).collect::<Vec<_>>());
-    assert_eq!(of("dave"), (1..=3).collect::<Vec<_>>());
-    let second = relay.publish_batch().await.unwrap();
-    assert_eq!(second.claimed, 7);
     assert_eq!(of("dave"), (1..=10).collect::<Vec<_>>());
     sidecar.shutdown().await;
+}
+
+/// A sidecar that takes every publish (204) and records the `data.n` of the events of each
+/// request, holding back its answer to the first request until the test opens the gate.
+struct GatedSidecar {
+    port: u16,
+    requests: Arc<Mutex<Vec<Vec<i64>>>>,
+    first: Arc<Notify>,
+    gate: Arc<Notify>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+async fn gated_sidecar() -> GatedSidecar {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests: Arc<Mutex<Vec<Vec<i64>>>> = Arc::default();
+    let (first, gate) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let take = {
+        let (requests, first, gate) = (requests.clone(), first.clone(), gate.clone());
+        move |body: axum::body::Bytes| async move {
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            // A bulk publish is an array of entries, each with its event; a publish, the event.
+            let events = match body.as_array() {
+                Some(entries) => entries.iter().map(|e| e["event"].clone()).collect(),
+                None => vec![body],
+            };
+            let count = {
+                let mut requests = requests.lock().unwrap();
+                requests.push(
+                    events
+                        .iter()
+                        .map(|e| e["data"]["n"].as_i64().unwrap())
+                        .collect(),
+                );
+                requests.len()
+            };
+            if count == 1 {
+                first.notify_one();
+                gate.notified().await;
+            }
+            axum::http::StatusCode::NO_CONTENT
+        }
+    };
+    let app = axum::Router::new().fallback(axum::routing::post(take));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    GatedSidecar {
+        port,
+        requests,
+        first,
+        gate,
+        _server: server,
+    }
+}
+
+/// An event committed while a pass publishes goes out in that pass's next round, whether its
+/// user is one the pass holds or a new one: it does not wait for the pass to end and the next
+/// one to read it.
+#[tokio::test]
+async fn rows_committed_during_a_pass_go_out_in_its_next_round() {
+    let (pool, _url) = fresh_database().await;
+    let sidecar = gated_sidecar().await;
+    enqueue_raw(&pool, "pubsub", "alice", 1).await;
+    let relay = relay_over(&pool, sidecar.port, RelaySettings::default());
+    let pass = tokio::spawn(async move { relay.publish_batch().await });
+    // The first round is out and not answered yet: alice's second event and bob's first commit.
+    sidecar.first.notified().await;
+    enqueue_raw(&pool, "pubsub", "alice", 2).await;
+    enqueue_raw(&pool, "pubsub", "bob", 101).await;
+    sidecar.gate.notify_one();
+    let outcome = pass.await.unwrap().unwrap();
+    assert_eq!((outcome.claimed, outcome.published), (3, 3), "{outcome:?}");
+    let mut requests = sidecar.requests.lock().unwrap().clone();
+    requests.iter_mut().for_each(|r| r.sort_unstable());
+    assert_eq!(requests, vec![vec![1], vec![2, 101]]);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    wait_for_user_locks(&pool, 0).await;
 }
 
 /// The relay sends one row per user in a bulk request; a request the sidecar refuses as a whole
