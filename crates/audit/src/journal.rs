@@ -366,8 +366,11 @@ pub async fn list(
             .push_bind(id)
             .push(")");
     }
-    sql.push(" ORDER BY occurred_at DESC, id DESC LIMIT ")
-        .push_bind(limit);
+    // Written in, not bound: a bound LIMIT makes Postgres plan the statement again on every
+    // execution (backend-api's tasks::query::list says why). `limit` is an integer.
+    sql.push(format_args!(
+        " ORDER BY occurred_at DESC, id DESC LIMIT {limit}"
+    ));
     sql.build_query_as().fetch_all(pool).await
 }
 

@@ -88,8 +88,12 @@ pub async fn list_notifications(
             .push_bind(cursor.id)
             .push(")");
     }
-    sql.push(" ORDER BY created_at DESC, id DESC LIMIT ")
-        .push_bind(limit + 1);
+    // Written in, not bound: a bound LIMIT makes Postgres plan the statement again on every
+    // execution (backend-api's tasks::query::list says why). `limit` is validated above.
+    sql.push(format_args!(
+        " ORDER BY created_at DESC, id DESC LIMIT {}",
+        limit + 1
+    ));
     let mut items: Vec<Notification> = sql.build_query_as().fetch_all(&state.pool).await?;
     let next_cursor = common::cursor::next_page(&mut items, limit, |last| {
         encode_cursor(&Cursor {
