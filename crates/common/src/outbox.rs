@@ -51,7 +51,7 @@
 //!   deduplication already cover. The writes that must survive (the task and its outbox row)
 //!   still commit synchronously, in the writer's transaction.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -339,6 +339,15 @@ pub struct BatchOutcome {
     pub sidecar_unreachable: bool,
 }
 
+impl BatchOutcome {
+    /// Counts the rows a statement of the pass just deleted as published, and forgets them.
+    fn deleted(&mut self, published: &mut Vec<i64>) {
+        self.published += published.len();
+        metrics::counter!("outbox_published_total").increment(published.len() as u64);
+        published.clear();
+    }
+}
+
 /// Publishes committed outbox rows through the Dapr sidecar.
 #[derive(Debug, Clone)]
 pub struct OutboxRelay {
@@ -478,7 +487,7 @@ impl OutboxRelay {
                 .bind(&published)
                 .fetch_all(&mut *conn)
                 .await?;
-            self.deleted(&mut outcome, &mut published);
+            outcome.deleted(&mut published);
             held.extend(locked.into_iter().map(|user| HeldUser {
                 user,
                 rows: VecDeque::new(),
@@ -488,27 +497,30 @@ impl OutboxRelay {
             // since, for a user held from an earlier round, at once, without waiting for the
             // pass to end.
             let queued: usize = held.iter().map(|h| h.rows.len()).sum();
-            let to_read: Vec<&str> = held
-                .iter()
-                .filter(|h| !h.stopped && h.rows.is_empty())
-                .map(|h| h.user.as_str())
+            let to_read: Vec<usize> = (0..held.len())
+                .filter(|&i| !held[i].stopped && held[i].rows.is_empty())
                 .collect();
             let budget = max_rows - queued as i64;
             if !to_read.is_empty() && budget > 0 {
+                let users: Vec<&str> = to_read.iter().map(|&i| held[i].user.as_str()).collect();
                 let rows: Vec<OutboxRow> = sqlx::query_as(USER_RUNS_SQL)
-                    .bind(&to_read)
+                    .bind(&users)
                     .bind(rounds - round)
                     .bind(budget)
                     .fetch_all(&mut *conn)
                     .await?;
                 outcome.claimed += rows.len();
-                let index: HashMap<String, usize> = held
-                    .iter()
-                    .enumerate()
-                    .map(|(i, h)| (h.user.clone(), i))
-                    .collect();
+                // The rows come user by user, in the order of `to_read`.
+                let mut reading = to_read.into_iter().peekable();
                 for row in rows {
-                    let user = &mut held[index[&row.partition_key]];
+                    while reading
+                        .next_if(|&i| held[i].user != row.partition_key)
+                        .is_some()
+                    {}
+                    let Some(&i) = reading.peek() else {
+                        break;
+                    };
+                    let user = &mut held[i];
                     // A user whose first row another relay rescheduled since the heads were
                     // read waits.
                     if user.rows.is_empty() && !row.due {
@@ -562,19 +574,12 @@ impl OutboxRelay {
                 .bind(&published)
                 .execute(&mut *conn)
                 .await?;
-            self.deleted(&mut outcome, &mut published);
+            outcome.deleted(&mut published);
         }
         let span = tracing::Span::current();
         span.record("claimed", outcome.claimed);
         span.record("published", outcome.published);
         Ok(outcome)
-    }
-
-    /// Counts rows a statement of the pass just deleted as published.
-    fn deleted(&self, outcome: &mut BatchOutcome, published: &mut Vec<i64>) {
-        outcome.published += published.len();
-        metrics::counter!("outbox_published_total").increment(published.len() as u64);
-        published.clear();
     }
 
     /// Reschedules a failed row with its own backoff, or parks it when the sidecar refused it
