@@ -511,3 +511,59 @@ async fn connections_the_database_closed_are_replaced_once_they_idled() {
         "a stale connection was handed out after idling"
     );
 }
+
+#[tokio::test]
+async fn a_filtered_list_settles_on_one_generic_plan_instead_of_planning_every_read() {
+    let app = spawn_app().await;
+    // Twelve users with 300 tasks each, as bench/run.sh seeds its readers.
+    sqlx::query(
+        "INSERT INTO tasks (id, user_id, title, status, completed_at, priority, due_date) \
+         SELECT gen_random_uuid(), 'reader-' || u, 'Task ' || md5(u || '/' || n), \
+                CASE WHEN n % 4 = 0 THEN 'completed' ELSE 'pending' END, \
+                CASE WHEN n % 4 = 0 THEN now() END, \
+                (ARRAY['low', 'medium', 'high'])[1 + n % 3], \
+                CASE WHEN n % 5 <> 0 THEN now() + make_interval(hours => n) END \
+         FROM generate_series(1, 12) AS u, generate_series(1, 300) AS n",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE tasks")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // One session, as a pooled connection of the service: sqlx prepares each statement once
+    // and Postgres's plan cache decides, per execution, between its generic plan and planning
+    // again for the values (always for the first five).
+    let mut conn = app.pool.acquire().await.unwrap();
+    let filters = [
+        "status=pending&sort=due_date&limit=20",
+        "status=completed&sort=-updated_at&limit=20",
+        "priority=high&sort=title&limit=20",
+    ];
+    for filter in filters {
+        let query = backend_api::tasks::ListQuery::parse(Some(filter)).unwrap();
+        for user in 1..=12 {
+            let page = backend_api::tasks::list(&mut conn, &format!("reader-{user}"), &query)
+                .await
+                .unwrap();
+            assert_eq!(page.items.len(), 20, "{filter}");
+        }
+    }
+    let plans: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
+         WHERE statement LIKE 'SELECT id, user_id, %'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(plans.len(), filters.len(), "{plans:?}");
+    // A statement that plans every execution (a bound status did: 0 generic, 12 custom) costs
+    // Postgres about three times what the read itself does.
+    for (statement, generic, custom) in plans {
+        assert!(
+            generic >= 6 && custom <= 6,
+            "{generic} generic and {custom} custom plans for {statement}"
+        );
+    }
+}

@@ -19,6 +19,17 @@ pub enum Priority {
     High,
 }
 
+impl Priority {
+    /// The stored (and serialized) name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+}
+
 /// Whether a task is done.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema, sqlx::Type,
@@ -31,6 +42,16 @@ pub enum TaskStatus {
     Pending,
     /// Done; `completed_at` is set.
     Completed,
+}
+
+impl TaskStatus {
+    /// The stored (and serialized) name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Completed => "completed",
+        }
+    }
 }
 
 /// How the next occurrence of a recurring task is counted.
