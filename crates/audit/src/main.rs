@@ -2,6 +2,10 @@
 //! `audit dead-letters list|replay <id|all>|discard <id|all>` handles the events audit could
 //! not record (see `common::dead_letters`).
 
+/// mimalloc instead of glibc's malloc (docs/adr/0006-mimalloc.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init("info,sqlx=warn");

@@ -4,6 +4,10 @@
 //! `backend-api outbox parked|replay <id|all>|discard <id|all>` handles outbox rows the
 //! sidecar refused for good (one outbox table serves every service's relay).
 
+/// mimalloc instead of glibc's malloc (docs/adr/0006-mimalloc.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     common::telemetry::init("info,sqlx=warn");

@@ -165,6 +165,10 @@ async fn stopped() -> anyhow::Result<()> {
     }
 }
 
+/// mimalloc instead of glibc's malloc (docs/adr/0006-mimalloc.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
