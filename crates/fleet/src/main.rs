@@ -11,10 +11,6 @@ use fleet::{Fleet, FleetConfig};
 
 const USAGE: &str = "usage: fleet [run] | fleet token <user-id> [hours] [--audience URL | --calendar] | fleet vapid-keys";
 
-/// mimalloc instead of glibc's malloc (docs/adr/0006-mimalloc.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
