@@ -170,3 +170,19 @@ impl NewTask {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The task list writes these names into its SQL: they must be what the column stores.
+    #[test]
+    fn the_names_written_into_sql_are_the_stored_ones() {
+        for status in [TaskStatus::Pending, TaskStatus::Completed] {
+            assert_eq!(serde_json::json!(status), status.as_str());
+        }
+        for priority in [Priority::Low, Priority::Medium, Priority::High] {
+            assert_eq!(serde_json::json!(priority), priority.as_str());
+        }
+    }
+}
