@@ -348,6 +348,27 @@ async fn cursor_pages_visit_every_task_exactly_once_in_every_sort() {
     }
 }
 
+/// `per_user` tasks for each of `users`, straight into the table, then `ANALYZE`: a quarter
+/// completed, a fifth without a due date, priorities in turn (as bench/run.sh seeds readers).
+async fn seed_tasks(pool: &sqlx::PgPool, users: &[impl AsRef<str>], per_user: i32) {
+    let users: Vec<&str> = users.iter().map(AsRef::as_ref).collect();
+    sqlx::query(
+        "INSERT INTO tasks (id, user_id, title, status, completed_at, priority, due_date) \
+         SELECT gen_random_uuid(), u, 'Task ' || md5(u || '/' || n), \
+                CASE WHEN n % 4 = 0 THEN 'completed' ELSE 'pending' END, \
+                CASE WHEN n % 4 = 0 THEN now() END, \
+                (ARRAY['low', 'medium', 'high'])[1 + n % 3], \
+                CASE WHEN n % 5 <> 0 THEN now() + make_interval(hours => n) END \
+         FROM unnest($1::text[]) AS u, generate_series(1, $2) AS n",
+    )
+    .bind(&users)
+    .bind(per_user)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE tasks").execute(pool).await.unwrap();
+}
+
 /// Index entries read so far through `index` (the server's cumulative statistics).
 async fn index_reads(pool: &sqlx::PgPool, index: &str) -> (i64, i64) {
     sqlx::query_as(
@@ -362,22 +383,7 @@ async fn index_reads(pool: &sqlx::PgPool, index: &str) -> (i64, i64) {
 #[tokio::test]
 async fn a_page_in_every_sort_reads_its_own_index_not_all_of_the_users_tasks() {
     let app = spawn_app().await;
-    // Two users with 2,000 tasks each: a quarter completed, a fifth without a due date.
-    sqlx::query(
-        "INSERT INTO tasks (id, user_id, title, status, completed_at, due_date) \
-         SELECT gen_random_uuid(), u, 'Task ' || md5(n::text), \
-                CASE WHEN n % 4 = 0 THEN 'completed' ELSE 'pending' END, \
-                CASE WHEN n % 4 = 0 THEN now() END, \
-                CASE WHEN n % 5 <> 0 THEN now() + make_interval(hours => n) END \
-         FROM unnest(ARRAY['alice', 'bob']) AS u, generate_series(1, 2000) AS n",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query("ANALYZE tasks")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    seed_tasks(&app.pool, &["alice", "bob"], 2000).await;
     let sorts = [
         ("due_date", "tasks_user_due_first_idx"),
         ("-due_date", "tasks_user_due_last_idx"),
@@ -515,23 +521,8 @@ async fn connections_the_database_closed_are_replaced_once_they_idled() {
 #[tokio::test]
 async fn a_filtered_list_settles_on_one_generic_plan_instead_of_planning_every_read() {
     let app = spawn_app().await;
-    // Twelve users with 300 tasks each, as bench/run.sh seeds its readers.
-    sqlx::query(
-        "INSERT INTO tasks (id, user_id, title, status, completed_at, priority, due_date) \
-         SELECT gen_random_uuid(), 'reader-' || u, 'Task ' || md5(u || '/' || n), \
-                CASE WHEN n % 4 = 0 THEN 'completed' ELSE 'pending' END, \
-                CASE WHEN n % 4 = 0 THEN now() END, \
-                (ARRAY['low', 'medium', 'high'])[1 + n % 3], \
-                CASE WHEN n % 5 <> 0 THEN now() + make_interval(hours => n) END \
-         FROM generate_series(1, 12) AS u, generate_series(1, 300) AS n",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query("ANALYZE tasks")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    let readers: Vec<String> = (1..=12).map(|user| format!("reader-{user}")).collect();
+    seed_tasks(&app.pool, &readers, 300).await;
     // One session, as a pooled connection of the service: sqlx prepares each statement once
     // and Postgres's plan cache decides, per execution, between its generic plan and planning
     // again for the values (always for the first five).
@@ -543,8 +534,8 @@ async fn a_filtered_list_settles_on_one_generic_plan_instead_of_planning_every_r
     ];
     for filter in filters {
         let query = backend_api::tasks::ListQuery::parse(Some(filter)).unwrap();
-        for user in 1..=12 {
-            let page = backend_api::tasks::list(&mut conn, &format!("reader-{user}"), &query)
+        for user in &readers {
+            let page = backend_api::tasks::list(&mut conn, user, &query)
                 .await
                 .unwrap();
             assert_eq!(page.items.len(), 20, "{filter}");
