@@ -259,7 +259,7 @@ const USER_LOCK_CLASS: i32 = 0x7466_6f62;
 /// each simply skips the users the other holds. The candidate heads are materialised first so
 /// the lock is tried exactly once per candidate (a filter under a `LIMIT` may be evaluated on
 /// rows the query then drops, taking locks nobody releases).
-const LOCK_USERS_SQL: &str = "\
+pub const LOCK_USERS_SQL: &str = "\
 WITH published AS (
     DELETE FROM outbox WHERE id = ANY($4)
 ), heads AS (
@@ -283,7 +283,7 @@ ORDER BY id";
 /// holds everything a relay that had the user before published (deleted) or rescheduled, and
 /// none of the rows this pass already published. `due` tells whether the user's head may be
 /// tried now (another relay may have rescheduled it meanwhile).
-const USER_RUNS_SQL: &str = "\
+pub const USER_RUNS_SQL: &str = "\
 SELECT o.id, o.pubsub, o.topic, o.partition_key, o.envelope::text AS envelope,
        o.envelope->>'traceparent' AS traceparent, o.attempts,
        (o.next_attempt_at IS NULL OR o.next_attempt_at <= now()) AS due
@@ -296,6 +296,26 @@ CROSS JOIN LATERAL (
 ) o
 ORDER BY users.n, o.id
 LIMIT $3";
+
+/// Deletes the rows `$1` the last round of a pass published, before the pass lets its users go.
+pub const DELETE_PUBLISHED_SQL: &str = "DELETE FROM outbox WHERE id = ANY($1)";
+
+/// Records a failed attempt at row `$1`: its attempts `$2`, the sidecar's answer `$3`, when it
+/// may be tried again (`$4` seconds from now), and whether it is parked (`$5`).
+pub const RESCHEDULE_SQL: &str = "\
+UPDATE outbox SET attempts = $2, last_error = $3,
+    next_attempt_at = now() + make_interval(secs => $4),
+    parked_at = CASE WHEN $5 THEN now() END
+WHERE id = $1";
+
+/// Every statement a relay's pass sends on the outbox, for [`OutboxRelay::session_options`]'s
+/// test: none may read the outbox by a sequential scan.
+pub const PASS_STATEMENTS: [&str; 4] = [
+    LOCK_USERS_SQL,
+    USER_RUNS_SQL,
+    DELETE_PUBLISHED_SQL,
+    RESCHEDULE_SQL,
+];
 
 /// A user whose lock the pass holds.
 struct HeldUser {
@@ -364,21 +384,41 @@ pub const RELAY_CONNECTIONS: u32 = 1;
 impl OutboxRelay {
     /// A relay over the database of `pool` publishing through `dapr`.
     pub fn new(pool: PgPool, dapr: DaprClient, settings: RelaySettings) -> Self {
-        // Index scans, never bitmap scans, on the relay's connections: an index scan marks the
-        // entries of rows already published as dead as it passes them (btree's
-        // kill_prior_tuple), so the next pass skips them; a bitmap scan never does, and the
-        // pending-rows index fills with dead entries between two autovacuums (a minute or
-        // more) that every pass then reads again. Measured on a 13 000-row run: the pending
-        // heads took 0.74 ms a pass by bitmap scan, 0.13 ms by index scan.
-        let options = (*pool.connect_options())
-            .clone()
-            .options([("synchronous_commit", "off"), ("enable_bitmapscan", "off")]);
+        let options = Self::session_options(&pool);
         let pool = crate::db::pool_options(RELAY_CONNECTIONS).connect_lazy_with(options);
         Self {
             pool,
             dapr,
             settings,
         }
+    }
+
+    /// The options of the relay's own sessions on the database of `pool`: the relay's
+    /// bookkeeping commits without waiting for the disk (see the module docs), and its
+    /// statements read the outbox by index only.
+    ///
+    /// The outbox is a queue: its heap is mostly rows already deleted, until a vacuum, and its
+    /// size when the relay plans a statement says nothing of its size later. Each statement is
+    /// prepared once per session, and after five executions Postgres keeps a generic plan, made
+    /// for the table as it was then. Planned on a small outbox, the delete of what a round
+    /// published (`id = ANY($4)`) scanned the whole heap. With a backlog, that was 288 pages
+    /// read to delete about ten rows, on every round. Measured under the benchmark's writes
+    /// (docs/benchmarks.md, "seventh pass"): the statement cost 1.8–2.0 ms, a third of all the
+    /// creates' database time. No sequential scan, then: every statement here has an index that
+    /// answers it.
+    ///
+    /// No bitmap scans either. An index scan marks the entries of rows already published as
+    /// dead as it passes them (btree's kill_prior_tuple), so the next pass skips them. A bitmap
+    /// scan never does, and the pending-rows index fills with dead entries between two
+    /// autovacuums (a minute or more) that every pass then reads again. Measured on a
+    /// 13 000-row run: the pending heads took 0.74 ms a pass by bitmap scan, 0.13 ms by index
+    /// scan.
+    pub fn session_options(pool: &PgPool) -> sqlx::postgres::PgConnectOptions {
+        (*pool.connect_options()).clone().options([
+            ("synchronous_commit", "off"),
+            ("enable_seqscan", "off"),
+            ("enable_bitmapscan", "off"),
+        ])
     }
 
     /// Waits until the sidecar's outbound side answers (docs/dapr-behaviour.md §8.2: the
@@ -570,7 +610,7 @@ impl OutboxRelay {
         }
         // What the last round published goes before the locks do.
         if !published.is_empty() {
-            sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
+            sqlx::query(DELETE_PUBLISHED_SQL)
                 .bind(&published)
                 .execute(&mut *conn)
                 .await?;
@@ -598,19 +638,14 @@ impl OutboxRelay {
             self.settings.max_backoff,
             attempts,
         );
-        sqlx::query(
-            "UPDATE outbox SET attempts = $2, last_error = $3, \
-             next_attempt_at = now() + make_interval(secs => $4), \
-             parked_at = CASE WHEN $5 THEN now() END \
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(attempts)
-        .bind(error.to_string())
-        .bind(delay.as_secs_f64())
-        .bind(park)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(RESCHEDULE_SQL)
+            .bind(id)
+            .bind(attempts)
+            .bind(error.to_string())
+            .bind(delay.as_secs_f64())
+            .bind(park)
+            .execute(&mut *conn)
+            .await?;
         if park {
             metrics::counter!("outbox_parked_total").increment(1);
             tracing::error!(outbox_id = id, attempts, %error, "publish refused for good: row parked; the user's later events go on (see `backend-api outbox parked`)");

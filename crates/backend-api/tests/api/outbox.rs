@@ -458,6 +458,54 @@ async fn wait_for_user_locks(pool: &sqlx::PgPool, count: i64) {
     }
 }
 
+/// Each of the relay's statements is prepared once per session, and Postgres keeps a generic
+/// plan after five executions, made for the outbox as it was then. On the relay's session the
+/// plans read the outbox by index even when made for an outbox of a few rows. Without that, the
+/// delete of what a round published was a sequential scan. The scan read every dead row of the
+/// queue's heap until a vacuum, a third of the creates' database time under load
+/// (docs/benchmarks.md, "seventh pass").
+#[tokio::test]
+async fn the_relays_statements_read_the_outbox_by_index_even_when_planned_for_a_few_rows() {
+    use sqlx::Connection;
+    let (pool, _) = fresh_database().await;
+    for n in 0..3 {
+        enqueue_raw(&pool, "pubsub", "planned", n).await;
+    }
+    let mut session = sqlx::PgConnection::connect_with(&OutboxRelay::session_options(&pool))
+        .await
+        .unwrap();
+    // What the plan cache settles on after five executions, at once.
+    sqlx::raw_sql("SET plan_cache_mode = force_generic_plan")
+        .execute(&mut session)
+        .await
+        .unwrap();
+    // Each statement's parameters, as the relay binds them (EXPLAIN runs nothing).
+    let arguments = [
+        "(200, 1, '{}', '{1,2}')",
+        "('{planned}', 50, 1000)",
+        "('{1,2}')",
+        "(1, 1, 'refused', 0.1, false)",
+    ];
+    for (n, (statement, arguments)) in common::outbox::PASS_STATEMENTS
+        .iter()
+        .zip(arguments)
+        .enumerate()
+    {
+        sqlx::raw_sql(&format!("PREPARE relay_{n} AS {statement}"))
+            .execute(&mut session)
+            .await
+            .unwrap();
+        let plan: Vec<String> =
+            sqlx::query_scalar(&format!("EXPLAIN EXECUTE relay_{n}{arguments}"))
+                .fetch_all(&mut session)
+                .await
+                .unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains("outbox"), "{statement}\n{plan}");
+        assert!(!plan.contains("Seq Scan"), "{statement}\n{plan}");
+    }
+}
+
 #[tokio::test]
 async fn three_relays_racing_over_many_users_never_deadlock_and_keep_each_users_order() {
     let (pool, _url) = fresh_database().await;
