@@ -39,8 +39,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use reqwest::header::{HeaderMap, HeaderValue};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::time::Instant;
 
 use crate::broker::{Group, Member, StoredMessage};
@@ -168,6 +169,8 @@ struct Entry {
     id: String,
     message: Arc<StoredMessage>,
     route: String,
+    /// The envelope's `traceparent`, read when the entry was routed.
+    traceparent: Option<String>,
 }
 
 /// What the app's answer meant for one entry.
@@ -215,6 +218,10 @@ async fn settle(shared: &Shared, group: &Group, messages: &[Arc<StoredMessage>],
                     id: id.clone(),
                     message: message.clone(),
                     route,
+                    traceparent: envelope
+                        .get("traceparent")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                 }),
                 None => {
                     tracing::warn!(topic = %message.topic, app_id = %member.app_id, "bulk entry expired or matched no route; dropped");
@@ -296,6 +303,55 @@ async fn settle(shared: &Shared, group: &Group, messages: &[Arc<StoredMessage>],
     }
 }
 
+/// The body of a bulk delivery (`bulksubscribe_events.go`).
+#[derive(Serialize)]
+struct BulkRequest<'a> {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    topic: &'a str,
+    pubsubname: &'a str,
+    metadata: BulkMetadata<'a>,
+    entries: Vec<BulkEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct BulkMetadata<'a> {
+    #[serde(rename = "pubsubName")]
+    pubsub_name: &'a str,
+}
+
+#[derive(Serialize)]
+struct BulkEntry<'a> {
+    #[serde(rename = "entryId")]
+    entry_id: &'a str,
+    event: BulkEvent<'a>,
+    metadata: BTreeMap<String, String>,
+    #[serde(rename = "contentType")]
+    content_type: &'static str,
+}
+
+/// An entry's `event`: the CloudEvent as an object, written as the publishing sidecar stored
+/// it (its bytes are JSON: checked, not parsed into a tree and written again), or, for a raw
+/// payload or stored bytes that are not JSON, a string.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum BulkEvent<'a> {
+    Json(&'a RawValue),
+    Text(String),
+}
+
+impl<'a> BulkEvent<'a> {
+    /// The event of stored `bytes`: as they are when they are JSON, else their text (as
+    /// [`StoredMessage::envelope`] reads them).
+    fn of(bytes: &'a [u8]) -> Self {
+        match serde_json::from_slice::<&RawValue>(bytes) {
+            Ok(json) => Self::Json(json),
+            Err(_) => Self::Text(String::from_utf8_lossy(bytes).into_owned()),
+        }
+    }
+}
+
 /// POSTs `entries` to `member`, one request per route, and returns each entry's outcome in
 /// order.
 async fn post_all(shared: &Shared, member: &Member, entries: &[Entry]) -> Vec<EntryOutcome> {
@@ -340,38 +396,44 @@ async fn post(
     let pubsub = &first.message.pubsub;
     let raw = member.subscription.raw_payload();
     let mut traceparent = None;
-    let items: Vec<Value> = entries
+    let items: Vec<BulkEntry<'_>> = entries
         .iter()
         .map(|entry| {
             let message = &entry.message;
             let (event, content_type) = if raw {
                 (
-                    Value::String(base64::engine::general_purpose::STANDARD.encode(&message.bytes)),
+                    BulkEvent::Text(
+                        base64::engine::general_purpose::STANDARD.encode(&message.bytes),
+                    ),
                     "application/octet-stream",
                 )
             } else {
-                let envelope = message.envelope();
-                if let Some(t) = envelope.get("traceparent").and_then(Value::as_str) {
-                    traceparent = Some(t.to_owned());
+                if entry.traceparent.is_some() {
+                    traceparent.clone_from(&entry.traceparent);
                 }
-                (envelope, "application/cloudevents+json")
+                (
+                    BulkEvent::of(&message.bytes),
+                    "application/cloudevents+json",
+                )
             };
-            json!({
-                "entryId": entry.id,
-                "event": event,
-                "metadata": message_headers(message),
-                "contentType": content_type,
-            })
+            BulkEntry {
+                entry_id: &entry.id,
+                event,
+                metadata: message_headers(message),
+                content_type,
+            }
         })
         .collect();
-    let body = json!({
-        "id": uuid::Uuid::new_v4().to_string(),
-        "type": "com.dapr.event.sent.bulk",
-        "topic": first.message.topic,
-        "pubsubname": pubsub,
-        "metadata": {"pubsubName": pubsub},
-        "entries": items,
-    });
+    let body = BulkRequest {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind: "com.dapr.event.sent.bulk",
+        topic: &first.message.topic,
+        pubsubname: pubsub,
+        metadata: BulkMetadata {
+            pubsub_name: pubsub,
+        },
+        entries: items,
+    };
     let mut headers = HeaderMap::new();
     headers.insert(
         reqwest::header::CONTENT_TYPE,
@@ -471,4 +533,26 @@ fn interpret_bulk_reply(
         }
     }
     outcomes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entrys_event_is_the_stored_json_as_it_is_or_the_text_of_bytes_that_are_not_json() {
+        let stored = br#"{"specversion":"1.0","data":{"n":1,"text":"caf\u00e9"}}"#;
+        let written = serde_json::to_string(&BulkEvent::of(stored)).unwrap();
+        assert_eq!(
+            written.as_bytes(),
+            stored,
+            "the bytes as stored, not re-encoded"
+        );
+        let written = serde_json::to_value(BulkEvent::of(b"not json {")).unwrap();
+        assert_eq!(written, Value::String("not json {".into()));
+        // What the apps read is what a parse of the stored bytes gives.
+        let entry: Value =
+            serde_json::from_str(&serde_json::to_string(&BulkEvent::of(stored)).unwrap()).unwrap();
+        assert_eq!(entry, serde_json::from_slice::<Value>(stored).unwrap());
+    }
 }
