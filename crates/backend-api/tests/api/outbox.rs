@@ -637,6 +637,35 @@ async fn rows_committed_during_a_pass_go_out_in_its_next_round() {
     wait_for_user_locks(&pool, 0).await;
 }
 
+/// Row ids are taken at insert and rows become visible at commit, so a user's row can commit
+/// after a later row of theirs was read. The pass reads it in a later round all the same (a read
+/// of a user's rows takes every pending one, not those after the last id read), and it does
+/// not wait for another pass.
+#[tokio::test]
+async fn a_row_committed_after_a_later_row_of_its_user_was_read_still_goes_out_in_that_pass() {
+    let (pool, _url) = fresh_database().await;
+    let sidecar = gated_sidecar().await;
+    enqueue_raw(&pool, "pubsub", "alice", 1).await;
+    // Row 2 takes its id now and commits only once the pass has read rows 1 and 3.
+    let mut late = pool.begin().await.unwrap();
+    let id = Uuid::now_v7();
+    let envelope = json!({"specversion": "1.0", "id": id.to_string(), "source": "test", "type": "t", "data": {"n": 2}});
+    common::outbox::enqueue_envelope(&mut late, id, "pubsub", "task-created", "alice", &envelope)
+        .await
+        .unwrap();
+    enqueue_raw(&pool, "pubsub", "alice", 3).await;
+    let relay = relay_over(&pool, sidecar.port, RelaySettings::default());
+    let pass = tokio::spawn(async move { relay.publish_batch().await });
+    sidecar.first.notified().await;
+    late.commit().await.unwrap();
+    sidecar.gate.notify_one();
+    let outcome = pass.await.unwrap().unwrap();
+    assert_eq!((outcome.claimed, outcome.published), (3, 3), "{outcome:?}");
+    let requests = sidecar.requests.lock().unwrap().clone();
+    assert_eq!(requests, vec![vec![1], vec![3], vec![2]]);
+    wait_for_user_locks(&pool, 0).await;
+}
+
 /// The relay sends one row per user in a bulk request; a request the sidecar refuses as a whole
 /// (here alice's envelope, which is not a CloudEvent object: 500 ERR_PUBSUB_CLOUD_EVENTS_SER for
 /// every entry) is sent again row by row, so bob's events still go, in order, and only alice
