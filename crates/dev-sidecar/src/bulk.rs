@@ -537,6 +537,7 @@ fn interpret_bulk_reply(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -462,7 +462,7 @@ async fn wait_for_user_locks(pool: &sqlx::PgPool, count: i64) {
 /// plan after five executions, made for the outbox as it was then. On the relay's session the
 /// plans read the outbox by index even when made for an outbox of a few rows. Without that, the
 /// delete of what a round published was a sequential scan. The scan read every dead row of the
-/// queue's heap until a vacuum, a third of the creates' database time under load
+/// queue's heap until a vacuum: half as much database time as all the creates under load
 /// (docs/benchmarks.md, "seventh pass").
 #[tokio::test]
 async fn the_relays_statements_read_the_outbox_by_index_even_when_planned_for_a_few_rows() {
