@@ -171,12 +171,8 @@ async fn a_commit_in_the_relays_process_wakes_it_at_once() {
     let running = tokio::spawn(relay.run(shutdown.clone()));
     // Let its first pass find nothing; it then sleeps for the hour.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let id = Uuid::now_v7();
-    let envelope = json!({"specversion": "1.0", "id": id.to_string(), "source": "test", "type": "t", "data": {"n": 1}});
     let mut tx = pool.begin().await.unwrap();
-    common::outbox::enqueue_envelope(&mut tx, id, "pubsub", "task-created", "alice", &envelope)
-        .await
-        .unwrap();
+    enqueue_raw_on(&mut tx, "pubsub", "alice", 1).await;
     common::outbox::commit(tx).await.unwrap();
     wait_until(Duration::from_secs(5), || sidecar.published().len() == 1).await;
     shutdown.cancel();
@@ -201,10 +197,14 @@ fn relay_over(pool: &sqlx::PgPool, sidecar_port: u16, settings: RelaySettings) -
 }
 
 async fn enqueue_raw(pool: &sqlx::PgPool, pubsub: &str, user: &str, n: i64) {
+    enqueue_raw_on(&mut pool.acquire().await.unwrap(), pubsub, user, n).await;
+}
+
+/// [`enqueue_raw`] on `conn` (a transaction's, for a row that commits with it).
+async fn enqueue_raw_on(conn: &mut sqlx::PgConnection, pubsub: &str, user: &str, n: i64) {
     let id = Uuid::now_v7();
     let envelope = json!({"specversion": "1.0", "id": id.to_string(), "source": "test", "type": "t", "data": {"n": n}});
-    let mut conn = pool.acquire().await.unwrap();
-    common::outbox::enqueue_envelope(&mut conn, id, pubsub, "task-created", user, &envelope)
+    common::outbox::enqueue_envelope(conn, id, pubsub, "task-created", user, &envelope)
         .await
         .unwrap();
 }
@@ -648,11 +648,7 @@ async fn a_row_committed_after_a_later_row_of_its_user_was_read_still_goes_out_i
     enqueue_raw(&pool, "pubsub", "alice", 1).await;
     // Row 2 takes its id now and commits only once the pass has read rows 1 and 3.
     let mut late = pool.begin().await.unwrap();
-    let id = Uuid::now_v7();
-    let envelope = json!({"specversion": "1.0", "id": id.to_string(), "source": "test", "type": "t", "data": {"n": 2}});
-    common::outbox::enqueue_envelope(&mut late, id, "pubsub", "task-created", "alice", &envelope)
-        .await
-        .unwrap();
+    enqueue_raw_on(&mut late, "pubsub", "alice", 2).await;
     enqueue_raw(&pool, "pubsub", "alice", 3).await;
     let relay = relay_over(&pool, sidecar.port, RelaySettings::default());
     let pass = tokio::spawn(async move { relay.publish_batch().await });
