@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use axum::serve::ListenerExt;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -66,6 +67,13 @@ pub fn serve(shared: &Arc<Shared>, app: Arc<AppInstance>, listener: tokio::net::
         ))
         .with_state(state);
     shared.spawn(async move {
+        // daprd is Go, whose TCP connections have Nagle's algorithm off unless told otherwise
+        // (`net.TCPConn.SetNoDelay`: "The default is true (no delay)"); axum leaves it on.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY on an accepted connection");
+            }
+        });
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(async move { cancel.cancelled().await })
             .await;
