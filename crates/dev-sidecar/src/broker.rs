@@ -143,10 +143,13 @@ impl Group {
 }
 
 /// The retained part of one partition: offsets `start..start + messages.len()`.
-#[derive(Default, Clone)]
+#[derive(Default)]
 struct Partition {
     start: u64,
     messages: VecDeque<Arc<StoredMessage>>,
+    /// Bumped on every append to this partition, so that its idle delivery loops (one per
+    /// consumer group reading the log) wake without polling, and no other loop does.
+    appended: watch::Sender<u64>,
 }
 
 impl Partition {
@@ -173,6 +176,22 @@ struct TopicLog {
     next_unkeyed: usize,
 }
 
+impl TopicLog {
+    /// The log of `log_key` in `topics`, with its partitions.
+    fn of<'a>(
+        topics: &'a mut HashMap<(String, String), TopicLog>,
+        log_key: &(String, String),
+    ) -> &'a mut TopicLog {
+        let log = topics.entry(log_key.clone()).or_default();
+        if log.partitions.is_empty() {
+            log.partitions = (0..partitions_of(log_key))
+                .map(|_| Partition::default())
+                .collect();
+        }
+        log
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     topics: HashMap<(String, String), TopicLog>,
@@ -186,8 +205,6 @@ pub struct Broker {
     /// (e.g. `pubsub` and the websocket-only `pubsub-broadcast`) share topics, as they do on a
     /// real Kafka or Redis: a message published through one is consumed through the other.
     backends: HashMap<String, String>,
-    /// Bumped on every append so idle partition loops wake without polling.
-    changes: watch::Sender<u64>,
 }
 
 impl Broker {
@@ -207,7 +224,6 @@ impl Broker {
         Self {
             inner: Mutex::new(Inner::default()),
             backends,
-            changes: watch::channel(0).0,
         }
     }
 
@@ -258,11 +274,8 @@ impl Broker {
         let mut guard = lock(&self.inner);
         // One `&mut Inner`, so the log and the group list can be borrowed side by side.
         let inner = &mut *guard;
-        let log = inner.topics.entry(log_key.clone()).or_default();
-        let count = partitions_of(&log_key);
-        if log.partitions.is_empty() {
-            log.partitions = vec![Partition::default(); count];
-        }
+        let log = TopicLog::of(&mut inner.topics, &log_key);
+        let count = log.partitions.len();
         let partition = match (pinned, &key) {
             (Some(n), _) => n % count,
             (None, Some(key)) => partition_for_key(key) % count,
@@ -283,6 +296,7 @@ impl Broker {
         });
         let stored = &mut log.partitions[partition];
         stored.messages.push_back(message.clone());
+        stored.appended.send_modify(|n| *n = n.wrapping_add(1));
         if stored.messages.len() > UNCONSUMED_LIMIT
             && !inner
                 .groups
@@ -304,7 +318,6 @@ impl Broker {
             inner.published.pop_front();
         }
         drop(guard);
-        self.changes.send_modify(|n| *n += 1);
         message
     }
 
@@ -377,8 +390,19 @@ impl Broker {
             .sum()
     }
 
-    pub fn changes(&self) -> watch::Receiver<u64> {
-        self.changes.subscribe()
+    /// Signals every append to `partition` of `key`'s log (the log is made if it is not there
+    /// yet, as a consumer group makes a Kafka topic's partitions known before any publish).
+    pub fn appends(&self, key: &GroupKey, partition: usize) -> watch::Receiver<u64> {
+        let log_key = self.log_key(&key.pubsub, &key.topic);
+        let mut inner = lock(&self.inner);
+        match TopicLog::of(&mut inner.topics, &log_key)
+            .partitions
+            .get(partition)
+        {
+            Some(stored) => stored.appended.subscribe(),
+            // No such partition: nothing will ever be appended to it.
+            None => watch::Sender::new(0).subscribe(),
+        }
     }
 
     /// The newest published messages (at most [`INSPECTION_LIMIT`]), oldest first.
@@ -435,4 +459,52 @@ pub fn partition_for_key(key: &str) -> usize {
     }
     let signed = (hash as i32) % PARTITIONS as i32;
     signed.unsigned_abs() as usize
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn key(topic: &str, group: &str) -> GroupKey {
+        GroupKey {
+            pubsub: "pubsub".to_owned(),
+            topic: topic.to_owned(),
+            group: group.to_owned(),
+        }
+    }
+
+    fn to_partition(n: usize) -> BTreeMap<String, String> {
+        BTreeMap::from([("partitionNumber".to_owned(), n.to_string())])
+    }
+
+    /// Every partition loop of every consumer group waited on one signal, bumped by any
+    /// append, so each publish woke them all to find nothing new (docs/benchmarks.md, "eighth
+    /// pass"). An append now wakes the loops reading its own partition, of every group, and no
+    /// other; a loop that starts before its topic's first publish is woken by it too.
+    #[test]
+    fn an_append_wakes_the_loops_of_its_own_partition_in_every_group_and_no_other() {
+        let broker = Broker::new(&[]);
+        let mut reader = broker.appends(&key("a", "audit"), 1);
+        let other_group = broker.appends(&key("a", "websocket"), 1);
+        let other_partition = broker.appends(&key("a", "audit"), 2);
+        let other_topic = broker.appends(&key("b", "audit"), 1);
+
+        broker.append("pubsub", "a", to_partition(1), Bytes::from_static(b"{}"));
+
+        assert!(reader.has_changed().unwrap());
+        assert!(other_group.has_changed().unwrap());
+        assert!(!other_partition.has_changed().unwrap());
+        assert!(!other_topic.has_changed().unwrap());
+        reader.borrow_and_update();
+        broker.append("pubsub", "b", to_partition(1), Bytes::from_static(b"{}"));
+        assert!(!reader.has_changed().unwrap());
+        assert!(other_topic.has_changed().unwrap());
+        assert!(
+            broker
+                .message_at(&key("a", "audit"), 1, 0)
+                .is_some_and(|message| message.partition == 1)
+        );
+    }
 }

@@ -117,7 +117,7 @@ pub async fn run_partition(
         config.max_messages.min(workers)
     }
     .max(1);
-    let mut changes = shared.broker.changes();
+    let mut changes = shared.broker.appends(&group.key, partition);
     let mut ticker = tokio::time::interval_at(Instant::now() + config.max_await, config.max_await);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut batch: Vec<Arc<StoredMessage>> = Vec::with_capacity(cap);

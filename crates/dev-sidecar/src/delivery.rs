@@ -140,7 +140,7 @@ async fn run_partition_concurrently(
     offset: u64,
     workers: usize,
 ) {
-    let mut changes = shared.broker.changes();
+    let mut changes = shared.broker.appends(&group.key, partition);
     let permits = Arc::new(tokio::sync::Semaphore::new(workers));
     let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
     let mut finished = std::collections::BTreeSet::new();
@@ -196,7 +196,7 @@ const TRIM_EVERY: u64 = 256;
 pub(crate) const DEAD_LETTER_RETRY: Duration = Duration::from_secs(5);
 
 async fn run_partition(shared: Arc<Shared>, group: Arc<Group>, partition: usize, mut offset: u64) {
-    let mut changes = shared.broker.changes();
+    let mut changes = shared.broker.appends(&group.key, partition);
     loop {
         changes.borrow_and_update();
         if let Some(message) = shared.broker.message_at(&group.key, partition, offset) {
