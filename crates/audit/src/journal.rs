@@ -111,9 +111,14 @@ pub async fn append_batch(
     let mut users: Vec<&str> = events.iter().map(|e| e.user_id.as_str()).collect();
     users.sort_unstable();
     users.dedup();
+    // The same statement makes the rest of the transaction run on generic plans: the heads'
+    // statement below is otherwise planned again on every call (its custom plans, costed for
+    // the batch's real size, mostly one or two users, stay below the generic plan's estimate
+    // for ten), which cost Postgres 0.17 ms a batch (docs/benchmarks.md, "eighth pass").
     sqlx::query(
-        "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('audit:' || u, 0) AS k \
-         FROM unnest($1::text[]) AS u ORDER BY k) AS locks",
+        "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), \
+         (SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT \
+         hashtextextended('audit:' || u, 0) AS k FROM unnest($1::text[]) AS u ORDER BY k) AS locks)",
     )
     .bind(&users)
     .execute(&mut *tx)

@@ -203,3 +203,35 @@ async fn with_batching_events_published_on_kafka_are_recorded_once_in_order() {
     assert_eq!(app.verify("alice").await["intact"], true);
     sidecar.shutdown().await;
 }
+
+/// A batch reads its users' chain heads with one statement over an array of users. Postgres's
+/// plan cache costed its custom plans for each batch's real size, mostly one or two users, and
+/// never took the generic plan (costed for ten): the statement was planned on every batch, 0.17
+/// ms of Postgres's time each (docs/benchmarks.md, "eighth pass"). The batch's transaction now
+/// runs on generic plans: on one session, after batches small and large, the heads' statement
+/// was planned once.
+#[tokio::test]
+async fn a_batch_reads_its_chain_heads_on_a_generic_plan_whatever_its_size() {
+    let (_, url) = crate::helpers::fresh_database().await;
+    let pool = common::db::connect(&url, 1).await.unwrap();
+    let batch = |users: usize| -> Vec<TaskEvent> {
+        (0..users)
+            .map(|user| created(&format!("planned-{user}")))
+            .collect()
+    };
+    for users in [1, 1, 2, 1, 1, 1, 2, 1, 20, 20, 20, 20, 20, 20, 20, 20] {
+        let outcomes = audit::journal::append_batch(&pool, &batch(users))
+            .await
+            .unwrap()
+            .expect("linked in one go");
+        assert_eq!(outcomes.len(), users);
+    }
+    let plans: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
+         WHERE statement LIKE 'SELECT u, h.hash, %'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(plans, vec![(16, 0)], "(generic, custom) plans of the heads");
+}
