@@ -30,6 +30,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::envelope::{self, PublishInput};
@@ -39,12 +40,18 @@ use crate::server::{Sidecar, api_error, envelope_refusal, produce, pubsub_refusa
 struct Entry {
     #[serde(rename = "entryId", default)]
     entry_id: String,
-    #[serde(default)]
-    event: Value,
+    /// As sent: parsed only where its content type needs a value out of it (a JSON event is
+    /// parsed once more anyway, when its envelope is built).
+    #[serde(default = "null_event")]
+    event: Box<RawValue>,
     #[serde(rename = "contentType", default)]
     content_type: String,
     #[serde(default)]
     metadata: Option<BTreeMap<String, String>>,
+}
+
+fn null_event() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).expect("null is JSON")
 }
 
 fn events_error(message: String) -> Response {
@@ -52,8 +59,10 @@ fn events_error(message: String) -> Response {
 }
 
 /// The bytes daprd makes of an entry's `event` for its `contentType`, or `None` when the two do
-/// not fit (`ConvertEventToBytes`).
-fn event_bytes(entry: &Entry) -> Option<Vec<u8>> {
+/// not fit (`ConvertEventToBytes`). `raw`: the bytes go to the broker as they are, so a JSON
+/// event is written out again as daprd's `json.Marshal` does (keys in order, no whitespace);
+/// otherwise they are an envelope's input, which [`envelope::build`] parses and writes itself.
+fn event_bytes(entry: &Entry, raw: bool) -> Option<Vec<u8>> {
     let media_type = entry
         .content_type
         .split(';')
@@ -61,13 +70,23 @@ fn event_bytes(entry: &Entry) -> Option<Vec<u8>> {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
+    let text = || match serde_json::from_str::<Value>(entry.event.get()) {
+        Ok(Value::String(text)) => Some(text),
+        _ => None,
+    };
     if media_type == "application/json" || media_type.ends_with("+json") {
-        serde_json::to_vec(&entry.event).ok()
+        if raw {
+            serde_json::from_str::<Value>(entry.event.get())
+                .and_then(|event| serde_json::to_vec(&event))
+                .ok()
+        } else {
+            Some(entry.event.get().as_bytes().to_vec())
+        }
     } else if media_type.starts_with("text/") || media_type == "application/xml" {
-        entry.event.as_str().map(|text| text.as_bytes().to_vec())
+        text().map(String::into_bytes)
     } else if media_type == "application/octet-stream" {
         base64::engine::general_purpose::STANDARD
-            .decode(entry.event.as_str()?)
+            .decode(text()?)
             .ok()
     } else {
         None
@@ -123,7 +142,7 @@ pub async fn bulk_publish(
     let mut seen = HashSet::new();
     let mut events = Vec::with_capacity(entries.len());
     for entry in &entries {
-        let Some(bytes) = event_bytes(entry) else {
+        let Some(bytes) = event_bytes(entry, raw) else {
             return events_error(format!(
                 "error when marshaling cloud event envelope for topic {topic} pubsub {pubsub}: error: mismatch between contentType and event"
             ));
