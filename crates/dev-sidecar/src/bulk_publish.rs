@@ -70,10 +70,7 @@ fn event_bytes(entry: &Entry, raw: bool) -> Option<Vec<u8>> {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    let text = || match serde_json::from_str::<Value>(entry.event.get()) {
-        Ok(Value::String(text)) => Some(text),
-        _ => None,
-    };
+    let text = || serde_json::from_str::<String>(entry.event.get()).ok();
     if media_type == "application/json" || media_type.ends_with("+json") {
         if raw {
             serde_json::from_str::<Value>(entry.event.get())
