@@ -10,9 +10,6 @@ use uuid::Uuid;
 
 use crate::chain::{ChainCheck, Entry, link_hash};
 
-/// The consumer name under which processed events are recorded.
-pub const CONSUMER: &str = "audit";
-
 /// What appending an event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Appended {
@@ -27,64 +24,93 @@ pub enum Appended {
 /// The `event_type` of the entry that replaces an erased user's chain.
 pub const TOMBSTONE: &str = common::events::topics::USER_DELETED;
 
-/// Records `event` as the next entry of its user's chain, in one transaction with the
-/// processed-event record. A redelivery (also a concurrent one, which waits on the unique key
-/// until the first commits) finds the record and changes nothing. Entries of one user are
-/// serialised by a transaction-scoped advisory lock, so two events never read the same
-/// predecessor; `UNIQUE (user_id, prev_hash)` refuses a fork should that ever fail.
+/// Records `event` as the next entry of its user's chain. The entry is its own record of being
+/// processed: `audit_log.event_id` is unique, and an event found there (a redelivery, also a
+/// concurrent one, which waits for the chain lock until the first commits) changes nothing.
+/// Audit keeps no `processed_events` records, which only doubled that key and, never pruned,
+/// grew without bound. Entries of one user are serialised by a transaction-scoped advisory
+/// lock, so two events never read the same predecessor; `UNIQUE (user_id, prev_hash)` refuses a
+/// fork should that ever fail. A batch of one ([`append_batch`]).
 #[tracing::instrument(skip_all, fields(event_id = %event.event_id, user_id = %event.user_id))]
 pub async fn append(pool: &PgPool, event: &TaskEvent) -> sqlx::Result<Appended> {
-    let mut tx = pool.begin().await?;
-    if !claim(&mut tx, event.event_id, &event.user_id).await? {
-        tx.rollback().await?;
-        return Ok(Appended::Duplicate);
-    }
-    let (prev_hash, head_type, recorded_at) = chain_head(&mut tx, &event.user_id).await?;
-    if head_type.as_deref() == Some(TOMBSTONE) {
-        // An event of a deleted account that arrived after its erasure: kept out, and marked
-        // processed so a redelivery does not look again.
-        tx.commit().await?;
-        return Ok(Appended::Erased);
-    }
-    let entry = Entry::from_event(event, recorded_at);
-    let hash = link_hash(prev_hash.as_deref(), &entry);
-    let inserted = sqlx::query(
-        "INSERT INTO audit_log (event_id, user_id, event_type, task_id, actor, occurred_at, \
-         recorded_at, changes, snapshot, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (event_id) DO NOTHING",
+    Ok(
+        match append_batch(pool, std::slice::from_ref(event)).await? {
+            Some(outcomes) => outcomes.first().copied().unwrap_or(Appended::Duplicate),
+            // Its one entry went in meanwhile.
+            None => Appended::Duplicate,
+        },
     )
-    .bind(entry.event_id)
-    .bind(&entry.user_id)
-    .bind(&entry.event_type)
-    .bind(entry.task_id)
-    .bind(&entry.actor)
-    .bind(entry.occurred_at)
-    .bind(entry.recorded_at)
-    .bind(&entry.changes)
-    .bind(&entry.snapshot)
-    .bind(&prev_hash)
-    .bind(&hash)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    tx.commit().await?;
-    Ok(if inserted == 1 {
-        Appended::Recorded
-    } else {
-        // The processed-event record was gone (pruned) but the entry is there: still one entry.
-        Appended::Duplicate
-    })
+}
+
+/// Takes the chain locks of `$1` (users) for the transaction, in one order for every writer,
+/// so two writers never deadlock; every writer of a chain holds its lock while it reads the
+/// head and links its entries. The same statement sets how the rest of the transaction is
+/// planned:
+///
+/// * **on generic plans**: the heads' statement is otherwise planned again on every call (its
+///   custom plans, costed for the batch's real size, mostly one or two users, stay below the
+///   generic plan's estimate for ten), which cost Postgres 0.17 ms a batch (docs/benchmarks.md,
+///   "eighth pass");
+/// * **by index, never by sequential scan**: each statement is prepared once per connection and
+///   its generic plan made for the log as it was then, on a new database an empty one. On that
+///   plan the look-up of a batch's events already recorded read the whole log, as it grew,
+///   on every batch (docs/benchmarks.md, "ninth pass"). Every statement of a write reads the
+///   log by a user's or an event's key, so an index always answers it.
+pub const LOCK_CHAINS_SQL: &str = "\
+SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
+       set_config('enable_seqscan', 'off', true),
+       (SELECT count(pg_advisory_xact_lock(k)) FROM (
+            SELECT DISTINCT hashtextextended('audit:' || u, 0) AS k
+            FROM unnest($1::text[]) AS u ORDER BY k) AS locks)";
+
+/// The chain head of each user `$1`: the last entry's hash and type (none for an empty chain),
+/// the transaction's clock, and those of the events `$2` already in the log (the same list on
+/// every row: an uncorrelated subquery, run once). Run after [`LOCK_CHAINS_SQL`], in a statement
+/// of its own: its snapshot includes the last holder's commit.
+pub const HEADS_SQL: &str = "\
+SELECT u, h.hash, h.event_type, clock_timestamp(),
+       (SELECT coalesce(array_agg(event_id), '{}') FROM audit_log WHERE event_id = ANY($2))
+FROM unnest($1::text[]) AS u
+LEFT JOIN LATERAL (
+    SELECT hash, event_type FROM audit_log WHERE user_id = u ORDER BY id DESC LIMIT 1
+) AS h ON true";
+
+/// Every statement of a write to `audit_log` that reads it, for the test that none is planned
+/// as a sequential scan.
+pub const WRITE_STATEMENTS: [&str; 2] = [HEADS_SQL, INSERT_ENTRIES_SQL];
+
+/// Takes the chain locks of `users` for the transaction ([`LOCK_CHAINS_SQL`]).
+async fn lock_chains(tx: &mut PgConnection, users: &[&str]) -> sqlx::Result<()> {
+    sqlx::query(LOCK_CHAINS_SQL)
+        .bind(users)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// The heads of `users` and those of `ids` already recorded ([`HEADS_SQL`]).
+async fn chain_heads(
+    tx: &mut PgConnection,
+    users: &[&str],
+    ids: &[Uuid],
+) -> sqlx::Result<Vec<Head>> {
+    sqlx::query_as(HEADS_SQL)
+        .bind(users)
+        .bind(ids)
+        .fetch_all(&mut *tx)
+        .await
 }
 
 /// Records `events`, in delivery order, as the next entries of their users' chains in one
 /// transaction: one commit for a whole bulk delivery instead of one per event. The same rules
-/// as [`append`]: an event recorded before changes nothing, and the chain locks of every user in
-/// the batch are held (taken in one order by every writer, so two batches never deadlock)
-/// while their predecessors are read and the entries linked.
+/// as [`append`]: an event already in the log changes nothing, and the chain locks of every
+/// user in the batch are held (taken in one order by every writer, so two batches never
+/// deadlock) while their predecessors and the events already recorded are read and the entries
+/// linked.
 ///
-/// `None` when the batch cannot be linked in one go (an entry already in the log although its
-/// processed-event record was pruned): nothing was written, and the caller appends the events
-/// one by one with [`append`], which handles that case.
+/// `None` when the batch could not be linked in one go (an entry went in meanwhile without the
+/// chain lock, which no writer here does): nothing was written, and the caller appends the
+/// events one by one with [`append`].
 #[tracing::instrument(skip_all, fields(events = events.len()))]
 pub async fn append_batch(
     pool: &PgPool,
@@ -94,61 +120,33 @@ pub async fn append_batch(
         return Ok(Some(Vec::new()));
     }
     let mut tx = pool.begin().await?;
-    // The processed-event records first, as [`append`] does before its lock: a concurrent
-    // delivery of one of these events waits here, holding no chain lock, so the two never wait
-    // on each other.
     let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-    let fresh: std::collections::HashSet<Uuid> = sqlx::query_scalar(
-        "INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::uuid[]) \
-         ON CONFLICT DO NOTHING RETURNING event_id",
-    )
-    .bind(CONSUMER)
-    .bind(&ids)
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .collect();
     let mut users: Vec<&str> = events.iter().map(|e| e.user_id.as_str()).collect();
     users.sort_unstable();
     users.dedup();
-    // The same statement makes the rest of the transaction run on generic plans: the heads'
-    // statement below is otherwise planned again on every call (its custom plans, costed for
-    // the batch's real size, mostly one or two users, stay below the generic plan's estimate
-    // for ten), which cost Postgres 0.17 ms a batch (docs/benchmarks.md, "eighth pass").
-    sqlx::query(
-        "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), \
-         (SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT \
-         hashtextextended('audit:' || u, 0) AS k FROM unnest($1::text[]) AS u ORDER BY k) AS locks)",
-    )
-    .bind(&users)
-    .execute(&mut *tx)
-    .await?;
-    // After the locks' statement: this snapshot includes the last holder's commit.
-    let heads: Vec<Head> = sqlx::query_as(
-        "SELECT u, h.hash, h.event_type, clock_timestamp() FROM unnest($1::text[]) AS u \
-         LEFT JOIN LATERAL (SELECT hash, event_type FROM audit_log WHERE user_id = u \
-         ORDER BY id DESC LIMIT 1) AS h ON true",
-    )
-    .bind(&users)
-    .fetch_all(&mut *tx)
-    .await?;
-    let recorded_at = heads.first().map_or_else(Utc::now, |(_, _, _, at)| *at);
+    lock_chains(&mut tx, &users).await?;
+    let heads = chain_heads(&mut tx, &users, &ids).await?;
+    let recorded_at = heads.first().map_or_else(Utc::now, |(_, _, _, at, _)| *at);
+    let recorded: std::collections::HashSet<Uuid> = heads
+        .first()
+        .map(|(.., ids)| ids.iter().copied().collect())
+        .unwrap_or_default();
     // Users whose account was deleted: their events are kept out (see [`append`]).
     let erased: std::collections::HashSet<String> = heads
         .iter()
-        .filter(|(_, _, head_type, _)| head_type.as_deref() == Some(TOMBSTONE))
+        .filter(|(_, _, head_type, ..)| head_type.as_deref() == Some(TOMBSTONE))
         .map(|(user, ..)| user.clone())
         .collect();
     let mut head: std::collections::HashMap<String, Option<String>> = heads
         .into_iter()
-        .map(|(user, hash, _, _)| (user, hash))
+        .map(|(user, hash, ..)| (user, hash))
         .collect();
     let mut outcomes = Vec::with_capacity(events.len());
     let mut rows = Vec::new();
     let mut taken = std::collections::HashSet::new();
     for event in events {
         // A copy of an event earlier in the same batch is a duplicate too.
-        if !fresh.contains(&event.event_id) || !taken.insert(event.event_id) {
+        if recorded.contains(&event.event_id) || !taken.insert(event.event_id) {
             outcomes.push(Appended::Duplicate);
             continue;
         }
@@ -166,7 +164,7 @@ pub async fn append_batch(
     if !rows.is_empty() {
         let inserted = insert_entries(&mut tx, &rows).await?;
         if inserted != rows.len() as u64 {
-            // An entry was already there: the links computed above skip it. One by one instead.
+            // An entry went in meanwhile: the links computed above skip it. One by one instead.
             tx.rollback().await?;
             return Ok(None);
         }
@@ -174,6 +172,20 @@ pub async fn append_batch(
     tx.commit().await?;
     Ok(Some(outcomes))
 }
+
+/// Inserts entries given as one array per column, in array order (the chain order is the row
+/// id's), skipping any whose event is already recorded.
+pub const INSERT_ENTRIES_SQL: &str = "\
+INSERT INTO audit_log (event_id, user_id, event_type, task_id, actor, occurred_at, recorded_at,
+                       changes, snapshot, prev_hash, hash)
+SELECT event_id, user_id, event_type, task_id, actor, occurred_at, recorded_at, changes,
+       snapshot, prev_hash, hash
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::timestamptz[],
+            $7::timestamptz[], $8::jsonb[], $9::jsonb[], $10::text[], $11::text[])
+     WITH ORDINALITY AS e(event_id, user_id, event_type, task_id, actor, occurred_at,
+                          recorded_at, changes, snapshot, prev_hash, hash, n)
+ORDER BY n
+ON CONFLICT (event_id) DO NOTHING";
 
 /// Inserts a batch's linked entries, each `(entry, prev_hash, hash)`, in the order given (the
 /// chain order is the row id's), skipping any whose event is already recorded; returns how many
@@ -209,37 +221,33 @@ async fn insert_entries(
         prev_hashes.push(prev_hash.as_deref());
         hashes.push(hash.as_str());
     }
-    let inserted = sqlx::query(
-        "INSERT INTO audit_log (event_id, user_id, event_type, task_id, actor, occurred_at, \
-         recorded_at, changes, snapshot, prev_hash, hash) \
-         SELECT event_id, user_id, event_type, task_id, actor, occurred_at, recorded_at, \
-         changes, snapshot, prev_hash, hash \
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], \
-         $6::timestamptz[], $7::timestamptz[], $8::jsonb[], $9::jsonb[], $10::text[], $11::text[]) \
-         WITH ORDINALITY AS e(event_id, user_id, event_type, task_id, actor, occurred_at, \
-         recorded_at, changes, snapshot, prev_hash, hash, n) \
-         ORDER BY n ON CONFLICT (event_id) DO NOTHING",
-    )
-    .bind(&event_ids)
-    .bind(&user_ids)
-    .bind(&event_types)
-    .bind(&task_ids)
-    .bind(&actors)
-    .bind(&occurred)
-    .bind(&recorded)
-    .bind(&changes)
-    .bind(&snapshots)
-    .bind(&prev_hashes)
-    .bind(&hashes)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let inserted = sqlx::query(INSERT_ENTRIES_SQL)
+        .bind(&event_ids)
+        .bind(&user_ids)
+        .bind(&event_types)
+        .bind(&task_ids)
+        .bind(&actors)
+        .bind(&occurred)
+        .bind(&recorded)
+        .bind(&changes)
+        .bind(&snapshots)
+        .bind(&prev_hashes)
+        .bind(&hashes)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     Ok(inserted)
 }
 
 /// A user's chain head as a batch reads it: the user, the last entry's hash and type (none for
-/// an empty chain), and the transaction's clock.
-type Head = (String, Option<String>, Option<String>, DateTime<Utc>);
+/// an empty chain), the transaction's clock, and the batch's events already in the log.
+type Head = (
+    String,
+    Option<String>,
+    Option<String>,
+    DateTime<Utc>,
+    Vec<Uuid>,
+);
 
 /// What erasing a user did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,13 +270,18 @@ pub enum Erased {
 #[tracing::instrument(skip_all, fields(event_id = %event.event_id, user_id = %event.user_id))]
 pub async fn erase(pool: &PgPool, event: &UserDeleted) -> sqlx::Result<Erased> {
     let mut tx = pool.begin().await?;
-    if !claim(&mut tx, event.event_id, &event.user_id).await? {
+    let user = event.user_id.as_str();
+    lock_chains(&mut tx, &[user]).await?;
+    let Some((_, head, head_type, recorded_at, recorded)) =
+        chain_heads(&mut tx, &[user], &[event.event_id])
+            .await?
+            .pop()
+    else {
+        return Err(sqlx::Error::RowNotFound);
+    };
+    // This event's tombstone, or another deletion's: erased already.
+    if !recorded.is_empty() || head_type.as_deref() == Some(TOMBSTONE) {
         tx.rollback().await?;
-        return Ok(Erased::Duplicate);
-    }
-    let (head, head_type, recorded_at) = chain_head(&mut tx, &event.user_id).await?;
-    if head_type.as_deref() == Some(TOMBSTONE) {
-        tx.commit().await?;
         return Ok(Erased::Duplicate);
     }
     let entries: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE user_id = $1")
@@ -315,40 +328,6 @@ pub async fn erase(pool: &PgPool, event: &UserDeleted) -> sqlx::Result<Erased> {
     .await?;
     tx.commit().await?;
     Ok(Erased::Tombstoned { entries })
-}
-
-/// Records `event_id` as processed by audit and, only when that is new, takes `user_id`'s chain
-/// lock for the transaction: one round trip. `false` for an event recorded before (a concurrent
-/// redelivery waits on the unique key until the first commits, then gets `false` too).
-async fn claim(tx: &mut PgConnection, event_id: Uuid, user_id: &str) -> sqlx::Result<bool> {
-    let first: Option<(i32,)> = sqlx::query_as(
-        "WITH recorded AS (INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) \
-         ON CONFLICT DO NOTHING RETURNING 1) \
-         SELECT 1 FROM recorded, pg_advisory_xact_lock(hashtextextended('audit:' || $3, 0))",
-    )
-    .bind(CONSUMER)
-    .bind(event_id)
-    .bind(user_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    Ok(first.is_some())
-}
-
-/// `user_id`'s last entry (hash and type; none for an empty chain) and the transaction's clock.
-/// Read after [`claim`]'s lock, in a statement of its own: its snapshot includes the last
-/// holder's commit.
-async fn chain_head(
-    tx: &mut PgConnection,
-    user_id: &str,
-) -> sqlx::Result<(Option<String>, Option<String>, DateTime<Utc>)> {
-    sqlx::query_as(
-        "SELECT h.hash, h.event_type, clock_timestamp() FROM (SELECT 1) AS one LEFT JOIN \
-         (SELECT hash, event_type FROM audit_log WHERE user_id = $1 ORDER BY id DESC LIMIT 1) \
-         AS h ON true",
-    )
-    .bind(user_id)
-    .fetch_one(&mut *tx)
-    .await
 }
 
 /// One stored entry as listed and verified.

@@ -1,8 +1,8 @@
 //! audit: the append-only, hash-chained audit trail of every task event and the audit API.
 //!
 //! The service subscribes to the four task topics (each with its dead-letter topic) and writes
-//! one `audit_log` row per event, in one transaction with the processed-event record, so
-//! redeliveries change nothing. With bulk subscribe (on Kafka, `BULK_SUBSCRIBE_MAX_MESSAGES`) a
+//! one `audit_log` row per event; the row's unique event id is its record of being processed,
+//! so redeliveries change nothing. With bulk subscribe (on Kafka, `BULK_SUBSCRIBE_MAX_MESSAGES`) a
 //! batch of events is one transaction and one commit ([`journal::append_batch`]). Each user's
 //! entries form a hash chain ([`chain`]); the
 //! database refuses UPDATE and DELETE on the table, and `GET /api/audit/verify` recomputes the

@@ -152,9 +152,10 @@ async fn record_event(pool: &PgPool, event: &TaskEvent) -> Verdict {
 }
 
 /// Records the events of a bulk delivery in one transaction and answers each entry. Entries
-/// that are no task event are dropped alone. When the batch cannot be recorded in one go, a
-/// transient fault asks for all of it again; anything else (an event the database refuses, an
-/// entry already in the log) records the events one by one, so only the bad one is dropped.
+/// that are no task event are dropped alone, and an event already in the log is a duplicate
+/// within the batch. When the batch cannot be recorded in one go, a transient fault asks for all
+/// of it again; anything else (an event the database refuses) records the events one by one, so
+/// only the bad one is dropped.
 pub async fn record_batch(pool: &PgPool, batch: &BulkDelivery) -> BulkReply {
     let mut verdicts: Vec<Option<Verdict>> = vec![None; batch.entries.len()];
     let mut events = Vec::with_capacity(batch.entries.len());

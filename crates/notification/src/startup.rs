@@ -138,10 +138,20 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     let relay = OutboxRelay::new(pool.clone(), state.ops.dapr().clone(), relay);
     let server = Server::bind(service.address(), router(state), SERVICE).await?;
     tracing::info!(port = server.port(), "notification listening");
+    let pushed = pool.clone();
     let mut service = Service::new(server)
         // Reminders fire meanwhile; their events wait in the outbox.
         .with_background(move |shutdown| relay.run_when_sidecar_ready(shutdown))
-        .with_background(move |shutdown| dead_letters.run(shutdown));
+        .with_background(move |shutdown| dead_letters.run(shutdown))
+        // The records of reminders pushed (crate::push::send) are bounded like recurring's.
+        .with_background(move |shutdown| {
+            common::idempotency::forget_processed_periodically(
+                pushed,
+                crate::push::send::CONSUMER,
+                common::idempotency::PROCESSED_RETENTION,
+                shutdown,
+            )
+        });
     if let Some(scheduler) = scheduler {
         service = service.with_background(move |shutdown| {
             run_scheduler(Postgres { pool, claim }, clock, scheduler, shutdown)

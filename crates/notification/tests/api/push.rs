@@ -230,3 +230,41 @@ async fn without_a_vapid_key_push_is_off() {
     );
     assert!(service.received().is_empty());
 }
+
+/// The records of reminders pushed are bounded: a running instance forgets those older than
+/// the retention (at start, then hourly), and only its own.
+#[tokio::test]
+async fn a_running_instance_forgets_push_records_past_their_retention_only() {
+    let (pool, url) = fresh_database().await;
+    let (old, recent, other) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    for (consumer, id, age_days) in [
+        (notification::push::send::CONSUMER, old, 20),
+        (notification::push::send::CONSUMER, recent, 1),
+        ("recurring", other, 20),
+    ] {
+        sqlx::query(
+            "INSERT INTO processed_events (consumer, event_id, processed_at) \
+             VALUES ($1, $2, now() - make_interval(days => $3))",
+        )
+        .bind(consumer)
+        .bind(id)
+        .bind(age_days)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let _instance = spawn_push_instance(&url, push_settings(true)).await;
+    let left = crate::helpers::eventually(
+        std::time::Duration::from_secs(10),
+        "the old push record forgotten",
+        || async {
+            let left: Vec<Uuid> = sqlx::query_scalar("SELECT event_id FROM processed_events")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            (left.len() == 2).then_some(left)
+        },
+    )
+    .await;
+    assert!(left.contains(&recent) && left.contains(&other), "{left:?}");
+}
