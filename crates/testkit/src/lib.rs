@@ -55,6 +55,26 @@ pub async fn fresh_database() -> (PgPool, String) {
     (pool, url)
 }
 
+/// Records that `consumer` processed `event_id` `age_days` days ago, for the tests of the
+/// records' retention.
+pub async fn record_processed_days_ago(
+    pool: &PgPool,
+    consumer: &str,
+    event_id: uuid::Uuid,
+    age_days: i32,
+) {
+    sqlx::query(
+        "INSERT INTO processed_events (consumer, event_id, processed_at) \
+         VALUES ($1, $2, now() - make_interval(days => $3))",
+    )
+    .bind(consumer)
+    .bind(event_id)
+    .bind(age_days)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
 /// A port nothing listens on (bound once, then released): a sidecar that is "down" until a
 /// test starts one there.
 pub fn free_port() -> u16 {

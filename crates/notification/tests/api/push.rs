@@ -242,16 +242,7 @@ async fn a_running_instance_forgets_push_records_past_their_retention_only() {
         (notification::push::send::CONSUMER, recent, 1),
         ("recurring", other, 20),
     ] {
-        sqlx::query(
-            "INSERT INTO processed_events (consumer, event_id, processed_at) \
-             VALUES ($1, $2, now() - make_interval(days => $3))",
-        )
-        .bind(consumer)
-        .bind(id)
-        .bind(age_days)
-        .execute(&pool)
-        .await
-        .unwrap();
+        testkit::record_processed_days_ago(&pool, consumer, id, age_days).await;
     }
     let _instance = spawn_push_instance(&url, push_settings(true)).await;
     let left = crate::helpers::eventually(

@@ -297,16 +297,7 @@ async fn processed_event_records_are_forgotten_after_their_retention_only() {
         ("recurring", recent, 1),
         ("audit", other, 20),
     ] {
-        sqlx::query(
-            "INSERT INTO processed_events (consumer, event_id, processed_at) \
-             VALUES ($1, $2, now() - make_interval(days => $3))",
-        )
-        .bind(consumer)
-        .bind(id)
-        .bind(age_days)
-        .execute(&pool)
-        .await
-        .unwrap();
+        testkit::record_processed_days_ago(&pool, consumer, id, age_days).await;
     }
     let forgotten = common::idempotency::forget_processed(
         &pool,
