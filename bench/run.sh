@@ -33,6 +33,10 @@ export RUST_LOG="${RUST_LOG:-warn}"
 APP_API_TOKEN="$(openssl rand -hex 32)"
 DAPR_API_TOKEN="$(openssl rand -hex 32)"
 export APP_API_TOKEN DAPR_API_TOKEN
+# Web Push on, as the chart deploys notification (its Secret holds the VAPID key): a key of this
+# run (32 random bytes, base64url). Every reminder-due event then goes through the push sender.
+VAPID_PRIVATE_KEY="$(openssl rand -base64 32 | tr '+/' '-_' | tr -d '=')"
+export VAPID_PRIVATE_KEY
 # loadgen drives 100 users at the database's ceiling (~10 writes per user per second): lift the
 # per-user write, parse and MCP budgets (ADR 0003), which would otherwise answer 429.
 export LIMIT_WRITES_PER_MINUTE=0 LIMIT_PARSE_PER_MINUTE=0 LIMIT_MCP_PER_MINUTE=0

@@ -17,10 +17,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use common::reminders::{ReminderDueData, ReminderDueEvent};
 use futures::{StreamExt, TryStreamExt};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
 
 use crate::Options;
 use crate::report::{self, Measured};
@@ -72,26 +74,26 @@ impl Arrivals {
 /// The event ids of this run: `lg<run>-<seq>`, so a rerun against the same replica (which
 /// drops event ids it has pushed before) is never taken for a duplicate.
 struct EventIds {
-    run: u128,
+    run: u64,
 }
 
 impl EventIds {
     fn new() -> Self {
         let run = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
+            .map_or(0, |d| d.as_nanos() as u64);
         Self { run }
     }
 
-    fn id(&self, seq: u64) -> String {
-        format!("lg{}-{seq}", self.run)
+    /// The event id of `seq`: a UUID (notification reads `reminder-due` events strictly) whose
+    /// high half is this run and whose low half is `seq`.
+    fn id(&self, seq: u64) -> Uuid {
+        Uuid::from_u64_pair(self.run, seq)
     }
 
     fn seq(&self, event_id: &str) -> Option<u64> {
-        let (run, seq) = event_id.strip_prefix("lg")?.split_once('-')?;
-        (run.parse::<u128>().ok()? == self.run)
-            .then(|| seq.parse().ok())
-            .flatten()
+        let (run, seq) = Uuid::parse_str(event_id).ok()?.as_u64_pair();
+        (run == self.run).then_some(seq)
     }
 }
 
@@ -190,12 +192,21 @@ async fn publish_once(
     seq: u64,
     user: &str,
 ) -> anyhow::Result<()> {
-    let event = json!({
-        "event_id": ids.id(seq),
-        "event_type": "reminder-due",
-        "user_id": user,
-        "data": {"task_id": format!("loadgen-{seq}"), "title": "loadgen"},
-    });
+    // A reminder-due event as notification publishes it, so every subscriber takes it as it
+    // takes a real one (notification's push sender refuses a malformed one, which the sidecar
+    // then dead-letters: work no real reminder causes).
+    let now = chrono::Utc::now();
+    let data = ReminderDueData {
+        task_id: Uuid::now_v7(),
+        title: "loadgen".to_owned(),
+        reminder_at: now,
+        notification_id: Uuid::now_v7(),
+        due_date: None,
+    };
+    let event = ReminderDueEvent {
+        event_id: ids.id(seq),
+        ..ReminderDueEvent::new(user.to_owned(), 1, data, now)
+    };
     let mut request = http
         .post(format!(
             "{}/v1.0/publish/pubsub-broadcast/reminder-due",

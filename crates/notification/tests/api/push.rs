@@ -110,6 +110,30 @@ async fn a_fired_reminder_reaches_every_browser_of_its_user_encrypted_signed_and
     assert_eq!(service.received().len(), 2);
 }
 
+/// A reminder of a user without browsers costs one read and no write: nothing is remembered
+/// (most users have no browser subscribed, and a record per reminder was a synchronous commit
+/// each). Once a browser subscribed, a redelivery reaches it, once.
+#[tokio::test]
+async fn a_reminder_of_a_user_without_browsers_writes_nothing_and_a_later_browser_gets_it_once() {
+    let (pool, instance, service) = setup().await;
+    let event = reminder("carol", "Renew the passport", Utc::now());
+    assert_eq!(deliver(&instance, &event).await, "SUCCESS");
+    let records = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM processed_events")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(records().await, 0);
+    let laptop = service.subscribe();
+    assert_eq!(register(&instance, "carol", &laptop).await.0, 201);
+    for _ in 0..2 {
+        assert_eq!(deliver(&instance, &event).await, "SUCCESS");
+    }
+    assert_eq!(service.received().len(), 1);
+    assert_eq!(records().await, 1);
+}
+
 #[tokio::test]
 async fn a_browser_that_unsubscribed_is_forgotten_and_an_outage_is_retried() {
     let (pool, instance, service) = setup().await;
