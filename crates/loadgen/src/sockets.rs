@@ -71,8 +71,9 @@ impl Arrivals {
     }
 }
 
-/// The event ids of this run: `lg<run>-<seq>`, so a rerun against the same replica (which
-/// drops event ids it has pushed before) is never taken for a duplicate.
+/// The event ids of this run: UUIDs made of the run and a sequence number, so a rerun against
+/// the same replica (which drops event ids it has pushed before) is never taken for a
+/// duplicate.
 struct EventIds {
     run: u64,
 }
