@@ -75,6 +75,25 @@ pub async fn record_processed_days_ago(
     .unwrap();
 }
 
+/// The plan `session` makes for `statement` as a prepared statement named `name`, executed with
+/// `arguments` (its parameters written out, in parentheses). EXPLAIN runs nothing.
+pub async fn prepared_plan(
+    session: &mut sqlx::PgConnection,
+    name: &str,
+    statement: &str,
+    arguments: &str,
+) -> String {
+    sqlx::raw_sql(&format!("PREPARE {name} AS {statement}"))
+        .execute(&mut *session)
+        .await
+        .unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN EXECUTE {name}{arguments}"))
+        .fetch_all(&mut *session)
+        .await
+        .unwrap();
+    plan.join("\n")
+}
+
 /// A port nothing listens on (bound once, then released): a sidecar that is "down" until a
 /// test starts one there.
 pub fn free_port() -> u16 {

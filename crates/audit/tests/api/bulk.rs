@@ -13,6 +13,20 @@ use uuid::Uuid;
 use crate::helpers::{TestAudit, cloudevent, eventually, spawn_audit, task_event};
 use crate::sidecar::{audit_behind_a_sidecar_with, publish};
 
+/// The event ids of `user`'s entries, oldest first.
+async fn oldest_first(app: &TestAudit, user: &str) -> Vec<String> {
+    app.entries(user, "?limit=100")
+        .await
+        .iter()
+        .rev()
+        .map(|e| e["event_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn event_ids(events: &[&TaskEvent]) -> Vec<String> {
+    events.iter().map(|e| e.event_id.to_string()).collect()
+}
+
 /// POSTs `events` as one bulk delivery on `task-created` (entry ids "0".."n-1"); returns each
 /// entry's status.
 async fn deliver_batch(app: &TestAudit, events: &[Value]) -> Vec<String> {
@@ -91,18 +105,10 @@ async fn a_bulk_delivery_records_each_event_once_and_answers_each_entry() {
     );
     assert_eq!(app.verify("bob").await["entries"], 2);
     // The chain follows the batch's order.
-    let listed: Vec<String> = app
-        .entries("alice", "")
-        .await
-        .iter()
-        .rev()
-        .map(|e| e["event_id"].as_str().unwrap().to_owned())
-        .collect();
-    let expected: Vec<String> = [&before, &alice[0], &alice[1], &alice[2]]
-        .iter()
-        .map(|e| e.event_id.to_string())
-        .collect();
-    assert_eq!(listed, expected);
+    assert_eq!(
+        oldest_first(&app, "alice").await,
+        event_ids(&[&before, &alice[0], &alice[1], &alice[2]])
+    );
 }
 
 #[tokio::test]
@@ -148,18 +154,10 @@ async fn a_batch_holding_an_event_already_in_the_log_links_the_rest_and_keeps_no
         app.verify("alice").await,
         json!({"intact": true, "entries": 3, "first_broken_event_id": null})
     );
-    let listed: Vec<String> = app
-        .entries("alice", "?limit=10")
-        .await
-        .iter()
-        .rev()
-        .map(|e| e["event_id"].as_str().unwrap().to_owned())
-        .collect();
-    let expected: Vec<String> = [&old, &first, &last]
-        .iter()
-        .map(|e| e.event_id.to_string())
-        .collect();
-    assert_eq!(listed, expected);
+    assert_eq!(
+        oldest_first(&app, "alice").await,
+        event_ids(&[&old, &first, &last])
+    );
     let records: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_events")
         .fetch_one(&app.pool)
         .await
@@ -201,18 +199,12 @@ async fn with_batching_events_published_on_kafka_are_recorded_once_in_order() {
     for event in &events {
         publish(&dapr, event).await;
     }
-    let items = eventually(Duration::from_secs(10), "20 audit entries", || async {
-        let items = app.entries("alice", "?limit=100").await;
-        (items.len() == 20).then_some(items)
+    let order = eventually(Duration::from_secs(10), "20 audit entries", || async {
+        let order = oldest_first(&app, "alice").await;
+        (order.len() == 20).then_some(order)
     })
     .await;
-    let order: Vec<String> = items
-        .iter()
-        .rev()
-        .map(|e| e["event_id"].as_str().unwrap().to_owned())
-        .collect();
-    let expected: Vec<String> = events.iter().map(|e| e.event_id.to_string()).collect();
-    assert_eq!(order, expected);
+    assert_eq!(order, event_ids(&events.iter().collect::<Vec<_>>()));
     assert_eq!(app.verify("alice").await["intact"], true);
     sidecar.shutdown().await;
 }
@@ -281,16 +273,9 @@ async fn a_batchs_statements_read_the_log_by_index_even_when_planned_on_an_empty
         .zip(arguments)
         .enumerate()
     {
-        sqlx::raw_sql(&format!("PREPARE write_{n} AS {statement}"))
-            .execute(&mut session)
-            .await
-            .unwrap();
-        let plan: Vec<String> =
-            sqlx::query_scalar(&format!("EXPLAIN EXECUTE write_{n}{arguments}"))
-                .fetch_all(&mut session)
-                .await
-                .unwrap();
-        let plan = plan.join("\n");
+        let plan =
+            testkit::prepared_plan(&mut session, &format!("write_{n}"), statement, &arguments)
+                .await;
         assert!(plan.contains("audit_log"), "{statement}\n{plan}");
         assert!(!plan.contains("Seq Scan"), "{statement}\n{plan}");
     }

@@ -491,16 +491,8 @@ async fn the_relays_statements_read_the_outbox_by_index_even_when_planned_for_a_
         .zip(arguments)
         .enumerate()
     {
-        sqlx::raw_sql(&format!("PREPARE relay_{n} AS {statement}"))
-            .execute(&mut session)
-            .await
-            .unwrap();
-        let plan: Vec<String> =
-            sqlx::query_scalar(&format!("EXPLAIN EXECUTE relay_{n}{arguments}"))
-                .fetch_all(&mut session)
-                .await
-                .unwrap();
-        let plan = plan.join("\n");
+        let plan =
+            testkit::prepared_plan(&mut session, &format!("relay_{n}"), statement, arguments).await;
         assert!(plan.contains("outbox"), "{statement}\n{plan}");
         assert!(!plan.contains("Seq Scan"), "{statement}\n{plan}");
     }
