@@ -98,13 +98,27 @@ echo "== idle memory"
 ./target/release/loadgen --phases rss-idle
 
 IFS=, read -ra counts <<<"$CLIENTS"
+# ceiling LABEL PGBENCH_ARGS...: prints the tps of a pgbench run, and leaves in
+# $LOGS/ceiling-cpu.txt the CPU every process used over its middle (its first 2 s and last 2 s
+# left out: connecting and disconnecting are not the transaction's cost). The summary sets the
+# ceiling's CPU per transaction against the system's per request.
+ceiling() {
+  local label="$1"; shift
+  : >"$LOGS/ceiling-cpu.txt"
+  if [ "$DURATION" -ge 6 ]; then
+    (sleep 2; ./target/release/loadgen --phases cpu --label "$label" --duration $((DURATION - 4)) >"$LOGS/ceiling-cpu.txt") &
+  fi
+  pgbench -h $PGHOST -U postgres -n "$@" 2>/dev/null | awk '/^tps/ {print $3}' || true
+  wait
+}
 if part writes; then
   echo "== Postgres ceiling of the create-task transaction (pgbench, real schema)"
   for c in "${counts[@]}"; do
     # pgbench needs one connection per client; Postgres allows 100 by default.
     if [ "$c" -gt 64 ]; then echo "ceiling      clients=$c  (skipped: more clients than Postgres connections)" | record; continue; fi
-    tps=$(pgbench -h $PGHOST -U postgres -n -c "$c" -j 2 -T "$DURATION" -f bench/ceiling/create-real.sql taskfleet_ceiling 2>/dev/null | awk '/^tps/ {print $3}') || true
+    tps=$(ceiling "ceiling, $c clients" -c "$c" -j 2 -T "$DURATION" -f bench/ceiling/create-real.sql taskfleet_ceiling)
     echo "ceiling      clients=$c  ${tps:-?} tps" | record
+    cat "$LOGS/ceiling-cpu.txt" | record
   done
 
   echo "== load"
@@ -143,8 +157,9 @@ SQL
   echo "read users: 100 with ${READ_TASKS:-500} tasks each"
   for c in "${counts[@]}"; do
     if [ "$c" -gt 64 ]; then echo "read-ceiling clients=$c  (skipped: more clients than Postgres connections)" | record; continue; fi
-    tps=$(pgbench -h $PGHOST -U postgres -n -M prepared -c "$c" -j 2 -T "$DURATION" -f bench/ceiling/list-real.sql taskfleet_bench 2>/dev/null | awk '/^tps/ {print $3}') || true
+    tps=$(ceiling "read-ceiling, $c clients" -M prepared -c "$c" -j 2 -T "$DURATION" -f bench/ceiling/list-real.sql taskfleet_bench)
     echo "read-ceiling clients=$c  ${tps:-?} tps" | record
+    cat "$LOGS/ceiling-cpu.txt" | record
   done
   ./target/release/loadgen --secret "$JWT_SECRET" --clients "$CLIENTS" --duration "$DURATION" --phases reads,rss-after | record
 fi
@@ -156,9 +171,43 @@ if part sockets; then
 fi
 
 # Every row of issue 14's table against its reference in this run.
+# Under each throughput row, where its CPU went: the milliseconds of CPU a request cost each
+# process, the ceiling's cost a transaction in the same run, and the most this shape could do on
+# this machine at that cost, every core busy (loadgen included: it shares the machine).
 echo "== summary (each figure against its ceiling in this run)"
-awk '
+awk -v cores="$(nproc)" '
   function clients(field) { sub(/^clients=/, "", field); return field + 0 }
+  # "cpu (LABEL)  name N%  name N%  (total N% of M%)" -> cpu_total[LABEL], cpu_parts[LABEL]
+  /^cpu \(/ { label = $0; sub(/^cpu \(/, "", label); sub(/\).*/, "", label)
+              total = $0; sub(/.*\(total /, "", total); cpu_total[label] = total + 0
+              parts = $0; sub(/^cpu \([^)]*\) +/, "", parts); sub(/ +\(total.*/, "", parts)
+              cpu_parts[label] = parts }
+  # The CPU a request of `rate` a second cost, in ms, in all and per process (the busiest first,
+  # those under 0.01 ms left out).
+  function pct(item,   f) { split(item, f, / /); return f[2] + 0 }
+  function cost(label, rate,   n, i, j, item, tmp, out, ms, f, sep) {
+    if (!(label in cpu_total) || rate <= 0) return ""
+    n = split(cpu_parts[label], item, /  +/)
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+      if (pct(item[j]) > pct(item[i])) { tmp = item[i]; item[i] = item[j]; item[j] = tmp }
+    out = sprintf("%.2f ms (", cpu_total[label] * 10 / rate); sep = ""
+    for (i = 1; i <= n; i++) {
+      ms = pct(item[i]) * 10 / rate
+      if (ms < 0.01) continue
+      split(item[i], f, / /); out = out sep sprintf("%s %.2f", f[1], ms); sep = ", "
+    }
+    return out ")"
+  }
+  function budget(what, label, rate, ceiling_label, ceiling_tps,   line) {
+    line = cost(label, rate)
+    if (line == "") return
+    line = sprintf("    cpu a %s: %s", what, line)
+    if (ceiling_label in cpu_total) line = line sprintf("; the ceiling'"'"'s a transaction: %s", cost(ceiling_label, ceiling_tps))
+    print line
+    line = sprintf("    every core busy at that cost: at most %.0f req/s", rate * cores * 100 / cpu_total[label])
+    if (ceiling_tps > 0) line = line sprintf(", %.0f%% of the ceiling", 100 * rate * cores * 100 / cpu_total[label] / ceiling_tps)
+    print line
+  }
   /^ceiling +clients=/ && $3 + 0 > 0 { ceiling[clients($2)] = $3 }
   /^read-ceiling +clients=/ && $3 + 0 > 0 { read_ceiling[clients($2)] = $3 }
   /^create-task +clients=/ { c = clients($2); creates[++n] = c; create[c] = $3; p50[c] = $6; p99[c] = $9
@@ -172,12 +221,14 @@ awk '
       if (c in ceiling) line = line sprintf(": %.0f%% of the ceiling (%.0f tps)", 100 * create[c] / ceiling[c], ceiling[c])
       else line = line sprintf(": %.0f%% of the peak (%.0f req/s at %d clients), p99/p50 %.1f", 100 * create[c] / peak, peak, peak_at, p99[c] / p50[c])
       print line
+      budget("create", "create-task, " c " clients", create[c], "ceiling, " c " clients", ceiling[c])
     }
     for (i = 1; i <= m; i++) {
       c = lists[i]
       line = sprintf("list-rest    clients=%-4d %6.0f req/s, p99 %s ms", c, list[c], list_p99[c])
       if (c in read_ceiling) line = line sprintf(": %.0f%% of the read ceiling (%.0f tps)", 100 * list[c] / read_ceiling[c], read_ceiling[c])
       print line
+      budget("list", "list-rest, " c " clients", list[c], "read-ceiling, " c " clients", read_ceiling[c])
     }
     for (i = 1; i <= k; i++) print other[i]
   }' "$REPORT"

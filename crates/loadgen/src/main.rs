@@ -10,7 +10,9 @@
 //! * resident memory of the service processes (or of `fleet`), idle, after load, and during a
 //!   soak (`soak`): create-task load until `--events` events went through, RSS after each step;
 //! * one websocket replica under `--sockets` open connections: its memory, a push to one user's
-//!   connections and a burst fanned out to many (`sockets`, see its module).
+//!   connections and a burst fanned out to many (`sockets`, see its module);
+//! * the CPU each process uses over `--duration` while something else drives the load (`cpu`):
+//!   what a pgbench ceiling costs, to set against what the system spends per request.
 //!
 //! Every loop is bounded in count and time and talks only to the given loopback addresses.
 
@@ -51,10 +53,12 @@ pub struct Options {
     pub sidecar: String,
     /// The token that sidecar expects (`DAPR_API_TOKEN`), if it expects one.
     pub dapr_api_token: Option<String>,
+    /// What the `cpu` phase's line names (what ran meanwhile).
+    pub label: String,
 }
 
 const USAGE: &str = "usage: loadgen [--api URL] [--ws URL] [--secret JWT_SECRET] [--users N] [--clients 8,32,256] \
-[--duration SECS] [--listeners N] [--reminders N] [--e2e-rate WRITES_PER_SEC (0 = as fast as possible)] [--phases rss-idle,e2e,reminders,throughput,reads,soak,sockets,rss-after] [--mcp-url AUDIENCE] [--events N (soak)] [--sockets N] [--targeted N] [--burst N] [--burst-users N] [--sidecar URL (websocket's)]";
+[--duration SECS] [--listeners N] [--reminders N] [--e2e-rate WRITES_PER_SEC (0 = as fast as possible)] [--phases rss-idle,e2e,reminders,throughput,reads,soak,sockets,rss-after,cpu] [--label TEXT (cpu)] [--mcp-url AUDIENCE] [--events N (soak)] [--sockets N] [--targeted N] [--burst N] [--burst-users N] [--sidecar URL (websocket's)]";
 
 fn parse() -> anyhow::Result<Options> {
     let mut options = Options {
@@ -84,6 +88,7 @@ fn parse() -> anyhow::Result<Options> {
         dapr_api_token: std::env::var("DAPR_API_TOKEN")
             .ok()
             .filter(|t| !t.is_empty()),
+        label: "idle".into(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -114,6 +119,7 @@ fn parse() -> anyhow::Result<Options> {
             "--burst" => options.burst = value()?.parse()?,
             "--burst-users" => options.burst_users = value()?.parse()?,
             "--sidecar" => options.sidecar = value()?,
+            "--label" => options.label = value()?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -140,6 +146,13 @@ async fn main() -> anyhow::Result<()> {
         match phase.as_str() {
             "rss-idle" => report::print_rss("idle"),
             "rss-after" => report::print_rss("after load"),
+            // The CPU every process uses over `--duration`, while something else drives the
+            // load: bench/run.sh measures the pgbench ceilings with it.
+            "cpu" => {
+                let cpu = report::CpuSnapshot::take();
+                tokio::time::sleep(options.duration).await;
+                cpu.print_since(&options.label);
+            }
             "throughput" => {
                 for &clients in &options.clients {
                     let cpu = report::CpuSnapshot::take();

@@ -75,7 +75,7 @@ const NAMES: [&str; 7] = [
 ];
 
 /// CPU time (user + system, in clock ticks) per process: the taskfleet processes, Postgres
-/// (every backend), Redis and the load generator itself.
+/// (every backend), Redis, pgbench (the ceiling's client) and the load generator itself.
 pub struct CpuSnapshot {
     /// (name, pid) → ticks used so far.
     ticks: std::collections::BTreeMap<(String, u32), u64>,
@@ -102,7 +102,7 @@ impl CpuSnapshot {
                     continue;
                 };
                 let name = match &stat[open + 1..close] {
-                    c if NAMES.contains(&c) || c == "loadgen" => c.to_owned(),
+                    c if NAMES.contains(&c) || c == "loadgen" || c == "pgbench" => c.to_owned(),
                     c if c.starts_with("postgres") => "postgres".to_owned(),
                     c if c.starts_with("redis-server") => "redis".to_owned(),
                     _ => continue,
@@ -123,8 +123,9 @@ impl CpuSnapshot {
     }
 
     /// Prints each process name's share of one core since `self` (100 % = one core busy the
-    /// whole time; this machine has two): per process, what it used since the first snapshot
-    /// (all of it for one started since); a process that ended meanwhile is not counted.
+    /// whole time), and of all the machine's cores: per process, what it used since the first
+    /// snapshot (all of it for one started since); a process that ended meanwhile is not
+    /// counted.
     pub fn print_since(&self, what: &str) {
         let now = Self::take();
         let seconds = self.at.elapsed().as_secs_f64();
@@ -142,7 +143,8 @@ impl CpuSnapshot {
             total += share;
             line.push_str(&format!("  {name} {share:.0}%"));
         }
-        println!("{line}  (total {total:.0}% of 200%)");
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        println!("{line}  (total {total:.0}% of {}%)", cores * 100);
     }
 }
 
