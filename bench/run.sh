@@ -109,7 +109,7 @@ ceiling() {
     (sleep 2; ./target/release/loadgen --phases cpu --label "$label" --duration $((DURATION - 4)) >"$LOGS/ceiling-cpu.txt") &
   fi
   pgbench -h $PGHOST -U postgres -n "$@" 2>/dev/null | awk '/^tps/ {print $3}' || true
-  wait
+  wait || true
 }
 if part writes; then
   echo "== Postgres ceiling of the create-task transaction (pgbench, real schema)"
