@@ -161,7 +161,7 @@ pub async fn record_batch(pool: &PgPool, batch: &BulkDelivery) -> BulkReply {
     let mut events = Vec::with_capacity(batch.entries.len());
     let mut positions = Vec::with_capacity(batch.entries.len());
     for (position, entry) in batch.entries.iter().enumerate() {
-        match decode(&entry.event_bytes()) {
+        match decode(entry.event_bytes()) {
             Ok(event) => {
                 events.push(event);
                 positions.push(position);

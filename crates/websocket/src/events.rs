@@ -8,6 +8,7 @@ use common::delivery::{
 };
 use common::events::{EventType, PUBSUB_BROADCAST, topics};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::hub::Push;
@@ -60,37 +61,49 @@ pub async fn on_user_deleted(State(state): State<AppState>, body: Bytes) -> Topi
 
 /// The parts of an event payload a push needs. Task events and reminders share this outer
 /// shape (docs/contract.md §5), so one reader serves every topic; unknown fields are ignored.
+/// The task (`data`) stays JSON text until a push needs it.
 #[derive(Deserialize)]
-struct Payload {
+pub struct Payload<'a> {
     event_id: String,
     event_type: EventType,
-    user_id: String,
+    pub user_id: String,
     #[serde(default)]
     task_version: Option<i64>,
-    #[serde(default)]
-    data: Value,
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
-struct Envelope {
-    data: Payload,
+struct Envelope<'a> {
+    #[serde(borrow)]
+    data: Payload<'a>,
 }
 
-/// The browser message for a delivered CloudEvent, or the reply for one that can never be
-/// pushed (not an event of ours).
-pub fn push_for(body: &[u8]) -> Result<Push, TopicReply> {
+/// The payload of a delivered CloudEvent, or the reply for one that can never be pushed (not
+/// an event of ours).
+pub fn payload_of(body: &[u8]) -> Result<Payload<'_>, TopicReply> {
     let envelope: Envelope = serde_json::from_slice(body).map_err(|error| {
         tracing::warn!(%error, "dropping an event that cannot be pushed");
         TopicReply::Drop
     })?;
-    let mut payload = envelope.data;
+    let payload = envelope.data;
     if payload.user_id.is_empty() || payload.event_id.is_empty() {
         return Err(TopicReply::Drop);
     }
+    Ok(payload)
+}
+
+/// The browser message for an event's payload.
+pub fn push_of(payload: Payload<'_>) -> Push {
+    // The task's text was read as JSON with the event: it parses.
+    let mut data: Value = payload
+        .data
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or(Value::Null);
     // Task pushes carry the task in the REST shape (`id`, `version`), so a client can put it
     // straight into its list.
     if payload.event_type != EventType::ReminderDue
-        && let Value::Object(task) = &mut payload.data
+        && let Value::Object(task) = &mut data
     {
         if let Some(id) = task.get("task_id").cloned() {
             task.insert("id".to_owned(), id);
@@ -102,25 +115,29 @@ pub fn push_for(body: &[u8]) -> Result<Push, TopicReply> {
     let message = json!({
         "type": payload.event_type.push_type(),
         "event_id": payload.event_id,
-        "task_id": payload.data.get("task_id").cloned().unwrap_or(Value::Null),
+        "task_id": data.get("task_id").cloned().unwrap_or(Value::Null),
         "version": payload.task_version,
-        "task": payload.data,
+        "task": data,
     });
-    Ok(Push {
+    Push {
         event_id: payload.event_id,
         user_id: payload.user_id,
         json: message.to_string(),
         last: false,
-    })
+    }
 }
 
 /// `POST /events/{topic}`: pushes the event (or each event of a batch) to this replica's
 /// connections of its user. Nothing here can fail transiently, so the answer is SUCCESS or
 /// DROP, never RETRY.
 pub async fn on_event(State(state): State<AppState>, body: Bytes) -> Response {
-    let push = |body: &[u8]| match push_for(body) {
-        Ok(push) => {
-            let fanout = state.hub.publish(push);
+    let push = |body: &[u8]| match payload_of(body) {
+        // Nothing on this replica would take it: no connection of the user and no replay
+        // buffer. Its message is not built, and its id is not remembered: a redelivery after
+        // the user connects is pushed (most users are offline most of the time).
+        Ok(payload) if !state.hub.has_user(&payload.user_id) => TopicReply::Success,
+        Ok(payload) => {
+            let fanout = state.hub.publish(push_of(payload));
             tracing::debug!(?fanout, "pushed");
             TopicReply::Success
         }
@@ -131,7 +148,7 @@ pub async fn on_event(State(state): State<AppState>, body: Bytes) -> Response {
         Delivery::Bulk(batch) => {
             let mut reply = BulkReply::default();
             for entry in &batch.entries {
-                reply.push(entry, push(&entry.event_bytes()));
+                reply.push(entry, push(entry.event_bytes()));
             }
             reply.into_response()
         }

@@ -207,6 +207,13 @@ impl Hub {
         fanout
     }
 
+    /// Whether a push to `user_id` would reach or be kept by anything here: an open
+    /// connection of theirs, or the replay buffer of one that closed less than
+    /// [`HubLimits::idle_user_retention`] ago (until [`Hub::prune_idle`]).
+    pub fn has_user(&self, user_id: &str) -> bool {
+        self.lock().users.contains_key(user_id)
+    }
+
     /// Sends `push` (marked [`Push::last`]) to every connection of its user and then forgets
     /// the user: each connection closes once its queue is sent, and nothing is kept to replay.
     pub fn end_user(&self, mut push: Push) -> Fanout {

@@ -74,6 +74,23 @@ async fn the_same_event_delivered_twice_is_pushed_once() {
 }
 
 #[tokio::test]
+async fn an_event_that_reached_no_one_is_pushed_when_redelivered_after_its_user_connects() {
+    let app = spawn_app().await;
+    let event = task_event(EventType::TaskCreated, &task("erin", "while away"));
+    assert_eq!(
+        app.deliver("task-created", &event).await,
+        json!({"status": "SUCCESS"}),
+        "acknowledged with no connection of erin's here"
+    );
+    let mut socket = app.connect_as("erin").await;
+    app.deliver("task-created", &event).await;
+    let message = next_json(&mut socket, Duration::from_secs(5))
+        .await
+        .expect("the redelivery was taken for a duplicate of a push that reached no one");
+    assert_eq!(message["task"]["title"], "while away");
+}
+
+#[tokio::test]
 async fn events_published_on_pubsub_reach_sockets_through_the_broadcast_subscription() {
     let app = spawn_app().await;
     let mut socket = app.connect_as("carol").await;
