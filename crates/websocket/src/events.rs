@@ -63,10 +63,10 @@ pub async fn on_user_deleted(State(state): State<AppState>, body: Bytes) -> Topi
 /// shape (docs/contract.md §5), so one reader serves every topic; unknown fields are ignored.
 /// The task (`data`) stays JSON text until a push needs it.
 #[derive(Deserialize)]
-pub struct Payload<'a> {
+struct Payload<'a> {
     event_id: String,
     event_type: EventType,
-    pub user_id: String,
+    user_id: String,
     #[serde(default)]
     task_version: Option<i64>,
     #[serde(default, borrow)]
@@ -81,7 +81,7 @@ struct Envelope<'a> {
 
 /// The payload of a delivered CloudEvent, or the reply for one that can never be pushed (not
 /// an event of ours).
-pub fn payload_of(body: &[u8]) -> Result<Payload<'_>, TopicReply> {
+fn payload_of(body: &[u8]) -> Result<Payload<'_>, TopicReply> {
     let envelope: Envelope = serde_json::from_slice(body).map_err(|error| {
         tracing::warn!(%error, "dropping an event that cannot be pushed");
         TopicReply::Drop
@@ -94,7 +94,7 @@ pub fn payload_of(body: &[u8]) -> Result<Payload<'_>, TopicReply> {
 }
 
 /// The browser message for an event's payload.
-pub fn push_of(payload: Payload<'_>) -> Push {
+fn push_of(payload: Payload<'_>) -> Push {
     // The task's text was read as JSON with the event: it parses.
     let mut data: Value = payload
         .data
