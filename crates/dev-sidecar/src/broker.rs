@@ -19,6 +19,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::watch;
 
 use crate::subscriptions::SubscriptionJson;
@@ -61,8 +62,10 @@ pub struct StoredMessage {
     pub metadata: BTreeMap<String, String>,
     /// The envelope bytes exactly as the publishing sidecar serialized them. Only the bytes are
     /// kept (a parsed JSON tree costs several times their size); [`StoredMessage::envelope`]
-    /// parses them when a delivery needs fields.
+    /// parses them when a delivery needs more than [`StoredMessage::head`].
     pub bytes: Bytes,
+    /// The envelope's fields every delivery reads, read once when the message was appended.
+    pub head: EnvelopeHead,
     pub timestamp: DateTime<Utc>,
 }
 
@@ -70,6 +73,65 @@ impl StoredMessage {
     /// The envelope as JSON (a raw payload that is not JSON: its text).
     pub fn envelope(&self) -> Value {
         envelope_of(&self.bytes)
+    }
+}
+
+/// The string fields of an envelope that every delivery of it reads: whether it expired, and
+/// the trace context it carries on. A field that is missing or not a string is `None`, as it
+/// is when read from [`StoredMessage::envelope`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvelopeHead {
+    pub expiration: Option<String>,
+    pub traceparent: Option<String>,
+    pub tracestate: Option<String>,
+}
+
+impl EnvelopeHead {
+    /// Read from `bytes` without building the JSON tree of the whole envelope (whose `data` is
+    /// most of it), which every delivery of every message did before: a tenth of the dev
+    /// sidecar's CPU. Bytes that are not a plain JSON object (a raw payload, a repeated key)
+    /// are read through the tree, so the answer is always the tree's.
+    pub fn of(bytes: &[u8]) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Fields<'a> {
+            #[serde(borrow, default)]
+            expiration: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            traceparent: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            tracestate: Option<&'a RawValue>,
+        }
+        let text =
+            |raw: Option<&RawValue>| raw.and_then(|raw| serde_json::from_str(raw.get()).ok());
+        match serde_json::from_slice::<Fields<'_>>(bytes) {
+            Ok(fields) => Self {
+                expiration: text(fields.expiration),
+                traceparent: text(fields.traceparent),
+                tracestate: text(fields.tracestate),
+            },
+            Err(_) => {
+                let envelope = envelope_of(bytes);
+                let text = |field: &str| {
+                    envelope
+                        .get(field)
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                };
+                Self {
+                    expiration: text("expiration"),
+                    traceparent: text("traceparent"),
+                    tracestate: text("tracestate"),
+                }
+            }
+        }
+    }
+
+    /// Whether the envelope's `expiration` (RFC 3339) has passed.
+    pub fn is_expired(&self) -> bool {
+        self.expiration
+            .as_deref()
+            .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+            .is_some_and(|expiration| expiration < Utc::now())
     }
 }
 
@@ -270,6 +332,7 @@ impl Broker {
             .get("partitionNumber")
             .and_then(|n| n.parse::<usize>().ok());
         let now = Utc::now();
+        let head = EnvelopeHead::of(&bytes);
         let log_key = self.log_key(pubsub, topic);
         let mut guard = lock(&self.inner);
         // One `&mut Inner`, so the log and the group list can be borrowed side by side.
@@ -292,6 +355,7 @@ impl Broker {
             key: key.clone(),
             metadata,
             bytes: bytes.clone(),
+            head,
             timestamp: now,
         });
         let stored = &mut log.partitions[partition];
@@ -477,6 +541,62 @@ mod tests {
 
     fn to_partition(n: usize) -> BTreeMap<String, String> {
         BTreeMap::from([("partitionNumber".to_owned(), n.to_string())])
+    }
+
+    /// The head read from the JSON tree, as every delivery read it before.
+    fn head_of_tree(bytes: &[u8]) -> EnvelopeHead {
+        let envelope = envelope_of(bytes);
+        let text = |field: &str| {
+            envelope
+                .get(field)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        EnvelopeHead {
+            expiration: text("expiration"),
+            traceparent: text("traceparent"),
+            tracestate: text("tracestate"),
+        }
+    }
+
+    /// Deliveries read an envelope's expiration and trace context from a head read once per
+    /// message, without the tree; whatever the bytes, it says what the tree says.
+    #[test]
+    fn an_envelopes_head_says_what_its_json_tree_says() {
+        let cases: [&[u8]; 9] = [
+            br#"{"id":"1","expiration":"2020-01-01T00:00:00Z","traceparent":"00-ab-cd-01","tracestate":"k=v","data":{"expiration":"nested"}}"#,
+            br#"{"id":"1","data":{"traceparent":"nested"}}"#,
+            br#"{"expiration":17,"traceparent":null,"tracestate":["x"]}"#,
+            br#"{"traceparent":"first","traceparent":"second"}"#,
+            br#"{"traceparent":"escaped
+"}"#,
+            br#""a raw payload""#,
+            b"not json at all",
+            br#"[1,2]"#,
+            br#"{"traceparent":"a"} trailing"#,
+        ];
+        for bytes in cases {
+            assert_eq!(
+                EnvelopeHead::of(bytes),
+                head_of_tree(bytes),
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        let repeated = EnvelopeHead::of(br#"{"traceparent":"first","traceparent":"second"}"#);
+        assert_eq!(repeated.traceparent.as_deref(), Some("second"));
+    }
+
+    #[test]
+    fn an_envelope_is_expired_once_its_expiration_has_passed() {
+        let at = |expiration: &str| EnvelopeHead {
+            expiration: Some(expiration.to_owned()),
+            ..EnvelopeHead::default()
+        };
+        assert!(at("2020-01-01T00:00:00Z").is_expired());
+        assert!(!at("2999-01-01T00:00:00Z").is_expired());
+        assert!(!at("not a time").is_expired());
+        assert!(!EnvelopeHead::default().is_expired());
     }
 
     /// Every partition loop of every consumer group waited on one signal, bumped by any

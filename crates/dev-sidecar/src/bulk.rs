@@ -40,7 +40,6 @@ use std::time::Duration;
 use base64::Engine;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
@@ -48,7 +47,7 @@ use crate::broker::{Group, Member, StoredMessage};
 use crate::components::Component;
 use crate::delivery::{
     APP_DOWN_POLL, DEAD_LETTER_RETRY, DELIVERY_TIMEOUT, component_redelivery, dead_letter,
-    is_expired, message_headers,
+    message_headers,
 };
 use crate::runtime::Shared;
 use crate::subscriptions::SubscriptionJson;
@@ -169,8 +168,6 @@ struct Entry {
     id: String,
     message: Arc<StoredMessage>,
     route: String,
-    /// The envelope's `traceparent`, read when the entry was routed.
-    traceparent: Option<String>,
 }
 
 /// What the app's answer meant for one entry.
@@ -209,19 +206,14 @@ async fn settle(shared: &Shared, group: &Group, messages: &[Arc<StoredMessage>],
         // Per entry: expired or unrouted entries are dropped (and dead-lettered) up front.
         let mut pending = Vec::with_capacity(messages.len());
         for (id, message) in ids.iter().zip(messages) {
-            let envelope = message.envelope();
-            let route = (!is_expired(&envelope))
-                .then(|| member.subscription.route_for(&envelope))
+            let route = (!message.head.is_expired())
+                .then(|| member.subscription.route_for_message(message))
                 .flatten();
             match route {
                 Some(route) => pending.push(Entry {
                     id: id.clone(),
                     message: message.clone(),
                     route,
-                    traceparent: envelope
-                        .get("traceparent")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
                 }),
                 None => {
                     tracing::warn!(topic = %message.topic, app_id = %member.app_id, "bulk entry expired or matched no route; dropped");
@@ -408,8 +400,8 @@ async fn post(
                     "application/octet-stream",
                 )
             } else {
-                if entry.traceparent.is_some() {
-                    traceparent.clone_from(&entry.traceparent);
+                if let Some(value) = &message.head.traceparent {
+                    traceparent = Some(value.as_str());
                 }
                 (
                     BulkEvent::of(&message.bytes),
@@ -442,7 +434,7 @@ async fn post(
     if let Ok(value) = HeaderValue::from_str(pubsub) {
         headers.insert("pubsubName", value);
     }
-    if let Some(value) = traceparent.and_then(|t| HeaderValue::from_str(&t).ok()) {
+    if let Some(value) = traceparent.and_then(|t| HeaderValue::from_str(t).ok()) {
         headers.insert("traceparent", value);
     }
     if let Some(value) = member
@@ -538,6 +530,8 @@ fn interpret_bulk_reply(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use serde_json::Value;
+
     use super::*;
 
     #[test]

@@ -219,14 +219,13 @@ async fn run_partition(shared: Arc<Shared>, group: Arc<Group>, partition: usize,
 }
 
 async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
-    let envelope = message.envelope();
     let mut failures = 0u32;
     'attempts: loop {
         let members = group.rotation();
         let Some(first) = members.first().cloned() else {
             return;
         };
-        if is_expired(&envelope) {
+        if message.head.is_expired() {
             tracing::warn!(topic = %message.topic, group = %group.key.group, "message expired before delivery");
             if dead_letter(shared, &first, message) {
                 return;
@@ -240,7 +239,7 @@ async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
             if !shared.serving(&member.instance) {
                 continue;
             }
-            let Some(route) = member.subscription.route_for(&envelope) else {
+            let Some(route) = member.subscription.route_for_message(message) else {
                 tracing::debug!(topic = %message.topic, app_id = %member.app_id, "no routing rule matched; message skipped");
                 if dead_letter(shared, &member, message) {
                     return;
@@ -255,7 +254,7 @@ async fn deliver(shared: &Shared, group: &Group, message: &StoredMessage) {
                 answered_by = member;
                 break;
             }
-            outcome = attempt(shared, &member, &route, message, &envelope).await;
+            outcome = attempt(shared, &member, &route, message).await;
             shared.breaker_record(
                 &member.instance,
                 &message.pubsub,
@@ -324,14 +323,6 @@ async fn failed_for_good(shared: &Shared, member: &Member, message: &StoredMessa
     }
 }
 
-pub(crate) fn is_expired(envelope: &serde_json::Value) -> bool {
-    envelope
-        .get("expiration")
-        .and_then(|v| v.as_str())
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .is_some_and(|expiration| expiration < chrono::Utc::now())
-}
-
 /// Dapr re-publishes the original bytes and metadata on the same component, so the DLQ topic
 /// is an ordinary topic that anything may subscribe to. Without one the message is acked.
 /// Returns false when the re-publish failed (as a publish would: a Kafka topic that does not
@@ -365,13 +356,12 @@ async fn attempt(
     member: &Member,
     route: &str,
     message: &StoredMessage,
-    envelope: &serde_json::Value,
 ) -> Outcome {
     let copies = shared.duplicates.load(Ordering::Acquire);
     if copies <= 1 {
-        return attempt_once(shared, member, route, message, envelope).await;
+        return attempt_once(shared, member, route, message).await;
     }
-    let attempts = (0..copies).map(|_| attempt_once(shared, member, route, message, envelope));
+    let attempts = (0..copies).map(|_| attempt_once(shared, member, route, message));
     let mut outcomes = futures::future::join_all(attempts).await;
     outcomes.swap_remove(0)
 }
@@ -381,7 +371,6 @@ async fn attempt_once(
     member: &Member,
     route: &str,
     message: &StoredMessage,
-    envelope: &serde_json::Value,
 ) -> Outcome {
     let url = format!(
         "http://{}{route}",
@@ -398,7 +387,7 @@ async fn attempt_once(
     let request = shared
         .http
         .post(url)
-        .headers(delivery_headers(member, message, envelope))
+        .headers(delivery_headers(member, message))
         .timeout(timeout)
         .body(body);
     let response = match request.send().await {
@@ -463,11 +452,7 @@ pub(crate) fn message_headers(message: &StoredMessage) -> BTreeMap<String, Strin
     headers
 }
 
-fn delivery_headers(
-    member: &Member,
-    message: &StoredMessage,
-    envelope: &serde_json::Value,
-) -> HeaderMap {
+fn delivery_headers(member: &Member, message: &StoredMessage) -> HeaderMap {
     let mut headers = HeaderMap::new();
     let mut put = |name: &str, value: &str| {
         if let (Ok(name), Ok(value)) = (
@@ -481,8 +466,12 @@ fn delivery_headers(
         put(key, value);
     }
     put("content-type", "application/cloudevents+json");
-    for field in ["traceparent", "tracestate"] {
-        if let Some(value) = envelope.get(field).and_then(|v| v.as_str())
+    let head = &message.head;
+    for (field, value) in [
+        ("traceparent", &head.traceparent),
+        ("tracestate", &head.tracestate),
+    ] {
+        if let Some(value) = value.as_deref()
             && !value.is_empty()
         {
             put(field, value);

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::broker::StoredMessage;
+
 /// The exact shape of Dapr's `SubscriptionJSON`; field names are case-sensitive.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct SubscriptionJson {
@@ -80,12 +82,21 @@ impl SubscriptionJson {
             .is_some_and(|v| crate::envelope::parse_go_bool(v) == Some(true))
     }
 
-    /// The path to POST this event to, with the leading `/` Dapr adds; `None` means no rule
-    /// matched and there is no default, which Dapr treats as "acknowledge and skip".
-    pub fn route_for(&self, event: &Value) -> Option<String> {
+    /// The path to POST `message` to, with the leading `/` Dapr adds; `None` means no rule
+    /// matched and there is no default, which Dapr treats as "acknowledge and skip". The
+    /// envelope is parsed only when a rule with a match expression comes before the first that
+    /// matches everything.
+    pub fn route_for_message(&self, message: &StoredMessage) -> Option<String> {
+        let mut event = None;
         self.effective_rules()
             .into_iter()
-            .find(|rule| rule_matches(&rule.match_expr, event))
+            .find(|rule| {
+                rule.match_expr.trim().is_empty()
+                    || rule_matches(
+                        &rule.match_expr,
+                        event.get_or_insert_with(|| message.envelope()),
+                    )
+            })
             .map(|rule| normalize_path(&rule.path))
     }
 }

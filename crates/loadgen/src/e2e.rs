@@ -4,14 +4,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use hyper::Method;
+use hyper::header::HeaderValue;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::Options;
 use crate::report::Measured;
-use crate::throughput::{client, tokens};
+use crate::throughput::{Connection, bearer, client, tokens};
 
 /// What the sockets saw: (task id, version) → receipt instant and how long after the task's
 /// `updated_at` it came; task id → reminder receipt time.
@@ -79,71 +82,99 @@ pub async fn end_to_end(options: &Options) -> anyhow::Result<EndToEnd> {
     let tokens = Arc::new(tokens(options, "listener", options.listeners)?);
     let seen = Arc::new(Mutex::new(Seen::default()));
     let readers = listen(options, &tokens, seen.clone()).await?;
-    let http = client()?;
+    let authorizations: Arc<Vec<HeaderValue>> = Arc::new(
+        tokens
+            .iter()
+            .map(|t| bearer(t))
+            .collect::<anyhow::Result<_>>()?,
+    );
+    let connections = (0..8)
+        .map(|_| Connection::new(options))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let started = Instant::now();
     let deadline = started + options.duration;
-    let writers = (0..8).map(|worker| {
-        let (http, tokens, api) = (http.clone(), tokens.clone(), options.api.clone());
-        // Each round is three writes; eight writers share the rate.
-        let pace = (options.e2e_rate > 0)
-            .then(|| Duration::from_secs_f64(3.0 * 8.0 / options.e2e_rate as f64));
-        tokio::spawn(async move {
-            let mut sent: Vec<((String, i64), Instant)> = Vec::new();
-            let mut errors = 0;
-            let mut n = worker;
-            let mut ticker = pace.map(|every| {
-                let mut ticker = tokio::time::interval(every);
-                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                ticker
-            });
-            while Instant::now() < deadline {
-                if let Some(ticker) = &mut ticker {
-                    ticker.tick().await;
-                }
-                let token = &tokens[n % tokens.len()];
-                n += 8;
-                let at = Instant::now();
-                let Ok(response) = http
-                    .post(format!("{api}/api/tasks"))
-                    .bearer_auth(token)
-                    .json(&json!({"title": "e2e"}))
-                    .send()
-                    .await
-                else {
-                    errors += 1;
-                    continue;
+    let writers = connections
+        .into_iter()
+        .enumerate()
+        .map(|(worker, mut connection)| {
+            let authorizations = authorizations.clone();
+            // Each round is three writes; eight writers share the rate.
+            let pace = (options.e2e_rate > 0)
+                .then(|| Duration::from_secs_f64(3.0 * 8.0 / options.e2e_rate as f64));
+            tokio::spawn(async move {
+                let mut sent: Vec<((String, i64), Instant)> = Vec::new();
+                let mut errors = 0;
+                let mut n = worker;
+                let mut ticker = pace.map(|every| {
+                    let mut ticker = tokio::time::interval(every);
+                    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    ticker
+                });
+                // A write as the user of `authorization`: its body when it succeeded.
+                let mut write = async |method: Method,
+                                       target: &str,
+                                       authorization: &HeaderValue,
+                                       body: &'static str| {
+                    let body = (!body.is_empty()).then(|| Bytes::from_static(body.as_bytes()));
+                    let request = connection.request(method, target, authorization, body);
+                    match request {
+                        Ok(request) => connection
+                            .send(request)
+                            .await
+                            .filter(|(status, _)| status.is_success()),
+                        Err(_) => None,
+                    }
                 };
-                let Ok(task) = response.json::<Value>().await else {
-                    errors += 1;
-                    continue;
-                };
-                let id = task["id"].as_str().unwrap_or_default().to_owned();
-                sent.push(((id.clone(), 1), at));
-                let at = Instant::now();
-                match http
-                    .patch(format!("{api}/api/tasks/{id}"))
-                    .bearer_auth(token)
-                    .json(&json!({"title": "e2e 2"}))
-                    .send()
+                while Instant::now() < deadline {
+                    if let Some(ticker) = &mut ticker {
+                        ticker.tick().await;
+                    }
+                    let authorization = &authorizations[n % authorizations.len()];
+                    n += 8;
+                    let at = Instant::now();
+                    let created = write(
+                        Method::POST,
+                        "/api/tasks",
+                        authorization,
+                        r#"{"title":"e2e"}"#,
+                    )
+                    .await;
+                    let Some(task) =
+                        created.and_then(|(_, body)| serde_json::from_slice::<Value>(&body).ok())
+                    else {
+                        errors += 1;
+                        continue;
+                    };
+                    let id = task["id"].as_str().unwrap_or_default().to_owned();
+                    sent.push(((id.clone(), 1), at));
+                    let at = Instant::now();
+                    match write(
+                        Method::PATCH,
+                        &format!("/api/tasks/{id}"),
+                        authorization,
+                        r#"{"title":"e2e 2"}"#,
+                    )
                     .await
-                {
-                    Ok(r) if r.status().is_success() => sent.push(((id.clone(), 2), at)),
-                    _ => errors += 1,
-                }
-                let at = Instant::now();
-                match http
-                    .post(format!("{api}/api/tasks/{id}/complete"))
-                    .bearer_auth(token)
-                    .send()
+                    {
+                        Some(_) => sent.push(((id.clone(), 2), at)),
+                        None => errors += 1,
+                    }
+                    let at = Instant::now();
+                    match write(
+                        Method::POST,
+                        &format!("/api/tasks/{id}/complete"),
+                        authorization,
+                        "",
+                    )
                     .await
-                {
-                    Ok(r) if r.status().is_success() => sent.push(((id, 3), at)),
-                    _ => errors += 1,
+                    {
+                        Some(_) => sent.push(((id, 3), at)),
+                        None => errors += 1,
+                    }
                 }
-            }
-            (sent, errors)
-        })
-    });
+                (sent, errors)
+            })
+        });
     let mut sent = Vec::new();
     let mut measured = Measured::new();
     let mut from_stamp = Measured::new();
