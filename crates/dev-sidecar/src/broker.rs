@@ -88,8 +88,8 @@ pub struct EnvelopeHead {
 
 impl EnvelopeHead {
     /// Read from `bytes` without building the JSON tree of the whole envelope (whose `data` is
-    /// most of it), which every delivery of every message did before: a tenth of the dev
-    /// sidecar's CPU. Bytes that are not a plain JSON object (a raw payload, a repeated key)
+    /// most of it), which every delivery of every message did before: 14 % of the dev
+    /// sidecar's samples under creates. Bytes that are not a plain JSON object (a raw payload, a repeated key)
     /// are read through the tree, so the answer is always the tree's.
     pub fn of(bytes: &[u8]) -> Self {
         #[derive(serde::Deserialize)]
@@ -568,8 +568,7 @@ mod tests {
             br#"{"id":"1","data":{"traceparent":"nested"}}"#,
             br#"{"expiration":17,"traceparent":null,"tracestate":["x"]}"#,
             br#"{"traceparent":"first","traceparent":"second"}"#,
-            br#"{"traceparent":"escaped
-"}"#,
+            br#"{"traceparent":"esc\u0061ped\n"}"#,
             br#""a raw payload""#,
             b"not json at all",
             br#"[1,2]"#,
@@ -585,6 +584,8 @@ mod tests {
         }
         let repeated = EnvelopeHead::of(br#"{"traceparent":"first","traceparent":"second"}"#);
         assert_eq!(repeated.traceparent.as_deref(), Some("second"));
+        let escaped = EnvelopeHead::of(br#"{"traceparent":"esc\u0061ped\n"}"#);
+        assert_eq!(escaped.traceparent.as_deref(), Some("escaped\n"));
     }
 
     #[test]
