@@ -109,7 +109,7 @@ fn api_authority(options: &Options) -> anyhow::Result<Authority> {
 /// The workers speak HTTP/1.1 on a connection each through hyper's connection API rather than
 /// through reqwest. loadgen shares the two cores with the system it measures, so what it spends
 /// per request is taken from the figure it reports; reqwest parsed the URL, wrote the JSON body
-/// and built the headers anew for every request, and went through its pool and a timer. pgbench,
+/// and built the headers anew for every request, and went through its connection pool. pgbench,
 /// the ceiling's client, prepares its statements once in the same way.
 struct Prepared {
     method: Method,
