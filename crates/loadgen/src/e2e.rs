@@ -116,14 +116,12 @@ pub async fn end_to_end(options: &Options) -> anyhow::Result<EndToEnd> {
                                        authorization: &HeaderValue,
                                        body: &'static str| {
                     let body = (!body.is_empty()).then(|| Bytes::from_static(body.as_bytes()));
+                    let target = target.parse().ok()?;
                     let request = connection.request(method, target, authorization, body);
-                    match request {
-                        Ok(request) => connection
-                            .send(request)
-                            .await
-                            .filter(|(status, _)| status.is_success()),
-                        Err(_) => None,
-                    }
+                    connection
+                        .send(request)
+                        .await
+                        .filter(|(status, _)| status.is_success())
                 };
                 while Instant::now() < deadline {
                     if let Some(ticker) = &mut ticker {

@@ -115,36 +115,19 @@ struct Prepared {
     method: Method,
     /// The path and query.
     target: Uri,
-    /// `Host` and the phase's own headers.
+    /// The JSON body, if any.
+    body: Option<Bytes>,
+    /// The phase's own headers.
     headers: HeaderMap,
-    body: Bytes,
 }
 
 impl Prepared {
-    fn new(
-        options: &Options,
-        method: Method,
-        target: &str,
-        body: Option<&serde_json::Value>,
-    ) -> anyhow::Result<Self> {
-        let authority = api_authority(options)?;
-        let mut headers = HeaderMap::new();
-        headers.insert(header::HOST, HeaderValue::from_str(authority.as_str())?);
-        let body = match body {
-            Some(body) => {
-                headers.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                Bytes::from(serde_json::to_vec(body)?)
-            }
-            None => Bytes::new(),
-        };
+    fn new(method: Method, target: &str, body: Option<&serde_json::Value>) -> anyhow::Result<Self> {
         Ok(Self {
             method,
             target: target.parse()?,
-            headers,
-            body,
+            body: body.map(serde_json::to_vec).transpose()?.map(Bytes::from),
+            headers: HeaderMap::new(),
         })
     }
 
@@ -153,14 +136,19 @@ impl Prepared {
         self
     }
 
-    fn request(&self, authorization: &HeaderValue) -> Request<Full<Bytes>> {
-        let mut request = Request::new(Full::new(self.body.clone()));
-        *request.method_mut() = self.method.clone();
-        *request.uri_mut() = self.target.clone();
-        *request.headers_mut() = self.headers.clone();
-        request
-            .headers_mut()
-            .insert(header::AUTHORIZATION, authorization.clone());
+    /// The request as the user of `authorization`, for `connection`.
+    fn request(
+        &self,
+        connection: &Connection,
+        authorization: &HeaderValue,
+    ) -> Request<Full<Bytes>> {
+        let mut request = connection.request(
+            self.method.clone(),
+            self.target.clone(),
+            authorization,
+            self.body.clone(),
+        );
+        request.headers_mut().extend(self.headers.clone());
         request
     }
 }
@@ -193,19 +181,24 @@ impl Connection {
     pub(crate) fn request(
         &self,
         method: Method,
-        target: &str,
+        target: Uri,
         authorization: &HeaderValue,
         body: Option<Bytes>,
-    ) -> anyhow::Result<Request<Full<Bytes>>> {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(target)
-            .header(header::HOST, self.host.clone())
-            .header(header::AUTHORIZATION, authorization.clone());
+    ) -> Request<Full<Bytes>> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, self.host.clone());
+        headers.insert(header::AUTHORIZATION, authorization.clone());
         if body.is_some() {
-            request = request.header(header::CONTENT_TYPE, "application/json");
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
         }
-        Ok(request.body(Full::new(body.unwrap_or_default()))?)
+        let mut request = Request::new(Full::new(body.unwrap_or_default()));
+        *request.method_mut() = method;
+        *request.uri_mut() = target;
+        *request.headers_mut() = headers;
+        request
     }
 
     /// Sends `request` and reads the whole response: its status and body, or `None` when the
@@ -278,7 +271,10 @@ async fn drive(
                     let authorization = &authorizations[n % authorizations.len()];
                     n += clients;
                     let sent = Instant::now();
-                    let outcome = match connection.send(prepared.request(authorization)).await {
+                    let outcome = match connection
+                        .send(prepared.request(&connection, authorization))
+                        .await
+                    {
                         Some((status, body)) => status.is_success() && accept(&body),
                         None => false,
                     };
@@ -303,7 +299,7 @@ async fn drive(
 
 pub async fn create_tasks(options: &Options, clients: usize) -> anyhow::Result<Measured> {
     let body = json!({"title": "a task title", "description": "some description", "priority": "high", "tags": ["work", "home"]});
-    let prepared = Prepared::new(options, Method::POST, "/api/tasks", Some(&body))?;
+    let prepared = Prepared::new(Method::POST, "/api/tasks", Some(&body))?;
     let tokens = tokens(options, "load-user", options.users)?;
     drive(options, clients, tokens, prepared, |_| true).await
 }
@@ -311,7 +307,7 @@ pub async fn create_tasks(options: &Options, clients: usize) -> anyhow::Result<M
 /// The read through REST: the user's first 20 pending tasks, soonest due first.
 pub async fn list_rest(options: &Options, clients: usize) -> anyhow::Result<Measured> {
     let target = "/api/tasks?status=pending&sort=due_date&limit=20";
-    let prepared = Prepared::new(options, Method::GET, target, None)?;
+    let prepared = Prepared::new(Method::GET, target, None)?;
     let tokens = tokens(options, "read-user", options.users)?;
     drive(options, clients, tokens, prepared, |_| true).await
 }
@@ -320,7 +316,7 @@ pub async fn list_rest(options: &Options, clients: usize) -> anyhow::Result<Meas
 pub async fn list_mcp(options: &Options, clients: usize) -> anyhow::Result<Measured> {
     let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                       "params": {"name": "list_tasks", "arguments": {"limit": 20}}});
-    let prepared = Prepared::new(options, Method::POST, "/mcp", Some(&call))?
+    let prepared = Prepared::new(Method::POST, "/mcp", Some(&call))?
         .header("accept", "application/json, text/event-stream")
         .header("mcp-protocol-version", "2025-06-18");
     let tokens = agent_tokens(options, "read-user", options.users).await?;
