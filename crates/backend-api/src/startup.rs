@@ -16,6 +16,7 @@ use crate::assistant::{Assistant, AssistantSettings};
 use crate::calendar::CalendarSettings;
 use crate::limits::ApiLimits;
 use crate::mcp::McpSettings;
+use crate::tasks::Creates;
 
 /// The service name: app-id, binary, CloudEvent `source`.
 pub const SERVICE: &str = "backend-api";
@@ -29,6 +30,8 @@ pub use common::clock::{Clock, system_clock};
 pub struct AppState {
     /// Postgres.
     pub pool: PgPool,
+    /// The writers of creates without an idempotency key.
+    pub creates: Creates,
     /// Token verification.
     pub verifier: Arc<JwtVerifier>,
     /// "Now" for quick-add and the assistant's date phrases.
@@ -150,6 +153,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     let pool = common::db::connect_lazy(&service.database_url, service.database_max_connections)?;
     let state = AppState {
         pool: pool.clone(),
+        creates: Creates::start(pool.clone()),
         verifier: Arc::new(JwtVerifier::new(&service.auth)),
         clock,
         confirmation_ttl: assistant.confirmation_ttl,

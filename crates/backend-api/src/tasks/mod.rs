@@ -3,6 +3,7 @@
 //! request validation, the list query, `If-Match`, the events of a change and the idempotency
 //! keys. No extractor or response is built here; `routes/tasks` turns requests into these calls.
 
+mod creates;
 mod filter;
 mod idempotency;
 mod input;
@@ -13,6 +14,7 @@ pub mod trash;
 pub mod views;
 mod write;
 
+pub use creates::Creates;
 pub use filter::TaskFilter;
 pub use idempotency::{IDEMPOTENCY_KEY_RETENTION, prune_idempotency_keys};
 pub use input::{CreateTaskRequest, UpdateTaskRequest, normalize_tags};

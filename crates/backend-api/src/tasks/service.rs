@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::creates::Creates;
 use super::input::{CreateTaskRequest, UpdateTaskRequest};
 use super::write::{self, Caller, IfMatch, check_if_match, diff, emit};
 
@@ -37,11 +38,14 @@ pub async fn create(
     request: CreateTaskRequest,
     idempotency_key: Option<&str>,
 ) -> Result<Created, ApiError> {
-    let request_hash = hex::encode(Sha256::digest(
-        serde_json::to_vec(&request).unwrap_or_default(),
-    ));
+    // Only a keyed request needs its hash (to tell a retry from a different request).
+    let request_hash = idempotency_key.map(|_| {
+        hex::encode(Sha256::digest(
+            serde_json::to_vec(&request).unwrap_or_default(),
+        ))
+    });
     let new = request.into_new_task(&caller.user_id)?;
-    if let Some(key) = idempotency_key {
+    if let (Some(key), Some(request_hash)) = (idempotency_key, request_hash) {
         // Claims the key; a concurrent request with the same key waits here for our commit and
         // then finds the stored response.
         let claimed = sqlx::query(
@@ -79,15 +83,7 @@ pub async fn create(
     let event = write::event(EventType::TaskCreated, &task, None, caller)?;
     insert_task(&mut *conn, &task, &event)
         .await
-        .map_err(|error| match error {
-            // A token issued before the account was deleted: nothing is created for it.
-            sqlx::Error::RowNotFound => ApiError::from(common::error::Refusal::new(
-                axum::http::StatusCode::GONE,
-                "account_deleted",
-                "this account was deleted",
-            )),
-            error => error.into(),
-        })?;
+        .map_err(not_stored)?;
     if let Some(key) = idempotency_key {
         let stored = serde_json::to_value(&task).map_err(|e| ApiError::Internal(e.into()))?;
         sqlx::query(
@@ -103,6 +99,33 @@ pub async fn create(
         task,
         replayed: false,
     })
+}
+
+/// Creates a task for the caller without an idempotency key, written together with other
+/// creates under way ([`Creates`]): what [`create`] does outside a transaction.
+pub async fn create_grouped(
+    creates: &Creates,
+    caller: &Caller,
+    request: CreateTaskRequest,
+) -> Result<Task, ApiError> {
+    let task = request
+        .into_new_task(&caller.user_id)?
+        .into_task(Utc::now());
+    let event = write::event(EventType::TaskCreated, &task, None, caller)?;
+    creates.store(task, event).await.map_err(not_stored)
+}
+
+/// The answer to a create the database did not store.
+fn not_stored(error: sqlx::Error) -> ApiError {
+    match error {
+        // A token issued before the account was deleted: nothing is created for it.
+        sqlx::Error::RowNotFound => ApiError::from(common::error::Refusal::new(
+            axum::http::StatusCode::GONE,
+            "account_deleted",
+            "this account was deleted",
+        )),
+        error => error.into(),
+    }
 }
 
 /// One of the user's tasks; someone else's is "not found", exactly like a missing one.

@@ -10,6 +10,7 @@ mod assistant_scripted;
 mod auth;
 mod calendar;
 mod concurrency;
+mod creates;
 mod helpers;
 mod mcp;
 mod outbox;

@@ -7,6 +7,6 @@ mod repo;
 
 pub use model::{NewTask, Priority, RecurringMode, Task, TaskStatus};
 pub use repo::{
-    TASK_COLUMNS, delete_task, get_task, get_tasks, insert_task, lock_task, reinsert_task,
-    update_task,
+    TASK_COLUMNS, delete_task, get_task, get_tasks, insert_task, insert_tasks, lock_task,
+    reinsert_task, update_task,
 };

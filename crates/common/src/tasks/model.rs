@@ -68,6 +68,16 @@ pub enum RecurringMode {
     Completion,
 }
 
+impl RecurringMode {
+    /// The stored and serialized name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::Completion => "completion",
+        }
+    }
+}
+
 /// A task as stored and as returned by the API. Times are UTC.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Task {

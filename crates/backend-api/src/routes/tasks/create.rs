@@ -11,6 +11,7 @@ use common::tasks::Task;
 use super::http::task_response;
 use crate::limits::Writes;
 use crate::startup::AppState;
+use crate::tasks::service::Created;
 use crate::tasks::{Caller, CreateTaskRequest, WriteContext, service};
 
 const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -34,13 +35,11 @@ pub async fn create_task(
     let caller = Caller::user(user.user_id, context);
     let created = match key {
         // The task and its event are one statement, which commits on its own: no transaction
-        // (one round trip to the database instead of four).
-        None => {
-            let mut conn = state.pool.acquire().await?;
-            let created = service::create(&mut conn, &caller, request, None).await?;
-            common::outbox::committed();
-            created
-        }
+        // (one round trip to the database instead of four), shared with the creates under way.
+        None => Created {
+            task: service::create_grouped(&state.creates, &caller, request).await?,
+            replayed: false,
+        },
         // The key's claim and its stored response share the task's transaction.
         Some(key) => {
             let mut tx = state.pool.begin().await?;
