@@ -126,21 +126,36 @@ if part writes; then
   ./target/release/loadgen --secret "$JWT_SECRET" --clients "$CLIENTS" --duration "$DURATION" --phases e2e,reminders,throughput | record
 fi
 
+# Waits until every event is published (the relays delete what they publish) and audit (the
+# slowest consumer) has recorded every task event, at most 10 minutes; prints how many events
+# were behind when it began and how long they took. loadgen never deletes a task, so the task
+# events written are the sum of the tasks' versions (a create is version 1, each update or
+# completion one more). Writes can be taken faster than their events go out (creates are
+# written in groups, each event is published on its own): what a write phase leaves behind is
+# part of its result.
+wait_for_consumers() {
+  local start first="" behind=""
+  start=$(date +%s)
+  for _ in $(seq 1 600); do
+    behind=$(psql -h $PGHOST -U postgres -Atc "SELECT (SELECT count(*) FROM outbox WHERE parked_at IS NULL) + greatest(0, (SELECT coalesce(sum(version), 0) FROM tasks) - (SELECT count(*) FROM audit_log))" taskfleet_bench)
+    [ -z "$first" ] && first=$behind
+    [ "$behind" = 0 ] && break
+    sleep 1
+  done
+  echo "consumers idle after $(($(date +%s) - start)) s (events behind when the wait began: ${first:-?}, still behind: ${behind:-?})"
+}
+
+if part writes; then
+  wait_for_consumers | record
+fi
+
 if part reads; then
   # The read ceiling: the list query backend-api sends, by pgbench on the read users' tasks
   # (prepared statements, as sqlx uses), while the services idle; then the same read through
   # the API.
   echo "== Postgres ceiling of the list read (pgbench, the query of GET /api/tasks)"
-  # Reads are measured on an idle system: wait until every event is published (the relays
-  # delete what they publish) and audit (the slowest consumer) has recorded every task event.
-  # loadgen never deletes a task, so the task events written are the sum of the tasks' versions
-  # (a create is version 1, each update or completion one more).
-  for _ in $(seq 1 600); do
-    behind=$(psql -h $PGHOST -U postgres -Atc "SELECT (SELECT count(*) FROM outbox WHERE parked_at IS NULL) + greatest(0, (SELECT coalesce(sum(version), 0) FROM tasks) - (SELECT count(*) FROM audit_log))" taskfleet_bench)
-    [ "$behind" = 0 ] && break
-    sleep 1
-  done
-  echo "consumers idle (events still behind: ${behind:-?})"
+  # Reads are measured on an idle system.
+  wait_for_consumers | record
   # The reads go to users of their own with a fixed number of tasks each (READ_TASKS), so the
   # read and its ceiling measure the same thing whatever the write phases left: a quarter
   # completed, a fifth without a due date, due dates spread over the next weeks. Straight into

@@ -4,9 +4,11 @@
 //! one statement cost Postgres about a quarter as much CPU a task as eight statements).
 //!
 //! So the creates that arrive while a statement is under way wait for the next one and go in
-//! together ([`insert_tasks`]): [`WRITERS`] writers take whatever is queued, up to
-//! [`MAX_GROUP`], as soon as they are free. A create that finds a writer free is written at
-//! once, alone; nothing waits for a group to fill.
+//! together ([`insert_tasks`]): one writer takes whatever is queued, up to [`MAX_GROUP`], as
+//! soon as it is free. A create that finds the writer free is written at once, alone; nothing
+//! waits for a group to fill. One writer rather than several: with two, a create waited less
+//! for a statement under way, but groups were smaller and two statements competed for the same
+//! indexes; at 256 clients the tail grew past twice the median (docs/adr/0007-grouped-creates.md).
 //!
 //! A group commits or fails as a whole. When its statement fails (a row the database refuses,
 //! the connection lost), each of its creates is written again alone by its own request, as if
@@ -22,19 +24,17 @@ use std::sync::Arc;
 use common::outbox::OutboxEntry;
 use common::tasks::{Task, insert_task, insert_tasks};
 use sqlx::PgPool;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-/// The most creates one statement writes.
-pub const MAX_GROUP: usize = 64;
-
-/// Statements under way at once: while one waits for its commit, the next group is written.
-pub const WRITERS: usize = 2;
+/// The most creates one statement writes: as many as the benchmark's most clients, so that a
+/// create never waits for more than the statement under way and its own.
+pub const MAX_GROUP: usize = 256;
 
 /// Creates queued beyond this make the next request wait for room.
 const QUEUE: usize = 1024;
 
-/// The writers of grouped creates (see the module docs); cheap to clone.
+/// The writer of grouped creates (see the module docs); cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Creates {
     pool: PgPool,
@@ -64,13 +64,10 @@ enum Stored {
 }
 
 impl Creates {
-    /// Starts the writers on `pool`; they stop when the last clone of the answer is dropped.
+    /// Starts the writer on `pool`; it stops when the last clone of the answer is dropped.
     pub fn start(pool: PgPool) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..WRITERS {
-            tokio::spawn(write_groups(pool.clone(), Arc::clone(&receiver)));
-        }
+        tokio::spawn(write_groups(pool.clone(), receiver));
         Self { pool, queue }
     }
 
@@ -109,12 +106,12 @@ impl Creates {
     }
 }
 
-/// One writer: takes what is queued (waiting only for the first), writes it as one statement,
+/// The writer: takes what is queued (waiting only for the first), writes it as one statement,
 /// answers each create. Ends when the queue is closed.
-async fn write_groups(pool: PgPool, queue: Arc<Mutex<mpsc::Receiver<Pending>>>) {
+async fn write_groups(pool: PgPool, mut queue: mpsc::Receiver<Pending>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     loop {
-        if queue.lock().await.recv_many(&mut group, MAX_GROUP).await == 0 {
+        if queue.recv_many(&mut group, MAX_GROUP).await == 0 {
             return;
         }
         let written = write_group(&pool, &group).await;

@@ -24,7 +24,7 @@ fn event_of(task: &Task) -> OutboxEntry {
 
 /// Makes every statement that reads `erased_users` (as the create statement does) wait until
 /// the returned transaction ends.
-async fn hold_writers(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
+async fn hold_writer(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
     let mut lock = pool.begin().await.unwrap();
     sqlx::query("LOCK TABLE erased_users IN ACCESS EXCLUSIVE MODE")
         .execute(&mut *lock)
@@ -33,7 +33,7 @@ async fn hold_writers(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgre
     lock
 }
 
-/// Returns once a writer waits for the lock of [`hold_writers`].
+/// Returns once a writer waits for the lock of [`hold_writer`].
 async fn writer_waiting(pool: &PgPool) {
     eventually(
         std::time::Duration::from_secs(10),
@@ -74,7 +74,7 @@ async fn statements_of(pool: &PgPool, ids: &[Uuid]) -> usize {
 }
 
 #[tokio::test]
-async fn creates_queued_behind_busy_writers_go_in_one_statement_and_each_gets_its_answer() {
+async fn creates_queued_behind_a_busy_writer_go_in_one_statement_and_each_gets_its_answer() {
     let (pool, _) = fresh_database().await;
     sqlx::query("INSERT INTO erased_users (user_id) VALUES ('gone')")
         .execute(&pool)
@@ -96,9 +96,9 @@ async fn creates_queued_behind_busy_writers_go_in_one_statement_and_each_gets_it
         tasks.push(task);
     }
 
-    let lock = hold_writers(&pool).await;
+    let lock = hold_writer(&pool).await;
     // A current-thread runtime: join_all's first poll queues every create before a writer runs,
-    // and the writer that runs first takes them all. The lock keeps it from being done before
+    // and the writer takes them all. The lock keeps it from being done before
     // the test looks.
     let stores = store_all(&creates, &tasks);
     writer_waiting(&pool).await;
@@ -168,7 +168,7 @@ async fn a_create_the_database_refuses_fails_alone_and_its_group_is_written_with
         task("bob", "last"),
     ];
 
-    let lock = hold_writers(&pool).await;
+    let lock = hold_writer(&pool).await;
     let stores = store_all(&creates, &tasks);
     writer_waiting(&pool).await;
     lock.rollback().await.unwrap();
