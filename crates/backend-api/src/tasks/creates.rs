@@ -1,25 +1,29 @@
 //! Creates written together. A create without an idempotency key is one statement that commits
 //! on its own ([`insert_task`]); under load most of its cost in the database is that statement
-//! and its commit, not the rows (measured in docs/benchmarks.md, "twelfth pass": eight tasks in
-//! one statement cost Postgres about a quarter as much CPU a task as eight statements).
+//! and its commit, not the rows (measured in docs/benchmarks.md, "twelfth pass": with
+//! pgbench, eight tasks in one statement cost the machine about a quarter as much CPU a task as
+//! eight statements).
 //!
 //! So the creates that arrive while a statement is under way wait for the next one and go in
 //! together ([`insert_tasks`]): one writer takes whatever is queued, up to [`MAX_GROUP`], as
 //! soon as it is free. A create that finds the writer free is written at once, alone; nothing
 //! waits for a group to fill. One writer rather than several: with two, a create waited less
-//! for a statement under way, but groups were smaller and two statements competed for the same
-//! indexes; at 256 clients the tail grew past twice the median (docs/adr/0007-grouped-creates.md).
+//! for a statement under way, but groups were smaller, and at 256 clients Postgres took more of
+//! the cores, the events fell behind and the tail grew past twice the median
+//! (docs/adr/0007-grouped-creates.md).
 //!
 //! A group commits or fails as a whole. When its statement fails (a row the database refuses,
 //! the connection lost), each of its creates is written again alone by its own request, as if
 //! there were no groups, and gets its own answer: one bad create fails only itself. A retry
 //! that finds its task's id taken knows the group did commit (the id is the request's own,
-//! fresh) and answers as stored. When the writer cannot get a connection at all (the pool timed
+//! fresh) and answers as stored; so does a statement that gets no answer in time
+//! ([`STATEMENT_TIMEOUT`]). When the writer cannot get a connection at all (the pool timed
 //! out: the database is away), its creates fail at once with that error, a 503, instead of
 //! waiting for the pool a second time. A create whose request went away meanwhile is still
 //! written, as a lone create whose answer was lost would be.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::outbox::OutboxEntry;
 use common::tasks::{Task, insert_task, insert_tasks};
@@ -30,6 +34,12 @@ use uuid::Uuid;
 /// The most creates one statement writes: as many as the benchmark's most clients, so that a
 /// create never waits for more than the statement under way and its own.
 pub const MAX_GROUP: usize = 256;
+
+/// How long the writer waits for a group's statement by default. Every create of the process waits behind
+/// it, so a statement stuck on a connection that stopped answering must not hold them for as
+/// long as TCP would take to notice: past this, each create is written alone by its request (a
+/// statement that did commit after all is then found by its creates' ids).
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Creates queued beyond this make the next request wait for room.
 const QUEUE: usize = 1024;
@@ -66,8 +76,13 @@ enum Stored {
 impl Creates {
     /// Starts the writer on `pool`; it stops when the last clone of the answer is dropped.
     pub fn start(pool: PgPool) -> Self {
+        Self::start_with_timeout(pool, STATEMENT_TIMEOUT)
+    }
+
+    /// [`Creates::start`] with another [`STATEMENT_TIMEOUT`] (tests shorten it).
+    pub fn start_with_timeout(pool: PgPool, statement_timeout: Duration) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(write_groups(pool.clone(), receiver));
+        tokio::spawn(write_groups(pool.clone(), receiver, statement_timeout));
         Self { pool, queue }
     }
 
@@ -108,13 +123,13 @@ impl Creates {
 
 /// The writer: takes what is queued (waiting only for the first), writes it as one statement,
 /// answers each create. Ends when the queue is closed.
-async fn write_groups(pool: PgPool, mut queue: mpsc::Receiver<Pending>) {
+async fn write_groups(pool: PgPool, mut queue: mpsc::Receiver<Pending>, timeout: Duration) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     loop {
         if queue.recv_many(&mut group, MAX_GROUP).await == 0 {
             return;
         }
-        let written = write_group(&pool, &group).await;
+        let written = write_group(&pool, &group, timeout).await;
         for Pending { row, done } in group.drain(..) {
             let outcome = match &written {
                 Ok(stored) if stored.contains(&row.1.event_id) => Stored::Inserted,
@@ -131,7 +146,11 @@ async fn write_groups(pool: PgPool, mut queue: mpsc::Receiver<Pending>) {
 
 /// Writes `group` in one statement: the event ids stored, or what each of its creates is to
 /// do instead.
-async fn write_group(pool: &PgPool, group: &[Pending]) -> Result<Vec<Uuid>, Stored> {
+async fn write_group(
+    pool: &PgPool,
+    group: &[Pending],
+    timeout: Duration,
+) -> Result<Vec<Uuid>, Stored> {
     let mut conn = match pool.acquire().await {
         Ok(conn) => conn,
         Err(error) => {
@@ -145,15 +164,25 @@ async fn write_group(pool: &PgPool, group: &[Pending]) -> Result<Vec<Uuid>, Stor
         }
     };
     let rows: Vec<(&Task, &OutboxEntry)> = group.iter().map(|p| (&p.row.0, &p.row.1)).collect();
-    match insert_tasks(&mut conn, &rows).await {
-        Ok(stored) => {
+    match tokio::time::timeout(timeout, insert_tasks(&mut conn, &rows)).await {
+        Ok(Ok(stored)) => {
             if !stored.is_empty() {
                 common::outbox::committed();
             }
             Ok(stored)
         }
-        Err(error) => {
+        Ok(Err(error)) => {
             tracing::warn!(%error, creates = group.len(), "a group of creates failed; each is written alone");
+            Err(Stored::Failed)
+        }
+        Err(_) => {
+            tracing::warn!(
+                creates = group.len(),
+                "a group of creates got no answer in time; each is written alone"
+            );
+            // Mid-statement: no use to anyone. Dropped without a word to the server, which
+            // may be what stopped answering; the pool opens another.
+            drop(conn.detach());
             Err(Stored::Failed)
         }
     }

@@ -267,3 +267,44 @@ async fn when_the_writer_gets_no_connection_its_creates_answer_unavailable_witho
     assert!(waited < std::time::Duration::from_secs(8), "{waited:?}");
     drop(held);
 }
+
+#[tokio::test]
+async fn a_group_past_its_timeout_is_written_create_by_create_and_each_task_is_stored_once() {
+    let (pool, _) = fresh_database().await;
+    let creates = Creates::start_with_timeout(pool.clone(), std::time::Duration::from_secs(1));
+    let tasks = [task("alice", "a"), task("bob", "b"), task("carol", "c")];
+    let lock = hold_writer(&pool).await;
+    let stores = store_all(&creates, &tasks);
+    // The group's statement, abandoned after its second, still waits on the server; then each
+    // request's own insert waits behind it.
+    eventually(
+        std::time::Duration::from_secs(20),
+        "the group and three lone creates waiting",
+        || async {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            (waiting == 4).then_some(())
+        },
+    )
+    .await;
+    lock.rollback().await.unwrap();
+
+    // Whichever of the group and the lone inserts commits a task first, the other finds it.
+    for (task, answer) in tasks.iter().zip(stores.await.unwrap()) {
+        assert_eq!(&answer.unwrap(), task);
+    }
+    let ids: Vec<Uuid> = tasks.iter().map(|t| t.id).collect();
+    let counts: (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM tasks WHERE id = ANY($1)), (SELECT count(*) FROM outbox)",
+    )
+    .bind(&ids)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(counts, (3, 3), "each task and its event once");
+}
