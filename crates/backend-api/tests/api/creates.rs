@@ -33,23 +33,36 @@ async fn hold_writer(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres
     lock
 }
 
+/// The sessions of the test's database waiting for a lock.
+async fn lock_waiters(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
 /// Returns once a writer waits for the lock of [`hold_writer`].
 async fn writer_waiting(pool: &PgPool) {
     eventually(
         std::time::Duration::from_secs(10),
         "a writer waiting",
-        || async {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-             AND wait_event_type = 'Lock'",
-            )
-            .fetch_one(pool)
-            .await
-            .unwrap();
-            (waiting > 0).then_some(())
-        },
+        || async { (lock_waiters(pool).await > 0).then_some(()) },
     )
     .await;
+}
+
+/// A fresh database where the account of user `gone` was deleted, and its creates' writer.
+async fn with_user_gone_erased() -> (PgPool, Creates) {
+    let (pool, _) = fresh_database().await;
+    sqlx::query("INSERT INTO erased_users (user_id) VALUES ('gone')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let creates = Creates::start(pool.clone());
+    (pool, creates)
 }
 
 /// Stores every one of `tasks` at once, in a task of its own.
@@ -75,12 +88,7 @@ async fn statements_of(pool: &PgPool, ids: &[Uuid]) -> usize {
 
 #[tokio::test]
 async fn creates_queued_behind_a_busy_writer_go_in_one_statement_and_each_gets_its_answer() {
-    let (pool, _) = fresh_database().await;
-    sqlx::query("INSERT INTO erased_users (user_id) VALUES ('gone')")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let creates = Creates::start(pool.clone());
+    let (pool, creates) = with_user_gone_erased().await;
     let mut tasks = Vec::new();
     for i in 0..30 {
         let user = ["alice", "bob", "gone"][i % 3];
@@ -151,12 +159,7 @@ async fn creates_queued_behind_a_busy_writer_go_in_one_statement_and_each_gets_i
 
 #[tokio::test]
 async fn a_create_the_database_refuses_fails_alone_and_its_group_is_written_without_it() {
-    let (pool, _) = fresh_database().await;
-    sqlx::query("INSERT INTO erased_users (user_id) VALUES ('gone')")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let creates = Creates::start(pool.clone());
+    let (pool, creates) = with_user_gone_erased().await;
     // Past the database's own bound on titles (the API refuses it earlier; here it must not
     // take the others down with it).
     let tasks = [
@@ -280,16 +283,7 @@ async fn a_group_past_its_timeout_is_written_create_by_create_and_each_task_is_s
     eventually(
         std::time::Duration::from_secs(20),
         "the group and three lone creates waiting",
-        || async {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-                 AND wait_event_type = 'Lock'",
-            )
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-            (waiting == 4).then_some(())
-        },
+        || async { (lock_waiters(&pool).await == 4).then_some(()) },
     )
     .await;
     lock.rollback().await.unwrap();
