@@ -11,7 +11,10 @@
 #                                # Kafka with partitions, as deployed (the default)
 #   PARTS=sockets bench/run.sh   # only some of: writes (ceiling, e2e, reminders, create-task),
 #                                # reads (read ceiling, list), sockets (10 000 connections on the
-#                                # websocket replica, a targeted push, a 10 000-event burst)
+#                                # websocket replica, a targeted push, a 10 000-event burst),
+#                                # outage (the sidecar down under creates, then the backlog's
+#                                # way out; not in the default run)
+#   OUTAGE_CLIENTS=32 OUTAGE_DURATION=30 PARTS=outage bench/run.sh
 #   SOCKETS=10000 BURST=10000 BURST_USERS=1000 bench/run.sh
 #   READ_TASKS=5000 bench/run.sh # tasks of each of the 100 users the reads go to (500)
 set -euo pipefail
@@ -183,6 +186,25 @@ if part sockets; then
   echo "== sockets on one websocket replica (open files: $(ulimit -n))"
   ./target/release/loadgen --secret "$JWT_SECRET" --phases sockets \
     --sockets "${SOCKETS:-10000}" --burst "${BURST:-10000}" --burst-users "${BURST_USERS:-1000}" | record
+fi
+
+# A sidecar outage under writes: the dev sidecar is stopped (once the consumers are idle: its
+# broker lives in its memory), creates go on for OUTAGE_DURATION seconds at OUTAGE_CLIENTS
+# clients and their events wait in the outbox, then the sidecar comes back and the backlog is
+# timed out of the outbox and into audit. The relays wait up to their longest backoff (10 s)
+# before they look again.
+if part outage; then
+  echo "== a sidecar outage under writes"
+  wait_for_consumers >/dev/null
+  kill "${PIDS[0]}"
+  wait "${PIDS[0]}" 2>/dev/null || true
+  ./target/release/loadgen --secret "$JWT_SECRET" --clients "${OUTAGE_CLIENTS:-32}" \
+    --duration "${OUTAGE_DURATION:-30}" --phases throughput | sed 's/^create-task /outage-create /' | record
+  echo "outbox backlog: $(psql -h $PGHOST -U postgres -Atc "SELECT count(*) FROM outbox" taskfleet_bench) events of $(psql -h $PGHOST -U postgres -Atc "SELECT count(DISTINCT partition_key) FROM outbox" taskfleet_bench) users" | record
+  ./target/release/dev-sidecar --resources "$RESOURCES" "${sidecar_args[@]}" >>"$LOGS/dev-sidecar.log" 2>&1 &
+  PIDS[0]=$!
+  echo -n "after the outage: " | record
+  wait_for_consumers | record
 fi
 
 # Every row of issue 14's table against its reference in this run.

@@ -517,6 +517,92 @@ async fn three_relays_racing_over_many_users_never_deadlock_and_keep_each_users_
     sidecar.shutdown().await;
 }
 
+/// The statement a relay runs every round finds the users to lock by one index entry per user
+/// with pending rows, however many rows each has: it used to read every pending row, so behind
+/// a backlog every round cost the whole backlog and the relay slowed as the backlog grew (a
+/// 30 s sidecar outage under writes was not out of the outbox ten minutes later;
+/// docs/benchmarks.md, "thirteenth pass"). And it still takes exactly the users it should: the
+/// oldest heads first, a parked row's user by their next row, not a user whose head waits for
+/// its retry, nor one the pass already holds.
+#[tokio::test]
+async fn the_users_to_lock_are_found_by_one_index_entry_each_not_by_every_pending_row() {
+    use sqlx::Connection;
+    let (pool, _) = fresh_database().await;
+    // 300 rows each of five users, one of each user in turn: heads b, a, c, d, e.
+    sqlx::raw_sql(
+        "INSERT INTO outbox (event_id, pubsub, topic, partition_key, envelope)
+         SELECT gen_random_uuid(), 'pubsub', 'task-created', u, '{}'
+         FROM generate_series(1, 300) AS n,
+              unnest(ARRAY['b', 'a', 'c', 'd', 'e']) WITH ORDINALITY AS users(u, k)
+         ORDER BY n, k;
+         UPDATE outbox SET next_attempt_at = now() + interval '1 hour'
+         WHERE id = (SELECT min(id) FROM outbox WHERE partition_key = 'd');
+         UPDATE outbox SET parked_at = now()
+         WHERE id = (SELECT min(id) FROM outbox WHERE partition_key = 'e');
+         ANALYZE outbox;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut session = sqlx::PgConnection::connect_with(&OutboxRelay::session_options(&pool))
+        .await
+        .unwrap();
+    let lock = |limit: i64, holding: &'static [&'static str]| {
+        sqlx::query_scalar::<_, String>(common::outbox::LOCK_USERS_SQL)
+            .bind(limit)
+            .bind(42_i32)
+            .bind(holding)
+            .bind(Vec::<i64>::new())
+    };
+    let unlock = "SELECT pg_advisory_unlock_all()";
+    let locked = lock(10, &["c"]).fetch_all(&mut session).await.unwrap();
+    assert_eq!(locked, ["b", "a", "e"]);
+    sqlx::raw_sql(unlock).execute(&mut session).await.unwrap();
+    let locked = lock(2, &[]).fetch_all(&mut session).await.unwrap();
+    assert_eq!(locked, ["b", "a"]);
+    sqlx::raw_sql(unlock).execute(&mut session).await.unwrap();
+
+    // The pending-rows index entries the statement read, as the relay runs it (prepared, its
+    // plan generic).
+    sqlx::raw_sql("SET plan_cache_mode = force_generic_plan")
+        .execute(&mut session)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&format!(
+        "PREPARE lock_users AS {}",
+        common::outbox::LOCK_USERS_SQL
+    ))
+    .execute(&mut session)
+    .await
+    .unwrap();
+    let plan: serde_json::Value = sqlx::query_scalar(
+        "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE lock_users(10, 42, '{c}', '{}')",
+    )
+    .fetch_one(&mut session)
+    .await
+    .unwrap();
+    fn entries_read(node: &serde_json::Value) -> f64 {
+        let own = if node["Index Name"] == "outbox_pending_idx" {
+            node["Actual Rows"].as_f64().unwrap() * node["Actual Loops"].as_f64().unwrap()
+        } else {
+            0.0
+        };
+        let below = node["Plans"]
+            .as_array()
+            .map_or(0.0, |plans| plans.iter().map(entries_read).sum::<f64>());
+        own + below
+    }
+    let read = entries_read(&plan[0]["Plan"]);
+    assert!(
+        read > 0.0,
+        "the statement reads the pending-rows index\n{plan:#}"
+    );
+    assert!(
+        read <= 10.0,
+        "{read} index entries read for 5 users with 1 499 pending rows\n{plan:#}"
+    );
+}
+
 /// A pass holds at most `max_rows` rows read and not yet published (a backlog must not be read
 /// into memory at once): the oldest user's run first, then a prefix of the next one, whose
 /// further rows are read once those went out; every user's events still go out in order.
