@@ -34,6 +34,16 @@ pub(crate) fn pool_options(max_connections: u32) -> PgPoolOptions {
         })
 }
 
+/// A pool of at most `max_connections` of its own on the database of `pool`, connecting on
+/// first use, whose sessions run with `settings` (`SET` at connect): for a task that needs its
+/// own session limits, such as a server-side `statement_timeout`.
+pub fn session_pool(pool: &PgPool, max_connections: u32, settings: &[(&str, &str)]) -> PgPool {
+    let options = (*pool.connect_options())
+        .clone()
+        .options(settings.iter().copied());
+    pool_options(max_connections).connect_lazy_with(options)
+}
+
 /// A pool for `url` with `max_connections`; fails fast when the database is unreachable.
 pub async fn connect(url: &str, max_connections: u32) -> sqlx::Result<PgPool> {
     let options = PgConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Trace);

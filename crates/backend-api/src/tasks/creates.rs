@@ -12,15 +12,23 @@
 //! the cores, the events fell behind and the tail grew past twice the median
 //! (docs/adr/0007-grouped-creates.md).
 //!
-//! A group commits or fails as a whole. When its statement fails (a row the database refuses,
-//! the connection lost), each of its creates is written again alone by its own request, as if
-//! there were no groups, and gets its own answer: one bad create fails only itself. A retry
-//! that finds its task's id taken knows the group did commit (the id is the request's own,
-//! fresh) and answers as stored; so does a statement that gets no answer in time
-//! ([`STATEMENT_TIMEOUT`]). When the writer cannot get a connection at all (the pool timed
-//! out: the database is away), its creates fail at once with that error, a 503, instead of
-//! waiting for the pool a second time. A create whose request went away meanwhile is still
-//! written, as a lone create whose answer was lost would be.
+//! A group commits or fails as a whole, and each of its creates gets an answer that is true:
+//! - **the database refused the statement** (a row it would not take): nothing was stored,
+//!   and each create is written again alone by its own request, as if there were no groups;
+//!   one bad create fails only itself;
+//! - **the statement ran past [`STATEMENT_TIMEOUT`]**: the server cancels it (the writer's
+//!   session has that `statement_timeout`), nothing was stored, and every create of the group
+//!   answers 503. Writing them one by one would only send the database more statements when it
+//!   is slowest;
+//! - **the connection was lost mid-statement**, or gave no answer for [`ANSWER_GRACE`] past the
+//!   timeout: whether the group committed is unknown, and its creates answer 503, as a lone
+//!   create on a lost connection does. A client that must not create twice sends an
+//!   idempotency key (such a create goes through its own transaction and its key);
+//! - **the writer got no connection** (the database is away): 503 at once, without waiting for
+//!   a pool a second time.
+//!
+//! A create whose request went away meanwhile is still written, as a lone create whose answer
+//! was lost would be; if its group is refused, nobody writes it again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,11 +43,17 @@ use uuid::Uuid;
 /// create never waits for more than the statement under way and its own.
 pub const MAX_GROUP: usize = 256;
 
-/// How long the writer waits for a group's statement by default. Every create of the process waits behind
-/// it, so a statement stuck on a connection that stopped answering must not hold them for as
-/// long as TCP would take to notice: past this, each create is written alone by its request (a
-/// statement that did commit after all is then found by its creates' ids).
-const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The writer's sessions' `statement_timeout`: every create of the process waits behind its
+/// statement, so one stuck on a lock or a stalled disk must not hold them longer than this.
+/// The server cancels it, which leaves a definite outcome: nothing stored.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long past the timeout the writer waits for the server's answer before it gives up the
+/// connection: only one that stopped answering gets there (TCP would take far longer to tell).
+const ANSWER_GRACE: Duration = Duration::from_secs(5);
+
+/// Postgres's `query_canceled`: what a statement past its `statement_timeout` gets.
+const QUERY_CANCELED: &str = "57014";
 
 /// Creates queued beyond this make the next request wait for room.
 const QUEUE: usize = 1024;
@@ -47,6 +61,7 @@ const QUEUE: usize = 1024;
 /// The writer of grouped creates (see the module docs); cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Creates {
+    /// Where a create refused with its group is written alone.
     pool: PgPool,
     queue: mpsc::Sender<Pending>,
 }
@@ -65,8 +80,13 @@ enum Stored {
     Inserted,
     /// The user's account was deleted: nothing was stored.
     Erased,
-    /// The statement failed, or no writer took the create: the request writes it alone.
-    Failed,
+    /// The database refused the statement, which stored nothing, or no writer took the create:
+    /// the request writes it alone.
+    Refused,
+    /// The server cancelled the statement at its timeout: nothing was stored.
+    TimedOut,
+    /// The connection was lost mid-statement: stored or not, nobody knows.
+    Unknown,
     /// The writer got no connection: the database is away (or the pool closed).
     Unavailable {
         closed: bool,
@@ -74,15 +94,18 @@ enum Stored {
 }
 
 impl Creates {
-    /// Starts the writer on `pool`; it stops when the last clone of the answer is dropped.
+    /// Starts the writer, with a connection of its own ([`writer_pool`]) on the database of
+    /// `pool`; it stops when the last clone of the answer is dropped.
     pub fn start(pool: PgPool) -> Self {
-        Self::start_with_timeout(pool, STATEMENT_TIMEOUT)
+        let writer = writer_pool(&pool, STATEMENT_TIMEOUT);
+        Self::start_on(pool, writer, STATEMENT_TIMEOUT)
     }
 
-    /// [`Creates::start`] with another [`STATEMENT_TIMEOUT`] (tests shorten it).
-    pub fn start_with_timeout(pool: PgPool, statement_timeout: Duration) -> Self {
+    /// [`Creates::start`] with the writer's pool given: its sessions must cancel a statement
+    /// after `statement_timeout` ([`writer_pool`] makes such a pool; tests also give others).
+    pub fn start_on(pool: PgPool, writer: PgPool, statement_timeout: Duration) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(write_groups(pool.clone(), receiver, statement_timeout));
+        tokio::spawn(write_groups(writer, receiver, statement_timeout));
         Self { pool, queue }
     }
 
@@ -97,8 +120,14 @@ impl Creates {
             done,
         };
         let outcome = match self.queue.send(pending).await {
-            Ok(()) => stored.await.unwrap_or(Stored::Failed),
-            Err(_) => Stored::Failed,
+            // The writer stopped with the create in hand: it may have sent it.
+            Ok(()) => stored.await.unwrap_or(Stored::Unknown),
+            Err(_) => {
+                tracing::error!(
+                    "the writer of grouped creates stopped; creates are written one by one"
+                );
+                Stored::Refused
+            }
         };
         // The writer let go of the row before it answered: no copy is made here.
         let (task, event) = Arc::unwrap_or_clone(row);
@@ -107,18 +136,35 @@ impl Creates {
             Stored::Erased => Err(sqlx::Error::RowNotFound),
             Stored::Unavailable { closed: true } => Err(sqlx::Error::PoolClosed),
             Stored::Unavailable { closed: false } => Err(sqlx::Error::PoolTimedOut),
-            Stored::Failed => {
+            Stored::TimedOut => Err(unavailable(
+                std::io::ErrorKind::TimedOut,
+                "the database did not store the task in time; nothing was stored",
+            )),
+            Stored::Unknown => Err(unavailable(
+                std::io::ErrorKind::ConnectionAborted,
+                "the connection to the database was lost while the task was being stored",
+            )),
+            Stored::Refused => {
                 let mut conn = self.pool.acquire().await?;
-                match insert_task(&mut conn, &task, &event).await {
-                    Ok(()) => common::outbox::committed(),
-                    // The group committed, and only its answer was lost with the connection.
-                    Err(sqlx::Error::Database(e)) if e.constraint() == Some("tasks_pkey") => {}
-                    Err(error) => return Err(error),
-                }
+                insert_task(&mut conn, &task, &event).await?;
+                common::outbox::committed();
                 Ok(task)
             }
         }
     }
+}
+
+/// A pool for the writer on the database of `pool`: one connection whose statements the server
+/// cancels after `statement_timeout`.
+pub fn writer_pool(pool: &PgPool, statement_timeout: Duration) -> PgPool {
+    let timeout = format!("{}ms", statement_timeout.as_millis());
+    common::db::session_pool(pool, 1, &[("statement_timeout", &timeout)])
+}
+
+/// An error that answers 503 (the database is out of reach for now; see
+/// `common::error::database_unavailable`).
+fn unavailable(kind: std::io::ErrorKind, message: &'static str) -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(kind, message))
 }
 
 /// The writer: takes what is queued (waiting only for the first), writes it as one statement,
@@ -158,32 +204,45 @@ async fn write_group(
             return Err(match error {
                 sqlx::Error::PoolClosed => Stored::Unavailable { closed: true },
                 sqlx::Error::PoolTimedOut => Stored::Unavailable { closed: false },
-                // A connection the pool could not open: each create tries its own.
-                _ => Stored::Failed,
+                // A connection the pool could not open (refused, say): nothing was sent, and
+                // each create tries its own.
+                _ => Stored::Refused,
             });
         }
     };
     let rows: Vec<(&Task, &OutboxEntry)> = group.iter().map(|p| (&p.row.0, &p.row.1)).collect();
-    match tokio::time::timeout(timeout, insert_tasks(&mut conn, &rows)).await {
+    match tokio::time::timeout(timeout + ANSWER_GRACE, insert_tasks(&mut conn, &rows)).await {
         Ok(Ok(stored)) => {
             if !stored.is_empty() {
                 common::outbox::committed();
             }
             Ok(stored)
         }
+        // The server answered with an error: the statement, and its implicit transaction, are
+        // rolled back.
+        Ok(Err(sqlx::Error::Database(error)))
+            if error.code().as_deref() == Some(QUERY_CANCELED) =>
+        {
+            tracing::warn!(%error, creates = group.len(), "a group of creates ran past its timeout; nothing stored");
+            Err(Stored::TimedOut)
+        }
+        Ok(Err(error @ sqlx::Error::Database(_))) => {
+            tracing::warn!(%error, creates = group.len(), "a group of creates was refused; each is written alone");
+            Err(Stored::Refused)
+        }
         Ok(Err(error)) => {
-            tracing::warn!(%error, creates = group.len(), "a group of creates failed; each is written alone");
-            Err(Stored::Failed)
+            tracing::warn!(%error, creates = group.len(), "a group of creates lost its connection; stored or not is unknown");
+            Err(Stored::Unknown)
         }
         Err(_) => {
             tracing::warn!(
                 creates = group.len(),
-                "a group of creates got no answer in time; each is written alone"
+                "a group of creates got no answer, even past its timeout; stored or not is unknown"
             );
             // Mid-statement: no use to anyone. Dropped without a word to the server, which
             // may be what stopped answering; the pool opens another.
             drop(conn.detach());
-            Err(Stored::Failed)
+            Err(Stored::Unknown)
         }
     }
 }

@@ -3,7 +3,7 @@
 //! request validation, the list query, `If-Match`, the events of a change and the idempotency
 //! keys. No extractor or response is built here; `routes/tasks` turns requests into these calls.
 
-mod creates;
+pub mod creates;
 mod filter;
 mod idempotency;
 mod input;
