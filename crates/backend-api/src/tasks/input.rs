@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use common::error::ApiError;
 use common::tasks::{NewTask, Priority, RecurringMode, Task};
@@ -204,6 +204,22 @@ fn timezone(problems: &mut Problems, raw: &str) -> String {
     name.to_owned()
 }
 
+/// A time a task may hold: years 1 to 9999, what RFC 3339 writes. chrono reads years far
+/// beyond (a sign and more digits); Postgres refuses those before 4713 BC, which failed the
+/// write with a 500 instead of answering the request.
+fn time(
+    problems: &mut Problems,
+    field: &'static str,
+    at: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    if let Some(at) = at
+        && !(1..=9999).contains(&at.year())
+    {
+        problems.add(field, "must be a time between the years 1 and 9999");
+    }
+    at
+}
+
 fn rule(problems: &mut Problems, raw: &str) -> String {
     common::recurrence::validate(raw).unwrap_or_else(|problem| {
         problems.add("recurring_rule", format!("invalid recurrence: {problem}"));
@@ -230,14 +246,14 @@ impl CreateTaskRequest {
                 .as_deref()
                 .map(|t| tags(&mut problems, t))
                 .unwrap_or_default(),
-            due_date: self.due_date,
-            reminder_at: self.reminder_at,
+            due_date: time(&mut problems, "due_date", self.due_date),
+            reminder_at: time(&mut problems, "reminder_at", self.reminder_at),
             recurring_rule: self
                 .recurring_rule
                 .as_deref()
                 .map(|r| rule(&mut problems, r)),
             recurring_mode: self.recurring_mode.unwrap_or_default(),
-            recurring_end_date: self.recurring_end_date,
+            recurring_end_date: time(&mut problems, "recurring_end_date", self.recurring_end_date),
             timezone: self
                 .timezone
                 .as_deref()
@@ -268,10 +284,10 @@ impl UpdateTaskRequest {
             next.tags = tags(&mut problems, &raw);
         }
         if let Some(due_date) = self.due_date {
-            next.due_date = due_date;
+            next.due_date = time(&mut problems, "due_date", due_date);
         }
         if let Some(reminder_at) = self.reminder_at {
-            next.reminder_at = reminder_at;
+            next.reminder_at = time(&mut problems, "reminder_at", reminder_at);
         }
         if let Some(raw) = self.recurring_rule {
             next.recurring_rule = raw.as_deref().map(|r| rule(&mut problems, r));
@@ -280,7 +296,7 @@ impl UpdateTaskRequest {
             next.recurring_mode = mode;
         }
         if let Some(end) = self.recurring_end_date {
-            next.recurring_end_date = end;
+            next.recurring_end_date = time(&mut problems, "recurring_end_date", end);
         }
         if let Some(raw) = self.timezone {
             next.timezone = timezone(&mut problems, &raw);

@@ -48,6 +48,19 @@ async fn every_invalid_field_is_a_422_naming_the_field_and_nothing_is_stored() {
             json!({"title": "ok", "recurring_rule": "FREQ=DAILY\nEXDATE:20300101T000000Z"}),
             "recurring_rule",
         ),
+        // Times chrono reads and Postgres cannot store (before 4713 BC): a 500 before.
+        (
+            json!({"title": "ok", "due_date": "-5000-01-01T00:00:00Z"}),
+            "due_date",
+        ),
+        (
+            json!({"title": "ok", "reminder_at": "+20000-01-01T00:00:00Z"}),
+            "reminder_at",
+        ),
+        (
+            json!({"title": "ok", "recurring_rule": "daily", "recurring_end_date": "-5000-01-01T00:00:00Z"}),
+            "recurring_end_date",
+        ),
     ];
     for (body, field) in cases {
         let response = app.create("alice", body.clone()).await;
@@ -200,6 +213,7 @@ async fn a_patch_that_is_not_an_object_or_nulls_a_required_field_is_a_422_and_ch
         .await;
     let path = format!("/api/tasks/{}", task["id"].as_str().unwrap());
     let bodies = [
+        "{\"due_date\": \"-5000-01-01T00:00:00Z\"}",
         "[]",
         "[\"title\"]",
         "null",
