@@ -419,11 +419,17 @@ pub struct OutboxRelay {
     pool: PgPool,
     dapr: DaprClient,
     settings: RelaySettings,
-    /// Whether the relay is behind a backlog: a user's run came back as long as a pass reads
-    /// (`run_length` rows waiting). It then finds the users to lock by
-    /// [`LOCK_USERS_SKIPPING_SQL`], which costs one index entry a user, not one a row.
+    /// Whether the relay is behind a backlog: the first read of its last pass found a user with
+    /// as many rows waiting as a pass publishes (`run_length`) or was cut at `max_rows`, or its
+    /// read of every pending row took [`SLOW_LOCK`]. It then finds the users to lock by
+    /// [`LOCK_USERS_SKIPPING_SQL`], which costs one index entry a user, not one a row, until a
+    /// first read finds only a few rows a user.
     behind: Arc<AtomicBool>,
 }
+
+/// A read of every pending row ([`LOCK_USERS_SQL`]) this slow means a backlog (some 20 000 rows
+/// on the benchmark's machine): the relay skips instead.
+const SLOW_LOCK: Duration = Duration::from_millis(10);
 
 /// Connections of a relay's own pool: its passes run one after another on one.
 pub const RELAY_CONNECTIONS: u32 = 1;
@@ -469,10 +475,15 @@ impl OutboxRelay {
         ])
     }
 
-    /// Whether the relay is behind a backlog: the first read of its last pass found a user with
-    /// as many rows waiting as a pass publishes (`run_length`).
+    /// Whether the relay is behind a backlog (see the field).
     pub fn behind(&self) -> bool {
         self.behind.load(Ordering::Relaxed)
+    }
+
+    fn set_behind(&self, behind: bool) {
+        if self.behind.swap(behind, Ordering::Relaxed) != behind {
+            tracing::debug!(behind, "outbox relay: finding users by skipping: {behind}");
+        }
     }
 
     /// Waits until the sidecar's outbound side answers (docs/dapr-behaviour.md §8.2: the
@@ -574,11 +585,13 @@ impl OutboxRelay {
         for round in 0..rounds {
             let holding: Vec<&str> = held.iter().map(|h| h.user.as_str()).collect();
             let room = (self.settings.batch_size - held.len() as i64).max(0);
-            let lock_users = if self.behind.load(Ordering::Relaxed) {
+            let skipping = self.behind.load(Ordering::Relaxed);
+            let lock_users = if skipping {
                 LOCK_USERS_SKIPPING_SQL
             } else {
                 LOCK_USERS_SQL
             };
+            let started = std::time::Instant::now();
             let locked: Vec<String> = sqlx::query_scalar(lock_users)
                 .bind(room)
                 .bind(USER_LOCK_CLASS)
@@ -587,6 +600,12 @@ impl OutboxRelay {
                 .fetch_all(&mut *conn)
                 .await?;
             outcome.deleted(&mut published);
+            // Reading every pending row took long: there are many, whoever holds them (the
+            // users may all be another relay's, or waiting for a retry).
+            let slow_read = round == 0 && !skipping && started.elapsed() >= SLOW_LOCK;
+            if slow_read {
+                self.set_behind(true);
+            }
             held.extend(locked.into_iter().map(|user| HeldUser {
                 user,
                 rows: VecDeque::new(),
@@ -610,21 +629,16 @@ impl OutboxRelay {
                     .await?;
                 outcome.claimed += rows.len();
                 if round == 0 && !rows.is_empty() {
-                    // The first read of a pass reads up to `rounds` rows of each user: one that
-                    // got that many has a backlog at least that deep.
+                    // The first read of a pass reads up to `rounds` rows of each user, at most
+                    // `budget` in all: a user who got `rounds`, or a read cut at its budget,
+                    // means users have more rows waiting than reading them one by one costs.
                     let longest = rows
                         .chunk_by(|a, b| a.partition_key == b.partition_key)
                         .map(<[OutboxRow]>::len)
                         .max()
                         .unwrap_or(0);
-                    let behind = longest as i64 >= rounds;
-                    if self.behind.swap(behind, Ordering::Relaxed) != behind {
-                        tracing::info!(
-                            behind,
-                            "outbox relay: a backlog {}",
-                            if behind { "built up" } else { "is gone" }
-                        );
-                    }
+                    let deep = longest as i64 >= rounds || rows.len() as i64 >= budget;
+                    self.set_behind(deep || slow_read);
                 }
                 // The rows come user by user, in the order of `to_read`.
                 let mut reading = to_read.into_iter().peekable();

@@ -13,13 +13,13 @@
 //! (docs/adr/0007-grouped-creates.md).
 //!
 //! A group commits or fails as a whole, and each of its creates gets an answer that is true:
-//! - **the database refused the statement** (a row it would not take): nothing was stored,
-//!   and each create is written again alone by its own request, as if there were no groups;
-//!   one bad create fails only itself;
-//! - **the statement ran past [`STATEMENT_TIMEOUT`]**: the server cancels it (the writer's
-//!   session has that `statement_timeout`), nothing was stored, and every create of the group
-//!   answers 503. Writing them one by one would only send the database more statements when it
-//!   is slowest;
+//! - **the database refused a row** (a value out of range, a constraint; SQLSTATE classes 22
+//!   and 23, or a serialization failure): nothing was stored, and each create is written again
+//!   alone by its own request, as if there were no groups; one bad create fails only itself;
+//! - **the statement ran past [`STATEMENT_TIMEOUT`]** (the server cancels it: the writer's
+//!   session has that `statement_timeout`) **or failed for the server's own reasons** (out of
+//!   disk or memory): nothing was stored, and every create of the group answers 503. Writing
+//!   them one by one would only send the database more statements when it is slowest;
 //! - **the connection was lost mid-statement**, or gave no answer for [`ANSWER_GRACE`] past the
 //!   timeout: whether the group committed is unknown, and its creates answer 503, as a lone
 //!   create on a lost connection does. A client that must not create twice sends an
@@ -52,8 +52,16 @@ pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// connection: only one that stopped answering gets there (TCP would take far longer to tell).
 const ANSWER_GRACE: Duration = Duration::from_secs(5);
 
-/// Postgres's `query_canceled`: what a statement past its `statement_timeout` gets.
-const QUERY_CANCELED: &str = "57014";
+/// Whether a statement failed with `code` for something in its rows (a value out of range, a
+/// constraint), or lost a race it may win alone (serialization failure, deadlock): SQLSTATE
+/// classes 22 and 23, 40001, 40P01. Anything else (57014, the statement timeout; 53, out of
+/// resources; XX, internal) would fail the creates one by one as well, or only load a server in
+/// trouble.
+fn refused_for_its_data(code: Option<&str>) -> bool {
+    code.is_some_and(|code| {
+        code.starts_with("22") || code.starts_with("23") || code == "40001" || code == "40P01"
+    })
+}
 
 /// Creates queued beyond this make the next request wait for room.
 const QUEUE: usize = 1024;
@@ -83,8 +91,9 @@ enum Stored {
     /// The database refused the statement, which stored nothing, or no writer took the create:
     /// the request writes it alone.
     Refused,
-    /// The server cancelled the statement at its timeout: nothing was stored.
-    TimedOut,
+    /// The server failed the statement for reasons of its own (its timeout, a full disk, no
+    /// memory): nothing was stored, and writing the creates one by one would only add load.
+    Failed,
     /// The connection was lost mid-statement: stored or not, nobody knows.
     Unknown,
     /// The writer got no connection: the database is away (or the pool closed).
@@ -136,9 +145,9 @@ impl Creates {
             Stored::Erased => Err(sqlx::Error::RowNotFound),
             Stored::Unavailable { closed: true } => Err(sqlx::Error::PoolClosed),
             Stored::Unavailable { closed: false } => Err(sqlx::Error::PoolTimedOut),
-            Stored::TimedOut => Err(unavailable(
+            Stored::Failed => Err(unavailable(
                 std::io::ErrorKind::TimedOut,
-                "the database did not store the task in time; nothing was stored",
+                "the database did not store the task (too slow, or failing); nothing was stored",
             )),
             Stored::Unknown => Err(unavailable(
                 std::io::ErrorKind::ConnectionAborted,
@@ -219,16 +228,15 @@ async fn write_group(
             Ok(stored)
         }
         // The server answered with an error: the statement, and its implicit transaction, are
-        // rolled back.
-        Ok(Err(sqlx::Error::Database(error)))
-            if error.code().as_deref() == Some(QUERY_CANCELED) =>
-        {
-            tracing::warn!(%error, creates = group.len(), "a group of creates ran past its timeout; nothing stored");
-            Err(Stored::TimedOut)
-        }
-        Ok(Err(error @ sqlx::Error::Database(_))) => {
+        // rolled back. Only a refusal of the data is worth a create-by-create retry: it isolates
+        // the create at fault.
+        Ok(Err(sqlx::Error::Database(error))) if refused_for_its_data(error.code().as_deref()) => {
             tracing::warn!(%error, creates = group.len(), "a group of creates was refused; each is written alone");
             Err(Stored::Refused)
+        }
+        Ok(Err(error @ sqlx::Error::Database(_))) => {
+            tracing::warn!(%error, creates = group.len(), "a group of creates failed in the database (its timeout, or the server's own trouble); nothing stored");
+            Err(Stored::Failed)
         }
         Ok(Err(error)) => {
             tracing::warn!(%error, creates = group.len(), "a group of creates lost its connection; stored or not is unknown");

@@ -204,18 +204,20 @@ fn timezone(problems: &mut Problems, raw: &str) -> String {
     name.to_owned()
 }
 
-/// A time a task may hold: years 1 to 9999, what RFC 3339 writes. chrono reads years far
-/// beyond (a sign and more digits); Postgres refuses those before 4713 BC, which failed the
-/// write with a 500 instead of answering the request.
+/// Whether `at` is a time a task may hold, or a list may filter on: years 1 to 9999 (UTC), what
+/// RFC 3339 writes. chrono reads years far beyond (a sign and more digits); Postgres refuses
+/// those before 4713 BC, which failed the statement with a 500 instead of answering the request.
+pub(crate) fn storable(at: DateTime<Utc>) -> bool {
+    (1..=9999).contains(&at.year())
+}
+
 fn time(
     problems: &mut Problems,
     field: &'static str,
     at: Option<DateTime<Utc>>,
 ) -> Option<DateTime<Utc>> {
-    if let Some(at) = at
-        && !(1..=9999).contains(&at.year())
-    {
-        problems.add(field, "must be a time between the years 1 and 9999");
+    if at.is_some_and(|at| !storable(at)) {
+        problems.add(field, "must be a time between the years 1 and 9999 (UTC)");
     }
     at
 }

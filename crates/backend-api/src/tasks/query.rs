@@ -15,7 +15,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::input::normalize_tags;
+use super::input::{normalize_tags, storable};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -126,6 +126,15 @@ fn invalid(param: &str, problem: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request("invalid_query", format!("{param}: {problem}"))
 }
 
+/// A time to filter on: RFC 3339, in the years a task's times may take.
+fn time(param: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+    let at: DateTime<Utc> = value.parse().map_err(|e| invalid(param, e))?;
+    if !storable(at) {
+        return Err(invalid(param, "a time between the years 1 and 9999 (UTC)"));
+    }
+    Ok(at)
+}
+
 fn parse_enum<T: for<'de> Deserialize<'de>>(param: &str, value: &str) -> Result<T, ApiError> {
     serde_json::from_value(serde_json::Value::String(value.to_owned()))
         .map_err(|_| invalid(param, "unknown value"))
@@ -172,12 +181,8 @@ impl ListQuery {
                     return Err(invalid("q", format!("at most {MAX_QUERY_LEN} characters")));
                 }
                 "q" => query.q = Some(value.trim().to_owned()).filter(|q| !q.is_empty()),
-                "due_before" => {
-                    query.due_before = Some(value.parse().map_err(|e| invalid("due_before", e))?)
-                }
-                "due_after" => {
-                    query.due_after = Some(value.parse().map_err(|e| invalid("due_after", e))?)
-                }
+                "due_before" => query.due_before = Some(time("due_before", value)?),
+                "due_after" => query.due_after = Some(time("due_after", value)?),
                 "sort" => {
                     SortKey::parse(value).ok_or_else(|| invalid("sort", "one of due_date, priority, created_at, updated_at, title, with optional - prefix"))?;
                     query.sort = value.to_owned();

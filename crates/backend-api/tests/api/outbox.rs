@@ -607,7 +607,8 @@ async fn behind_a_backlog_the_users_to_lock_are_found_by_one_index_entry_each() 
 
 /// A relay finds its users by reading every pending row while they have a few rows each, and
 /// switches to skipping through the index once a pass finds a user with as many rows waiting as
-/// a pass publishes; back again once the backlog is gone. Every row goes out in order either way.
+/// a pass publishes, or more rows than a pass reads; back again once the backlog is gone. Every
+/// row goes out in order either way.
 #[tokio::test]
 async fn a_relay_switches_to_skipping_while_behind_a_backlog_and_back_when_it_is_gone() {
     let (pool, _url) = fresh_database().await;
@@ -638,6 +639,28 @@ async fn a_relay_switches_to_skipping_while_behind_a_backlog_and_back_when_it_is
         published_numbers(&sidecar, "erin"),
         (1..=14).collect::<Vec<_>>()
     );
+
+    // A backlog spread over many users, none with a full run: the first read is cut at the
+    // pass's budget.
+    let wide = relay_over(
+        &pool,
+        sidecar_port,
+        RelaySettings {
+            max_rows: 6,
+            ..RelaySettings::default()
+        },
+    );
+    for user in ["fay", "gus", "hal"] {
+        for n in 1..=4 {
+            enqueue_raw(&pool, "pubsub", user, n).await;
+        }
+    }
+    wide.publish_batch().await.unwrap();
+    assert!(wide.behind(), "12 rows of 3 users, a pass reads 6");
+    while wide.publish_batch().await.unwrap().published > 0 {}
+    for user in ["fay", "gus", "hal"] {
+        assert_eq!(published_numbers(&sidecar, user), [1, 2, 3, 4], "{user}");
+    }
     sidecar.shutdown().await;
 }
 
