@@ -290,7 +290,8 @@ ORDER BY id";
 /// by [`LOCK_USERS_SQL`], 1–2 ms by this one (docs/benchmarks.md, "thirteenth pass"). A step
 /// costs several times what reading one entry does, so with a row or two per user the read of
 /// every row is cheaper (100 users with a row each: 0.06 ms against 0.27 ms; 10 000: 4.5 ms
-/// against 33 ms), and the relay keeps to it until its users' runs come back full.
+/// against 33 ms), and the relay keeps to that one until it finds itself behind (the field
+/// `OutboxRelay::behind` says when).
 pub const LOCK_USERS_SKIPPING_SQL: &str = "\
 WITH RECURSIVE published AS (
     DELETE FROM outbox WHERE id = ANY($4)
