@@ -38,10 +38,14 @@ pub(crate) fn pool_options(max_connections: u32) -> PgPoolOptions {
 /// first use, whose sessions run with `settings` (`SET` at connect): for a task that needs its
 /// own session limits, such as a server-side `statement_timeout`.
 pub fn session_pool(pool: &PgPool, max_connections: u32, settings: &[(&str, &str)]) -> PgPool {
-    let options = (*pool.connect_options())
+    pool_options(max_connections).connect_lazy_with(session_options(pool, settings))
+}
+
+/// The connect options of `pool` with `settings` set at connect (see [`session_pool`]).
+pub fn session_options(pool: &PgPool, settings: &[(&str, &str)]) -> PgConnectOptions {
+    (*pool.connect_options())
         .clone()
-        .options(settings.iter().copied());
-    pool_options(max_connections).connect_lazy_with(options)
+        .options(settings.iter().copied())
 }
 
 /// A pool for `url` with `max_connections`; fails fast when the database is unreachable.

@@ -432,14 +432,20 @@ pub struct OutboxRelay {
 /// on the benchmark's machine): the relay skips instead.
 const SLOW_LOCK: Duration = Duration::from_millis(10);
 
+/// The settings of the relay's sessions ([`OutboxRelay::session_options`] says why).
+const RELAY_SESSION: [(&str, &str); 3] = [
+    ("synchronous_commit", "off"),
+    ("enable_seqscan", "off"),
+    ("enable_bitmapscan", "off"),
+];
+
 /// Connections of a relay's own pool: its passes run one after another on one.
 pub const RELAY_CONNECTIONS: u32 = 1;
 
 impl OutboxRelay {
     /// A relay over the database of `pool` publishing through `dapr`.
     pub fn new(pool: PgPool, dapr: DaprClient, settings: RelaySettings) -> Self {
-        let options = Self::session_options(&pool);
-        let pool = crate::db::pool_options(RELAY_CONNECTIONS).connect_lazy_with(options);
+        let pool = crate::db::session_pool(&pool, RELAY_CONNECTIONS, &RELAY_SESSION);
         Self {
             pool,
             dapr,
@@ -469,11 +475,7 @@ impl OutboxRelay {
     /// 13 000-row run: the pending heads took 0.74 ms a pass by bitmap scan, 0.13 ms by index
     /// scan.
     pub fn session_options(pool: &PgPool) -> sqlx::postgres::PgConnectOptions {
-        (*pool.connect_options()).clone().options([
-            ("synchronous_commit", "off"),
-            ("enable_seqscan", "off"),
-            ("enable_bitmapscan", "off"),
-        ])
+        crate::db::session_options(pool, &RELAY_SESSION)
     }
 
     /// Whether the relay is behind a backlog (see the field).
