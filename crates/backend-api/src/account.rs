@@ -7,8 +7,9 @@
 //! (which signs out every device). The erasure and the event are one transaction: the event
 //! is published if and only if the data is gone. The user joins `erased_users`, so nothing is
 //! created for them afterwards (a token issued before the deletion, a late `task-completed` of
-//! a recurring task); a task insert racing the deletion within milliseconds is removed by
-//! [`sweep_erased`], which the prune loop runs.
+//! a recurring task). A task insert already under way when the deletion began is waited for and
+//! erased with the rest ([`erase`]); a row of another table written by a request racing the
+//! deletion within milliseconds is removed by [`sweep_erased`], which the prune loop runs.
 
 use axum::Router;
 use axum::extract::State;
@@ -29,7 +30,6 @@ pub fn router() -> Router<AppState> {
 /// Tables of backend-api that hold a user's rows, by `user_id` (the assistant's items,
 /// confirmations and confirmation tasks go with their threads: `ON DELETE CASCADE`).
 const USER_TABLES: [&str; 9] = [
-    "tasks",
     "trashed_tasks",
     "saved_views",
     "agent_tokens",
@@ -38,7 +38,17 @@ const USER_TABLES: [&str; 9] = [
     "assistant_confirmations",
     "assistant_threads",
     "assistant_usage",
+    "tasks",
 ];
+
+/// How long an erasure waits for the task writes under way when it begins
+/// ([`TASKS_LOCK_SQL`]). Every other task write waits behind it meanwhile, so it is short; past
+/// it the erasure is undone and answers 503, to be tried again.
+const TASKS_LOCK_TIMEOUT: &str = "2s";
+
+/// Waits for every transaction writing `tasks` to end and holds off new ones until this one
+/// ends; reads go on. Self-exclusive, so two erasures take turns.
+const TASKS_LOCK_SQL: &str = "LOCK TABLE tasks IN SHARE ROW EXCLUSIVE MODE";
 
 /// What an erasure did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,9 +117,25 @@ pub async fn erase(
 }
 
 /// Deletes `user_id`'s rows from every table of [`USER_TABLES`]; answers how many tasks went.
+///
+/// A task insert (a create, a restore, a recurrence's next task) checks `erased_users` with a
+/// snapshot taken when its statement starts. One that started before this transaction commits
+/// does not see this erasure and stores its task and event anyway; if its commit came after
+/// the deletes, they would outlive the account, the event after `user-deleted`. So before
+/// deleting the tasks this takes [`TASKS_LOCK_SQL`]: every such insert holds a lock on `tasks`
+/// from before its snapshot to its commit, so those under way are committed (and deleted here)
+/// and later ones wait for this commit, then see `erased_users` and store nothing. The other
+/// tables go first, so that while it waits this transaction holds no row a task writer could
+/// be waiting for (a restore holds its trash row, then writes `tasks`).
 async fn delete_rows(conn: &mut PgConnection, user_id: &str) -> sqlx::Result<u64> {
     let mut tasks = 0;
     for table in USER_TABLES {
+        if table == "tasks" {
+            sqlx::query(&format!("SET LOCAL lock_timeout = '{TASKS_LOCK_TIMEOUT}'"))
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(TASKS_LOCK_SQL).execute(&mut *conn).await?;
+        }
         let removed = sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
             .bind(user_id)
             .execute(&mut *conn)
@@ -122,8 +148,9 @@ async fn delete_rows(conn: &mut PgConnection, user_id: &str) -> sqlx::Result<u64
     Ok(tasks)
 }
 
-/// Removes rows of erased users that a write racing their erasure committed after it (a task
-/// insert whose statement began just before the erasure committed). Answers how many rows.
+/// Removes rows of erased users that a write racing their erasure committed after it (a saved
+/// view or an agent token whose insert began just before the erasure committed; tasks are
+/// waited for by the erasure itself, [`delete_rows`]). Answers how many rows.
 pub async fn sweep_erased(pool: &sqlx::PgPool) -> sqlx::Result<u64> {
     let mut removed = 0;
     for table in USER_TABLES {

@@ -2,8 +2,14 @@
 //! `user-deleted` event, leaves every other user's alone, refuses new tasks for the erased user
 //! (their token outlives the account by up to 15 minutes), and is idempotent.
 
+use std::time::Duration;
+
+use common::outbox::OutboxEntry;
+use common::tasks::insert_task;
 use reqwest::Method;
 use serde_json::{Value, json};
+use testkit::{eventually, task};
+use uuid::Uuid;
 
 use crate::helpers::{TestApp, error_code, spawn_app};
 
@@ -222,4 +228,138 @@ async fn a_task_that_slipped_past_the_erasure_is_swept_and_no_caller_without_a_t
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
+}
+
+/// The sessions of the test's database waiting for a lock.
+async fn lock_waiters(app: &TestApp) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_create_whose_statement_began_before_the_erasure_leaves_nothing_behind() {
+    let app = spawn_app().await;
+    app.create_ok("erin", json!({"title": "before"})).await;
+
+    // A create statement of erin's that has read `erased_users` (not erased yet) and is held
+    // before its commit: an uncommitted row of another user has its task's id, so its insert
+    // waits for that transaction.
+    let raced = task("erin", "raced");
+    let event = OutboxEntry {
+        event_id: Uuid::now_v7(),
+        pubsub: "pubsub",
+        topic: "task-created",
+        partition_key: "erin".to_owned(),
+        envelope: json!({"data": {"task_id": raced.id}}),
+    };
+    let mut holder = app.pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO tasks (id, user_id, title) VALUES ($1, 'frank', 'holder')")
+        .bind(raced.id)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let pool = app.pool.clone();
+    let create = tokio::spawn(async move {
+        let mut conn = pool.acquire().await.unwrap();
+        insert_task(&mut conn, &raced, &event).await
+    });
+    let deadline = Duration::from_secs(10);
+    eventually(deadline, "the create waiting", || async {
+        (lock_waiters(&app).await == 1).then_some(())
+    })
+    .await;
+
+    // The erasure, while that statement is in flight: it either waits for it or (the race this
+    // guards against) commits first.
+    let erasure = tokio::spawn(app.request(Method::DELETE, "/api/account", "erin").send());
+    eventually(deadline, "the erasure done or waiting", || async {
+        (erasure.is_finished() || lock_waiters(&app).await == 2).then_some(())
+    })
+    .await;
+    holder.rollback().await.unwrap();
+    create.await.unwrap().unwrap();
+    assert_eq!(erasure.await.unwrap().unwrap().status(), 204);
+
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM tasks WHERE user_id = $1",
+            "erin"
+        )
+        .await,
+        0,
+        "the raced task must go with the account"
+    );
+    let topics: Vec<String> =
+        sqlx::query_scalar("SELECT topic FROM outbox WHERE partition_key = 'erin'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(topics, ["user-deleted"], "nothing may follow user-deleted");
+}
+
+#[tokio::test]
+async fn an_erasure_kept_waiting_by_a_task_write_answers_503_and_erases_nothing() {
+    let app = spawn_app().await;
+    app.create_ok("gina", json!({"title": "kept"})).await;
+    // A task write that does not end while the erasure waits for it.
+    let mut writer = app.pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO tasks (id, user_id, title) VALUES (gen_random_uuid(), 'hal', 'slow')")
+        .execute(&mut *writer)
+        .await
+        .unwrap();
+
+    let response = app
+        .request(Method::DELETE, "/api/account", "gina")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "unavailable");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM tasks WHERE user_id = $1",
+            "gina"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM erased_users WHERE user_id = $1",
+            "gina"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM outbox WHERE topic = 'user-deleted' AND partition_key = $1",
+            "gina"
+        )
+        .await,
+        0
+    );
+
+    // Once the write is over, the same call erases.
+    writer.commit().await.unwrap();
+    assert_eq!(delete_account(&app, "gina").await, 204);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM tasks WHERE user_id = $1",
+            "gina"
+        )
+        .await,
+        0
+    );
 }
