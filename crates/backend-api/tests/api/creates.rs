@@ -2,6 +2,7 @@
 //! each create gets its own answer, whatever else shares its statement.
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use backend_api::tasks::Creates;
 use backend_api::tasks::creates::{STATEMENT_TIMEOUT, writer_pool};
@@ -13,6 +14,10 @@ use futures::future::join_all;
 use serde_json::json;
 use sqlx::PgPool;
 use testkit::{eventually, fresh_database, task};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 fn event_of(task: &Task) -> OutboxEntry {
@@ -304,6 +309,217 @@ async fn a_group_past_its_timeout_is_cancelled_and_answers_unavailable() {
             .await
             .unwrap();
     assert_eq!(counts, (0, 0), "nothing of the cancelled group");
+    let next = task("alice", "after");
+    assert_eq!(
+        creates.store(next.clone(), event_of(&next)).await.unwrap(),
+        next
+    );
+}
+
+/// A TCP proxy to the test's database that the test can stall or cut, as a network or a server
+/// that stops answering would.
+struct Proxy {
+    port: u16,
+    stalled: watch::Sender<bool>,
+    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn to(pool: &PgPool) -> Self {
+        let target = pool.connect_options().get_port();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (stalled, _) = watch::channel(false);
+        let links = Arc::new(Mutex::new(Vec::new()));
+        let (held, watched) = (links.clone(), stalled.subscribe());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)).await else {
+                    continue;
+                };
+                let link = tokio::spawn(Self::carry(client, server, watched.clone()));
+                held.lock().unwrap().push(link);
+            }
+        });
+        Self {
+            port,
+            stalled,
+            links,
+        }
+    }
+
+    /// A pool like `pool` whose connections go through this proxy.
+    fn pool_like(&self, pool: &PgPool) -> PgPool {
+        PgPool::connect_lazy_with((*pool.connect_options()).clone().port(self.port))
+    }
+
+    /// Holds every byte in either direction from now on, on open connections and new ones.
+    fn stall(&self, stalled: bool) {
+        self.stalled.send_replace(stalled);
+    }
+
+    /// Closes every connection open now; later ones go through.
+    fn cut(&self) {
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    /// Copies bytes both ways, holding them while stalled; ends when either side closes.
+    async fn carry(
+        mut client: TcpStream,
+        mut server: TcpStream,
+        mut stalled: watch::Receiver<bool>,
+    ) {
+        let (mut client_in, mut client_out) = client.split();
+        let (mut server_in, mut server_out) = server.split();
+        let (mut up, mut down) = ([0u8; 8192], [0u8; 8192]);
+        loop {
+            let (bytes, to) = tokio::select! {
+                read = client_in.read(&mut up) => match read {
+                    Ok(n @ 1..) => (&up[..n], &mut server_out),
+                    _ => return,
+                },
+                read = server_in.read(&mut down) => match read {
+                    Ok(n @ 1..) => (&down[..n], &mut client_out),
+                    _ => return,
+                },
+            };
+            if stalled.wait_for(|stalled| !stalled).await.is_err()
+                || to.write_all(bytes).await.is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// Waits until no session but the test's own runs a group's statement.
+async fn no_group_statement_running(pool: &PgPool) {
+    eventually(
+        std::time::Duration::from_secs(10),
+        "the group's statement over",
+        || async {
+            let running: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND pid <> pg_backend_pid() AND query LIKE '%unnest(%' AND state <> 'idle'",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            (running == 0).then_some(())
+        },
+    )
+    .await;
+}
+
+/// Each answer is the writer's "stored or not is unknown" 503.
+fn assert_unknown(answers: Vec<sqlx::Result<Task>>) {
+    for answer in answers {
+        match answer {
+            Err(sqlx::Error::Io(error)) => {
+                assert_eq!(
+                    error.kind(),
+                    std::io::ErrorKind::ConnectionAborted,
+                    "{error}"
+                );
+            }
+            other => panic!("not an unknown outcome: {other:?}"),
+        }
+    }
+}
+
+/// A group whose connection is lost mid-statement may have committed or not: its creates
+/// answer 503 and are not written again (a second write would store a task twice, or answer
+/// 409 for its own task). The statement still runs on the server and commits all or nothing;
+/// the writer goes on with a new connection.
+#[tokio::test]
+async fn a_group_whose_connection_is_lost_answers_unavailable_and_is_not_written_again() {
+    let (pool, _) = fresh_database().await;
+    let proxy = Proxy::to(&pool).await;
+    let writer = writer_pool(&proxy.pool_like(&pool), STATEMENT_TIMEOUT);
+    let creates = Creates::start_on(pool.clone(), writer, STATEMENT_TIMEOUT);
+    let tasks = [task("alice", "a"), task("bob", "b"), task("carol", "c")];
+    let lock = hold_writer(&pool).await;
+    let answers = store_all(&creates, &tasks);
+    writer_waiting(&pool).await;
+    proxy.cut();
+    let answers = tokio::time::timeout(std::time::Duration::from_secs(30), answers)
+        .await
+        .expect("the group answered")
+        .unwrap();
+    lock.rollback().await.unwrap();
+    assert_unknown(answers);
+
+    no_group_statement_running(&pool).await;
+    let counts: (i64, i64) =
+        sqlx::query_as("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM outbox)")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(
+        counts == (0, 0) || counts == (3, 3),
+        "all or nothing, once: {counts:?}"
+    );
+    let next = task("alice", "after");
+    assert_eq!(
+        creates.store(next.clone(), event_of(&next)).await.unwrap(),
+        next
+    );
+}
+
+/// A group that gets no answer at all (a server or network that went silent; here even the
+/// server's cancel at the timeout does not arrive) answers 503 once the grace past its timeout
+/// is over, instead of holding every create of the process; the writer goes on with a new
+/// connection.
+#[tokio::test]
+async fn a_group_that_gets_no_answer_answers_unavailable_after_its_grace() {
+    let (pool, _) = fresh_database().await;
+    let proxy = Proxy::to(&pool).await;
+    let timeout = std::time::Duration::from_millis(1000);
+    let writer = writer_pool(&proxy.pool_like(&pool), timeout);
+    let creates = Creates::start_on(pool.clone(), writer.clone(), timeout);
+    let first = task("alice", "before");
+    creates
+        .store(first.clone(), event_of(&first))
+        .await
+        .unwrap();
+    // sqlx pings a connection as it goes back to the pool; a ping stalled with the rest would
+    // keep the connection from the writer (its acquire times out), a different path.
+    eventually(
+        std::time::Duration::from_secs(10),
+        "the writer's connection back in its pool",
+        || async { (writer.num_idle() == 1).then_some(()) },
+    )
+    .await;
+
+    proxy.stall(true);
+    let tasks = [task("alice", "a"), task("bob", "b")];
+    let started = std::time::Instant::now();
+    let answers = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        store_all(&creates, &tasks),
+    )
+    .await
+    .expect("the group answered")
+    .unwrap();
+    let waited = started.elapsed();
+    assert_unknown(answers);
+    // The timeout and the grace after it (5 s), not the timeout alone.
+    assert!(waited >= std::time::Duration::from_secs(6), "{waited:?}");
+
+    proxy.cut();
+    proxy.stall(false);
+    let counts: (i64, i64) =
+        sqlx::query_as("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM outbox)")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        counts,
+        (1, 1),
+        "the stalled statement never reached the server"
+    );
     let next = task("alice", "after");
     assert_eq!(
         creates.store(next.clone(), event_of(&next)).await.unwrap(),
