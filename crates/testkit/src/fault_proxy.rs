@@ -2,12 +2,14 @@
 //! dependency (Postgres) in front of real clients: [`FaultProxy::cut`] closes every live
 //! connection and refuses new ones (each accepted connection is closed at once), as a
 //! restarting or unreachable server does; [`FaultProxy::restore`] lets connections through
-//! again.
+//! again. [`FaultProxy::stall`] holds every byte instead, as a server or network gone silent
+//! does.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -17,6 +19,8 @@ pub struct FaultProxy {
     up: Arc<AtomicBool>,
     /// Bumped on every cut: live connections watch it and close.
     generation: watch::Sender<u64>,
+    /// While true, connections carry nothing either way.
+    stalled: watch::Sender<bool>,
     accept: tokio::task::JoinHandle<()>,
 }
 
@@ -29,16 +33,19 @@ impl FaultProxy {
         let address = listener.local_addr().expect("the fault proxy's address");
         let up = Arc::new(AtomicBool::new(true));
         let (generation, _) = watch::channel(0u64);
+        let (stalled, _) = watch::channel(false);
         let accept = tokio::spawn(accept_loop(
             listener,
             target,
             up.clone(),
             generation.clone(),
+            stalled.clone(),
         ));
         Self {
             address,
             up,
             generation,
+            stalled,
             accept,
         }
     }
@@ -77,6 +84,12 @@ impl FaultProxy {
     pub fn restore(&self) {
         self.up.store(true, Ordering::Release);
     }
+
+    /// While `stalled`, holds every byte either way on live and new connections, which stay
+    /// open: nothing arrives and nothing fails. Unstalled, what was held goes on.
+    pub fn stall(&self, stalled: bool) {
+        self.stalled.send_replace(stalled);
+    }
 }
 
 impl Drop for FaultProxy {
@@ -91,6 +104,7 @@ async fn accept_loop(
     target: SocketAddr,
     up: Arc<AtomicBool>,
     generation: watch::Sender<u64>,
+    stalled: watch::Sender<bool>,
 ) {
     loop {
         let Ok((client, _)) = listener.accept().await else {
@@ -102,16 +116,40 @@ async fn accept_loop(
             drop(client);
             continue;
         }
-        let mut cut = generation.subscribe();
+        let (mut cut, stalled) = (generation.subscribe(), stalled.subscribe());
         tokio::spawn(async move {
-            let Ok(mut server) = TcpStream::connect(target).await else {
+            let Ok(server) = TcpStream::connect(target).await else {
                 return;
             };
-            let mut client = client;
+            // A cut first: bytes held by a stall that ends after it are dropped with it.
             tokio::select! {
-                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                biased;
                 _ = cut.changed() => {}
+                () = carry(client, server, stalled) => {}
             }
         });
+    }
+}
+
+/// Copies bytes both ways, holding them while stalled; ends when either side closes.
+async fn carry(mut client: TcpStream, mut server: TcpStream, mut stalled: watch::Receiver<bool>) {
+    let (mut client_in, mut client_out) = client.split();
+    let (mut server_in, mut server_out) = server.split();
+    let (mut up, mut down) = ([0u8; 8192], [0u8; 8192]);
+    loop {
+        let (bytes, to) = tokio::select! {
+            read = client_in.read(&mut up) => match read {
+                Ok(n @ 1..) => (&up[..n], &mut server_out),
+                _ => return,
+            },
+            read = server_in.read(&mut down) => match read {
+                Ok(n @ 1..) => (&down[..n], &mut client_out),
+                _ => return,
+            },
+        };
+        if stalled.wait_for(|stalled| !stalled).await.is_err() || to.write_all(bytes).await.is_err()
+        {
+            return;
+        }
     }
 }

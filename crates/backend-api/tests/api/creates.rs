@@ -2,7 +2,6 @@
 //! each create gets its own answer, whatever else shares its statement.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
 
 use backend_api::tasks::Creates;
 use backend_api::tasks::creates::{STATEMENT_TIMEOUT, writer_pool};
@@ -13,11 +12,8 @@ use common::tasks::{Task, insert_tasks};
 use futures::future::join_all;
 use serde_json::json;
 use sqlx::PgPool;
+use testkit::fault_proxy::FaultProxy;
 use testkit::{eventually, fresh_database, task};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 fn event_of(task: &Task) -> OutboxEntry {
@@ -316,82 +312,11 @@ async fn a_group_past_its_timeout_is_cancelled_and_answers_unavailable() {
     );
 }
 
-/// A TCP proxy to the test's database that the test can stall or cut, as a network or a server
-/// that stops answering would.
-struct Proxy {
-    port: u16,
-    stalled: watch::Sender<bool>,
-    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Proxy {
-    async fn to(pool: &PgPool) -> Self {
-        let target = pool.connect_options().get_port();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (stalled, _) = watch::channel(false);
-        let links = Arc::new(Mutex::new(Vec::new()));
-        let (held, watched) = (links.clone(), stalled.subscribe());
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let Ok(server) = TcpStream::connect(("127.0.0.1", target)).await else {
-                    continue;
-                };
-                let link = tokio::spawn(Self::carry(client, server, watched.clone()));
-                held.lock().unwrap().push(link);
-            }
-        });
-        Self {
-            port,
-            stalled,
-            links,
-        }
-    }
-
-    /// A pool like `pool` whose connections go through this proxy.
-    fn pool_like(&self, pool: &PgPool) -> PgPool {
-        PgPool::connect_lazy_with((*pool.connect_options()).clone().port(self.port))
-    }
-
-    /// Holds every byte in either direction from now on, on open connections and new ones.
-    fn stall(&self, stalled: bool) {
-        self.stalled.send_replace(stalled);
-    }
-
-    /// Closes every connection open now; later ones go through.
-    fn cut(&self) {
-        for link in self.links.lock().unwrap().drain(..) {
-            link.abort();
-        }
-    }
-
-    /// Copies bytes both ways, holding them while stalled; ends when either side closes.
-    async fn carry(
-        mut client: TcpStream,
-        mut server: TcpStream,
-        mut stalled: watch::Receiver<bool>,
-    ) {
-        let (mut client_in, mut client_out) = client.split();
-        let (mut server_in, mut server_out) = server.split();
-        let (mut up, mut down) = ([0u8; 8192], [0u8; 8192]);
-        loop {
-            let (bytes, to) = tokio::select! {
-                read = client_in.read(&mut up) => match read {
-                    Ok(n @ 1..) => (&up[..n], &mut server_out),
-                    _ => return,
-                },
-                read = server_in.read(&mut down) => match read {
-                    Ok(n @ 1..) => (&down[..n], &mut client_out),
-                    _ => return,
-                },
-            };
-            if stalled.wait_for(|stalled| !stalled).await.is_err()
-                || to.write_all(bytes).await.is_err()
-            {
-                return;
-            }
-        }
-    }
+/// A writer's pool for `url` whose connections go through a proxy the test can cut or stall.
+async fn proxied_writer(url: &str, timeout: std::time::Duration) -> (FaultProxy, PgPool) {
+    let (proxy, through) = FaultProxy::in_front_of(url).await;
+    let pool = common::db::connect_lazy(&through, 1).unwrap();
+    (proxy, writer_pool(&pool, timeout))
 }
 
 /// Waits until no session but the test's own runs a group's statement.
@@ -435,15 +360,15 @@ fn assert_unknown(answers: Vec<sqlx::Result<Task>>) {
 /// the writer goes on with a new connection.
 #[tokio::test]
 async fn a_group_whose_connection_is_lost_answers_unavailable_and_is_not_written_again() {
-    let (pool, _) = fresh_database().await;
-    let proxy = Proxy::to(&pool).await;
-    let writer = writer_pool(&proxy.pool_like(&pool), STATEMENT_TIMEOUT);
+    let (pool, url) = fresh_database().await;
+    let (proxy, writer) = proxied_writer(&url, STATEMENT_TIMEOUT).await;
     let creates = Creates::start_on(pool.clone(), writer, STATEMENT_TIMEOUT);
     let tasks = [task("alice", "a"), task("bob", "b"), task("carol", "c")];
     let lock = hold_writer(&pool).await;
     let answers = store_all(&creates, &tasks);
     writer_waiting(&pool).await;
     proxy.cut();
+    proxy.restore();
     let answers = tokio::time::timeout(std::time::Duration::from_secs(30), answers)
         .await
         .expect("the group answered")
@@ -474,10 +399,9 @@ async fn a_group_whose_connection_is_lost_answers_unavailable_and_is_not_written
 /// connection.
 #[tokio::test]
 async fn a_group_that_gets_no_answer_answers_unavailable_after_its_grace() {
-    let (pool, _) = fresh_database().await;
-    let proxy = Proxy::to(&pool).await;
+    let (pool, url) = fresh_database().await;
     let timeout = std::time::Duration::from_millis(1000);
-    let writer = writer_pool(&proxy.pool_like(&pool), timeout);
+    let (proxy, writer) = proxied_writer(&url, timeout).await;
     let creates = Creates::start_on(pool.clone(), writer.clone(), timeout);
     let first = task("alice", "before");
     creates
@@ -510,6 +434,7 @@ async fn a_group_that_gets_no_answer_answers_unavailable_after_its_grace() {
 
     proxy.cut();
     proxy.stall(false);
+    proxy.restore();
     let counts: (i64, i64) =
         sqlx::query_as("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM outbox)")
             .fetch_one(&pool)
