@@ -1,12 +1,15 @@
 //! Database plumbing: the one migrator over `migrations/`, pool construction, and creating
 //! the database when it is missing (for `fleet` and tests).
 
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, PgPool};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Postgres};
+use tokio::time::Instant;
 
 /// Every migration of the project, embedded at compile time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
@@ -32,6 +35,85 @@ pub(crate) fn pool_options(max_connections: u32) -> PgPoolOptions {
                 Ok(true)
             })
         })
+}
+
+/// How long a [`KeptConnection`] keeps one connection out of its pool while it stays busy, so
+/// that the pool's `max_lifetime` and its checks still apply to it now and then.
+pub const KEEP_AT_MOST: Duration = Duration::from_secs(60);
+
+/// One connection a task keeps out of its pool between two uses.
+///
+/// sqlx pings every connection as it goes back to its pool (`Floating::return_to_pool`; it
+/// cannot be turned off): a round trip and a wake-up of the server each time. A task that
+/// takes one connection after another for brief work (the creates' writer, the outbox relay)
+/// paid that once for each piece of its work, and with a pool of one connection its next piece
+/// waited for it. Kept here, a connection that just served is used again as it is. One idle
+/// for [`PING_AFTER_IDLE`] (as the pool would ping it), kept for [`KEEP_AT_MOST`], or not put
+/// back after its use (a use that failed or was cut short) goes back to the pool, which checks
+/// it, and the next use takes one from the pool.
+#[derive(Debug)]
+pub struct KeptConnection {
+    pool: PgPool,
+    kept: Option<(TakenConnection, Instant)>,
+}
+
+/// A connection from a [`KeptConnection`]: dropped, it goes back to its pool.
+#[derive(Debug)]
+pub struct TakenConnection {
+    conn: PoolConnection<Postgres>,
+    /// When it left the pool.
+    taken: Instant,
+}
+
+impl KeptConnection {
+    /// Keeps connections of `pool`; none yet.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool, kept: None }
+    }
+
+    /// The connection kept since its last use if it may be used as it is, or else one of the
+    /// pool's (a stale one goes back to the pool first).
+    pub async fn take(&mut self) -> sqlx::Result<TakenConnection> {
+        if let Some((conn, used)) = self.kept.take() {
+            let now = Instant::now();
+            if now - used < PING_AFTER_IDLE && now - conn.taken < KEEP_AT_MOST {
+                return Ok(conn);
+            }
+        }
+        let conn = self.pool.acquire().await?;
+        Ok(TakenConnection {
+            conn,
+            taken: Instant::now(),
+        })
+    }
+
+    /// Keeps `conn` for the next [`Self::take`]: only after a use that went well, with nothing
+    /// of it left open on the session (no transaction, no lock).
+    pub fn put_back(&mut self, conn: TakenConnection) {
+        self.kept = Some((conn, Instant::now()));
+    }
+}
+
+impl TakenConnection {
+    /// The connection, taken from its pool for good (closed when dropped): for one whose
+    /// state is unknown, such as one that stopped answering.
+    pub fn detach(self) -> PgConnection {
+        self.conn.detach()
+    }
+}
+
+impl Deref for TakenConnection {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for TakenConnection {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
 }
 
 /// A pool of at most `max_connections` of its own on the database of `pool`, connecting on

@@ -60,13 +60,13 @@ use chrono::{DateTime, Utc};
 
 use futures::future::join_all;
 use serde_json::Value;
-use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::dapr::{BulkCloudEvent, DaprClient, DaprError};
+use crate::db::{KeptConnection, TakenConnection};
 use crate::events::{CloudEvent, PUBSUB, TaskEvent, UserDeleted};
 
 /// An event to write to the outbox, built before the statement that writes it: a write can
@@ -415,9 +415,10 @@ impl BatchOutcome {
 /// Publishes committed outbox rows through the Dapr sidecar.
 #[derive(Debug, Clone)]
 pub struct OutboxRelay {
-    /// The relay's own connections (lazy, at most [`RELAY_CONNECTIONS`]) to the database of
-    /// the pool it was given, with `synchronous_commit = off` (see the module docs).
-    pool: PgPool,
+    /// The relay's own connection (lazy, from a pool of at most [`RELAY_CONNECTIONS`]) to the
+    /// database of the pool it was given, with `synchronous_commit = off` (see the module
+    /// docs), kept from one pass to the next (no ping of it in between).
+    conn: Arc<tokio::sync::Mutex<KeptConnection>>,
     dapr: DaprClient,
     settings: RelaySettings,
     /// Whether the relay is behind a backlog: the first read of its last pass found a user with
@@ -447,7 +448,7 @@ impl OutboxRelay {
     pub fn new(pool: PgPool, dapr: DaprClient, settings: RelaySettings) -> Self {
         let pool = crate::db::session_pool(&pool, RELAY_CONNECTIONS, &RELAY_SESSION);
         Self {
-            pool,
+            conn: Arc::new(tokio::sync::Mutex::new(KeptConnection::new(pool))),
             dapr,
             settings,
             behind: Arc::new(AtomicBool::new(false)),
@@ -563,14 +564,15 @@ impl OutboxRelay {
         // The user locks belong to this connection's session: every statement of the pass runs
         // on it and the locks are released on it. A pass that fails to release them, or is
         // cancelled mid-way, closes the connection instead, which releases them too.
-        let mut session = LockSession(Some(self.pool.acquire().await?));
+        let mut kept = self.conn.lock().await;
+        let mut session = LockSession(Some(kept.take().await?));
         let conn = session.0.as_mut().expect("taken only by release");
         let outcome = self.pass(conn).await;
         match sqlx::query("SELECT pg_advisory_unlock_all()")
             .execute(&mut **conn)
             .await
         {
-            Ok(_) => session.release(),
+            Ok(_) => session.release(&mut kept),
             Err(error) => {
                 tracing::warn!(%error, "outbox relay could not release its locks; closing its connection");
             }
@@ -827,14 +829,15 @@ impl OutboxRelay {
     }
 }
 
-/// A pooled connection whose session may hold the relay's user locks: it goes back to the pool
-/// only through [`LockSession::release`], after the locks were released; dropped otherwise, it
-/// is closed, so the server drops the locks with the session and no pooled session keeps them.
-struct LockSession(Option<PoolConnection<Postgres>>);
+/// A connection whose session may hold the relay's user locks: it is kept for the next pass
+/// (or goes back to the pool) only through [`LockSession::release`], after the locks were
+/// released; dropped otherwise, it is closed, so the server drops the locks with the session
+/// and no pooled session keeps them.
+struct LockSession(Option<TakenConnection>);
 
 impl LockSession {
-    fn release(mut self) {
-        drop(self.0.take());
+    fn release(mut self, kept: &mut KeptConnection) {
+        kept.put_back(self.0.take().expect("released once"));
     }
 }
 

@@ -33,6 +33,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::db::KeptConnection;
 use common::outbox::OutboxEntry;
 use common::tasks::{Task, insert_task, insert_tasks};
 use sqlx::PgPool;
@@ -180,11 +181,15 @@ fn unavailable(kind: std::io::ErrorKind, message: &'static str) -> sqlx::Error {
 /// answers each create. Ends when the queue is closed.
 async fn write_groups(pool: PgPool, mut queue: mpsc::Receiver<Pending>, timeout: Duration) {
     let mut group = Vec::with_capacity(MAX_GROUP);
+    // A connection that just wrote a group writes the next one, without sqlx's ping of it on
+    // its way back to the pool in between (a round trip a group, which the next group waited
+    // for: the pool has one connection).
+    let mut conn = KeptConnection::new(pool);
     loop {
         if queue.recv_many(&mut group, MAX_GROUP).await == 0 {
             return;
         }
-        let written = write_group(&pool, &group, timeout).await;
+        let written = write_group(&mut conn, &group, timeout).await;
         for Pending { row, done } in group.drain(..) {
             let outcome = match &written {
                 Ok(stored) if stored.contains(&row.1.event_id) => Stored::Inserted,
@@ -200,13 +205,13 @@ async fn write_groups(pool: PgPool, mut queue: mpsc::Receiver<Pending>, timeout:
 }
 
 /// Writes `group` in one statement: the event ids stored, or what each of its creates is to
-/// do instead.
+/// do instead. A connection that met an error goes back to the pool, which checks it.
 async fn write_group(
-    pool: &PgPool,
+    kept: &mut KeptConnection,
     group: &[Pending],
     timeout: Duration,
 ) -> Result<Vec<Uuid>, Stored> {
-    let mut conn = match pool.acquire().await {
+    let mut conn = match kept.take().await {
         Ok(conn) => conn,
         Err(error) => {
             tracing::warn!(%error, creates = group.len(), "no connection for a group of creates");
@@ -225,6 +230,7 @@ async fn write_group(
             if !stored.is_empty() {
                 common::outbox::committed();
             }
+            kept.put_back(conn);
             Ok(stored)
         }
         // The server answered with an error: the statement, and its implicit transaction, are

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use backend_api::tasks::Creates;
 use backend_api::tasks::creates::{STATEMENT_TIMEOUT, writer_pool};
 use chrono::SubsecRound;
+use common::db::{KeptConnection, PING_AFTER_IDLE, TakenConnection};
 use common::outbox::OutboxEntry;
 use common::tasks::{Priority, RecurringMode};
 use common::tasks::{Task, insert_tasks};
@@ -408,14 +409,9 @@ async fn a_group_that_gets_no_answer_answers_unavailable_after_its_grace() {
         .store(first.clone(), event_of(&first))
         .await
         .unwrap();
-    // sqlx pings a connection as it goes back to the pool; a ping stalled with the rest would
-    // keep the connection from the writer (its acquire times out), a different path.
-    eventually(
-        std::time::Duration::from_secs(10),
-        "the writer's connection back in its pool",
-        || async { (writer.num_idle() == 1).then_some(()) },
-    )
-    .await;
+    // The writer keeps the connection it wrote on for the next group (were it back in the pool,
+    // its release ping would stall, and the group would time out acquiring one instead).
+    assert_eq!((writer.size(), writer.num_idle()), (1, 0));
 
     proxy.stall(true);
     let tasks = [task("alice", "a"), task("bob", "b")];
@@ -450,4 +446,54 @@ async fn a_group_that_gets_no_answer_answers_unavailable_after_its_grace() {
         creates.store(next.clone(), event_of(&next)).await.unwrap(),
         next
     );
+}
+
+/// The writer (and the outbox relay) keep their connection between two uses
+/// (`common::db::KeptConnection`): a fresh one is taken again as it is, without sqlx's ping of
+/// it on its way back to the pool; one idle for `PING_AFTER_IDLE` goes back through the pool
+/// first, where one the server closed meanwhile is found and replaced.
+#[tokio::test]
+async fn a_kept_connection_is_used_again_while_fresh_and_checked_by_its_pool_once_idle() {
+    let (pool, _) = fresh_database().await;
+    let own = common::db::session_pool(&pool, 1, &[]);
+    let mut kept = KeptConnection::new(own.clone());
+    let session = |mut conn: TakenConnection| async move {
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        (pid, conn)
+    };
+    let (first, conn) = session(kept.take().await.unwrap()).await;
+    kept.put_back(conn);
+    // Out of the pool while kept: it never went back in (where it would have been pinged).
+    assert_eq!((own.size(), own.num_idle()), (1, 0));
+    let (again, conn) = session(kept.take().await.unwrap()).await;
+    assert_eq!(again, first);
+    kept.put_back(conn);
+
+    // The server closes it while it is kept, and it idles past PING_AFTER_IDLE (on Tokio's
+    // clock, which the kept connection reads).
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(first)
+        .execute(&pool)
+        .await
+        .unwrap();
+    tokio::time::pause();
+    tokio::time::advance(PING_AFTER_IDLE).await;
+    tokio::time::resume();
+    let (replaced, conn) = session(kept.take().await.unwrap()).await;
+    assert_ne!(
+        replaced, first,
+        "a closed connection was handed out after idling"
+    );
+
+    // Not put back (its use failed): it goes back to the pool.
+    drop(conn);
+    eventually(
+        std::time::Duration::from_secs(10),
+        "the connection back in its pool",
+        || async { (own.num_idle() == 1).then_some(()) },
+    )
+    .await;
 }
