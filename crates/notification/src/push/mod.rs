@@ -81,8 +81,8 @@ impl Push {
     /// Push with `settings`.
     pub fn new(settings: PushSettings) -> Self {
         Self {
+            client: send::client(settings.allow_insecure_endpoints),
             settings,
-            client: send::client(),
         }
     }
 

@@ -8,6 +8,8 @@
 //! push service keeps one pending message per task, and the service worker shows it under a tag
 //! of the task, so a redelivery replaces the notification instead of adding one.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -19,6 +21,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::Push;
+use super::subscriptions::internal_ip;
 
 /// The consumer name of the processed-event records of pushes.
 pub const CONSUMER: &str = "notification-push";
@@ -41,14 +44,71 @@ pub enum Sent {
     Transient(String),
 }
 
-/// The HTTP client for push services: no redirects (an endpoint must not lead elsewhere) and a
-/// time limit per request.
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+/// The HTTP client for push services: no redirects (an endpoint must not lead elsewhere), a
+/// time limit per request and, unless `allow_internal` (`WEB_PUSH_ALLOW_INSECURE_ENDPOINTS`),
+/// only public addresses ([`PublicAddresses`]).
+pub fn client(allow_internal: bool) -> reqwest::Client {
+    let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .timeout(REQUEST_TIMEOUT);
+    let builder = if allow_internal {
+        builder
+    } else {
+        builder.dns_resolver(Arc::new(PublicAddresses))
+    };
+    builder.build().unwrap_or_else(|error| {
+        // Building fails only without TLS roots or a resolver; pushes would then fail alike.
+        tracing::error!(%error, "cannot build the push client");
+        reqwest::Client::new()
+    })
+}
+
+/// Resolves a push service's name to its public addresses only. An endpoint's host is checked
+/// when the browser registers it, but its name is the registrant's: it may resolve to this
+/// machine or a private network then or later. The addresses connected to are checked here, at
+/// every push. (A literal address in an endpoint is never resolved; registration refuses the
+/// internal ones.)
+#[derive(Debug)]
+struct PublicAddresses;
+
+/// A name that resolves to internal addresses only: not a push service.
+#[derive(Debug)]
+struct InternalOnly(String);
+
+impl std::fmt::Display for InternalOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} resolves to no public address", self.0)
+    }
+}
+
+impl std::error::Error for InternalOnly {}
+
+impl reqwest::dns::Resolve for PublicAddresses {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let name = name.as_str().to_owned();
+        Box::pin(async move {
+            let public: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
+                .await?
+                .filter(|address| !internal_ip(address.ip()))
+                .collect();
+            if public.is_empty() {
+                return Err(InternalOnly(name).into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Whether `error` (of a push request) is [`InternalOnly`].
+fn internal_only(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if cause.is::<InternalOnly>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// The JSON the service worker reads.
@@ -209,6 +269,11 @@ async fn send(push: &Push, key: &super::VapidKey, row: &Row, body: &[u8], topic:
             429 | 500..=599 => Sent::Transient(format!("answered {}", response.status())),
             status => Sent::Refused(status),
         },
+        // Its name leads inside: the subscription is no push service's, and is forgotten.
+        Err(error) if internal_only(&error) => {
+            tracing::warn!(%error, "a push endpoint resolves to internal addresses only");
+            Sent::Gone
+        }
         Err(error) => Sent::Transient(error.to_string()),
     }
 }

@@ -75,7 +75,8 @@ fn decode(value: &str) -> Option<Vec<u8>> {
 }
 
 /// Whether `host` names this machine or a private network: a push endpoint there would make
-/// the notification service post to internal addresses for whoever registers it.
+/// the notification service post to internal addresses for whoever registers it. A name is
+/// checked again when it is resolved, at every push ([`super::send::client`]).
 fn internal_host(host: &url::Host<&str>) -> bool {
     let ip = match host {
         url::Host::Domain(name) => {
@@ -85,6 +86,12 @@ fn internal_host(host: &url::Host<&str>) -> bool {
         url::Host::Ipv4(ip) => IpAddr::V4(*ip),
         url::Host::Ipv6(ip) => IpAddr::V6(*ip),
     };
+    internal_ip(ip)
+}
+
+/// Whether `ip` is this machine's, a private network's, link-local (cloud metadata services
+/// among them), shared address space (100.64/10), unspecified or broadcast.
+pub(crate) fn internal_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(ip) => {
             ip.is_loopback()

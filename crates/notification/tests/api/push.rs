@@ -283,3 +283,39 @@ async fn a_running_instance_forgets_push_records_past_their_retention_only() {
     .await;
     assert!(left.contains(&recent) && left.contains(&other), "{left:?}");
 }
+
+/// An endpoint whose name resolves inside (here `localhost`: registered as a public name, its
+/// DNS later pointed at this machine, say) is not posted to: the push client connects to public
+/// addresses only, and the subscription is forgotten.
+#[tokio::test]
+async fn a_push_endpoint_whose_name_resolves_inside_is_not_posted_to_and_is_forgotten() {
+    let (pool, url) = fresh_database().await;
+    let instance = spawn_push_instance(&url, push_settings(false)).await;
+    let service = start_push_service().await;
+    let browser = service.subscribe();
+    let endpoint = browser.subscription["endpoint"]
+        .as_str()
+        .unwrap()
+        .replace("127.0.0.1", "localhost");
+    assert!(endpoint.contains("//localhost:"), "{endpoint}");
+    // Stored as registration would have stored it for a public name.
+    sqlx::query(
+        "INSERT INTO push_subscriptions (id, user_id, endpoint, p256dh, auth) \
+         VALUES ($1, 'dora', $2, $3, $4)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(&endpoint)
+    .bind(browser.subscription["keys"]["p256dh"].as_str().unwrap())
+    .bind(browser.subscription["keys"]["auth"].as_str().unwrap())
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let event = reminder("dora", "Check the boiler", Utc::now());
+    assert_eq!(deliver(&instance, &event).await, "SUCCESS");
+    assert!(
+        service.received().is_empty() && service.refused().is_empty(),
+        "posted to an internal address"
+    );
+    assert_eq!(subscriptions_of(&pool, "dora").await, 0);
+}
