@@ -53,6 +53,40 @@ describe("DELETE /api/account", () => {
     expect(fakeAuth.api.deleteUser).not.toHaveBeenCalled();
   });
 
+  it("after 5 wrong passwords in 15 minutes the checks stop (429), whatever the password, until the window ends", async () => {
+    vi.useFakeTimers({ now: new Date("2026-12-04T10:00:00Z"), toFake: ["Date"] });
+    const signedIn = fakeAuth.api.getSession.getMockImplementation()!;
+    try {
+      const fetchMock = recordingFetch(() => new Response(null, { status: 204 }));
+      fakeAuth.api.getSession.mockResolvedValue({ user: { id: "guessed-user" } });
+      for (let i = 0; i < 5; i++) {
+        fakeAuth.api.verifyPassword.mockRejectedValueOnce(new Error("INVALID_PASSWORD"));
+        expect((await del({ password: `guess ${i}` })).status).toBe(403);
+      }
+      vi.setSystemTime(new Date("2026-12-04T10:10:00Z"));
+      const refused = await del({ password: "correct horse battery" });
+      expect(refused.status).toBe(429);
+      expect((await refused.json()).error).toEqual({
+        code: "too_many_attempts",
+        message: "Too many wrong passwords. Nothing was deleted; try again in 5 min.",
+      });
+      expect(refused.headers.get("retry-after")).toBe("300");
+      expect(fakeAuth.api.verifyPassword).toHaveBeenCalledTimes(5);
+      expect(fetchMock).not.toHaveBeenCalled();
+
+      // Another user is not held back by them.
+      fakeAuth.api.getSession.mockResolvedValueOnce({ user: { id: "someone-else" } });
+      expect((await del({ password: "correct horse battery" })).status).toBe(204);
+
+      // The window over, the right password goes through.
+      vi.setSystemTime(new Date("2026-12-04T10:15:00Z"));
+      expect((await del({ password: "correct horse battery" })).status).toBe(204);
+    } finally {
+      fakeAuth.api.getSession.mockImplementation(signedIn);
+      vi.useRealTimers();
+    }
+  });
+
   it("no password, or no session, or another site: refused before anything", async () => {
     const fetchMock = recordingFetch();
     expect((await del({})).status).toBe(422);

@@ -1,3 +1,4 @@
+import { FailedAttempts } from "@/lib/server/attempts";
 import { auth } from "@/lib/server/auth";
 import { errorResponse } from "@/lib/server/errors";
 import { callService } from "@/lib/server/forward";
@@ -8,11 +9,16 @@ export const dynamic = "force-dynamic";
 /** Longer than any password the sign-up form takes; a longer one is refused before hashing. */
 const MAX_PASSWORD = 256;
 
+/** Wrong passwords given here, per user: after 5 in 15 minutes the checks stop (429) until the
+ * window ends, whatever the password. */
+const attempts = new FailedAttempts();
+
 /**
  * Deletes the signed-in user's account, given their password (`{"password"}`): 204.
  *
  * 1. The password is checked (Better Auth's `verifyPassword`): a stolen session alone does not
- *    delete an account.
+ *    delete an account, nor can it try passwords without end (5 wrong ones in 15 minutes, then
+ *    429 with `Retry-After`).
  * 2. backend-api's `DELETE /api/account` erases the user's tasks and every other row it keeps,
  *    and publishes `user-deleted`, on which the other services erase theirs (the audit trail
  *    keeps a tombstone) and the websocket service tells every open page.
@@ -32,11 +38,24 @@ export async function DELETE(req: Request) {
   if (typeof password !== "string" || password.length === 0 || password.length > MAX_PASSWORD) {
     return errorResponse(422, "invalid_password", "Enter your password to delete the account.");
   }
+  const wait = attempts.retryAfter(session.user.id);
+  if (wait > 0) {
+    const minutes = Math.ceil(wait / 60);
+    return errorResponse(
+      429,
+      "too_many_attempts",
+      `Too many wrong passwords. Nothing was deleted; try again in ${minutes} min.`,
+      { "Retry-After": String(wait) },
+    );
+  }
   const verified = await auth.api
     .verifyPassword({ body: { password }, headers: req.headers })
     .then(() => true)
     .catch(() => false);
-  if (!verified) return errorResponse(403, "wrong_password", "That is not your password.");
+  if (!verified) {
+    attempts.failed(session.user.id);
+    return errorResponse(403, "wrong_password", "That is not your password.");
+  }
 
   const erased = await callService(req, "backend-api", "/api/account", { method: "DELETE" });
   if (erased.status !== 204) return erased;

@@ -1,0 +1,57 @@
+// Failed password checks, counted per user: a stolen session must not be able to try passwords
+// without end (each try also costs the server a password hash).
+
+/** How many wrong passwords a user may give within {@link WINDOW_MS} before the checks stop. */
+export const MAX_FAILURES = 5;
+/** The window failures are counted in, from the first one; the checks resume when it ends. */
+export const WINDOW_MS = 15 * 60 * 1000;
+/** Past this many users with failures, those whose window ended are forgotten. */
+const PRUNE_PAST = 10_000;
+
+/**
+ * Wrong passwords per user within a window, in this server process (a deployment of several
+ * replicas allows each of them as many: the limit bounds guessing, it does not count exactly).
+ */
+export class FailedAttempts {
+  private readonly failures = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(
+    private readonly max = MAX_FAILURES,
+    private readonly windowMs = WINDOW_MS,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  /** Seconds until `user` may try again; 0 when they may now. */
+  retryAfter(user: string): number {
+    const entry = this.current(user);
+    return entry && entry.count >= this.max ? Math.ceil((entry.resetAt - this.now()) / 1000) : 0;
+  }
+
+  /** Counts a wrong password of `user`. */
+  failed(user: string): void {
+    const entry = this.current(user);
+    if (entry) {
+      entry.count += 1;
+      return;
+    }
+    if (this.failures.size >= PRUNE_PAST) this.prune();
+    this.failures.set(user, { count: 1, resetAt: this.now() + this.windowMs });
+  }
+
+  /** The failures of `user` in the window under way, if any. */
+  private current(user: string) {
+    const entry = this.failures.get(user);
+    if (entry && entry.resetAt <= this.now()) {
+      this.failures.delete(user);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private prune() {
+    const now = this.now();
+    for (const [user, entry] of this.failures) {
+      if (entry.resetAt <= now) this.failures.delete(user);
+    }
+  }
+}
