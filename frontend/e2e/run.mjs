@@ -1248,29 +1248,45 @@ await scenario(16, "reminders reach a closed app by Web Push: permission, subscr
       throw new Error(`pushed: ${JSON.stringify(pushed)}`);
     }
 
-    // The browser hands the decrypted message to the service worker, which shows it.
-    const cdp = await ctx.newCDPSession(p);
+    // Off again: the server forgets this browser.
+    await p.getByRole("region", { name: "Reminders on this device" }).getByRole("button", { name: "Turn off" }).click();
+    await p.locator('[data-testid="push-state"][data-state="off"]').waitFor({ timeout: 10_000 });
+    const left = await db.query("SELECT count(*)::int AS n FROM push_subscriptions WHERE endpoint = $1", [endpoint]);
+    if (left.rows[0].n !== 0) throw new Error("the subscription outlived turning it off");
+
+    // The browser hands the decrypted message to the service worker, which shows it. The app is
+    // closed first: while a tab of the app is in front (Playwright keeps every page focused), its
+    // page shows the reminder itself and the worker shows nothing.
+    await p.evaluate(async () => void (await navigator.serviceWorker.ready));
+    const other = await ctx.newPage();
+    await other.goto("about:blank");
+    S.c = other;
+    const cdp = await ctx.newCDPSession(other);
     const registrations = [];
     cdp.on("ServiceWorker.workerRegistrationUpdated", (e) => registrations.push(...e.registrations));
     await cdp.send("ServiceWorker.enable");
     await expectEventually(async () => registrations.some((r) => r.scopeURL === `${BASE}/` && !r.isDeleted), { message: "the service worker's registration" });
     const registrationId = registrations.find((r) => r.scopeURL === `${BASE}/` && !r.isDeleted).registrationId;
-    // Delivered once the worker is active; again while no notification shows (a delivery that
-    // reaches a worker still starting up is lost; the tag makes a repeat replace, not add).
-    await p.evaluate(async () => void (await navigator.serviceWorker.ready));
-    let shown;
+    await p.close();
+    // Delivered again while no notification shows (a delivery that reaches a worker still
+    // starting up is lost; the tag makes a repeat replace, not add). Read from the worker itself.
+    let shown = [];
     await expectEventually(
       async () => {
         await cdp.send("ServiceWorker.deliverPushMessage", { origin: BASE, registrationId, data: JSON.stringify(pushed.payload) });
         await new Promise((r) => setTimeout(r, 500));
-        shown = await p.evaluate(async () =>
-          (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({
-            title: n.title,
-            tag: n.tag,
-            url: n.data?.url,
-            actions: n.actions.map((a) => a.action),
-          })),
-        );
+        const worker = ctx.serviceWorkers().find((w) => w.url().startsWith(`${BASE}/`));
+        if (!worker) return false;
+        shown = await worker
+          .evaluate(async () =>
+            (await self.registration.getNotifications()).map((n) => ({
+              title: n.title,
+              tag: n.tag,
+              url: n.data?.url,
+              actions: n.actions.map((a) => a.action),
+            })),
+          )
+          .catch(() => []);
         return shown.some((n) => n.title === "Take the bins out");
       },
       { timeout: 20_000, interval: 500, message: `the service worker's notification (registrations ${JSON.stringify(registrations)})` },
@@ -1279,16 +1295,10 @@ await scenario(16, "reminders reach a closed app by Web Push: permission, subscr
     if (note.tag !== `reminder-${created.id}` || note.url !== `/tasks?task=${created.id}` || note.actions.join() !== "snooze-10m,snooze-1h") {
       throw new Error(`notification: ${JSON.stringify(note)}`);
     }
-
-    // Off again: the server forgets this browser.
-    await p.getByRole("region", { name: "Reminders on this device" }).getByRole("button", { name: "Turn off" }).click();
-    await p.locator('[data-testid="push-state"][data-state="off"]').waitFor({ timeout: 10_000 });
-    const left = await db.query("SELECT count(*)::int AS n FROM push_subscriptions WHERE endpoint = $1", [endpoint]);
-    if (left.rows[0].n !== 0) throw new Error("the subscription outlived turning it off");
   } finally {
     await db.end();
   }
-  console.log("  permission granted, subscribed with the server's key; the reminder arrived encrypted and VAPID-signed; the worker showed it with snooze actions; off again");
+  console.log("  permission granted, subscribed with the server's key; the reminder arrived encrypted and VAPID-signed; off again; the worker showed it with snooze actions to a closed app");
 });
 
 await browser.close();

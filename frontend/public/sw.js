@@ -1,8 +1,9 @@
 // taskfleet's service worker: reminders that arrive by Web Push while no tab is open.
 //
 // The notification service posts each fired reminder, encrypted for this browser, to its push
-// service; the browser decrypts it and wakes this worker with a `push` event. The worker shows
-// it under a tag of the task (a redelivered push replaces the notification instead of adding a
+// service; the browser decrypts it and wakes this worker with a `push` event. While a tab of the
+// app is in front of the user, that page shows the reminder itself (a toast from its live
+// connection), and the worker shows nothing. Otherwise the worker shows it under a tag of the task (a redelivered push replaces the notification instead of adding a
 // second one), with two snooze actions. A click opens the task in an open tab of the app, or a
 // new one; a snooze action moves the reminder through the app's API with this browser's session.
 
@@ -37,9 +38,20 @@ async function onPush(event) {
     payload = null;
   }
   const shown = notificationFor(payload);
-  // Chromium requires every push to show something (userVisibleOnly).
+  // Chromium requires every push to show something (userVisibleOnly), unless a tab of the site
+  // has the focus.
   if (!shown) return self.registration.showNotification("taskfleet", { body: "Something changed in your tasks." });
+  if (await appInFront()) return undefined;
   return self.registration.showNotification(shown.title, shown.options);
+}
+
+/** Whether a tab of the app is visible and has the focus: its page shows the reminder (a toast),
+ * and a system notification would show it a second time. */
+async function appInFront() {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  return windows.some(
+    (c) => c.focused && c.visibilityState === "visible" && new URL(c.url).origin === self.location.origin,
+  );
 }
 
 /** Opens `url` of this origin: in a tab of the app if one is open (focused), else a new one. */

@@ -8,11 +8,15 @@ import { describe, expect, it, vi } from "vitest";
 const SOURCE = readFileSync(path.join(__dirname, "..", "public", "sw.js"), "utf8");
 const ORIGIN = "https://tasks.example";
 
-function worker({ windows = [] as { url: string }[], fetchStatus = 200 } = {}) {
+type Window = { url: string; focused?: boolean; visibilityState?: "visible" | "hidden" };
+
+function worker({ windows = [] as Window[], fetchStatus = 200 } = {}) {
   const listeners: Record<string, (event: unknown) => void> = {};
   const clients = windows.map((w) => {
     const client = {
       url: w.url,
+      focused: w.focused ?? false,
+      visibilityState: w.visibilityState ?? "hidden",
       focus: vi.fn(async () => client),
       navigate: vi.fn(async (_: string) => client),
     };
@@ -56,6 +60,22 @@ describe("the service worker", () => {
     expect(options.tag).toBe(reminder.tag);
     expect(options.data).toEqual({ task_id: reminder.task_id, url: `/tasks?task=${reminder.task_id}` });
     expect((options.actions as { action: string }[]).map((a) => a.action)).toEqual(["snooze-10m", "snooze-1h"]);
+  });
+
+  it("shows nothing while a tab of the app has the focus (its page shows the reminder), and shows it for a tab behind others", async () => {
+    const inFront = worker({ windows: [{ url: `${ORIGIN}/tasks`, focused: true, visibilityState: "visible" }] });
+    await inFront.dispatch("push", { data: { json: () => reminder } });
+    expect(inFront.self.registration.showNotification).not.toHaveBeenCalled();
+
+    for (const windows of [
+      [{ url: `${ORIGIN}/tasks`, focused: false, visibilityState: "hidden" as const }],
+      [{ url: `${ORIGIN}/tasks`, focused: false, visibilityState: "visible" as const }],
+      [{ url: "https://elsewhere.example/", focused: true, visibilityState: "visible" as const }],
+    ]) {
+      const behind = worker({ windows });
+      await behind.dispatch("push", { data: { json: () => reminder } });
+      expect(behind.self.registration.showNotification).toHaveBeenCalledTimes(1);
+    }
   });
 
   it("still shows something for a push it cannot read (the browser requires it)", async () => {
