@@ -21,6 +21,11 @@ async fn count(app: &TestApp, sql: &str, user: &str) -> i64 {
         .unwrap()
 }
 
+/// How many tasks `user` has.
+async fn tasks_of(app: &TestApp, user: &str) -> i64 {
+    count(app, "SELECT count(*) FROM tasks WHERE user_id = $1", user).await
+}
+
 /// Every row `user` has in backend-api's tables.
 async fn rows_of(app: &TestApp, user: &str) -> Vec<(&'static str, i64)> {
     let mut rows = Vec::new();
@@ -166,15 +171,7 @@ async fn deleting_the_account_erases_the_callers_rows_and_queues_one_user_delete
     assert_eq!(response.status(), 410);
     let body: Value = response.json().await.unwrap();
     assert_eq!(error_code(&body), "account_deleted");
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM tasks WHERE user_id = $1",
-            "alice"
-        )
-        .await,
-        0
-    );
+    assert_eq!(tasks_of(&app, "alice").await, 0);
 
     // Again: nothing more to erase, no second event.
     assert_eq!(delete_account(&app, "alice").await, 204);
@@ -203,24 +200,8 @@ async fn a_task_that_slipped_past_the_erasure_is_swept_and_no_caller_without_a_t
     app.create_ok("dave", json!({"title": "dave's"})).await;
     let removed = backend_api::account::sweep_erased(&app.pool).await.unwrap();
     assert_eq!(removed, 1);
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM tasks WHERE user_id = $1",
-            "carol"
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM tasks WHERE user_id = $1",
-            "dave"
-        )
-        .await,
-        1
-    );
+    assert_eq!(tasks_of(&app, "carol").await, 0);
+    assert_eq!(tasks_of(&app, "dave").await, 1);
 
     let response = reqwest::Client::new()
         .delete(app.url("/api/account"))
@@ -286,12 +267,7 @@ async fn a_create_whose_statement_began_before_the_erasure_leaves_nothing_behind
     assert_eq!(erasure.await.unwrap().unwrap().status(), 204);
 
     assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM tasks WHERE user_id = $1",
-            "erin"
-        )
-        .await,
+        tasks_of(&app, "erin").await,
         0,
         "the raced task must go with the account"
     );
@@ -322,15 +298,7 @@ async fn an_erasure_kept_waiting_by_a_task_write_answers_503_and_erases_nothing(
     assert_eq!(response.status(), 503);
     let body: Value = response.json().await.unwrap();
     assert_eq!(error_code(&body), "unavailable");
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM tasks WHERE user_id = $1",
-            "gina"
-        )
-        .await,
-        1
-    );
+    assert_eq!(tasks_of(&app, "gina").await, 1);
     assert_eq!(
         count(
             &app,
@@ -353,13 +321,5 @@ async fn an_erasure_kept_waiting_by_a_task_write_answers_503_and_erases_nothing(
     // Once the write is over, the same call erases.
     writer.commit().await.unwrap();
     assert_eq!(delete_account(&app, "gina").await, 204);
-    assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM tasks WHERE user_id = $1",
-            "gina"
-        )
-        .await,
-        0
-    );
+    assert_eq!(tasks_of(&app, "gina").await, 0);
 }

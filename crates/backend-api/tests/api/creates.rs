@@ -268,6 +268,40 @@ async fn when_the_writer_gets_no_connection_its_creates_answer_unavailable_witho
     drop(held);
 }
 
+/// Stores every one of `tasks` at once: the answers, and how long they took. Bounded (30 s): a
+/// group written again one by one would wait on a held lock for good.
+async fn answered_in_time(
+    creates: &Creates,
+    tasks: &[Task],
+) -> (Vec<sqlx::Result<Task>>, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let answers = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        store_all(creates, tasks),
+    )
+    .await
+    .expect("the group answered")
+    .unwrap();
+    (answers, started.elapsed())
+}
+
+/// How many tasks and outbox rows the database holds.
+async fn tasks_and_events(pool: &PgPool) -> (i64, i64) {
+    sqlx::query_as("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM outbox)")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// The writer stores the next create (after a failure: on a new connection).
+async fn writes_again(creates: &Creates) {
+    let next = task("alice", "after");
+    assert_eq!(
+        creates.store(next.clone(), event_of(&next)).await.unwrap(),
+        next
+    );
+}
+
 /// A group's statement stuck past the writer's timeout is cancelled by the server: nothing of
 /// it is stored, and each of its creates answers 503 (the database is out of reach for now), not
 /// stored and not written again one by one. The writer then goes on.
@@ -278,16 +312,7 @@ async fn a_group_past_its_timeout_is_cancelled_and_answers_unavailable() {
     let creates = Creates::start_on(pool.clone(), writer_pool(&pool, timeout), timeout);
     let tasks = [task("alice", "a"), task("bob", "b"), task("carol", "c")];
     let lock = hold_writer(&pool).await;
-    let started = std::time::Instant::now();
-    // Bounded: a group written again one by one would wait on the lock for good.
-    let answers = tokio::time::timeout(
-        std::time::Duration::from_secs(30),
-        store_all(&creates, &tasks),
-    )
-    .await
-    .expect("the group answered")
-    .unwrap();
-    let waited = started.elapsed();
+    let (answers, waited) = answered_in_time(&creates, &tasks).await;
     lock.rollback().await.unwrap();
 
     for answer in answers {
@@ -300,17 +325,9 @@ async fn a_group_past_its_timeout_is_cancelled_and_answers_unavailable() {
     }
     // The server's timeout, not the writer's own wait past it (5 s more).
     assert!(waited < std::time::Duration::from_secs(4), "{waited:?}");
-    let counts: (i64, i64) =
-        sqlx::query_as("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM outbox)")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let counts = tasks_and_events(&pool).await;
     assert_eq!(counts, (0, 0), "nothing of the cancelled group");
-    let next = task("alice", "after");
-    assert_eq!(
-        creates.store(next.clone(), event_of(&next)).await.unwrap(),
-        next
-    );
+    writes_again(&creates).await;
 }
 
 /// A writer's pool for `url` whose connections go through a proxy the test can cut or stall.
@@ -378,20 +395,12 @@ async fn a_group_whose_connection_is_lost_answers_unavailable_and_is_not_written
     assert_unknown(answers);
 
     no_group_statement_running(&pool).await;
-    let counts: (i64, i64) =
-        sqlx::query_as("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM outbox)")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let counts = tasks_and_events(&pool).await;
     assert!(
         counts == (0, 0) || counts == (3, 3),
         "all or nothing, once: {counts:?}"
     );
-    let next = task("alice", "after");
-    assert_eq!(
-        creates.store(next.clone(), event_of(&next)).await.unwrap(),
-        next
-    );
+    writes_again(&creates).await;
 }
 
 /// A group that gets no answer at all (a server or network that went silent; here even the
@@ -415,15 +424,7 @@ async fn a_group_that_gets_no_answer_answers_unavailable_after_its_grace() {
 
     proxy.stall(true);
     let tasks = [task("alice", "a"), task("bob", "b")];
-    let started = std::time::Instant::now();
-    let answers = tokio::time::timeout(
-        std::time::Duration::from_secs(30),
-        store_all(&creates, &tasks),
-    )
-    .await
-    .expect("the group answered")
-    .unwrap();
-    let waited = started.elapsed();
+    let (answers, waited) = answered_in_time(&creates, &tasks).await;
     assert_unknown(answers);
     // The timeout and the grace after it (5 s), not the timeout alone.
     assert!(waited >= std::time::Duration::from_secs(6), "{waited:?}");
@@ -431,21 +432,13 @@ async fn a_group_that_gets_no_answer_answers_unavailable_after_its_grace() {
     proxy.cut();
     proxy.stall(false);
     proxy.restore();
-    let counts: (i64, i64) =
-        sqlx::query_as("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM outbox)")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let counts = tasks_and_events(&pool).await;
     assert_eq!(
         counts,
         (1, 1),
         "the stalled statement never reached the server"
     );
-    let next = task("alice", "after");
-    assert_eq!(
-        creates.store(next.clone(), event_of(&next)).await.unwrap(),
-        next
-    );
+    writes_again(&creates).await;
 }
 
 /// The writer (and the outbox relay) keep their connection between two uses
