@@ -211,12 +211,14 @@ async fn a_task_that_slipped_past_the_erasure_is_swept_and_no_caller_without_a_t
     assert_eq!(response.status(), 401);
 }
 
-/// The sessions of the test's database waiting for a lock.
-async fn lock_waiters(app: &TestApp) -> i64 {
+/// Whether a session of the test's database whose statement starts with `statement` waits for
+/// a lock.
+async fn waits_for_a_lock(app: &TestApp, statement: &str) -> bool {
     sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-         AND wait_event_type = 'Lock'",
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock' AND starts_with(ltrim(query), $1))",
     )
+    .bind(statement)
     .fetch_one(&app.pool)
     .await
     .unwrap()
@@ -251,7 +253,7 @@ async fn a_create_whose_statement_began_before_the_erasure_leaves_nothing_behind
     });
     let deadline = Duration::from_secs(10);
     eventually(deadline, "the create waiting", || async {
-        (lock_waiters(&app).await == 1).then_some(())
+        waits_for_a_lock(&app, "WITH task AS").await.then_some(())
     })
     .await;
 
@@ -259,7 +261,7 @@ async fn a_create_whose_statement_began_before_the_erasure_leaves_nothing_behind
     // guards against) commits first.
     let erasure = tokio::spawn(app.request(Method::DELETE, "/api/account", "erin").send());
     eventually(deadline, "the erasure done or waiting", || async {
-        (erasure.is_finished() || lock_waiters(&app).await == 2).then_some(())
+        (erasure.is_finished() || waits_for_a_lock(&app, "LOCK TABLE tasks").await).then_some(())
     })
     .await;
     holder.rollback().await.unwrap();
