@@ -27,9 +27,9 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/account", delete(delete_account))
 }
 
-/// Tables of backend-api that hold a user's rows, by `user_id` (the assistant's items,
-/// confirmations and confirmation tasks go with their threads: `ON DELETE CASCADE`).
-const USER_TABLES: [&str; 9] = [
+/// Tables of backend-api that hold a user's rows, by `user_id`, but for `tasks` (the assistant's
+/// items, confirmations and confirmation tasks go with their threads: `ON DELETE CASCADE`).
+const USER_TABLES: [&str; 8] = [
     "trashed_tasks",
     "saved_views",
     "agent_tokens",
@@ -38,17 +38,17 @@ const USER_TABLES: [&str; 9] = [
     "assistant_confirmations",
     "assistant_threads",
     "assistant_usage",
-    "tasks",
 ];
 
 /// How long an erasure waits for the task writes under way when it begins
-/// ([`TASKS_LOCK_SQL`]). Every other task write waits behind it meanwhile, so it is short; past
-/// it the erasure is undone and answers 503, to be tried again.
+/// ([`TASKS_LOCK_SQL`]), and at most for any lock after it. Every other task write waits behind
+/// it meanwhile, so it is short; past it the erasure is undone and answers 503, to be tried
+/// again.
 const TASKS_LOCK_TIMEOUT: &str = "2s";
 
-/// Waits for every transaction writing `tasks` to end and holds off new ones until this one
-/// ends; reads go on. Self-exclusive, so two erasures take turns.
-const TASKS_LOCK_SQL: &str = "LOCK TABLE tasks IN SHARE ROW EXCLUSIVE MODE";
+/// Waits for every transaction that writes `tasks` or locks a row of it to end, and holds off
+/// new ones until this one ends; plain reads go on. Self-exclusive, so two erasures take turns.
+const TASKS_LOCK_SQL: &str = "LOCK TABLE tasks IN EXCLUSIVE MODE";
 
 /// What an erasure did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +116,8 @@ pub async fn erase(
     Ok(Erasure::Erased { tasks })
 }
 
-/// Deletes `user_id`'s rows from every table of [`USER_TABLES`]; answers how many tasks went.
+/// Deletes `user_id`'s rows from every table of [`USER_TABLES`] and `tasks`; answers how many
+/// tasks went.
 ///
 /// A task insert (a create, a restore, a recurrence's next task) checks `erased_users` with a
 /// snapshot taken when its statement starts. One that started before this transaction commits
@@ -124,27 +125,36 @@ pub async fn erase(
 /// the deletes, they would outlive the account, the event after `user-deleted`. So before
 /// deleting the tasks this takes [`TASKS_LOCK_SQL`]: every such insert holds a lock on `tasks`
 /// from before its snapshot to its commit, so those under way are committed (and deleted here)
-/// and later ones wait for this commit, then see `erased_users` and store nothing. The other
-/// tables go first, so that while it waits this transaction holds no row a task writer could
-/// be waiting for (a restore holds its trash row, then writes `tasks`).
+/// and later ones wait for this commit, then see `erased_users` and store nothing.
+///
+/// The lock also waits for the transactions that locked task rows (`FOR UPDATE`, `FOR SHARE`:
+/// an edit, a completion, recurring reading a completed task) and will write `tasks` next:
+/// were they let on, they would wait for this transaction while it waited for their rows. The
+/// other tables go first, so that while it waits this transaction holds no row a task writer
+/// could be waiting for (a restore holds its trash row, then writes `tasks`). The trash is
+/// cleared again after the lock: a move to the trash under way adds its row after the first
+/// pass.
 async fn delete_rows(conn: &mut PgConnection, user_id: &str) -> sqlx::Result<u64> {
-    let mut tasks = 0;
+    let delete = |table: &str| format!("DELETE FROM {table} WHERE user_id = $1");
     for table in USER_TABLES {
-        if table == "tasks" {
-            sqlx::query(&format!("SET LOCAL lock_timeout = '{TASKS_LOCK_TIMEOUT}'"))
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query(TASKS_LOCK_SQL).execute(&mut *conn).await?;
-        }
-        let removed = sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
+        sqlx::query(&delete(table))
             .bind(user_id)
             .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        if table == "tasks" {
-            tasks = removed;
-        }
+            .await?;
     }
+    sqlx::query(&format!("SET LOCAL lock_timeout = '{TASKS_LOCK_TIMEOUT}'"))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(TASKS_LOCK_SQL).execute(&mut *conn).await?;
+    sqlx::query(&delete("trashed_tasks"))
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    let tasks = sqlx::query(&delete("tasks"))
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     Ok(tasks)
 }
 
@@ -153,7 +163,7 @@ async fn delete_rows(conn: &mut PgConnection, user_id: &str) -> sqlx::Result<u64
 /// waited for by the erasure itself, [`delete_rows`]). Answers how many rows.
 pub async fn sweep_erased(pool: &sqlx::PgPool) -> sqlx::Result<u64> {
     let mut removed = 0;
-    for table in USER_TABLES {
+    for table in USER_TABLES.into_iter().chain(["tasks"]) {
         removed += sqlx::query(&format!(
             "DELETE FROM {table} t USING erased_users e WHERE t.user_id = e.user_id"
         ))

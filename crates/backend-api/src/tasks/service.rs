@@ -115,8 +115,8 @@ pub async fn create_grouped(
     creates.store(task, event).await.map_err(not_stored)
 }
 
-/// The answer to a create the database did not store.
-fn not_stored(error: sqlx::Error) -> ApiError {
+/// The answer to a create (or a restore) the database did not store.
+pub(super) fn not_stored(error: sqlx::Error) -> ApiError {
     match error {
         // A token issued before the account was deleted: nothing is created for it.
         sqlx::Error::RowNotFound => ApiError::from(common::error::Refusal::new(

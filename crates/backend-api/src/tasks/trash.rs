@@ -124,7 +124,9 @@ pub async fn restore(conn: &mut PgConnection, caller: &Caller, id: Uuid) -> Resu
     // The snapshot leaves the owner out (`Task` never serialises it); the row was the caller's.
     task.user_id.clone_from(&caller.user_id);
     task.version += 1;
-    let restored = common::tasks::reinsert_task(&mut *conn, &task).await?;
+    let restored = common::tasks::reinsert_task(&mut *conn, &task)
+        .await
+        .map_err(super::service::not_stored)?;
     let changes = Changes::from([(
         "deleted".to_owned(),
         FieldChange {

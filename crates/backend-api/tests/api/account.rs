@@ -325,3 +325,113 @@ async fn an_erasure_kept_waiting_by_a_task_write_answers_503_and_erases_nothing(
     assert_eq!(delete_account(&app, "gina").await, 204);
     assert_eq!(tasks_of(&app, "gina").await, 0);
 }
+
+/// Spawns `user`'s erasure and returns once it waits for the task writes under way.
+async fn erasure_waiting(app: &TestApp, user: &str) -> tokio::task::JoinHandle<u16> {
+    let erasure = tokio::spawn(app.request(Method::DELETE, "/api/account", user).send());
+    eventually(Duration::from_secs(10), "the erasure waiting", || async {
+        let waiting = waits_for_a_lock(app, "LOCK TABLE tasks").await
+            || waits_for_a_lock(app, "DELETE FROM tasks").await;
+        waiting.then_some(())
+    })
+    .await;
+    tokio::spawn(async move { erasure.await.unwrap().unwrap().status().as_u16() })
+}
+
+/// An edit that locked its task's row before the erasure began (as every update, completion and
+/// snooze does, and recurring reading a completed task) writes it and commits; then the
+/// erasure deletes it. Neither waits for the other in a circle (a deadlock, aborting one).
+#[tokio::test]
+async fn an_edit_under_way_finishes_before_the_erasure_and_neither_fails() {
+    let app = spawn_app().await;
+    let id = app.create_ok("ivy", json!({"title": "edit me"})).await["id"]
+        .as_str()
+        .unwrap()
+        .parse::<Uuid>()
+        .unwrap();
+    let mut edit = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *edit)
+        .await
+        .unwrap();
+    let erasure = erasure_waiting(&app, "ivy").await;
+    sqlx::query("UPDATE tasks SET title = 'edited' WHERE id = $1")
+        .bind(id)
+        .execute(&mut *edit)
+        .await
+        .unwrap();
+    edit.commit().await.unwrap();
+    assert_eq!(erasure.await.unwrap(), 204);
+    assert_eq!(tasks_of(&app, "ivy").await, 0);
+}
+
+/// A move to the trash under way when the erasure began adds its trash row after the erasure
+/// cleared the trash: the erasure clears it again. And a trashed task that outlived an erasure
+/// all the same cannot be restored for the erased account (410), nor come back with an event.
+#[tokio::test]
+async fn nothing_comes_back_from_the_trash_of_an_erased_account() {
+    let app = spawn_app().await;
+    let id = app.create_ok("jo", json!({"title": "binned"})).await["id"]
+        .as_str()
+        .unwrap()
+        .parse::<Uuid>()
+        .unwrap();
+    let mut binning = app.pool.begin().await.unwrap();
+    sqlx::query("DELETE FROM tasks WHERE id = $1")
+        .bind(id)
+        .execute(&mut *binning)
+        .await
+        .unwrap();
+    let erasure = erasure_waiting(&app, "jo").await;
+    sqlx::query("INSERT INTO trashed_tasks (id, user_id, task) VALUES ($1, 'jo', '{}')")
+        .bind(id)
+        .execute(&mut *binning)
+        .await
+        .unwrap();
+    binning.commit().await.unwrap();
+    assert_eq!(erasure.await.unwrap(), 204);
+    assert_eq!(
+        rows_of(&app, "jo")
+            .await
+            .iter()
+            .map(|(_, n)| n)
+            .sum::<i64>(),
+        0
+    );
+
+    // As if one had slipped through: its restore finds the account gone.
+    let trashed = app
+        .create_ok("kim", json!({"title": "kept in the bin"}))
+        .await;
+    let kim = trashed["id"].as_str().unwrap().to_owned();
+    let response = app
+        .request(Method::DELETE, &format!("/api/tasks/{kim}"), "kim")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    sqlx::query("UPDATE trashed_tasks SET user_id = 'jo' WHERE id = $1")
+        .bind(kim.parse::<Uuid>().unwrap())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let response = app
+        .request(
+            Method::POST,
+            &format!("/api/tasks/trash/{kim}/restore"),
+            "jo",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 410);
+    assert_eq!(tasks_of(&app, "jo").await, 0);
+    let events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE partition_key = 'jo' AND topic <> 'user-deleted'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(events, 0);
+}

@@ -467,7 +467,8 @@ async fn a_kept_connection_is_used_again_while_fresh_and_checked_by_its_pool_onc
 
     // The server closes it while it is kept, and it idles past PING_AFTER_IDLE (on Tokio's
     // clock, which the kept connection reads).
-    sqlx::query("SELECT pg_terminate_backend($1)")
+    // (Waits until the backend is gone.)
+    sqlx::query("SELECT pg_terminate_backend($1, 5000)")
         .bind(first)
         .execute(&pool)
         .await

@@ -193,15 +193,25 @@ pub async fn insert_tasks(
 }
 
 /// Puts a task back as it is given (a restore from the trash): every column as in `task`, but
-/// `updated_at` now. Fails with a unique violation if a task with its id exists.
+/// `updated_at` now. Fails with a unique violation if a task with its id exists, and, like
+/// [`insert_task`], with [`sqlx::Error::RowNotFound`] if the user's account was deleted.
 #[tracing::instrument(skip_all, fields(task_id = %task.id))]
 pub async fn reinsert_task(conn: &mut PgConnection, task: &Task) -> sqlx::Result<Task> {
     let task = Task {
         updated_at: Utc::now().trunc_subsecs(6),
         ..task.clone()
     };
-    let sql = format!("INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({TASK_VALUES})");
-    bind_columns(sqlx::query(&sql), &task).execute(conn).await?;
+    let sql = format!(
+        "INSERT INTO tasks ({TASK_COLUMNS}) SELECT {TASK_VALUES} \
+         WHERE NOT EXISTS (SELECT 1 FROM erased_users WHERE user_id = $2)"
+    );
+    let inserted = bind_columns(sqlx::query(&sql), &task)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    if inserted == 0 {
+        return Err(sqlx::Error::RowNotFound);
+    }
     Ok(task)
 }
 
