@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -131,23 +132,27 @@ async fn accept_loop(
     }
 }
 
-/// Copies bytes both ways, holding them while stalled; ends when either side closes.
-async fn carry(mut client: TcpStream, mut server: TcpStream, mut stalled: watch::Receiver<bool>) {
-    let (mut client_in, mut client_out) = client.split();
-    let (mut server_in, mut server_out) = server.split();
-    let (mut up, mut down) = ([0u8; 8192], [0u8; 8192]);
+/// Copies bytes both ways, each way on its own (one side's writes never hold up the other's),
+/// holding them while stalled; a side's end of input is passed on, and it ends when both have.
+async fn carry(client: TcpStream, server: TcpStream, stalled: watch::Receiver<bool>) {
+    let (client_in, client_out) = client.into_split();
+    let (server_in, server_out) = server.into_split();
+    tokio::join!(
+        pipe(client_in, server_out, stalled.clone()),
+        pipe(server_in, client_out, stalled),
+    );
+}
+
+/// Copies `from` to `to`, holding the bytes while stalled, and shuts `to` down at the end.
+async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut stalled: watch::Receiver<bool>) {
+    let mut buffer = [0u8; 8192];
     loop {
-        let (bytes, to) = tokio::select! {
-            read = client_in.read(&mut up) => match read {
-                Ok(n @ 1..) => (&up[..n], &mut server_out),
-                _ => return,
-            },
-            read = server_in.read(&mut down) => match read {
-                Ok(n @ 1..) => (&down[..n], &mut client_out),
-                _ => return,
-            },
+        let Ok(n @ 1..) = from.read(&mut buffer).await else {
+            let _ = to.shutdown().await;
+            return;
         };
-        if stalled.wait_for(|stalled| !stalled).await.is_err() || to.write_all(bytes).await.is_err()
+        if stalled.wait_for(|stalled| !stalled).await.is_err()
+            || to.write_all(&buffer[..n]).await.is_err()
         {
             return;
         }

@@ -46,7 +46,8 @@ pub enum Sent {
 
 /// The HTTP client for push services: no redirects (an endpoint must not lead elsewhere), a
 /// time limit per request and, unless `allow_internal` (`WEB_PUSH_ALLOW_INSECURE_ENDPOINTS`),
-/// only public addresses ([`PublicAddresses`]).
+/// only public addresses ([`PublicAddresses`]), connected to directly: through an HTTP proxy of
+/// the environment, the proxy would resolve the endpoint's name and the check would not apply.
 pub fn client(allow_internal: bool) -> reqwest::Client {
     let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -54,7 +55,7 @@ pub fn client(allow_internal: bool) -> reqwest::Client {
     let builder = if allow_internal {
         builder
     } else {
-        builder.dns_resolver(Arc::new(PublicAddresses))
+        builder.dns_resolver(Arc::new(PublicAddresses)).no_proxy()
     };
     builder.build().unwrap_or_else(|error| {
         // Building fails only without TLS roots or a resolver; pushes would then fail alike.
