@@ -45,13 +45,18 @@ async function onPush(event) {
   return self.registration.showNotification(shown.title, shown.options);
 }
 
-/** Whether a tab of the app is visible and has the focus: its page shows the reminder (a toast),
- * and a system notification would show it a second time. */
+/** The pages of the signed-in app: each shows a reminder as a toast (the notification bell). */
+const APP_PAGES = ["/tasks", "/activity", "/trash", "/settings"];
+
+/** Whether a page of the app is visible and has the focus: it shows the reminder (a toast), and a
+ * system notification would show it a second time. A sign-in page in front shows nothing. */
 async function appInFront() {
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-  return windows.some(
-    (c) => c.focused && c.visibilityState === "visible" && new URL(c.url).origin === self.location.origin,
-  );
+  return windows.some((c) => {
+    const url = new URL(c.url);
+    const appPage = APP_PAGES.some((page) => url.pathname === page || url.pathname.startsWith(`${page}/`));
+    return c.focused && c.visibilityState === "visible" && url.origin === self.location.origin && appPage;
+  });
 }
 
 /** Opens `url` of this origin: in a tab of the app if one is open (focused), else a new one. */

@@ -87,6 +87,26 @@ describe("DELETE /api/account", () => {
     }
   });
 
+  it("wrong passwords sent at the same time count too", async () => {
+    const signedIn = fakeAuth.api.getSession.getMockImplementation()!;
+    const checks = fakeAuth.api.verifyPassword.getMockImplementation()!;
+    try {
+      recordingFetch(() => new Response(null, { status: 204 }));
+      fakeAuth.api.getSession.mockResolvedValue({ user: { id: "parallel-guesser" } });
+      fakeAuth.api.verifyPassword.mockImplementation(async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error("INVALID_PASSWORD");
+      });
+      const statuses = await Promise.all(Array.from({ length: 8 }, (_, i) => del({ password: `guess ${i}` }).then((r) => r.status)));
+      expect(statuses.filter((s) => s === 403)).toHaveLength(5);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(3);
+      expect(fakeAuth.api.verifyPassword).toHaveBeenCalledTimes(5);
+    } finally {
+      fakeAuth.api.getSession.mockImplementation(signedIn);
+      fakeAuth.api.verifyPassword.mockImplementation(checks);
+    }
+  });
+
   it("no password, or no session, or another site: refused before anything", async () => {
     const fetchMock = recordingFetch();
     expect((await del({})).status).toBe(422);

@@ -62,15 +62,16 @@ describe("the service worker", () => {
     expect((options.actions as { action: string }[]).map((a) => a.action)).toEqual(["snooze-10m", "snooze-1h"]);
   });
 
-  it("shows nothing while a tab of the app has the focus (its page shows the reminder), and shows it for a tab behind others", async () => {
-    const inFront = worker({ windows: [{ url: `${ORIGIN}/tasks`, focused: true, visibilityState: "visible" }] });
+  it("shows nothing while a page of the app has the focus (it shows the reminder), and shows it otherwise", async () => {
+    const inFront = worker({ windows: [{ url: `${ORIGIN}/tasks?task=1`, focused: true, visibilityState: "visible" }] });
     await inFront.dispatch("push", { data: { json: () => reminder } });
     expect(inFront.self.registration.showNotification).not.toHaveBeenCalled();
 
     for (const windows of [
       [{ url: `${ORIGIN}/tasks`, focused: false, visibilityState: "hidden" as const }],
       [{ url: `${ORIGIN}/tasks`, focused: false, visibilityState: "visible" as const }],
-      [{ url: "https://elsewhere.example/", focused: true, visibilityState: "visible" as const }],
+      [{ url: "https://elsewhere.example/tasks", focused: true, visibilityState: "visible" as const }],
+      [{ url: `${ORIGIN}/sign-in`, focused: true, visibilityState: "visible" as const }],
     ]) {
       const behind = worker({ windows });
       await behind.dispatch("push", { data: { json: () => reminder } });

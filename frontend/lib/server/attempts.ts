@@ -21,21 +21,29 @@ export class FailedAttempts {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
-  /** Seconds until `user` may try again; 0 when they may now. */
-  retryAfter(user: string): number {
+  /**
+   * Counts an attempt of `user`, before its password is checked, so that attempts made at the
+   * same time count too: 0 when it may go on, else the seconds until the user may try again. A
+   * password found right is taken back with {@link succeeded}.
+   */
+  attempt(user: string): number {
     const entry = this.current(user);
-    return entry && entry.count >= this.max ? Math.ceil((entry.resetAt - this.now()) / 1000) : 0;
-  }
-
-  /** Counts a wrong password of `user`. */
-  failed(user: string): void {
-    const entry = this.current(user);
+    if (entry && entry.count >= this.max) return Math.ceil((entry.resetAt - this.now()) / 1000);
     if (entry) {
       entry.count += 1;
-      return;
+    } else {
+      if (this.failures.size >= PRUNE_PAST) this.prune();
+      this.failures.set(user, { count: 1, resetAt: this.now() + this.windowMs });
     }
-    if (this.failures.size >= PRUNE_PAST) this.prune();
-    this.failures.set(user, { count: 1, resetAt: this.now() + this.windowMs });
+    return 0;
+  }
+
+  /** Takes back the attempt of `user` whose password was right. */
+  succeeded(user: string): void {
+    const entry = this.current(user);
+    if (!entry) return;
+    entry.count -= 1;
+    if (entry.count <= 0) this.failures.delete(user);
   }
 
   /** The failures of `user` in the window under way, if any. */

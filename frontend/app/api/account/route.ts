@@ -38,7 +38,7 @@ export async function DELETE(req: Request) {
   if (typeof password !== "string" || password.length === 0 || password.length > MAX_PASSWORD) {
     return errorResponse(422, "invalid_password", "Enter your password to delete the account.");
   }
-  const wait = attempts.retryAfter(session.user.id);
+  const wait = attempts.attempt(session.user.id);
   if (wait > 0) {
     const minutes = Math.ceil(wait / 60);
     return errorResponse(
@@ -52,10 +52,8 @@ export async function DELETE(req: Request) {
     .verifyPassword({ body: { password }, headers: req.headers })
     .then(() => true)
     .catch(() => false);
-  if (!verified) {
-    attempts.failed(session.user.id);
-    return errorResponse(403, "wrong_password", "That is not your password.");
-  }
+  if (!verified) return errorResponse(403, "wrong_password", "That is not your password.");
+  attempts.succeeded(session.user.id);
 
   const erased = await callService(req, "backend-api", "/api/account", { method: "DELETE" });
   if (erased.status !== 204) return erased;
