@@ -40,6 +40,11 @@ const USER_TABLES: [&str; 8] = [
     "assistant_usage",
 ];
 
+/// Tables a transaction writing `tasks` adds a row of the user to (a move to the trash, a create
+/// with an idempotency key, whose answer holds the task): one under way when the erasure began
+/// adds it after the first pass, so they are cleared again once it is over.
+const WRITTEN_WITH_TASKS: [&str; 2] = ["trashed_tasks", "idempotency_keys"];
+
 /// How long an erasure waits for the task writes under way when it begins
 /// ([`TASKS_LOCK_SQL`]), and at most for any lock after it. Every other task write waits behind
 /// it meanwhile, so it is short; past it the erasure is undone and answers 503, to be tried
@@ -131,9 +136,9 @@ pub async fn erase(
 /// an edit, a completion, recurring reading a completed task) and will write `tasks` next:
 /// were they let on, they would wait for this transaction while it waited for their rows. The
 /// other tables go first, so that while it waits this transaction holds no row a task writer
-/// could be waiting for (a restore holds its trash row, then writes `tasks`). The trash is
-/// cleared again after the lock: a move to the trash under way adds its row after the first
-/// pass.
+/// could be waiting for (a restore holds its trash row, then writes `tasks`). The tables that
+/// task writers under way add rows to ([`WRITTEN_WITH_TASKS`]) are cleared again after the
+/// lock.
 async fn delete_rows(conn: &mut PgConnection, user_id: &str) -> sqlx::Result<u64> {
     let delete = |table: &str| format!("DELETE FROM {table} WHERE user_id = $1");
     for table in USER_TABLES {
@@ -146,10 +151,12 @@ async fn delete_rows(conn: &mut PgConnection, user_id: &str) -> sqlx::Result<u64
         .execute(&mut *conn)
         .await?;
     sqlx::query(TASKS_LOCK_SQL).execute(&mut *conn).await?;
-    sqlx::query(&delete("trashed_tasks"))
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+    for table in WRITTEN_WITH_TASKS {
+        sqlx::query(&delete(table))
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+    }
     let tasks = sqlx::query(&delete("tasks"))
         .bind(user_id)
         .execute(&mut *conn)

@@ -62,7 +62,8 @@ pub async fn list_trash(
 #[utoipa::path(post, path = "/api/tasks/trash/{id}/restore", tag = "trash", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Task, description = "the task, restored"),
-              (status = 404, description = "not in the caller's trash (never deleted, restored already, or past 30 days)")))]
+              (status = 404, description = "not in the caller's trash (never deleted, restored already, or past 30 days)"),
+              (status = 410, description = "the account was deleted (a token issued before)")))]
 pub async fn restore_task(
     State(state): State<AppState>,
     Limited(user, _): Limited<Writes>,
