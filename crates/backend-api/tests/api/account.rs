@@ -338,23 +338,34 @@ async fn erasure_waiting(app: &TestApp, user: &str) -> tokio::task::JoinHandle<u
     tokio::spawn(async move { erasure.await.unwrap().unwrap().status().as_u16() })
 }
 
+/// The id of a task created for `user`.
+async fn created(app: &TestApp, user: &str) -> Uuid {
+    app.create_ok(user, json!({"title": "a task"})).await["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A transaction that ran `sql` with task `id`, still open.
+async fn begun_with(
+    app: &TestApp,
+    sql: &str,
+    id: Uuid,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query(sql).bind(id).execute(&mut *tx).await.unwrap();
+    tx
+}
+
 /// An edit that locked its task's row before the erasure began (as every update, completion and
 /// snooze does, and recurring reading a completed task) writes it and commits; then the
 /// erasure deletes it. Neither waits for the other in a circle (a deadlock, aborting one).
 #[tokio::test]
 async fn an_edit_under_way_finishes_before_the_erasure_and_neither_fails() {
     let app = spawn_app().await;
-    let id = app.create_ok("ivy", json!({"title": "edit me"})).await["id"]
-        .as_str()
-        .unwrap()
-        .parse::<Uuid>()
-        .unwrap();
-    let mut edit = app.pool.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .execute(&mut *edit)
-        .await
-        .unwrap();
+    let id = created(&app, "ivy").await;
+    let mut edit = begun_with(&app, "SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", id).await;
     let erasure = erasure_waiting(&app, "ivy").await;
     sqlx::query("UPDATE tasks SET title = 'edited' WHERE id = $1")
         .bind(id)
@@ -367,22 +378,14 @@ async fn an_edit_under_way_finishes_before_the_erasure_and_neither_fails() {
 }
 
 /// A move to the trash (or a create with an idempotency key) under way when the erasure began
-/// adds its row after the erasure cleared that table: the erasure clears it again. And a trashed task that outlived an erasure
-/// all the same cannot be restored for the erased account (410), nor come back with an event.
+/// adds its row after the erasure cleared that table: the erasure clears it again. And a
+/// trashed task that outlived an erasure all the same cannot be restored for the erased
+/// account (410), nor come back with an event.
 #[tokio::test]
 async fn nothing_comes_back_from_the_trash_of_an_erased_account() {
     let app = spawn_app().await;
-    let id = app.create_ok("jo", json!({"title": "binned"})).await["id"]
-        .as_str()
-        .unwrap()
-        .parse::<Uuid>()
-        .unwrap();
-    let mut binning = app.pool.begin().await.unwrap();
-    sqlx::query("DELETE FROM tasks WHERE id = $1")
-        .bind(id)
-        .execute(&mut *binning)
-        .await
-        .unwrap();
+    let id = created(&app, "jo").await;
+    let mut binning = begun_with(&app, "DELETE FROM tasks WHERE id = $1", id).await;
     let erasure = erasure_waiting(&app, "jo").await;
     sqlx::query("INSERT INTO trashed_tasks (id, user_id, task) VALUES ($1, 'jo', '{}')")
         .bind(id)
