@@ -157,16 +157,11 @@ async fn two_relays_on_one_database_publish_each_row_once_and_keep_each_users_or
 /// process that enqueued it commits through `outbox::commit`: writes do not NOTIFY any more.
 #[tokio::test]
 async fn a_commit_in_the_relays_process_wakes_it_at_once() {
-    let (pool, _url) = fresh_database().await;
-    let (sidecar_port, sidecar) = publishing_sidecar().await;
-    let relay = relay_over(
-        &pool,
-        sidecar_port,
-        RelaySettings {
-            poll_interval: Duration::from_secs(3600),
-            ..RelaySettings::default()
-        },
-    );
+    let (pool, _, sidecar, relay) = relay_on_fresh_database(RelaySettings {
+        poll_interval: Duration::from_secs(3600),
+        ..RelaySettings::default()
+    })
+    .await;
     let shutdown = common::CancellationToken::new();
     let running = tokio::spawn(relay.run(shutdown.clone()));
     // Let its first pass find nothing; it then sleeps for the hour.
@@ -189,6 +184,16 @@ async fn publishing_sidecar() -> (u16, dev_sidecar::DevSidecar) {
         port,
         start_sidecar("backend-api", free_port(), reserved).await,
     )
+}
+
+/// A fresh database, a sidecar that publishes (and its port), and a relay over them.
+async fn relay_on_fresh_database(
+    settings: RelaySettings,
+) -> (sqlx::PgPool, u16, dev_sidecar::DevSidecar, OutboxRelay) {
+    let (pool, _url) = fresh_database().await;
+    let (sidecar_port, sidecar) = publishing_sidecar().await;
+    let relay = relay_over(&pool, sidecar_port, settings);
+    (pool, sidecar_port, sidecar, relay)
 }
 
 /// A relay over `pool`'s database publishing through the sidecar on `sidecar_port`.
@@ -260,24 +265,19 @@ fn assert_each_users_order(published: &[dev_sidecar::PublishedMessage], users: u
 
 #[tokio::test]
 async fn a_row_the_sidecar_refuses_holds_back_only_its_user_until_it_is_parked_and_order_is_kept() {
-    let (pool, _url) = fresh_database().await;
-    let (sidecar_port, sidecar) = publishing_sidecar().await;
+    let (pool, _, sidecar, relay) = relay_on_fresh_database(RelaySettings {
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(40),
+        park_after: 3,
+        ..RelaySettings::default()
+    })
+    .await;
     // alice's first event names a component that does not exist (404, refused for good).
     enqueue_raw(&pool, "no-such-pubsub", "alice", 0).await;
     for n in 1..=20 {
         enqueue_raw(&pool, "pubsub", "alice", n).await;
         enqueue_raw(&pool, "pubsub", "bob", n).await;
     }
-    let relay = relay_over(
-        &pool,
-        sidecar_port,
-        RelaySettings {
-            initial_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(40),
-            park_after: 3,
-            ..RelaySettings::default()
-        },
-    );
     let of = |user: &str| published_numbers(&sidecar, user);
     // First pass: bob's events all go; none of alice's overtakes her refused first one.
     let first = relay.publish_batch().await.unwrap();
@@ -418,11 +418,9 @@ async fn a_relay_whose_session_dies_mid_pass_frees_its_users_at_once() {
 /// A relay pass that ends, however it ends, leaves no lock behind.
 #[tokio::test]
 async fn a_pass_releases_its_user_locks_whether_it_published_or_failed() {
-    let (pool, _url) = fresh_database().await;
-    let (sidecar_port, sidecar) = publishing_sidecar().await;
+    let (pool, _, sidecar, relay) = relay_on_fresh_database(RelaySettings::default()).await;
     enqueue_raw(&pool, "pubsub", "alice", 1).await;
     enqueue_raw(&pool, "no-such-pubsub", "bob", 1).await;
-    let relay = relay_over(&pool, sidecar_port, RelaySettings::default());
     let outcome = relay.publish_batch().await.unwrap();
     assert_eq!((outcome.claimed, outcome.published), (2, 1));
     wait_for_user_locks(&pool, 0).await;
@@ -611,16 +609,11 @@ async fn behind_a_backlog_the_users_to_lock_are_found_by_one_index_entry_each() 
 /// row goes out in order either way.
 #[tokio::test]
 async fn a_relay_switches_to_skipping_while_behind_a_backlog_and_back_when_it_is_gone() {
-    let (pool, _url) = fresh_database().await;
-    let (sidecar_port, sidecar) = publishing_sidecar().await;
-    let relay = relay_over(
-        &pool,
-        sidecar_port,
-        RelaySettings {
-            run_length: 5,
-            ..RelaySettings::default()
-        },
-    );
+    let (pool, sidecar_port, sidecar, relay) = relay_on_fresh_database(RelaySettings {
+        run_length: 5,
+        ..RelaySettings::default()
+    })
+    .await;
     for n in 1..=2 {
         enqueue_raw(&pool, "pubsub", "erin", n).await;
     }
@@ -669,22 +662,17 @@ async fn a_relay_switches_to_skipping_while_behind_a_backlog_and_back_when_it_is
 /// further rows are read once those went out; every user's events still go out in order.
 #[tokio::test]
 async fn a_pass_holds_at_most_max_rows_and_cuts_runs_only_to_prefixes() {
-    let (pool, _url) = fresh_database().await;
-    let (sidecar_port, sidecar) = publishing_sidecar().await;
+    let (pool, _, sidecar, relay) = relay_on_fresh_database(RelaySettings {
+        max_rows: 13,
+        ..RelaySettings::default()
+    })
+    .await;
     for n in 1..=10 {
         enqueue_raw(&pool, "pubsub", "carol", n).await;
     }
     for n in 1..=10 {
         enqueue_raw(&pool, "pubsub", "dave", n).await;
     }
-    let relay = relay_over(
-        &pool,
-        sidecar_port,
-        RelaySettings {
-            max_rows: 13,
-            ..RelaySettings::default()
-        },
-    );
     let of = |user: &str| published_numbers(&sidecar, user);
     let outcome = relay.publish_batch().await.unwrap();
     assert_eq!(
@@ -807,8 +795,7 @@ async fn a_row_committed_after_a_later_row_of_its_user_was_read_still_goes_out_i
 /// waits.
 #[tokio::test]
 async fn a_bulk_request_refused_as_a_whole_is_sent_again_row_by_row_so_only_the_bad_row_waits() {
-    let (pool, _url) = fresh_database().await;
-    let (sidecar_port, sidecar) = publishing_sidecar().await;
+    let (pool, _, sidecar, relay) = relay_on_fresh_database(RelaySettings::default()).await;
     let poison = Uuid::now_v7();
     let mut conn = pool.acquire().await.unwrap();
     common::outbox::enqueue_envelope(
@@ -827,7 +814,6 @@ async fn a_bulk_request_refused_as_a_whole_is_sent_again_row_by_row_so_only_the_
         enqueue_raw(&pool, "pubsub", "bob", n).await;
         enqueue_raw(&pool, "pubsub", "carol", n).await;
     }
-    let relay = relay_over(&pool, sidecar_port, RelaySettings::default());
     let outcome = relay.publish_batch().await.unwrap();
     assert_eq!(outcome.published, 10, "{outcome:?}");
     let of = |user: &str| published_numbers(&sidecar, user);
