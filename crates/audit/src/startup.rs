@@ -121,14 +121,15 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         batching,
     } = settings;
     let pool = common::db::connect_lazy(&service.database_url, service.database_max_connections)?;
+    let (verifier, erased) = common::erased::verifier(&service.auth);
     let verify_limit = UserLimit::new("verifications", verify_rate);
     let dead_letters = DeadLetters::new(pool.clone(), SERVICE, Journal(pool.clone()), retry);
     let state = AppState {
         pool: pool.clone(),
-        verifier: Arc::new(JwtVerifier::new(&service.auth)),
+        verifier,
         verify_limit: verify_limit.clone(),
         dead_letters: dead_letters.clone(),
-        ops: Ops::new(&service, Some(pool)),
+        ops: Ops::new(&service, Some(pool.clone())),
         batching,
     };
     let server = Server::bind(service.address(), router(state), SERVICE).await?;
@@ -137,5 +138,6 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         .with_background(move |shutdown| {
             common::limits::forget_idle_periodically(vec![verify_limit], shutdown)
         })
-        .with_background(move |shutdown| dead_letters.run(shutdown)))
+        .with_background(move |shutdown| dead_letters.run(shutdown))
+        .with_background(move |shutdown| erased.watch(pool, shutdown)))
 }

@@ -68,8 +68,9 @@ pub enum Erasure {
 /// views, agent tokens, calendar feed, assistant conversations and idempotency records here,
 /// and through the `user-deleted` event their notifications, recurrence links and audit trail
 /// (replaced by a tombstone) elsewhere. Their events not yet published are dropped. Repeating
-/// the call changes nothing. Tokens issued earlier stay valid until they expire (15 minutes):
-/// they can create no task (410), and any other row written with them is swept within the hour.
+/// the call changes nothing. Tokens issued earlier are refused from the commit on, by every
+/// service that authenticates users ([`common::erased`]); a request that passed its check
+/// before can create no task (410), and any other row it writes is swept within the hour.
 #[utoipa::path(delete, path = "/api/account", tag = "account", security(("bearer" = [])),
     responses((status = 204, description = "the account's data is erased (or was before)"),
               (status = 401, description = "no valid token")))]
@@ -81,6 +82,8 @@ pub async fn delete_account(
     let mut tx = state.pool.begin().await?;
     let outcome = erase(&mut tx, &user.user_id, context).await?;
     common::outbox::commit(tx).await?;
+    // Every replica hears of it from the database; this one's next request must not wait for that.
+    state.erased.insert(&user.user_id);
     match outcome {
         Erasure::Erased { tasks } => {
             tracing::info!(user_id = %user.user_id, tasks, "account erased; user-deleted queued");

@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 use common::CancellationToken;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
+use common::erased::ErasedAccounts;
 use common::outbox::{OutboxRelay, RelaySettings};
 use common::server::{Ops, Server, Service, subscribe_route};
 use sqlx::PgPool;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub creates: Creates,
     /// Token verification.
     pub verifier: Arc<JwtVerifier>,
+    /// The deleted accounts, whose tokens the verifier refuses (told of an erasure here at once).
+    pub erased: Arc<ErasedAccounts>,
     /// "Now" for quick-add and the assistant's date phrases.
     pub clock: Clock,
     /// The assistant, when a provider key is configured.
@@ -151,10 +154,12 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         tracing::info!(model = %assistant.model, base_url = %assistant.base_url, "assistant enabled");
     }
     let pool = common::db::connect_lazy(&service.database_url, service.database_max_connections)?;
+    let (verifier, erased) = common::erased::verifier(&service.auth);
     let state = AppState {
         pool: pool.clone(),
         creates: Creates::start(pool.clone()),
-        verifier: Arc::new(JwtVerifier::new(&service.auth)),
+        verifier,
+        erased: erased.clone(),
         clock,
         confirmation_ttl: assistant.confirmation_ttl,
         assistant: Assistant::from_settings(assistant)?.map(Arc::new),
@@ -169,6 +174,10 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     Ok(Service::new(server)
         // Requests are served meanwhile; their events wait in the outbox.
         .with_background(move |shutdown| relay.run_when_sidecar_ready(shutdown))
+        .with_background({
+            let pool = pool.clone();
+            move |shutdown| erased.watch(pool, shutdown)
+        })
         .with_background(move |shutdown| prune_periodically(pool, shutdown))
         .with_background(move |shutdown| {
             common::limits::forget_idle_periodically(limits.all(), shutdown)

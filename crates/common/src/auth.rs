@@ -15,6 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, RwLock};
 
+use crate::erased::ErasedAccounts;
 use crate::error::ApiError;
 
 /// The longest user id accepted from a token (the `tasks.user_id` column's bound).
@@ -40,6 +41,10 @@ pub enum AuthError {
     /// The JWKS could not be fetched.
     #[error("key set unavailable: {0}")]
     KeysUnavailable(String),
+    /// The deleted accounts are not loaded yet ([`crate::erased`]), so a token's account cannot
+    /// be told to exist: a 503, not a 401.
+    #[error("the deleted accounts are not known yet")]
+    AccountsUnknown,
 }
 
 /// The claims taskfleet reads.
@@ -113,6 +118,8 @@ pub struct JwtVerifier {
     jwks: Option<JwksCache>,
     issuer: Option<String>,
     audience: Option<String>,
+    /// The deleted accounts, whose tokens are refused ([`Self::with_erased`]).
+    erased: Option<Arc<ErasedAccounts>>,
 }
 
 impl std::fmt::Debug for JwtVerifier {
@@ -147,6 +154,24 @@ impl JwtVerifier {
             jwks,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
+            erased: None,
+        }
+    }
+
+    /// Refuses every token whose `sub` is a deleted account of `erased`, whatever its expiry.
+    /// Every service that authenticates users sets it ([`ErasedAccounts::watch`] keeps it
+    /// current); without it a token outlives its account until it expires.
+    pub fn with_erased(mut self, erased: Arc<ErasedAccounts>) -> Self {
+        self.erased = Some(erased);
+        self
+    }
+
+    /// `Ok` unless `user_id`'s account was deleted (or the deleted accounts are not loaded yet),
+    /// for a credential that is not a token: websocket's tickets, minted before a deletion.
+    pub async fn check_account(&self, user_id: &str) -> Result<(), AuthError> {
+        match &self.erased {
+            Some(erased) => erased.check(user_id).await,
+            None => Ok(()),
         }
     }
 
@@ -260,6 +285,7 @@ impl JwtVerifier {
         if sub.is_empty() || sub.len() > MAX_SUBJECT_LEN || sub != data.claims.sub {
             return Err(AuthError::Invalid("unusable sub claim".into()));
         }
+        self.check_account(sub).await?;
         Ok(data.claims)
     }
 }

@@ -23,9 +23,10 @@ pub enum ApiError {
     /// 422: well-formed but invalid field values; `details` maps field → problem.
     #[error("validation failed")]
     Validation(Value),
-    /// 401: no valid bearer token.
+    /// 401: no valid bearer token (an [`AuthError`] other than
+    /// [`AuthError::AccountsUnknown`], which is a 503: see the `From` impl).
     #[error("unauthorized")]
-    Unauthorized(#[from] AuthError),
+    Unauthorized(AuthError),
     /// 403: authenticated but not allowed (internal routes without the app token).
     #[error("forbidden")]
     Forbidden,
@@ -136,6 +137,16 @@ pub fn error_body(code: &str, message: &str, details: Value) -> Value {
         body["error"]["details"] = details;
     }
     body
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            // The token may be good: refusing it with a 401 would sign the user out.
+            AuthError::AccountsUnknown => Self::Unavailable(error.into()),
+            other => Self::Unauthorized(other),
+        }
+    }
 }
 
 impl ApiError {

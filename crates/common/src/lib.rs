@@ -1,7 +1,8 @@
 //! Contracts and plumbing shared by the taskfleet services.
 //!
 //! Everything here is used by two or more services: the event contracts that travel through
-//! Dapr pub/sub ([`events`]), the Dapr HTTP client ([`dapr`]), JWT authentication ([`auth`]),
+//! Dapr pub/sub ([`events`]), the Dapr HTTP client ([`dapr`]), JWT authentication ([`auth`])
+//! and the deleted accounts it refuses ([`erased`]),
 //! the one API error type ([`error`]), typed settings ([`config`]), telemetry, the database
 //! migrator and the task repository that backend-api and recurring both write through
 //! ([`db`], [`tasks`]), the transactional outbox and its relay ([`outbox`]), the consumer-side
@@ -16,6 +17,7 @@ pub mod dapr;
 pub mod db;
 pub mod dead_letters;
 pub mod delivery;
+pub mod erased;
 pub mod error;
 pub mod events;
 pub mod extract;

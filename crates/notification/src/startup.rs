@@ -117,6 +117,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         push,
     } = settings;
     let pool = common::db::connect_lazy(&service.database_url, service.database_max_connections)?;
+    let (verifier, erased) = common::erased::verifier(&service.auth);
     if push.key.is_none() {
         tracing::info!("no VAPID_PRIVATE_KEY: reminders reach open tabs only (no Web Push)");
     }
@@ -130,7 +131,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         pool: pool.clone(),
         dead_letters: dead_letters.clone(),
         push,
-        verifier: Arc::new(JwtVerifier::new(&service.auth)),
+        verifier,
         claim: claim.clone(),
         clock: clock.clone(),
         ops: Ops::new(&service, Some(pool.clone())),
@@ -143,6 +144,10 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         // Reminders fire meanwhile; their events wait in the outbox.
         .with_background(move |shutdown| relay.run_when_sidecar_ready(shutdown))
         .with_background(move |shutdown| dead_letters.run(shutdown))
+        .with_background({
+            let pool = pool.clone();
+            move |shutdown| erased.watch(pool, shutdown)
+        })
         // The records of reminders pushed (crate::push::send) are bounded like recurring's.
         .with_background(move |shutdown| {
             common::idempotency::forget_processed_periodically(

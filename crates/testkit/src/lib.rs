@@ -312,3 +312,35 @@ pub fn resources(yaml: &str) -> ResourcesDir {
     std::fs::write(dir.join("components.yaml"), yaml).unwrap();
     ResourcesDir(dir)
 }
+
+/// Marks `user`'s account erased as backend-api's erasure does: its insert notifies every
+/// service (common::erased). With `announced` false the table's triggers are off, so nothing
+/// is notified: what a service that was not listening at the time misses.
+pub async fn mark_erased(pool: &PgPool, user: &str, announced: bool) {
+    let mut tx = pool.begin().await.unwrap();
+    if !announced {
+        sqlx::query("SET LOCAL session_replication_role = replica")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO erased_users (user_id) VALUES ($1)")
+        .bind(user)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// Waits until `user`'s token is refused (401) at `path` of `served`, as it is once the service
+/// heard of the account's erasure; every answer before that must be a 200.
+pub async fn refused_once_told(served: &Served, user: &str, path: &str) {
+    eventually(Duration::from_secs(10), "the token refused", || async {
+        match served.get_json(user, path).await {
+            (401, _) => Some(()),
+            (200, _) => None,
+            (status, body) => panic!("{path}: {status} {body}"),
+        }
+    })
+    .await;
+}

@@ -43,6 +43,8 @@ impl FromRequestParts<AppState> for Connector {
                 .map_err(|e| ApiError::Unavailable(e.into()))?
                 .ok_or_else(|| AuthError::Invalid("unknown, expired or spent ticket".into()))?
         };
+        // A ticket minted before the account was deleted opens nothing after it.
+        state.verifier.check_account(&user_id).await?;
         Ok(Self { user_id })
     }
 }

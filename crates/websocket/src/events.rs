@@ -42,10 +42,12 @@ pub fn subscriptions(batching: Option<BulkSubscribe>) -> Vec<DaprSubscription> {
 pub const ACCOUNT_DELETED: &str = r#"{"type":"account.deleted"}"#;
 
 /// `POST /events/user-deleted`: tells the user's connections on this replica that the account
-/// was deleted and closes them ([`crate::hub::Hub::end_user`]).
+/// was deleted and closes them ([`crate::hub::Hub::end_user`]); from then on the user's tokens
+/// and tickets open nothing here.
 pub async fn on_user_deleted(State(state): State<AppState>, body: Bytes) -> TopicReply {
     match decode_user_deleted(&body) {
         Ok(event) => {
+            state.erased.insert(&event.user_id);
             let fanout = state.hub.end_user(Push {
                 event_id: event.event_id.to_string(),
                 user_id: event.user_id,

@@ -11,6 +11,7 @@ use common::CancellationToken;
 use common::auth::JwtVerifier;
 use common::config::ServiceSettings;
 use common::delivery::BulkSubscribe;
+use common::erased::ErasedAccounts;
 use common::events::topics;
 use common::limits::{LimitOf, Rate, UserLimit};
 use common::server::{Ops, Server, Service, subscribe_route};
@@ -90,6 +91,9 @@ impl Settings {
 pub struct AppState {
     pub hub: Arc<Hub>,
     pub verifier: Arc<JwtVerifier>,
+    /// The accounts deleted since this replica started (told by `user-deleted`: websocket has
+    /// no database), whose tokens and tickets the verifier refuses.
+    pub erased: Arc<ErasedAccounts>,
     pub realtime: RealtimeSettings,
     /// Cancelled when the service shuts down: sockets close with 1001, SSE streams end.
     pub closing: CancellationToken,
@@ -159,9 +163,11 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         realtime,
         ticket_rate,
     } = settings;
+    let erased = ErasedAccounts::loaded([]);
     let state = AppState {
         hub: Hub::new(realtime.hub),
-        verifier: Arc::new(JwtVerifier::new(&service.auth)),
+        verifier: Arc::new(JwtVerifier::new(&service.auth).with_erased(erased.clone())),
+        erased,
         realtime,
         closing: CancellationToken::new(),
         ticket_limit: UserLimit::new("tickets", ticket_rate),

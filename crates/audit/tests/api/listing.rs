@@ -136,3 +136,15 @@ async fn the_audit_api_without_a_valid_token_is_answered_401() {
         assert_eq!(forged.status(), 401);
     }
 }
+
+/// The trail of a deleted account is erased on `user-deleted`; before that, and whatever its
+/// expiry, the account's token reads nothing from the moment the erasure commits.
+#[tokio::test]
+async fn a_deleted_accounts_token_is_refused_once_the_erasure_commits() {
+    let app = spawn_audit().await;
+    crate::helpers::record(&app, "alice", 1).await;
+    assert_eq!(app.get_json("alice", "/api/audit").await.0, 200);
+    testkit::mark_erased(&app.pool, "alice", true).await;
+    testkit::refused_once_told(&app.served, "alice", "/api/audit").await;
+    assert_eq!(app.get_json("bob", "/api/audit").await.0, 200);
+}

@@ -11,6 +11,7 @@ mod auth;
 mod calendar;
 mod concurrency;
 mod creates;
+mod erased;
 mod helpers;
 mod mcp;
 mod outbox;

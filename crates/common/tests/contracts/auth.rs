@@ -343,3 +343,62 @@ async fn issuer_and_audience_are_required_when_configured() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_kind_of_token_of_a_deleted_account_is_refused_before_it_expires() {
+    const SECRET: &str = "a-secret-that-is-long-enough-for-hs256!";
+    let erased = common::erased::ErasedAccounts::loaded(["gone".to_owned()]);
+    let verifier = JwtVerifier::new(&AuthSettings {
+        jwt_secret: Some(SECRET.into()),
+        ..AuthSettings::default()
+    })
+    .with_erased(erased.clone());
+    let minted = |sub: &str, aud: Option<&str>, token_use: Option<&str>| {
+        common::auth::mint_hs256_claims(
+            SECRET,
+            &Claims {
+                jti: None,
+                sub: sub.to_owned(),
+                exp: now() + 600,
+                iat: Some(now()),
+                nbf: None,
+                aud: aud.map(|a| json!(a)),
+                token_use: token_use.map(str::to_owned),
+            },
+        )
+        .unwrap()
+    };
+    let mcp = "http://api.test/mcp";
+    for sub in ["gone", "kept"] {
+        let refused = sub == "gone";
+        let api = verifier.verify(&minted(sub, None, None)).await;
+        let agent = verifier
+            .verify_for_mcp(&minted(sub, Some(mcp), Some("mcp")), mcp)
+            .await;
+        let feed = verifier
+            .verify_for_use(
+                &minted(sub, Some("http://api.test/cal"), Some("calendar")),
+                "http://api.test/cal",
+                "calendar",
+            )
+            .await;
+        for (what, outcome) in [("api", api), ("mcp", agent), ("calendar", feed)] {
+            match outcome {
+                Err(AuthError::Invalid(reason)) if refused => {
+                    assert!(reason.contains("deleted"), "{what}: {reason}");
+                }
+                Ok(claims) if !refused => assert_eq!(claims.sub, sub),
+                other => panic!("{what} token of {sub}: {other:?}"),
+            }
+        }
+        assert_eq!(verifier.check_account(sub).await.is_err(), refused);
+    }
+    // Told later (the erasure committed meanwhile): the same token is refused from then on.
+    let token = minted("late", None, None);
+    verifier.verify(&token).await.unwrap();
+    erased.insert("late");
+    assert!(matches!(
+        verifier.verify(&token).await,
+        Err(AuthError::Invalid(_))
+    ));
+}

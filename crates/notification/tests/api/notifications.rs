@@ -301,3 +301,27 @@ async fn a_deleted_account_loses_its_notifications_and_subscribes_for_that() {
             .unwrap();
     assert_eq!(orphans, 0);
 }
+
+/// Whatever its expiry, a deleted account's token reads and registers nothing here from the
+/// moment the erasure commits (its push subscriptions could otherwise come back after
+/// `user-deleted` removed them).
+#[tokio::test]
+async fn a_deleted_accounts_token_is_refused_once_the_erasure_commits() {
+    let (pool, url) = fresh_database().await;
+    let instance = spawn_instance(&url, crate::helpers::cron_only()).await;
+    insert_notification(&pool, "alice", "Call mum").await;
+    assert_eq!(
+        instance.get_json("alice", "/api/notifications").await.0,
+        200
+    );
+    testkit::mark_erased(&pool, "alice", true).await;
+    testkit::refused_once_told(&instance, "alice", "/api/notifications").await;
+    let response = instance
+        .request(Method::POST, "/api/push/subscriptions", "alice")
+        .json(&json!({"endpoint": "https://push.example.com/x", "keys": {"p256dh": "p", "auth": "a"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(instance.get_json("bob", "/api/notifications").await.0, 200);
+}

@@ -5,7 +5,7 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 
 use crate::helpers::{SECRET, spawn_app, token};
 
-fn status_of(result: Result<crate::helpers::Socket, WsError>) -> u16 {
+pub fn status_of(result: Result<crate::helpers::Socket, WsError>) -> u16 {
     match result {
         Err(WsError::Http(response)) => response.status().as_u16(),
         Err(other) => panic!("unexpected error {other}"),
@@ -119,7 +119,7 @@ async fn a_ticket_redeemed_concurrently_opens_exactly_one_stream() {
     }
 }
 
-async fn issue_ticket(app: &crate::helpers::TestApp, user: &str) -> serde_json::Value {
+pub async fn issue_ticket(app: &crate::helpers::TestApp, user: &str) -> serde_json::Value {
     reqwest::Client::new()
         .post(app.http("/api/realtime/ticket"))
         .bearer_auth(token(user))

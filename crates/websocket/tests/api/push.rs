@@ -379,6 +379,8 @@ async fn a_deleted_account_is_told_on_every_connection_and_they_close_while_othe
     let mut first = app.connect_as("alice").await;
     let mut second = app.connect_as("alice").await;
     let mut bob = app.connect_as("bob").await;
+    let issued = crate::connect::issue_ticket(&app, "alice").await;
+    let ticket = issued["ticket"].as_str().unwrap().to_owned();
     let deleted = common::events::UserDeleted::new("alice", None);
     let body = serde_json::to_string(&common::events::CloudEvent::for_user_deleted(
         "backend-api",
@@ -417,6 +419,22 @@ async fn a_deleted_account_is_told_on_every_connection_and_they_close_while_othe
     .await;
     let message = next_json(&mut bob, Duration::from_secs(5)).await.unwrap();
     assert_eq!(message["task"]["title"], "still here");
+    // From then on her token, and a ticket she was given before, open nothing here.
+    let status_of = crate::connect::status_of;
+    assert_eq!(
+        status_of(app.connect(&format!("?token={ticket}")).await),
+        401
+    );
+    let jwt = format!("?token={}", token("alice"));
+    assert_eq!(status_of(app.connect(&jwt).await), 401);
+    let response = reqwest::Client::new()
+        .post(app.http("/api/realtime/ticket"))
+        .bearer_auth(token("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    app.connect_as("bob").await;
     // Not a user-deleted event: dropped.
     assert_eq!(
         app.deliver("user-deleted", "{}").await,
