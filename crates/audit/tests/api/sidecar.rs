@@ -83,12 +83,18 @@ pub async fn audit_behind_a_sidecar_with(
 async fn events_published_through_the_sidecar_are_recorded_once_in_order() {
     let (app, sidecar, dapr) = audit_behind_a_sidecar().await;
     let task_id = Uuid::new_v4();
-    let events = [
+    let mut events = [
         task_event(EventType::TaskCreated, "alice", task_id, 1),
         task_event(EventType::TaskUpdated, "alice", task_id, 2),
         task_event(EventType::TaskCompleted, "alice", task_id, 3),
         task_event(EventType::TaskDeleted, "alice", task_id, 4),
     ];
+    // Four topics, so they may arrive in any order: the trail lists them by when they happened,
+    // a millisecond apart here (made back to back, two could share Postgres's microsecond).
+    let first = events[0].timestamp;
+    for (n, event) in (0..).zip(events.iter_mut()) {
+        event.timestamp = first + chrono::Duration::milliseconds(n);
+    }
     for event in &events {
         publish(&dapr, event).await;
     }
