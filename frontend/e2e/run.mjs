@@ -1267,6 +1267,15 @@ await scenario(16, "reminders reach a closed app by Web Push: permission, subscr
     await cdp.send("ServiceWorker.enable");
     await expectEventually(async () => registrations.some((r) => r.scopeURL === `${BASE}/` && !r.isDeleted), { message: "the service worker's registration" });
     const registrationId = registrations.find((r) => r.scopeURL === `${BASE}/` && !r.isDeleted).registrationId;
+    // While the app is in front, the worker asks its page whether its live connection is up (a
+    // page whose connection is down gets no toast, so the worker shows the notification then).
+    await expectEventually(
+      async () => {
+        const worker = ctx.serviceWorkers().find((w) => w.url().startsWith(`${BASE}/`));
+        return worker && (await worker.evaluate(() => appShowsIt()).catch(() => false));
+      },
+      { message: "the page in front telling the worker that its connection is up" },
+    );
     await p.close();
     // Delivered again while no notification shows (a delivery that reaches a worker still
     // starting up is lost; the tag makes a repeat replace, not add). Read from the worker itself.

@@ -8,6 +8,9 @@ import { authClient } from "@/lib/auth-client";
 import { DEFAULT_REALTIME_URL, RealtimeClient, realtimeUrls, type ConnectionStatus, type Transport } from "@/lib/realtime";
 import type { RealtimeMessage } from "@/lib/types";
 
+/** What the service worker asks a page before it shows a pushed reminder (public/sw.js). */
+export const LIVE_QUESTION = "taskfleet:live?";
+
 export interface UseRealtimeOptions {
   onMessage: (msg: RealtimeMessage) => void;
   onResync: () => void;
@@ -27,6 +30,8 @@ export function useRealtime({ onMessage, onResync, url = DEFAULT_REALTIME_URL, e
   useEffect(() => {
     if (!enabled) return;
     const { wsUrl, sseUrl } = realtimeUrls(url, window.location.origin);
+    /** Whether the connection is up now: what this page answers the service worker. */
+    let live = false;
     const client = new RealtimeClient({
       wsUrl,
       sseUrl,
@@ -48,6 +53,7 @@ export function useRealtime({ onMessage, onResync, url = DEFAULT_REALTIME_URL, e
         if (reconnected) handlers.current.onResync();
       },
       onStatus: (s, t) => {
+        live = s === "open";
         setStatus(s);
         setTransport(t);
       },
@@ -55,8 +61,17 @@ export function useRealtime({ onMessage, onResync, url = DEFAULT_REALTIME_URL, e
     client.start();
     const online = () => client.reconnectNow();
     window.addEventListener("online", online);
+    // The service worker asks before it shows a pushed reminder: a page in front whose connection
+    // is up shows it as a toast, so the worker shows nothing (public/sw.js).
+    const worker = typeof navigator !== "undefined" ? navigator.serviceWorker : undefined;
+    const answer = (event: MessageEvent) => {
+      if ((event.data as { type?: unknown } | null)?.type === LIVE_QUESTION) event.ports[0]?.postMessage({ live });
+    };
+    worker?.addEventListener("message", answer);
+    worker?.startMessages?.();
     return () => {
       window.removeEventListener("online", online);
+      worker?.removeEventListener("message", answer);
       client.stop();
     };
   }, [url, enabled]);

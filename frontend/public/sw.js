@@ -2,8 +2,9 @@
 //
 // The notification service posts each fired reminder, encrypted for this browser, to its push
 // service; the browser decrypts it and wakes this worker with a `push` event. While a tab of the
-// app is in front of the user, that page shows the reminder itself (a toast from its live
-// connection), and the worker shows nothing. Otherwise the worker shows it under a tag of the task (a redelivered push replaces the notification instead of adding a
+// app is in front of the user and its live connection is up, that page shows the reminder itself
+// (a toast from that connection), and the worker shows nothing. Otherwise the worker shows it
+// under a tag of the task (a redelivered push replaces the notification instead of adding a
 // second one), with two snooze actions. A click opens the task in an open tab of the app, or a
 // new one; a snooze action moves the reminder through the app's API with this browser's session.
 
@@ -41,21 +42,46 @@ async function onPush(event) {
   // Chromium requires every push to show something (userVisibleOnly), unless a tab of the site
   // has the focus.
   if (!shown) return self.registration.showNotification("taskfleet", { body: "Something changed in your tasks." });
-  if (await appInFront()) return undefined;
+  if (await appShowsIt()) return undefined;
   return self.registration.showNotification(shown.title, shown.options);
 }
 
-/** The pages of the signed-in app: each shows a reminder as a toast (the notification bell). */
-const APP_PAGES = ["/tasks", "/activity", "/trash", "/settings"];
+/** The question a page in front is asked, and how long it has to answer. Only a page of the
+ * signed-in app answers (hooks/use-realtime.ts, with `{ live }`): it shows reminders as toasts. */
+const LIVE_QUESTION = "taskfleet:live?";
+const ANSWER_WITHIN_MS = 1000;
 
-/** Whether a page of the app is visible and has the focus: it shows the reminder (a toast), and a
- * system notification would show it a second time. A sign-in page in front shows nothing. */
-async function appInFront() {
+/** Whether a page of the app is visible, has the focus and says its live connection is up: it
+ * shows the reminder (a toast), and a system notification would show it a second time. A page in
+ * front whose connection is down gets no toast, and a page that does not answer (sign-in, still
+ * loading) shows none, so the worker shows the notification then. The page is asked rather than
+ * told apart by its URL: a client's URL is the one its document was loaded with, and the app
+ * moves between its pages without loading another (from /sign-up to /tasks, say). */
+async function appShowsIt() {
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-  return windows.some((c) => {
-    const url = new URL(c.url);
-    const appPage = APP_PAGES.some((page) => url.pathname === page || url.pathname.startsWith(`${page}/`));
-    return c.focused && c.visibilityState === "visible" && url.origin === self.location.origin && appPage;
+  const inFront = windows.filter(
+    (c) => c.focused && c.visibilityState === "visible" && new URL(c.url).origin === self.location.origin,
+  );
+  const answers = await Promise.all(inFront.map(isLive));
+  return answers.some(Boolean);
+}
+
+/** Asks `client` whether its live connection is up: false without an answer in time. */
+function isLive(client) {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    const answer = (live) => {
+      clearTimeout(timer);
+      channel.port1.close();
+      resolve(live);
+    };
+    const timer = setTimeout(() => answer(false), ANSWER_WITHIN_MS);
+    channel.port1.onmessage = (event) => answer(!!event.data && event.data.live === true);
+    try {
+      client.postMessage({ type: LIVE_QUESTION }, [channel.port2]);
+    } catch {
+      answer(false);
+    }
   });
 }
 

@@ -8,7 +8,9 @@ import { describe, expect, it, vi } from "vitest";
 const SOURCE = readFileSync(path.join(__dirname, "..", "public", "sw.js"), "utf8");
 const ORIGIN = "https://tasks.example";
 
-type Window = { url: string; focused?: boolean; visibilityState?: "visible" | "hidden" };
+/** A window, and what it answers the worker's question whether its live connection is up
+ * (`"silent"`: nothing, as a page that is still loading). */
+type Window = { url: string; focused?: boolean; visibilityState?: "visible" | "hidden"; live?: boolean | "silent" };
 
 function worker({ windows = [] as Window[], fetchStatus = 200 } = {}) {
   const listeners: Record<string, (event: unknown) => void> = {};
@@ -19,6 +21,11 @@ function worker({ windows = [] as Window[], fetchStatus = 200 } = {}) {
       visibilityState: w.visibilityState ?? "hidden",
       focus: vi.fn(async () => client),
       navigate: vi.fn(async (_: string) => client),
+      postMessage: vi.fn((message: { type?: string }, [port]: MessagePort[]) => {
+        if (message.type === "taskfleet:live?" && w.live !== undefined && w.live !== "silent") {
+          port!.postMessage({ live: w.live });
+        }
+      }),
     };
     return client;
   });
@@ -62,20 +69,38 @@ describe("the service worker", () => {
     expect((options.actions as { action: string }[]).map((a) => a.action)).toEqual(["snooze-10m", "snooze-1h"]);
   });
 
-  it("shows nothing while a page of the app has the focus (it shows the reminder), and shows it otherwise", async () => {
-    const inFront = worker({ windows: [{ url: `${ORIGIN}/tasks?task=1`, focused: true, visibilityState: "visible" }] });
+  it("shows nothing while a page of the app has the focus and its live connection (it shows the reminder), and shows it otherwise", async () => {
+    const inFront = worker({
+      windows: [
+        { url: `${ORIGIN}/settings`, focused: false, visibilityState: "hidden", live: true },
+        { url: `${ORIGIN}/tasks?task=1`, focused: true, visibilityState: "visible", live: true },
+      ],
+    });
     await inFront.dispatch("push", { data: { json: () => reminder } });
     expect(inFront.self.registration.showNotification).not.toHaveBeenCalled();
+    // Only the page in front is asked.
+    expect(inFront.clients[0]!.postMessage).not.toHaveBeenCalled();
+    expect(inFront.clients[1]!.postMessage).toHaveBeenCalledTimes(1);
+
+    // The app moves between its pages without loading another: a client's URL can be the page
+    // it was loaded with (sign-up) while it shows the tasks. Its answer is what counts.
+    const movedOn = worker({ windows: [{ url: `${ORIGIN}/sign-up`, focused: true, visibilityState: "visible", live: true }] });
+    await movedOn.dispatch("push", { data: { json: () => reminder } });
+    expect(movedOn.self.registration.showNotification).not.toHaveBeenCalled();
 
     for (const windows of [
-      [{ url: `${ORIGIN}/tasks`, focused: false, visibilityState: "hidden" as const }],
-      [{ url: `${ORIGIN}/tasks`, focused: false, visibilityState: "visible" as const }],
-      [{ url: "https://elsewhere.example/tasks", focused: true, visibilityState: "visible" as const }],
-      [{ url: `${ORIGIN}/sign-in`, focused: true, visibilityState: "visible" as const }],
+      [{ url: `${ORIGIN}/tasks`, focused: false, visibilityState: "hidden" as const, live: true }],
+      [{ url: `${ORIGIN}/tasks`, focused: false, visibilityState: "visible" as const, live: true }],
+      [{ url: "https://elsewhere.example/tasks", focused: true, visibilityState: "visible" as const, live: true }],
+      // A page that is not the signed-in app (sign-in) does not answer.
+      [{ url: `${ORIGIN}/sign-in`, focused: true, visibilityState: "visible" as const, live: "silent" as const }],
+      // In front, but its connection is down (no toast comes), or it does not answer in time.
+      [{ url: `${ORIGIN}/tasks`, focused: true, visibilityState: "visible" as const, live: false }],
+      [{ url: `${ORIGIN}/tasks`, focused: true, visibilityState: "visible" as const, live: "silent" as const }],
     ]) {
       const behind = worker({ windows });
       await behind.dispatch("push", { data: { json: () => reminder } });
-      expect(behind.self.registration.showNotification).toHaveBeenCalledTimes(1);
+      expect(behind.self.registration.showNotification, JSON.stringify(windows)).toHaveBeenCalledTimes(1);
     }
   });
 

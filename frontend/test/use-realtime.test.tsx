@@ -1,6 +1,6 @@
 import { act, renderHook } from "@testing-library/react";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { useRealtime } from "@/hooks/use-realtime";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
+import { LIVE_QUESTION, useRealtime } from "@/hooks/use-realtime";
 import { FakeSocket, reset } from "./fakes";
 
 describe("useRealtime", () => {
@@ -39,5 +39,26 @@ describe("useRealtime", () => {
     expect(onResync).toHaveBeenCalledTimes(2);
     unmount();
     expect(FakeSocket.all[1]!.closed).toBe(true);
+  });
+
+  it("tells the service worker whether its connection is up, so a reminder it cannot show as a toast is shown by the worker", async () => {
+    const worker = new EventTarget();
+    // jsdom has no service worker container.
+    Object.defineProperty(navigator, "serviceWorker", { value: worker, configurable: true });
+    onTestFinished(() => void delete (navigator as { serviceWorker?: unknown }).serviceWorker);
+    const ask = () => {
+      const port = { postMessage: vi.fn() };
+      worker.dispatchEvent(Object.assign(new Event("message"), { data: { type: LIVE_QUESTION }, ports: [port] }));
+      return port.postMessage.mock.calls.map(([answer]) => answer);
+    };
+    const { unmount } = renderHook(() => useRealtime({ onMessage: vi.fn(), onResync: vi.fn(), url: "ws://h:8001" }));
+    await act(() => vi.advanceTimersByTimeAsync(0));
+    expect(ask()).toEqual([{ live: false }]);
+    act(() => FakeSocket.all[0]!.open());
+    expect(ask()).toEqual([{ live: true }]);
+    act(() => FakeSocket.all[0]!.fail());
+    expect(ask()).toEqual([{ live: false }]);
+    unmount();
+    expect(ask()).toEqual([]);
   });
 });
