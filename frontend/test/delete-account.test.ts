@@ -1,10 +1,22 @@
 // @vitest-environment node
 // Deleting an account: the password first, then backend-api's erasure (which tells every other
 // service), then the Better Auth user; a failure stops the sequence where it is.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { appRequest, fakeAuth, jsonResponse, recordingFetch } from "./server-fakes";
 
-vi.mock("@/lib/server/auth", async () => (await import("./server-fakes")).authModule);
+// Better Auth is faked; the wrong passwords are counted in a real database, as in production.
+const database = vi.hoisted(() =>
+  import("./test-database").then(async ({ freshDatabase }) => {
+    const db = await freshDatabase();
+    await (await import("@/lib/server/attempts")).ensureAttemptsTable(db.pool);
+    return db;
+  }),
+);
+vi.mock("@/lib/server/auth", async () => ({
+  ...(await import("./server-fakes")).authModule,
+  authDatabase: (await database).pool,
+}));
+afterAll(async () => (await database).drop());
 
 const route = await import("@/app/api/account/route");
 

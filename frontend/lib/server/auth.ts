@@ -15,13 +15,19 @@ const sendMail = mailer();
 /** Whether accounts can get mail (reset links, verification): the UI offers those only then. */
 export const mailEnabled = () => sendMail !== null;
 
+/** Better Auth's database, where the app also counts wrong passwords (lib/server/attempts.ts). */
+export const authDatabase = new Pool({ connectionString: databaseUrl(), max: 10 });
+// An idle connection the server ended (a restart, a failover) is dropped by the pool and the
+// next query connects again; without a listener the 'error' event would end the whole server.
+authDatabase.on("error", (e) => console.warn("auth database: an idle connection failed:", e.message));
+
 export const authOptions = {
   appName: "taskfleet",
   baseURL: authBaseUrl(),
   // Throws outside development when BETTER_AUTH_SECRET is missing or weak (instrumentation.ts
   // checks the same at server start, so the server does not come up at all).
   secret: resolveAuthSecret(),
-  database: new Pool({ connectionString: databaseUrl(), max: 10 }),
+  database: authDatabase,
   trustedOrigins: trustedOrigins(),
   emailAndPassword: {
     enabled: true,

@@ -1,5 +1,6 @@
 import { getMigrations } from "better-auth/db/migration";
-import { authOptions } from "./auth";
+import { ensureAttemptsTable } from "./attempts";
+import { authDatabase, authOptions } from "./auth";
 
 export async function migrateAuth(): Promise<void> {
   const started = Date.now();
@@ -12,6 +13,7 @@ export async function migrateAuth(): Promise<void> {
           `better-auth: migrated (${[...toBeCreated, ...toBeAdded].map((t) => t.table).join(", ")}) in ${Date.now() - started} ms`,
         );
       }
+      await ensureAttemptsTable(authDatabase);
       return;
     } catch (e) {
       if (attempt >= 10) throw e;

@@ -1,5 +1,5 @@
 import { FailedAttempts } from "@/lib/server/attempts";
-import { auth } from "@/lib/server/auth";
+import { auth, authDatabase } from "@/lib/server/auth";
 import { errorResponse } from "@/lib/server/errors";
 import { callService } from "@/lib/server/forward";
 import { refuseCrossSite } from "@/lib/server/origin";
@@ -9,9 +9,9 @@ export const dynamic = "force-dynamic";
 /** Longer than any password the sign-up form takes; a longer one is refused before hashing. */
 const MAX_PASSWORD = 256;
 
-/** Wrong passwords given here, per user: after 5 in 15 minutes the checks stop (429) until the
- * window ends, whatever the password. */
-const attempts = new FailedAttempts();
+/** Wrong passwords given here, per user and across every replica: after 5 in 15 minutes the
+ * checks stop (429) until the window ends, whatever the password. */
+const attempts = new FailedAttempts(authDatabase);
 
 /**
  * Deletes the signed-in user's account, given their password (`{"password"}`): 204.
@@ -38,7 +38,11 @@ export async function DELETE(req: Request) {
   if (typeof password !== "string" || password.length === 0 || password.length > MAX_PASSWORD) {
     return errorResponse(422, "invalid_password", "Enter your password to delete the account.");
   }
-  const wait = attempts.attempt(session.user.id);
+  const wait = await attempts.attempt(session.user.id).catch((e: unknown) => {
+    console.error("counting a password attempt failed:", e instanceof Error ? e.message : e);
+    return null;
+  });
+  if (wait === null) return errorResponse(503, "unavailable", "Nothing was deleted; try again in a moment.");
   if (wait > 0) {
     const minutes = Math.ceil(wait / 60);
     return errorResponse(
@@ -53,7 +57,8 @@ export async function DELETE(req: Request) {
     .then(() => true)
     .catch(() => false);
   if (!verified) return errorResponse(403, "wrong_password", "That is not your password.");
-  attempts.succeeded(session.user.id);
+  // Not taken back if this fails: one attempt too many counted is the safe side.
+  await attempts.succeeded(session.user.id).catch(() => undefined);
 
   const erased = await callService(req, "backend-api", "/api/account", { method: "DELETE" });
   if (erased.status !== 204) return erased;
