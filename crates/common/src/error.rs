@@ -228,6 +228,16 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// 410 `account_deleted`: a write for an account erased after the request's token was checked
+/// (its insert checks `erased_users` in the same statement).
+pub fn account_deleted() -> ApiError {
+    ApiError::from(Refusal::new(
+        StatusCode::GONE,
+        "account_deleted",
+        "this account was deleted",
+    ))
+}
+
 /// Whether `error` means the database is out of reach for now (503) rather than a fault of the
 /// request or the code (500): pool exhaustion, a lost or refused connection (a connection cut
 /// during the TLS or start-up exchange surfaces as a protocol or TLS error), the server's own

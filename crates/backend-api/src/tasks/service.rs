@@ -119,11 +119,7 @@ pub async fn create_grouped(
 pub(super) fn not_stored(error: sqlx::Error) -> ApiError {
     match error {
         // A token issued before the account was deleted: nothing is created for it.
-        sqlx::Error::RowNotFound => ApiError::from(common::error::Refusal::new(
-            axum::http::StatusCode::GONE,
-            "account_deleted",
-            "this account was deleted",
-        )),
+        sqlx::Error::RowNotFound => common::error::account_deleted(),
         error => error.into(),
     }
 }

@@ -164,11 +164,19 @@ impl NewSubscription {
 
 /// Stores `subscription` for `user_id`. An endpoint belongs to one browser, so registering it
 /// again (also after another account signed in there) moves it to this user with its new keys.
-pub async fn store(pool: &PgPool, user_id: &str, subscription: &Valid) -> sqlx::Result<Uuid> {
+/// `None` when the account was deleted (a request whose token was checked just before): nothing
+/// is stored, as `user-deleted` may have cleared the user's subscriptions already.
+pub async fn store(
+    pool: &PgPool,
+    user_id: &str,
+    subscription: &Valid,
+) -> sqlx::Result<Option<Uuid>> {
     let mut tx = pool.begin().await?;
-    let (id,): (Uuid,) = sqlx::query_as(
+    let stored: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO push_subscriptions (id, user_id, endpoint, p256dh, auth) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (endpoint) DO UPDATE \
+         SELECT $1, $2, $3, $4, $5 \
+         WHERE NOT EXISTS (SELECT 1 FROM erased_users WHERE user_id = $2) \
+         ON CONFLICT (endpoint) DO UPDATE \
          SET user_id = EXCLUDED.user_id, p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth, \
              created_at = now() \
          RETURNING id",
@@ -178,8 +186,11 @@ pub async fn store(pool: &PgPool, user_id: &str, subscription: &Valid) -> sqlx::
     .bind(&subscription.endpoint)
     .bind(&subscription.p256dh)
     .bind(&subscription.auth)
-    .fetch_one(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
+    let Some(id) = stored else {
+        return Ok(None);
+    };
     sqlx::query(
         "DELETE FROM push_subscriptions WHERE id IN (SELECT id FROM push_subscriptions \
          WHERE user_id = $1 ORDER BY created_at DESC, id DESC OFFSET $2)",
@@ -189,7 +200,7 @@ pub async fn store(pool: &PgPool, user_id: &str, subscription: &Valid) -> sqlx::
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(id)
+    Ok(Some(id))
 }
 
 /// The key browsers subscribe with; 404 `push_disabled` when this deployment has no VAPID key.
@@ -220,6 +231,7 @@ fn disabled() -> ApiError {
     request_body = NewSubscription,
     responses((status = 201, body = Subscribed),
               (status = 404, description = "push is not configured (no VAPID key)"),
+              (status = 410, description = "the account was deleted"),
               (status = 422, description = "not a push service URL, or bad keys")))]
 pub async fn subscribe(
     State(state): State<AppState>,
@@ -228,7 +240,9 @@ pub async fn subscribe(
 ) -> Result<(StatusCode, Json<Subscribed>), ApiError> {
     state.push.key().ok_or_else(disabled)?;
     let valid = new.validate(state.push.settings.allow_insecure_endpoints)?;
-    let id = store(&state.pool, &user.user_id, &valid).await?;
+    let id = store(&state.pool, &user.user_id, &valid)
+        .await?
+        .ok_or_else(common::error::account_deleted)?;
     Ok((
         StatusCode::CREATED,
         Json(Subscribed {

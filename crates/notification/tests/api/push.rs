@@ -239,6 +239,26 @@ async fn subscriptions_are_checked_belong_to_their_user_and_go_with_the_account(
     assert_eq!(subscriptions_of(&pool, "alice").await, 0);
 }
 
+/// A registration whose token was checked just before the account's erasure committed (here:
+/// erased without telling this instance) stores nothing: `user-deleted` may have cleared the
+/// account's subscriptions already, and nothing would remove this one.
+#[tokio::test]
+async fn a_registration_for_an_erased_account_stores_nothing() {
+    let (pool, instance, service) = setup().await;
+    // The instance has loaded the erased accounts (its first request waits for that).
+    assert_eq!(
+        register(&instance, "bob", &service.subscribe()).await.0,
+        201
+    );
+    testkit::mark_erased(&pool, "alice", false).await;
+    let (status, body) = register(&instance, "alice", &service.subscribe()).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (410, "account_deleted")
+    );
+    assert_eq!(subscriptions_of(&pool, "alice").await, 0);
+}
+
 #[tokio::test]
 async fn without_a_vapid_key_push_is_off() {
     let (_pool, url) = fresh_database().await;
