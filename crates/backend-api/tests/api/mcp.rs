@@ -508,3 +508,73 @@ async fn a_user_lists_and_revokes_their_agent_tokens_and_a_revoked_token_stops_a
         .unwrap();
     assert_eq!(as_agent.status(), 401);
 }
+
+/// `find_tasks` offers the list's views: tags combined with `any`, and the due views read in
+/// the agent's zone.
+#[tokio::test]
+async fn find_tasks_combines_tags_with_any_and_reads_the_due_views_in_the_agents_zone() {
+    let app = spawn().await;
+    let zone = chrono_tz::Europe::Berlin;
+    let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+    let noon = |days: i64| {
+        let day = today + chrono::Duration::days(days);
+        day.and_hms_opt(12, 0, 0)
+            .unwrap()
+            .and_local_timezone(zone)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+            .to_rfc3339()
+    };
+    for (title, tags, due) in [
+        ("work today", json!(["work"]), Some(noon(0))),
+        ("home yesterday", json!(["home"]), Some(noon(-1))),
+        ("misc in three days", json!(["misc"]), Some(noon(3))),
+        ("work undated", json!(["work", "later"]), None),
+    ] {
+        app.create_ok(
+            "alice",
+            json!({"title": title, "tags": tags, "due_date": due}),
+        )
+        .await;
+    }
+    let found = |arguments: Value| {
+        let app = &app;
+        async move {
+            let result = call(app, "alice", "find_tasks", arguments).await;
+            assert_eq!(result["isError"], false, "{result}");
+            let mut titles: Vec<String> = result["structuredContent"]["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["title"].as_str().unwrap().to_owned())
+                .collect();
+            titles.sort();
+            titles
+        }
+    };
+    let berlin = |mut arguments: Value| {
+        arguments["timezone"] = json!("Europe/Berlin");
+        arguments
+    };
+    assert_eq!(
+        found(json!({"tags": ["work", "home"], "tag_mode": "any"})).await,
+        ["home yesterday", "work today", "work undated"]
+    );
+    assert_eq!(
+        found(json!({"tags": ["work", "later"]})).await,
+        ["work undated"]
+    );
+    assert_eq!(found(berlin(json!({"due": "today"}))).await, ["work today"]);
+    assert_eq!(
+        found(berlin(json!({"due": "upcoming"}))).await,
+        ["misc in three days", "work today"]
+    );
+    // Overdue is before now: today's noon too once it has passed.
+    let mut overdue = vec!["home yesterday"];
+    if noon(0).parse::<chrono::DateTime<chrono::Utc>>().unwrap() < chrono::Utc::now() {
+        overdue.push("work today");
+    }
+    assert_eq!(found(berlin(json!({"due": "overdue"}))).await, overdue);
+    let refused = call(&app, "alice", "find_tasks", json!({"tag_mode": "some"})).await;
+    assert_eq!(refused["isError"], true, "{refused}");
+}

@@ -71,6 +71,8 @@ impl Tool {
                     "status": {"type": "string", "enum": ["pending", "completed"]},
                     "priority": priority(),
                     "tags": tags(),
+                    "tag_mode": {"type": "string", "enum": ["all", "any"], "description": "tasks with every tag (default) or any of them"},
+                    "due": {"type": "string", "enum": ["today", "upcoming", "overdue"], "description": "due today, in the next 7 days from today, or before now (pending and completed alike unless status says)"},
                     "q": {"type": "string", "description": "text to search in title and description"},
                     "due_before": {"type": "string", "description": WHEN},
                     "due_after": {"type": "string", "description": WHEN},

@@ -18,7 +18,9 @@ struct ListArgs {
 }
 
 async fn page(context: &ToolContext<'_>, filter: TaskFilter) -> Result<Value, Value> {
-    let query = filter.into_query().map_err(|e| api_failure(&e))?;
+    let query = filter
+        .into_query(context.tz.name())
+        .map_err(|e| api_failure(&e))?;
     let mut conn = context
         .pool
         .acquire()
