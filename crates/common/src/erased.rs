@@ -60,7 +60,7 @@ impl ErasedAccounts {
     /// A set already known to hold exactly `user_ids` (tests, and tools that watch nothing).
     pub fn loaded<I: IntoIterator<Item = String>>(user_ids: I) -> Arc<Self> {
         let accounts = Self::new();
-        accounts.replace(user_ids.into_iter().collect());
+        accounts.add_loaded(user_ids.into_iter().collect());
         accounts
     }
 
@@ -139,7 +139,7 @@ impl ErasedAccounts {
             .fetch_all(&mut listener)
             .await?;
         tracing::debug!(accounts = user_ids.len(), "erased accounts loaded");
-        self.replace(user_ids.into_iter().collect());
+        self.add_loaded(user_ids.into_iter().collect());
         Ok(listener)
     }
 
@@ -161,11 +161,20 @@ impl ErasedAccounts {
         }
     }
 
-    fn replace(&self, erased: HashSet<String>) {
-        *self
-            .known
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(erased);
+    /// Takes in a load of the table. Added to what is known rather than replacing it: the set
+    /// only grows, and an erasure this process was told of after the load's snapshot (its
+    /// notification still to come) stays refused meanwhile.
+    fn add_loaded(&self, loaded: HashSet<String>) {
+        {
+            let mut known = self
+                .known
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match known.as_mut() {
+                Some(erased) => erased.extend(loaded),
+                None => *known = Some(loaded),
+            }
+        }
         self.changes.send_modify(|n| *n += 1);
     }
 
