@@ -106,3 +106,15 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// The titles of a list of tasks (a page's `items`, a tool's `tasks`), sorted.
+pub fn sorted_titles(tasks: &Value) -> Vec<String> {
+    let mut titles: Vec<String> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap().to_owned())
+        .collect();
+    titles.sort();
+    titles
+}

@@ -542,14 +542,7 @@ async fn find_tasks_combines_tags_with_any_and_reads_the_due_views_in_the_agents
         async move {
             let result = call(app, "alice", "find_tasks", arguments).await;
             assert_eq!(result["isError"], false, "{result}");
-            let mut titles: Vec<String> = result["structuredContent"]["tasks"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t["title"].as_str().unwrap().to_owned())
-                .collect();
-            titles.sort();
-            titles
+            crate::helpers::sorted_titles(&result["structuredContent"]["tasks"])
         }
     };
     let berlin = |mut arguments: Value| {

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, spawn_app};
+use crate::helpers::{TestApp, error_code, sorted_titles, spawn_app};
 
 /// RFC 3339 for the database's `now()` moved by `interval`, so the due views (read by the
 /// database's clock) see what the test means.
@@ -20,14 +20,7 @@ async fn db_time(app: &TestApp, expression: &str) -> String {
 async fn titles(app: &TestApp, user: &str, query: &str) -> Vec<String> {
     let (status, page) = app.get_json(user, &format!("/api/tasks?{query}")).await;
     assert_eq!(status, 200, "{query} → {page}");
-    let mut titles: Vec<String> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["title"].as_str().unwrap().to_owned())
-        .collect();
-    titles.sort();
-    titles
+    sorted_titles(&page["items"])
 }
 
 #[tokio::test]
