@@ -1,6 +1,7 @@
 // Runs once when the Next.js server starts: refuses to start outside development without a proper
 // BETTER_AUTH_SECRET, then creates/updates Better Auth's tables (user, session, account,
-// verification, jwks) in DATABASE_URL before the first request is served.
+// verification, jwks) and the wrong-password counter (password_attempts) in DATABASE_URL before the
+// first request is served.
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
   // Here, not only where lib/server/auth.ts is first loaded: that happens on the first request.
