@@ -177,8 +177,12 @@ impl ListQuery {
                     }
                     value.clone_into(&mut query.timezone);
                 }
-                "q" if value.chars().count() > MAX_QUERY_LEN || value.contains('\0') => {
+                "q" if value.chars().count() > MAX_QUERY_LEN => {
                     return Err(invalid("q", format!("at most {MAX_QUERY_LEN} characters")));
+                }
+                // Postgres text cannot hold NUL.
+                "q" if value.contains('\0') => {
+                    return Err(invalid("q", "must not contain NUL characters"));
                 }
                 "q" => query.q = Some(value.trim().to_owned()).filter(|q| !q.is_empty()),
                 "due_before" => query.due_before = Some(time("due_before", value)?),

@@ -63,10 +63,16 @@ pub struct ViewChange {
 
 fn valid_name(raw: &str) -> Result<&str, ApiError> {
     let name = raw.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME || name.contains('\0') {
+    if name.is_empty() || name.chars().count() > MAX_NAME {
         return Err(ApiError::invalid_field(
             "name",
             format!("1–{MAX_NAME} characters"),
+        ));
+    }
+    if name.contains('\0') {
+        return Err(ApiError::invalid_field(
+            "name",
+            "must not contain NUL characters",
         ));
     }
     Ok(name)

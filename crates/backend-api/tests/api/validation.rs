@@ -257,3 +257,29 @@ async fn a_patch_that_is_not_an_object_or_nulls_a_required_field_is_a_422_and_ch
         .unwrap();
     assert_eq!(cleared.status(), 200);
 }
+
+#[tokio::test]
+async fn a_nul_character_is_refused_as_such_not_as_a_length() {
+    let app = spawn_app().await;
+    let (status, body) = app.get_json("alice", "/api/tasks?q=a%00b").await;
+    assert_eq!((status, error_code(&body).as_str()), (400, "invalid_query"));
+    assert_eq!(
+        body["error"]["message"],
+        "q: must not contain NUL characters"
+    );
+
+    let response = app
+        .request(Method::POST, "/api/views", "alice")
+        .json(&json!({"name": "a\u{0}b", "query": "status=pending"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["error"]["details"]["name"],
+        "must not contain NUL characters"
+    );
+    let (_, views) = app.get_json("alice", "/api/views").await;
+    assert_eq!(views["items"], json!([]), "{views}");
+}

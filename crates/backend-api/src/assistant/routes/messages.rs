@@ -77,10 +77,16 @@ pub async fn post_message(
     let thread = own_thread(&state, &user.user_id, id).await?;
     let text = request.text.trim().to_owned();
     let length = text.chars().count();
-    if length == 0 || length > MAX_MESSAGE || text.contains('\0') {
+    if length == 0 || length > MAX_MESSAGE {
         return Err(ApiError::invalid_field(
             "text",
             format!("1–{MAX_MESSAGE} characters"),
+        ));
+    }
+    if text.contains('\0') {
+        return Err(ApiError::invalid_field(
+            "text",
+            "must not contain NUL characters",
         ));
     }
     let timezone = match request.timezone.as_deref() {
