@@ -2,7 +2,7 @@
 // Deleting an account: the password first, then backend-api's erasure (which tells every other
 // service), then the Better Auth user; a failure stops the sequence where it is.
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { appRequest, fakeAuth, jsonResponse, recordingFetch } from "./server-fakes";
+import { appRequest, fakeAuth, jsonResponse, recordingFetch, wrongPassword } from "./server-fakes";
 
 // Better Auth is faked; the wrong passwords are counted in a real database, as in production.
 const database = vi.hoisted(() =>
@@ -57,7 +57,7 @@ describe("DELETE /api/account", () => {
 
   it("a wrong password deletes nothing", async () => {
     const fetchMock = recordingFetch();
-    fakeAuth.api.verifyPassword.mockRejectedValueOnce(new Error("INVALID_PASSWORD"));
+    fakeAuth.api.verifyPassword.mockRejectedValueOnce(wrongPassword());
     const res = await del({ password: "guess" });
     expect(res.status).toBe(403);
     expect((await res.json()).error.code).toBe("wrong_password");
@@ -72,7 +72,7 @@ describe("DELETE /api/account", () => {
       const fetchMock = recordingFetch(() => new Response(null, { status: 204 }));
       fakeAuth.api.getSession.mockResolvedValue({ user: { id: "guessed-user" } });
       for (let i = 0; i < 5; i++) {
-        fakeAuth.api.verifyPassword.mockRejectedValueOnce(new Error("INVALID_PASSWORD"));
+        fakeAuth.api.verifyPassword.mockRejectedValueOnce(wrongPassword());
         expect((await del({ password: `guess ${i}` })).status).toBe(403);
       }
       vi.setSystemTime(new Date("2026-12-04T10:10:00Z"));
@@ -107,7 +107,7 @@ describe("DELETE /api/account", () => {
       fakeAuth.api.getSession.mockResolvedValue({ user: { id: "parallel-guesser" } });
       fakeAuth.api.verifyPassword.mockImplementation(async () => {
         await new Promise((r) => setTimeout(r, 20));
-        throw new Error("INVALID_PASSWORD");
+        throw wrongPassword();
       });
       const statuses = await Promise.all(Array.from({ length: 8 }, (_, i) => del({ password: `guess ${i}` }).then((r) => r.status)));
       expect(statuses.filter((s) => s === 403)).toHaveLength(5);
@@ -116,6 +116,26 @@ describe("DELETE /api/account", () => {
     } finally {
       fakeAuth.api.getSession.mockImplementation(signedIn);
       fakeAuth.api.verifyPassword.mockImplementation(checks);
+    }
+  });
+
+  it("a password that could not be checked is no guess: 503, nothing deleted, no attempt counted", async () => {
+    const signedIn = fakeAuth.api.getSession.getMockImplementation()!;
+    try {
+      const fetchMock = recordingFetch(() => new Response(null, { status: 204 }));
+      fakeAuth.api.getSession.mockResolvedValue({ user: { id: "auth-database-down" } });
+      for (let i = 0; i < 6; i++) {
+        fakeAuth.api.verifyPassword.mockRejectedValueOnce(new Error("connect ECONNREFUSED 127.0.0.1:5432"));
+        const res = await del({ password: "correct horse battery" });
+        expect(res.status).toBe(503);
+        expect((await res.json()).error.code).toBe("unavailable");
+      }
+      expect(fetchMock).not.toHaveBeenCalled();
+      expect(fakeAuth.api.deleteUser).not.toHaveBeenCalled();
+      // Six failed checks counted as guesses would have closed the window (429).
+      expect((await del({ password: "correct horse battery" })).status).toBe(204);
+    } finally {
+      fakeAuth.api.getSession.mockImplementation(signedIn);
     }
   });
 

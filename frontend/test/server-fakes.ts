@@ -1,6 +1,7 @@
 // Fakes for the server-side route handlers: a stand-in for lib/server/auth.ts (no database, no
 // Better Auth) and a recording `fetch` in place of the services. Use with
 //   vi.mock("@/lib/server/auth", () => import("./server-fakes").then((m) => m.authModule));
+import { APIError } from "better-auth/api";
 import { vi } from "vitest";
 
 export const fakeAuth = {
@@ -17,6 +18,9 @@ export const fakeAuth = {
 };
 
 export const authModule = { auth: fakeAuth };
+
+/** What Better Auth's `verifyPassword` throws for a password that is not the user's. */
+export const wrongPassword = () => new APIError("BAD_REQUEST", { code: "INVALID_PASSWORD", message: "Invalid password" });
 
 export const jsonResponse = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });

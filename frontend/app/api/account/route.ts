@@ -1,3 +1,4 @@
+import { isAPIError } from "better-auth/api";
 import { FailedAttempts } from "@/lib/server/attempts";
 import { auth, authDatabase } from "@/lib/server/auth";
 import { errorResponse } from "@/lib/server/errors";
@@ -52,13 +53,21 @@ export async function DELETE(req: Request) {
       { "Retry-After": String(wait) },
     );
   }
-  const verified = await auth.api
+  const check = await auth.api
     .verifyPassword({ body: { password }, headers: req.headers })
-    .then(() => true)
-    .catch(() => false);
-  if (!verified) return errorResponse(403, "wrong_password", "That is not your password.");
-  // Not taken back if this fails: one attempt too many counted is the safe side.
+    .then(
+      () => "right" as const,
+      (e: unknown) => (wrongPassword(e) ? ("wrong" as const) : e),
+    );
+  if (check === "wrong") return errorResponse(403, "wrong_password", "That is not your password.");
+  // A right password, or one that could not be checked (the auth database is down, say), was
+  // no wrong guess: its attempt is taken back. Not if this fails: one attempt too many counted
+  // is the safe side.
   await attempts.succeeded(session.user.id).catch(() => undefined);
+  if (check !== "right") {
+    console.error("checking the password failed:", check instanceof Error ? check.message : check);
+    return errorResponse(503, "unavailable", "Your password could not be checked; nothing was deleted. Try again in a moment.");
+  }
 
   const erased = await callService(req, "backend-api", "/api/account", { method: "DELETE" });
   if (erased.status !== 204) return erased;
@@ -70,4 +79,10 @@ export async function DELETE(req: Request) {
     return errorResponse(502, "account_not_deleted", "Your tasks were deleted but the account was not. Try again.");
   }
   return new Response(null, { status: 204, headers: { "Cache-Control": "no-store" } });
+}
+
+/** Better Auth's answer to a password that is not the user's (`INVALID_PASSWORD`), as against
+ * a check that could not be made. */
+function wrongPassword(e: unknown): boolean {
+  return isAPIError(e) && (e.body as { code?: unknown } | undefined)?.code === "INVALID_PASSWORD";
 }
