@@ -45,8 +45,8 @@ const USER_TABLES: [&str; 8] = [
 /// adds it after the first pass, so they are cleared again once it is over.
 const WRITTEN_WITH_TASKS: [&str; 2] = ["trashed_tasks", "idempotency_keys"];
 
-/// How long an erasure waits for the task writes under way when it begins
-/// ([`TASKS_LOCK_SQL`]), and at most for any lock after it. Every other task write waits behind
+/// How long an erasure waits for the task writes under way once it has deleted the account's
+/// tasks ([`TASKS_LOCK_SQL`]), and at most for any lock after it. Every other task write waits behind
 /// it meanwhile, so it is short; past it the erasure is undone and answers 503, to be tried
 /// again.
 const TASKS_LOCK_TIMEOUT: &str = "2s";
@@ -130,18 +130,24 @@ pub async fn erase(
 /// A task insert (a create, a restore, a recurrence's next task) checks `erased_users` with a
 /// snapshot taken when its statement starts. One that started before this transaction commits
 /// does not see this erasure and stores its task and event anyway; if its commit came after
-/// the deletes, they would outlive the account, the event after `user-deleted`. So before
-/// deleting the tasks this takes [`TASKS_LOCK_SQL`]: every such insert holds a lock on `tasks`
-/// from before its snapshot to its commit, so those under way are committed (and deleted here)
-/// and later ones wait for this commit, then see `erased_users` and store nothing.
+/// the deletes, they would outlive the account, the event after `user-deleted`. So before the
+/// last pass over the tasks this takes [`TASKS_LOCK_SQL`]: every such insert holds a lock on
+/// `tasks` from before its snapshot to its commit, so those under way are committed (and
+/// deleted here) and later ones wait for this commit, then see `erased_users` and store nothing.
 ///
-/// The lock also waits for the transactions that locked task rows (`FOR UPDATE`, `FOR SHARE`:
-/// an edit, a completion, recurring reading a completed task) and will write `tasks` next:
-/// were they let on, they would wait for this transaction while it waited for their rows. The
-/// other tables go first, so that while it waits this transaction holds no row a task writer
-/// could be waiting for (a restore holds its trash row, then writes `tasks`). The tables that
-/// task writers under way add rows to ([`WRITTEN_WITH_TASKS`]) are cleared again after the
-/// lock.
+/// Every other user's task writes wait while the lock is held, so the user's tasks are deleted
+/// before it is asked for: held, it covers only the rows written since, a few at most, however
+/// many tasks the account had. That first pass waits, row by row, for the edits under way on
+/// them (an update, a completion, recurring reading a completed task lock their row first).
+///
+/// The lock also waits for the transactions that locked task rows (`FOR UPDATE`, `FOR SHARE`)
+/// and will write `tasks` next: were they let on, they would wait for this transaction while it
+/// waited for their rows. The other tables go first, so that while it waits this transaction
+/// holds no row a task writer could be waiting for (a restore holds its trash row, then writes
+/// `tasks`), but for the user's own deleted tasks: an edit of one of them that began after the
+/// first pass waits for this transaction while it waits for that edit, and Postgres ends one of
+/// the two (40P01, a 503 to be tried again; the account is going anyway). The tables that task
+/// writers under way add rows to ([`WRITTEN_WITH_TASKS`]) are cleared again after the lock.
 async fn delete_rows(conn: &mut PgConnection, user_id: &str) -> sqlx::Result<u64> {
     let delete = |table: &str| format!("DELETE FROM {table} WHERE user_id = $1");
     for table in USER_TABLES {
@@ -150,6 +156,11 @@ async fn delete_rows(conn: &mut PgConnection, user_id: &str) -> sqlx::Result<u64
             .execute(&mut *conn)
             .await?;
     }
+    let mut tasks = sqlx::query(&delete("tasks"))
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     sqlx::query(&format!("SET LOCAL lock_timeout = '{TASKS_LOCK_TIMEOUT}'"))
         .execute(&mut *conn)
         .await?;
@@ -160,7 +171,7 @@ async fn delete_rows(conn: &mut PgConnection, user_id: &str) -> sqlx::Result<u64
             .execute(&mut *conn)
             .await?;
     }
-    let tasks = sqlx::query(&delete("tasks"))
+    tasks += sqlx::query(&delete("tasks"))
         .bind(user_id)
         .execute(&mut *conn)
         .await?

@@ -241,8 +241,10 @@ pub fn account_deleted() -> ApiError {
 /// Whether `error` means the database is out of reach for now (503) rather than a fault of the
 /// request or the code (500): pool exhaustion, a lost or refused connection (a connection cut
 /// during the TLS or start-up exchange surfaces as a protocol or TLS error), the server's own
-/// "connection exception", "shutting down" and "too many connections" states, and a lock that
-/// stayed taken past the statement's `lock_timeout` (55P03: busy now, worth trying again).
+/// "connection exception", "shutting down" and "too many connections" states, a lock that
+/// stayed taken past the statement's `lock_timeout` (55P03: busy now, worth trying again), and a
+/// transaction Postgres ended to break a deadlock or a serialization conflict (40P01, 40001:
+/// nothing of it was written, and trying again is what Postgres asks for).
 pub fn database_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::PoolTimedOut
@@ -252,7 +254,9 @@ pub fn database_unavailable(error: &sqlx::Error) -> bool {
         | sqlx::Error::Protocol(_)
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08") || code.starts_with("57P") || code == "53300" || code == "55P03"
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || ["53300", "55P03", "40P01", "40001"].contains(&code.as_ref())
         }),
         _ => false,
     }

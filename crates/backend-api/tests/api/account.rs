@@ -407,6 +407,69 @@ async fn an_edit_under_way_finishes_before_the_erasure_and_neither_fails() {
     assert_eq!(tasks_of(&app, "ivy").await, 0);
 }
 
+/// The erasure deletes the account's tasks before it holds off every task write
+/// ([`erasure_waiting`]'s lock): however long that takes (here: kept waiting by an edit of one
+/// of them), the other users' creates go on, and the erasure then finishes.
+#[tokio::test]
+async fn other_users_write_while_an_erasure_deletes_the_accounts_tasks() {
+    let app = spawn_app().await;
+    created(&app, "una").await;
+    let edited = created(&app, "una").await;
+    let edit = begun_with(&app, "SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", edited).await;
+    let erasure = erasure_waiting(&app, "una").await;
+
+    // Held off by the lock, this create would wait until the erasure gave up (503).
+    app.create_ok("vic", json!({"title": "meanwhile"})).await;
+
+    edit.commit().await.unwrap();
+    assert_eq!(erasure.await.unwrap(), 204);
+    assert_eq!(tasks_of(&app, "una").await, 0);
+    assert_eq!(tasks_of(&app, "vic").await, 1);
+}
+
+/// An edit of one of the account's tasks that waits for the erasure's delete of it holds its
+/// lock on `tasks` while the erasure asks to hold off every task write: each waits for the
+/// other, and Postgres ends one of them (40P01). The one ended answers 503 (tried again, it goes
+/// through), never 500.
+#[tokio::test]
+async fn an_edit_caught_in_a_deadlock_with_the_erasure_answers_503_and_the_erasure_finishes() {
+    let app = spawn_app().await;
+    let id = created(&app, "wyn").await;
+    // Keeps the erasure's delete of the task waiting until the edit waits behind it.
+    let held = begun_with(&app, "SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", id).await;
+    let erasure = erasure_waiting(&app, "wyn").await;
+    let edit = tokio::spawn(
+        app.request(Method::PATCH, &format!("/api/tasks/{id}"), "wyn")
+            .json(&json!({"title": "edited"}))
+            .send(),
+    );
+    eventually(Duration::from_secs(10), "the edit waiting too", || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        (waiting == 2).then_some(())
+    })
+    .await;
+    held.commit().await.unwrap();
+
+    let erased = erasure.await.unwrap();
+    let edited = edit.await.unwrap().unwrap().status().as_u16();
+    let mut statuses = [erased, edited];
+    statuses.sort_unstable();
+    assert!(
+        statuses == [204, 503] || statuses == [200, 503],
+        "erasure {erased}, edit {edited}"
+    );
+    if erased == 503 {
+        assert_eq!(delete_account(&app, "wyn").await, 204);
+    }
+    assert_eq!(tasks_of(&app, "wyn").await, 0);
+}
+
 /// A move to the trash (or a create with an idempotency key) under way when the erasure began
 /// adds its row after the erasure cleared that table: the erasure clears it again. And a
 /// trashed task that outlived an erasure all the same cannot be restored for the erased
