@@ -7,9 +7,11 @@
 //! (which signs out every device). The erasure and the event are one transaction: the event
 //! is published if and only if the data is gone. The user joins `erased_users`, so nothing is
 //! created for them afterwards (a token issued before the deletion, a late `task-completed` of
-//! a recurring task). A task insert already under way when the deletion began is waited for and
-//! erased with the rest ([`erase`]); a row of another table written by a request racing the
-//! deletion within milliseconds is removed by [`sweep_erased`], which the prune loop runs.
+//! a recurring task; the database refuses a view, agent token, calendar feed or conversation
+//! for them too, `common::error::ACCOUNT_ERASED`). A task insert already under way when the
+//! deletion began is waited for and erased with the rest ([`erase`]); a row of another table
+//! whose insert checked just before the deletion committed is removed by [`sweep_erased`],
+//! which the prune loop runs.
 
 use axum::Router;
 use axum::extract::State;
@@ -70,7 +72,9 @@ pub enum Erasure {
 /// (replaced by a tombstone) elsewhere. Their events not yet published are dropped. Repeating
 /// the call changes nothing. Tokens issued earlier are refused from the commit on, by every
 /// service that authenticates users ([`common::erased`]); a request that passed its check
-/// before can create no task (410), and any other row it writes is swept within the hour.
+/// before can create no task, view, agent token, calendar feed or conversation (410), and a row
+/// whose insert checked in the last instant before the erasure committed is swept within the
+/// hour.
 #[utoipa::path(delete, path = "/api/account", tag = "account", security(("bearer" = [])),
     responses((status = 204, description = "the account's data is erased (or was before)"),
               (status = 401, description = "no valid token")))]
@@ -180,8 +184,9 @@ async fn delete_rows(conn: &mut PgConnection, user_id: &str) -> sqlx::Result<u64
 }
 
 /// Removes rows of erased users that a write racing their erasure committed after it (a saved
-/// view or an agent token whose insert began just before the erasure committed; tasks are
-/// waited for by the erasure itself, [`delete_rows`]). Answers how many rows.
+/// view or an agent token whose insert checked `erased_users` just before the erasure
+/// committed; tasks are waited for by the erasure itself, [`delete_rows`]). Answers how many
+/// rows.
 pub async fn sweep_erased(pool: &sqlx::PgPool) -> sqlx::Result<u64> {
     let mut removed = 0;
     for table in USER_TABLES.into_iter().chain(["tasks"]) {

@@ -203,14 +203,17 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
-    /// A database that is away is 503. A constraint the request ran into, where the code did
-    /// not handle it itself, is 409 (`already_exists` for a unique key, `conflict` for a row
+    /// A database that is away is 503. A row refused because its account was erased is 410. A
+    /// constraint the request ran into, where the code did not handle it itself, is 409 (`already_exists` for a unique key, `conflict` for a row
     /// that another refers to or that is gone); anything else is a fault, 500.
     fn from(error: sqlx::Error) -> Self {
         if database_unavailable(&error) {
             return Self::Unavailable(error.into());
         }
         if let sqlx::Error::Database(db) = &error {
+            if db.code().as_deref() == Some(ACCOUNT_ERASED) {
+                return account_deleted();
+            }
             if db.is_unique_violation() {
                 return Self::Conflict {
                     code: "already_exists",
@@ -228,8 +231,13 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// The SQLSTATE with which the database refuses a row for an erased account
+/// (migrations/20261205000022_erased_accounts_get_no_rows.sql): a 410 [`account_deleted`].
+pub const ACCOUNT_ERASED: &str = "TF410";
+
 /// 410 `account_deleted`: a write for an account erased after the request's token was checked
-/// (its insert checks `erased_users` in the same statement).
+/// (its insert checks `erased_users` in the same statement, or the table's trigger does,
+/// [`ACCOUNT_ERASED`]).
 pub fn account_deleted() -> ApiError {
     ApiError::from(Refusal::new(
         StatusCode::GONE,

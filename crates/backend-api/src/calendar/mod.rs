@@ -204,7 +204,8 @@ pub async fn get_feed(
 /// Turns the feed on with a new secret: the previous feed, if any, is revoked (its URLs stop
 /// working). The caller signs the feed token with the returned id as `jti`.
 #[utoipa::path(post, path = "/api/calendar-feed", tag = "calendar", security(("bearer" = [])),
-    responses((status = 201, body = CalendarFeed)))]
+    responses((status = 201, body = CalendarFeed),
+              (status = 410, description = "the account was deleted (a token issued before)")))]
 pub async fn rotate_feed(
     State(state): State<AppState>,
     Limited(user, _): Limited<Writes>,

@@ -70,6 +70,7 @@ pub struct Revoked {
 #[utoipa::path(post, path = "/api/agent-tokens", tag = "agent-tokens", security(("bearer" = [])),
     request_body = NewAgentToken,
     responses((status = 201, body = AgentToken), (status = 401, description = "no valid token"),
+              (status = 410, description = "the account was deleted (a token issued before)"),
               (status = 422, description = "invalid label or lifetime")))]
 pub async fn register_agent_token(
     State(state): State<AppState>,

@@ -48,6 +48,7 @@ pub async fn list_views(
     request_body = NewView,
     responses((status = 201, body = SavedView),
               (status = 409, description = "a view of that name exists"),
+              (status = 410, description = "the account was deleted (a token issued before)"),
               (status = 422, description = "bad name or query, or 50 views already")))]
 pub async fn save_view(
     State(state): State<AppState>,

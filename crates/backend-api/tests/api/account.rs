@@ -185,7 +185,8 @@ async fn deleting_the_account_erases_the_callers_rows_and_queues_one_user_delete
 }
 
 /// A request that passed its token check before the erasure committed (or reached a replica
-/// not told yet) creates no task (410) and erases nothing twice.
+/// not told yet) creates no task, view, agent token or calendar feed (410) and erases nothing
+/// twice.
 #[tokio::test]
 async fn a_request_past_its_token_check_creates_nothing_for_an_erased_account_nor_erases_it_twice()
 {
@@ -198,7 +199,29 @@ async fn a_request_past_its_token_check_creates_nothing_for_an_erased_account_no
     assert_eq!(response.status(), 410);
     let body: Value = response.json().await.unwrap();
     assert_eq!(error_code(&body), "account_deleted");
-    assert_eq!(tasks_of(&app, "mo").await, 0);
+    for (path, body) in [
+        (
+            "/api/views",
+            json!({"name": "after", "query": "status=pending"}),
+        ),
+        ("/api/agent-tokens", json!({"label": "after"})),
+        ("/api/calendar-feed", json!({})),
+    ] {
+        let response = app
+            .request(Method::POST, path, "mo")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 410, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(error_code(&body), "account_deleted", "{path}");
+    }
+    assert!(
+        rows_of(&app, "mo").await.iter().all(|(_, n)| *n == 0),
+        "{:?}",
+        rows_of(&app, "mo").await
+    );
 
     assert_eq!(delete_account(&app, "mo").await, 204);
     assert_eq!(
