@@ -14,15 +14,13 @@ BEGIN
     RETURN NEW;
 END $$;
 
-CREATE TRIGGER refuse_erased_account BEFORE INSERT ON saved_views FOR EACH ROW
-    EXECUTE FUNCTION refuse_erased_account();
-CREATE TRIGGER refuse_erased_account BEFORE INSERT ON agent_tokens FOR EACH ROW
-    EXECUTE FUNCTION refuse_erased_account();
-CREATE TRIGGER refuse_erased_account BEFORE INSERT ON calendar_feeds FOR EACH ROW
-    EXECUTE FUNCTION refuse_erased_account();
-CREATE TRIGGER refuse_erased_account BEFORE INSERT ON assistant_threads FOR EACH ROW
-    EXECUTE FUNCTION refuse_erased_account();
-CREATE TRIGGER refuse_erased_account BEFORE INSERT ON assistant_confirmations FOR EACH ROW
-    EXECUTE FUNCTION refuse_erased_account();
-CREATE TRIGGER refuse_erased_account BEFORE INSERT ON assistant_usage FOR EACH ROW
-    EXECUTE FUNCTION refuse_erased_account();
+DO $$
+DECLARE
+    written_by_requests text;
+BEGIN
+    FOREACH written_by_requests IN ARRAY ARRAY['saved_views', 'agent_tokens', 'calendar_feeds',
+            'assistant_threads', 'assistant_confirmations', 'assistant_usage'] LOOP
+        EXECUTE format('CREATE TRIGGER refuse_erased_account BEFORE INSERT ON %I FOR EACH ROW '
+            'EXECUTE FUNCTION refuse_erased_account()', written_by_requests);
+    END LOOP;
+END $$;
