@@ -48,9 +48,9 @@ const USER_TABLES: [&str; 8] = [
 const WRITTEN_WITH_TASKS: [&str; 2] = ["trashed_tasks", "idempotency_keys"];
 
 /// How long an erasure waits for the task writes under way once it has deleted the account's
-/// tasks ([`TASKS_LOCK_SQL`]), and at most for any lock after it. Every other task write waits behind
-/// it meanwhile, so it is short; past it the erasure is undone and answers 503, to be tried
-/// again.
+/// tasks ([`TASKS_LOCK_SQL`]), and at most for any lock after it. Every other task write waits
+/// behind it meanwhile, so it is short; past it the erasure is undone and answers 503, to be
+/// tried again.
 const TASKS_LOCK_TIMEOUT: &str = "2s";
 
 /// Waits for every transaction that writes `tasks` or locks a row of it to end, and holds off

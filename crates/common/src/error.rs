@@ -204,8 +204,9 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     /// A database that is away is 503. A row refused because its account was erased is 410. A
-    /// constraint the request ran into, where the code did not handle it itself, is 409 (`already_exists` for a unique key, `conflict` for a row
-    /// that another refers to or that is gone); anything else is a fault, 500.
+    /// constraint the request ran into, where the code did not handle it itself, is 409
+    /// (`already_exists` for a unique key, `conflict` for a row that another refers to or that
+    /// is gone); anything else is a fault, 500.
     fn from(error: sqlx::Error) -> Self {
         if database_unavailable(&error) {
             return Self::Unavailable(error.into());
