@@ -77,7 +77,9 @@ pub enum Erasure {
 /// hour.
 #[utoipa::path(delete, path = "/api/account", tag = "account", security(("bearer" = [])),
     responses((status = 204, description = "the account's data is erased (or was before)"),
-              (status = 401, description = "no valid token")))]
+              (status = 401, description = "no valid token"),
+              (status = 503, description = "task writes under way kept it waiting (or the database \
+                                            is away): nothing was erased, try again")))]
 pub async fn delete_account(
     State(state): State<AppState>,
     user: AuthUser,
